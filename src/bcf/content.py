@@ -1,0 +1,26 @@
+"""Find the project's content folders (template specs, rules, SQL, report templates, samples).
+
+The folders sit at the top of the source tree and are copied into the wheel under ``bcf/_content``;
+this module is the one place that knows both layouts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FOLDERS = ("bcf_templates", "rules", "aggregator", "reports", "sample_submissions")
+
+
+def root() -> Path:
+    """The folder holding the content folders: the wheel's copy if present, else the source tree."""
+    packaged = Path(__file__).parent / "_content"
+    if (packaged / "bcf_templates").is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2]
+
+
+def path(*parts: str) -> Path:
+    """A path inside the content, e.g. ``path("rules", "catalogue.yaml")``."""
+    if parts[0] not in FOLDERS:
+        raise ValueError(f"{parts[0]!r} is not a content folder")
+    return root().joinpath(*parts)

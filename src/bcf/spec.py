@@ -1,0 +1,225 @@
+"""The template specification: one declarative description of the workbook, loaded into typed objects.
+
+``bcf_templates/<round>/template.yaml`` describes every sheet, field and table of the current version;
+older versions are short overlays on it (``drop``/``move``). The generator, the reader and the cell rules
+all work from the objects built here and from nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date
+from functools import cache, cached_property
+from typing import Any
+
+import yaml
+
+from bcf import content
+from bcf.calc import Expr
+
+ROUND = "2015-16"
+TAG_COLUMN = "A"
+FIRST_TABLE_COLUMN = 2  # tables start in column B
+
+
+def col_letter(n: int) -> str:
+    """1 → A, 28 → AB."""
+    s = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def split_ref(ref: str) -> tuple[str, int]:
+    """'C14' → ('C', 14)."""
+    m = re.fullmatch(r"([A-Z]{1,3})(\d+)", ref)
+    if not m:
+        raise ValueError(f"not a cell reference: {ref}")
+    return m.group(1), int(m.group(2))
+
+
+@dataclass(frozen=True)
+class Field:
+    """A single-value field or a table column: what may be entered and where."""
+
+    id: str
+    label: str
+    sheet: str
+    type: str = "text"  # text | number | integer | date | email
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    list: str | None = None
+    unit: str | None = None
+    example: str | None = None
+    help: str | None = None
+    calc: Expr | None = None
+    unique: bool = False
+    fixed: bool = False  # pre-filled by the template (row labels), not an input
+    total: bool = False  # summed on the table's totals row
+    width: int | None = None
+    cell: str | None = None  # fields only: where the generator puts it
+
+    @property
+    def is_input(self) -> bool:
+        return self.calc is None and not self.fixed
+
+    @property
+    def numeric(self) -> bool:
+        return self.type in ("number", "integer")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A block that grows downwards from a header row, closed by a totals row."""
+
+    id: str
+    label: str
+    sheet: str
+    header_row: int
+    columns: tuple[Field, ...]
+    max_rows: int
+    required: bool = False
+    fixed_rows: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def end_row(self) -> int:
+        return self.header_row + self.max_rows + 1
+
+    @property
+    def start_tag(self) -> str:
+        return f"{self.id}-START"
+
+    @property
+    def end_tag(self) -> str:
+        return f"{self.id}-END"
+
+    def column(self, column_id: str) -> Field:
+        return next(c for c in self.columns if c.id == column_id)
+
+    @cached_property
+    def letters(self) -> dict[str, str]:
+        """Column id → column letter."""
+        return {c.id: col_letter(FIRST_TABLE_COLUMN + i) for i, c in enumerate(self.columns)}
+
+    def letter(self, column_id: str) -> str:
+        return self.letters[column_id]
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str
+    title: str = ""
+    fields: tuple[Field, ...] = ()
+    tables: tuple[Table, ...] = ()
+    texts: dict[str, str] = field(default_factory=dict)
+    guidance: bool = False
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One version of the planning template."""
+
+    template_id: str
+    version: str
+    title: str
+    released: date
+    deadline: date
+    unit_cost_default: float
+    lists: dict[str, tuple[str, ...]]
+    sheets: tuple[Sheet, ...]
+    superseded_by: str | None = None
+
+    @property
+    def fields(self) -> list[Field]:
+        return [f for s in self.sheets for f in s.fields]
+
+    @property
+    def tables(self) -> list[Table]:
+        return [t for s in self.sheets for t in s.tables]
+
+    @property
+    def data_sheets(self) -> list[Sheet]:
+        return [s for s in self.sheets if not s.guidance]
+
+    def field(self, field_id: str) -> Field:
+        return next(f for f in self.fields if f.id == field_id)
+
+    def table(self, table_id: str) -> Table:
+        return next(t for t in self.tables if t.id == table_id)
+
+    def has(self, name: str) -> bool:
+        return any(f.id == name for f in self.fields) or any(t.id == name for t in self.tables)
+
+
+def _field(raw: dict[str, Any], sheet: str, kinds: dict[str, dict[str, Any]]) -> Field:
+    raw = dict(raw)
+    merged = {**kinds.get(raw.pop("kind", ""), {}), **raw}
+    if "calc" in merged:
+        merged["calc"] = Expr(merged["calc"])
+    return Field(sheet=sheet, **merged)
+
+
+def _build(doc: dict[str, Any]) -> Spec:
+    kinds = doc.get("kinds", {})
+    sheets = []
+    for s in doc["sheets"]:
+        name = s["name"]
+        tables = []
+        for t in s.get("tables", []):
+            rows = tuple(t.get("rows", ()))
+            tables.append(Table(
+                id=t["id"], label=t["label"], sheet=name, header_row=t["header_row"],
+                columns=tuple(_field(c, name, kinds) for c in t["columns"]),
+                max_rows=len(rows) or t["max_rows"], required=t.get("required", False), fixed_rows=rows))
+        sheets.append(Sheet(
+            name=name, title=s.get("title", name), guidance=s.get("guidance", False),
+            texts=s.get("texts", {}), tables=tuple(tables),
+            fields=tuple(_field(f, name, kinds) for f in s.get("fields", []))))
+    return Spec(
+        template_id=doc["template_id"], version=str(doc["version"]), title=doc["title"],
+        released=doc["released"], deadline=doc["deadline"], unit_cost_default=doc["unit_cost_default"],
+        lists={k: tuple(v) for k, v in doc["lists"].items()}, sheets=tuple(sheets),
+        superseded_by=doc.get("superseded_by"))
+
+
+def _apply_overlay(doc: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    drop, move = set(overlay.get("drop", ())), overlay.get("move", {})
+    sheets = []
+    for s in doc["sheets"]:
+        s = dict(s)
+        s["fields"] = [{**f, "cell": move.get(f["id"], f["cell"])} for f in s.get("fields", []) if f["id"] not in drop]
+        s["tables"] = [t for t in s.get("tables", []) if t["id"] not in drop]
+        sheets.append(s)
+    return {**doc, **{k: overlay[k] for k in ("version", "released", "superseded_by")}, "sheets": sheets}
+
+
+@cache
+def _current_doc(round_: str) -> dict[str, Any]:
+    return yaml.safe_load(content.path("bcf_templates", round_, "template.yaml").read_text(encoding="utf-8"))
+
+
+def versions(round_: str = ROUND) -> dict[str, str]:
+    """Every version of the round's template known, mapped to its overlay file ('' for the current one)."""
+    doc = _current_doc(round_)
+    return {str(doc["version"]): "", **{str(k): v for k, v in doc.get("superseded", {}).items()}}
+
+
+@cache
+def load(version: str | None = None, round_: str = ROUND) -> Spec:
+    """The specification of one version (default: the current one)."""
+    doc = _current_doc(round_)
+    overlay_file = versions(round_).get(version or str(doc["version"]))
+    if overlay_file is None:
+        raise KeyError(f"version {version} of {doc['template_id']} is not known")
+    if overlay_file:
+        overlay = yaml.safe_load(content.path("bcf_templates", round_, overlay_file).read_text(encoding="utf-8"))
+        doc = _apply_overlay(doc, overlay)
+    return _build(doc)
+
+
+def moved(f: Field, cell: str) -> Field:
+    """The same field found at another cell."""
+    return replace(f, cell=cell)
