@@ -21,6 +21,7 @@ from openpyxl import Workbook
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Protection, Side
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bcf import areas
@@ -344,7 +345,8 @@ class _Writer:
             for item, target, formula, ok in self._checklist_items(s):
                 title = self.layout.title(s.name)
                 ws[f"B{row}"], ws[f"C{row}"], ws[f"D{row}"], ws[f"E{row}"] = title, item, target, formula
-                ws[f"D{row}"].hyperlink = f"#{quote(title)}!{target}"
+                ws[f"D{row}"].hyperlink = Hyperlink(ref=f"D{row}", location=f"{quote(title)}!{target}",
+                                                    tooltip=f"Go to {title} {target}")
                 ws[f"D{row}"].font = Font(color="0563C1", underline="single")
                 self.cached[(CHECKLIST_SHEET, f"E{row}")] = "Yes" if ok else "No"
                 row += 1

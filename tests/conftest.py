@@ -1,0 +1,37 @@
+"""Shared fixtures: the sample round is written once per test session into a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bcf import areas, samples, spec
+from bcf.generate import Filled, Layout, write_workbook
+from bcf.read import Submission, read_submission
+
+SEED = 2014
+
+
+@pytest.fixture(scope="session")
+def sample_round(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """(folder, manifest) of the sample round, generated once."""
+    out = tmp_path_factory.mktemp("round")
+    samples.generate(out, SEED)
+    return out, json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def clean_plan() -> samples.Plan:
+    """A clean, filled return for one area (no defects)."""
+    return samples.build_plan(areas.find("Leeds"), random.Random(7))  # type: ignore[arg-type]
+
+
+def write_and_read(tmp_path: Path, filled: Filled, layout: Layout | None = None, version: str | None = None,
+                   cached_values: bool = True, name: str = "plan.xlsx") -> Submission:
+    path = tmp_path / name
+    write_workbook(spec.load(version), path, filled, layout, cached_values=cached_values)
+    return read_submission(path)

@@ -1,0 +1,145 @@
+"""The reader gives back exactly what was written, finds moved tables, and records problems as data."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bcf import spec
+from bcf.generate import Layout
+from bcf.read import Submission, read_submission
+from bcf.samples import Plan
+
+from .conftest import write_and_read
+
+
+def _norm(v: Any) -> Any:
+    if v in ("", None):
+        return None
+    return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+def _typed_back(sub: Submission, plan: Plan) -> list[tuple[str, Any, Any]]:
+    """(what, written, read) for every input value that did not come back exactly."""
+    s = spec.load()
+    diffs = []
+    for f in s.fields:
+        if f.is_input and _norm(plan.filled.fields.get(f.id)) != sub.fields.get(f.id):
+            diffs.append((f.id, plan.filled.fields.get(f.id), sub.fields.get(f.id)))
+    for t in s.tables:
+        written = [r for r in plan.filled.tables.get(t.id, []) if r] if not t.fixed_rows else plan.filled.tables[t.id]
+        df = sub.tables[t.id]
+        for i, row in enumerate(written):
+            for c in t.columns:
+                if c.is_input:
+                    got = df.iloc[i][c.id]
+                    got = None if got != got else got  # NaN -> None
+                    if _norm((row or {}).get(c.id)) != got:
+                        diffs.append((f"{t.id}[{i}].{c.id}", (row or {}).get(c.id), got))
+    return diffs
+
+
+def test_round_trip_gives_exactly_the_values_written(tmp_path: Path, clean_plan: Plan) -> None:
+    sub = write_and_read(tmp_path, clean_plan.filled)
+    assert _typed_back(sub, clean_plan) == []
+    assert sub.problems == []
+    assert (sub.template_id, sub.version) == ("bcf-2015-16", "1.2")
+    assert sub.fields["total_pooled"] == sum(r["amount_1516"] for r in clean_plan.filled.tables["funding"] if r)
+    assert sub.where("schemes.spend_1516", 5) == ("Schemes", "K5")
+    assert sub.where("contact_email") == ("Cover", "C12")
+
+
+def test_rows_inserted_above_a_table_do_not_shift_values(tmp_path: Path, clean_plan: Plan) -> None:
+    sub = write_and_read(tmp_path, clean_plan.filled, Layout(inserted={"Schemes": (2, 3), "Governance": (5, 1)}))
+    assert _typed_back(sub, clean_plan) == []
+    moved = {(p.kind, p.sheet, p.cell) for p in sub.problems}
+    governance_rows_below_4 = range(6, 17)  # fields on rows 5-15, one row down
+    assert moved == {("table_moved", "Schemes", "B7")} | {("field_moved", "Governance", f"A{r}")
+                                                          for r in governance_rows_below_4}
+    assert sub.where("schemes.spend_1516", sub.tables["schemes"].index[0]) == ("Schemes", "K8")
+    assert sub.where("exit_agreed") == ("Governance", "C15")
+
+
+def test_blank_rows_inside_a_table_are_skipped_but_cells_kept(tmp_path: Path, clean_plan: Plan) -> None:
+    schemes = clean_plan.filled.tables["schemes"]
+    clean_plan.filled.tables["schemes"] = [schemes[0], None, None, *schemes[1:]]
+    sub = write_and_read(tmp_path, clean_plan.filled)
+    assert list(sub.tables["schemes"].index[:2]) == [5, 8]
+    assert sub.tables["schemes"]["scheme_id"].tolist() == [s["scheme_id"] for s in schemes]
+
+
+@pytest.mark.parametrize("typed, expected", [("£1,234", "a number"), ("n/a", "a number"), ("approx 5%", "a number"),
+                                             (True, "a number"), ("1250", None)])
+def test_text_in_a_number_cell_is_a_problem_not_a_crash(tmp_path: Path, clean_plan: Plan, typed: Any,
+                                                        expected: str | None) -> None:
+    clean_plan.filled.tables["schemes"][2]["spend_1415"] = typed  # type: ignore[index]
+    sub = write_and_read(tmp_path, clean_plan.filled)
+    wrong = [(p.cell, p.found, p.expected) for p in sub.problems if p.kind == "wrong_type"]
+    if expected is None:
+        assert wrong == [] and sub.tables["schemes"]["spend_1415"].iloc[2] == 1250.0
+    else:
+        assert wrong == [("J7", typed, expected)]
+        assert sub.tables["schemes"]["spend_1415"].isna().iloc[2]
+
+
+def test_dates_as_text_and_error_values(tmp_path: Path, clean_plan: Plan) -> None:
+    clean_plan.filled.fields["date_agreed"] = "10th Sept"
+    clean_plan.filled.fields["contingency"] = "#REF!"
+    sub = write_and_read(tmp_path, clean_plan.filled)
+    assert sorted((p.sheet, p.cell, p.found, p.expected) for p in sub.problems if p.kind == "wrong_type") == [
+        ("Cover", "C14", "10th Sept", "a date"), ("Governance", "C12", "#REF!", "a value, not the error #REF!")]
+    assert sub.fields["date_agreed"] is None
+
+
+def test_missing_renamed_and_hidden_sheets(tmp_path: Path, clean_plan: Plan) -> None:
+    layout = Layout(titles={"Provider impact": "", "Risks": "Risk log v3"})
+    sub = write_and_read(tmp_path, clean_plan.filled, layout)
+    assert sorted((p.kind, p.sheet, p.expected) for p in sub.problems) == [
+        ("sheet_missing", "Provider impact", "a sheet called Provider impact"),
+        ("sheet_renamed", "Risk log v3", "Risks")]
+    assert sub.tables["providers"].empty
+    assert len(sub.tables["risks"]) == len(clean_plan.filled.tables["risks"])
+    assert sub.where("risks.risk_id", 5) == ("Risk log v3", "B5")
+
+
+def test_formulas_without_cached_values_are_recorded(tmp_path: Path, clean_plan: Plan) -> None:
+    sub = write_and_read(tmp_path, clean_plan.filled, cached_values=False)
+    missing = {(p.sheet, p.cell) for p in sub.problems if p.kind == "no_cached_value"}
+    assert ("Cover", "C9") in missing and ("Risks", "G5") in missing
+    assert sub.fields["total_pooled"] is None and sub.fields["contact_name"] == clean_plan.filled.fields["contact_name"]
+
+
+def test_superseded_version_is_read_with_its_own_layout(tmp_path: Path, clean_plan: Plan) -> None:
+    sub = write_and_read(tmp_path, clean_plan.filled, version="1.1")
+    assert sub.version == "1.1" and sub.spec.version == "1.1"
+    assert sub.fields["nel_unit_cost"] == 1490 and sub.where("nel_unit_cost") == ("NEL & P4P", "C16")
+    assert "arbitration_agreed" not in sub.fields and sub.problems == []
+
+
+def test_not_our_template(tmp_path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "Some other return"
+    wb.save(tmp_path / "other.xlsx")
+    sub = read_submission(tmp_path / "other.xlsx")
+    assert sub.template_id is None and sub.problems[0].kind == "not_template"
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_file_saved_by_libreoffice_reads_the_same(tmp_path: Path, clean_plan: Plan) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    write_and_read(src, clean_plan.filled, cached_values=False)
+    subprocess.run(["soffice", "--headless", "--calc", "--convert-to", "xlsx", "--outdir", str(tmp_path),
+                    str(src / "plan.xlsx")], check=True, capture_output=True, timeout=120)
+    sub = read_submission(tmp_path / "plan.xlsx")
+    assert _typed_back(sub, clean_plan) == []
+    assert [p for p in sub.problems if p.kind != "no_cached_value"] == []
+    # LibreOffice recalculates and saves the values the openpyxl-written file lacked
+    assert sub.fields["total_pooled"] == sum(r["amount_1516"] for r in clean_plan.filled.tables["funding"] if r)
+    assert sub.tables["risks"]["score"].iloc[0] == 16

@@ -1,0 +1,82 @@
+"""The sample round: 151 consistent workbooks, a manifest that matches them, and 2014-style optimism."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bcf import areas, samples
+from bcf.read import read_submission
+
+# reader problem kind -> the planted defect kinds that cause it
+READER_SEES = {"sheet_renamed": {"sheet_renamed"}, "sheet_missing": {"sheet_missing"},
+               "table_moved": {"rows_inserted_above_table"}, "header_changed": {"header_changed"},
+               "wrong_type": {"text_in_number", "text_in_number_metric", "date_as_text"}}
+
+
+def test_one_file_per_plan(sample_round: tuple[Path, dict[str, Any]]) -> None:
+    folder, manifest = sample_round
+    files = sorted(p.name for p in folder.glob("*.xlsx"))
+    assert len(files) == 151 == len(areas.plans())
+    assert sorted(f["file"] for f in manifest["files"]) == files
+    assert "Isles of Scilly" not in {f["hwb"] for f in manifest["files"]}
+
+
+def test_defects_cover_every_kind_three_times_in_about_40_percent(sample_round: tuple[Path, dict[str, Any]]) -> None:
+    _, manifest = sample_round
+    defective = [f for f in manifest["files"] if f["defects"]]
+    assert 0.35 <= len(defective) / 151 <= 0.45
+    kinds = Counter(d["kind"] for f in defective for d in f["defects"])
+    assert set(kinds) == set(samples.DEFECTS)
+    assert min(kinds.values()) >= 3
+    rules = {d["rule"] for f in defective for d in f["defects"]}
+    assert {r.split("-")[1] for r in rules} == {"GATE", "STRUCT", "CELL", "ARITH", "POL", "CONS"}
+
+
+def test_manifest_matches_what_the_reader_sees(sample_round: tuple[Path, dict[str, Any]]) -> None:
+    folder, manifest = sample_round
+    for entry in manifest["files"]:
+        sub = read_submission(folder / entry["file"])
+        planted = {(d["kind"], d["sheet"], d["cell"]) for d in entry["defects"]}
+        for p in sub.problems:
+            if p.kind in READER_SEES:
+                cell = p.cell if p.kind not in ("sheet_renamed", "sheet_missing") else None
+                assert any((k, p.sheet, cell) in planted for k in READER_SEES[p.kind]), (entry["file"], p)
+        if any(d["kind"] == "no_cached_values" for d in entry["defects"]):
+            assert any(p.kind == "no_cached_value" for p in sub.problems)
+        else:
+            assert not any(p.kind == "no_cached_value" for p in sub.problems), entry["file"]
+        if any(d["kind"] == "superseded_version" for d in entry["defects"]):
+            assert sub.version == "1.1"
+        for d in entry["defects"]:
+            if d["cell"] and d["kind"] not in ("header_changed", "rows_inserted_above_table"):
+                assert d["sheet"] in sub.sheets_found, (entry["file"], d)
+
+
+def test_same_seed_same_content_other_seed_other_content() -> None:
+    first, again, other = (list(samples.plans(seed))[:5] for seed in (11, 11, 12))
+    assert [p.filled for p in first] == [p.filled for p in again]
+    assert [p.defects for p in first] == [p.defects for p in again]
+    assert [p.filled for p in first] != [p.filled for p in other]
+
+
+def test_savings_are_optimistic_like_2014(sample_round: tuple[Path, dict[str, Any]]) -> None:
+    folder, _ = sample_round
+    weight = {"High": 1.0, "Medium": 0.5, "Low": 0.0}
+    claimed = credible = 0.0
+    for f in folder.glob("*.xlsx"):
+        b = read_submission(f).tables["benefits"]
+        claimed += b["planned_saving"].sum()
+        credible += sum(r.planned_saving * weight.get(r.confidence, 0) for r in b.itertuples() if r.evidence)
+    assert 500_000 <= claimed <= 750_000  # £000
+    assert credible / claimed < 0.25
+
+
+def test_clean_plans_tie_and_meet_the_minimum() -> None:
+    for p in list(samples.plans())[:30]:
+        if p.defects:
+            continue
+        funding = sum(r["amount_1516"] for r in p.filled.tables["funding"] if r)
+        schemes = sum(r["spend_1516"] for r in p.filled.tables["schemes"] if r)
+        assert funding == schemes >= p.area.minimum_pooled_000
