@@ -20,7 +20,7 @@ class Refs:
 
 def test_formula_and_value_agree() -> None:
     e = Expr("max(min(a * b / 1000, 5000), 0)")  # the P4P value of the reference's worked example
-    assert e.to_excel(Refs()) == '=IFERROR(MAX(MIN(((C4*C5)/1000),5000),0),"")'
+    assert e.to_excel(Refs()) == '=IF(COUNT(C4,C5)<2,"",IFERROR(MAX(MIN(((C4*C5)/1000),5000),0),""))'
     assert e.evaluate({"a": 1260, "b": 1490}.get) == pytest.approx(1877.4)
     assert e.evaluate({"a": 1260, "b": 9000}.get) == 5000
     assert e.evaluate({"a": -10, "b": 1490}.get) == 0

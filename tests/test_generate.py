@@ -24,7 +24,7 @@ def test_sheets_and_hidden_stamp(kent: Path) -> None:
     data = [s.name for s in spec.load().sheets]
     assert wb.sheetnames == data + [CHECKLIST_SHEET, LISTS_SHEET]
     lists = wb[LISTS_SHEET]
-    assert lists.sheet_state == "hidden"
+    assert lists.sheet_state == "veryHidden" and lists.protection.sheet
     assert (lists["A1"].value, lists["B1"].value, lists["A2"].value, lists["B2"].value) == (
         "template_id", "bcf-2015-16", "version", "1.2")
 
@@ -46,7 +46,8 @@ def test_formulas_for_totals_rates_scores_and_p4p(kent: Path) -> None:
     wb = openpyxl.load_workbook(kent)
     s = spec.load()
     risks, metrics = s.table("risks"), s.table("metrics")
-    assert wb["Risks"][f"G{risks.header_row + 1}"].value == f'=IFERROR((E{risks.header_row + 1}*F{risks.header_row + 1}),"")'
+    r = risks.header_row + 1
+    assert wb["Risks"][f"G{r}"].value == f'=IF(COUNT(F{r},E{r})<2,"",IFERROR((E{r}*F{r}),""))'
     assert "/" in wb["Metrics"][f"{metrics.letter('rate_plan')}{metrics.header_row + 1}"].value
     assert wb["Cover"]["C9"].value.startswith("=IFERROR(SUM('Funding'!$F$")
     assert "MIN(" in wb["NEL & P4P"]["C15"].value and "'Funding'!C5" in wb["NEL & P4P"]["C15"].value
@@ -104,4 +105,4 @@ def test_superseded_version_can_be_written(tmp_path: Path) -> None:
     generate.new_template(spec.load("1.1"), tmp_path / "old.xlsx")
     wb = openpyxl.load_workbook(tmp_path / "old.xlsx")
     assert wb[LISTS_SHEET]["B2"].value == "1.1"
-    assert wb["Governance"]["C15"].value is None and wb["NEL & P4P"]["A16"].value == "nel_unit_cost"
+    assert wb["Governance"]["C15"].value is None and wb["NEL & P4P"]["A19"].value == "nel_unit_cost"

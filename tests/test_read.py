@@ -116,7 +116,7 @@ def test_formulas_without_cached_values_are_recorded(tmp_path: Path, clean_plan:
 def test_superseded_version_is_read_with_its_own_layout(tmp_path: Path, clean_plan: Plan) -> None:
     sub = write_and_read(tmp_path, clean_plan.filled, version="1.1")
     assert sub.version == "1.1" and sub.spec.version == "1.1"
-    assert sub.fields["nel_unit_cost"] == 1490 and sub.where("nel_unit_cost") == ("NEL & P4P", "C16")
+    assert sub.fields["nel_unit_cost"] == 1490 and sub.where("nel_unit_cost") == ("NEL & P4P", "C19")
     assert "arbitration_agreed" not in sub.fields and sub.problems == []
 
 

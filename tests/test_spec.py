@@ -19,6 +19,9 @@ def test_every_cell_is_used_once(version: str) -> None:
     for f in s.fields:
         assert f.cell, f"{f.id} has no cell"
         used[(f.sheet, f.cell)] += 1
+    for sheet in s.sheets:
+        for ref in sheet.texts:
+            used[(sheet.name, ref)] += 1
     for t in s.tables:
         for c in t.columns:
             for r in range(t.header_row, t.end_row + 1):

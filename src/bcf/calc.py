@@ -52,8 +52,13 @@ class Expr:
         return {n for n in out if not any(o.startswith(n + ".") for o in out)}
 
     def to_excel(self, res: Resolver) -> str:
-        """The Excel formula, blank when any part fails (e.g. a division by zero)."""
-        return f'=IFERROR({self._xl(self.tree, res)},"")'
+        """The Excel formula: blank while an input is blank (as in Python) or when it fails (a division by zero)."""
+        body = f'IFERROR({self._xl(self.tree, res)},"")'
+        calls = {getattr(n.func, "id", "") for n in ast.walk(self.tree) if isinstance(n, ast.Call)}
+        inputs = sorted({n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name) and n.id not in _FUNCS})
+        if inputs and not calls & {"sum", "lookup"}:
+            body = f'IF(COUNT({",".join(res.ref(n) for n in inputs)})<{len(inputs)},"",{body})'
+        return "=" + body
 
     def _xl(self, node: ast.AST, res: Resolver) -> str:
         if isinstance(node, ast.BinOp):
@@ -61,7 +66,7 @@ class Expr:
         if isinstance(node, ast.UnaryOp):
             return f"-{self._xl(node.operand, res)}"
         if isinstance(node, ast.Constant):
-            return repr(node.value) if isinstance(node.value, (int, float)) else f'"{node.value}"'
+            return repr(node.value) if isinstance(node.value, (int, float)) else '"' + str(node.value) + '"'
         if isinstance(node, ast.Name):
             return res.ref(node.id)
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)

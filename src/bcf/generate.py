@@ -36,7 +36,7 @@ THIN = Border(*(Side(style="thin", color="999999"),) * 4)
 UNLOCKED = Protection(locked=False)
 LISTS_SHEET = "Lists"
 CHECKLIST_SHEET = "Checklist"
-FORMATS = {"date": "dd/mm/yyyy", "integer": "#,##0", "number": "#,##0.0"}
+FORMATS = {"date": "dd/mm/yyyy", "integer": "#,##0", "number": "#,##0.0", "text": "@", "email": "@"}
 DATE_BOUNDS = (date(2013, 1, 1), date(2016, 12, 31))
 
 
@@ -152,16 +152,19 @@ class _Writer:
         self._checklist()
         lists = self.wb[LISTS_SHEET]
         self.wb.move_sheet(lists, offset=len(self.wb.sheetnames))
-        lists.sheet_state = "hidden"
+        lists.sheet_state = "veryHidden"
+        lists.protection.sheet = True
         self.wb.calculation.fullCalcOnLoad = True
         return self.wb
 
-    def _style(self, role: str, ftype: str) -> str:
-        """A named style per (input/calc/fixed, type): assigning a name is far cheaper than per-cell styles."""
-        name = f"bcf {role} {ftype}"
+    def _style(self, role: str, f: Field) -> str:
+        """A named style per (input/calc/fixed, format): assigning a name is far cheaper than per-cell styles."""
+        fmt = "#,##0" if f.unit in ("£000", "£") else FORMATS.get(f.type, "General")
+        wrap = f.type == "text" and (f.width or 0) >= 30
+        name = f"bcf {role} {fmt}{' wrap' if wrap else ''}"
         if name not in self.styles:
-            st = NamedStyle(name, border=THIN, fill=INPUT if role == "input" else CALC,
-                            number_format=FORMATS.get(ftype, "General"),
+            st = NamedStyle(name, border=THIN, fill=INPUT if role == "input" else CALC, number_format=fmt,
+                            alignment=Alignment(wrap_text=wrap, vertical="top"),
                             protection=UNLOCKED if role == "input" else Protection(locked=True))
             self.wb.add_named_style(st)
             self.styles.add(name)
@@ -169,25 +172,29 @@ class _Writer:
 
     def _put(self, ws: Worksheet, ref: str, f: Field, value: Any, formula_ctx: tuple[Table, int] | None = None) -> None:
         c = ws[ref]
-        over = (f"{formula_ctx[0].id}.{f.id}", formula_ctx[1] - self.table_rows(formula_ctx[0])[0]) if formula_ctx else (f.id, None)
+        over: tuple[str, int | None] = (f.id, None)
+        if formula_ctx:
+            over = (f"{formula_ctx[0].id}.{f.id}", formula_ctx[1] - self.table_rows(formula_ctx[0])[0])
         if f.calc and over in self.filled.typed_over:
-            c.value, c.style = self.filled.typed_over[over], self._style("calc", f.type)
+            c.value, c.style = self.filled.typed_over[over], self._style("calc", f)
         elif f.calc:
             self.row_ctx = formula_ctx
             c.value = f.calc.to_excel(self)
             self.cached[(ws.title, ref)] = value
             self.row_ctx = None
-            c.style = self._style("calc", f.type)
+            c.style = self._style("calc", f)
         else:
-            c.value, c.style = value, self._style("fixed" if f.fixed else "input", f.type)
+            c.value, c.style = value, self._style("fixed" if f.fixed else "input", f)
 
     def _data_sheet(self, ws: Worksheet, s: Sheet) -> None:
         L = self.layout
         ws.column_dimensions[TAG_COLUMN].hidden = True
         ws.column_dimensions["B"].width = 48 if s.fields else 14
         ws.column_dimensions["C"].width = 34 if s.fields else 14
+        for col in "DEFG" if s.fields else "":
+            ws.column_dimensions[col].width = 14
         ws["B1"], ws["B1"].font = s.title, Font(bold=True, size=14)
-        ws["B2"] = f"{self.spec.title} — version {self.spec.version}"
+        ws["B2"] = f"Version {self.spec.version}. Fill in the yellow cells; * marks a required item."
         ws["B2"].font = Font(italic=True, color="555555")
         rows_tagged: set[int] = set()
         for f in s.fields:
@@ -205,20 +212,25 @@ class _Writer:
             ws[L.cell(s.name, ref)].font = Font(bold=True)
         for t in s.tables:
             self._table(ws, t)
-        ws.protection.sheet = True
+        if s.tables and not s.fields:
+            t = s.tables[0]
+            ws.freeze_panes = f"C{self.layout.row(s.name, t.header_row) + 1}"
+            ws.print_title_rows = f"{self.layout.row(s.name, t.header_row)}:{self.layout.row(s.name, t.header_row)}"
+        _protect_and_page(ws)
 
     def _table(self, ws: Worksheet, t: Table) -> None:
         header = self.layout.row(t.sheet, t.header_row)
         ws[f"{TAG_COLUMN}{header}"] = t.start_tag
         ws[f"{TAG_COLUMN}{self.end_row(t)}"] = t.end_tag
-        ws[f"B{header - 1}"], ws[f"B{header - 1}"].font = t.label, Font(bold=True, size=12)
+        if t.label != self.spec.sheets[[x.name for x in self.spec.sheets].index(t.sheet)].title:
+            ws[f"B{header - 1}"], ws[f"B{header - 1}"].font = t.label, Font(bold=True, size=12)
         for c in t.columns:
             cell = ws[f"{t.letter(c.id)}{header}"]
             cell.value = self.layout.headers.get((t.id, c.id), c.label + (" *" if c.required else ""))
             cell.fill, cell.font, cell.border = HEADER, Font(bold=True, color="FFFFFF"), THIN
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             ws.column_dimensions[t.letter(c.id)].width = max(c.width or 14, ws.column_dimensions[t.letter(c.id)].width or 0)
-        ws.row_dimensions[header].height = 45
+        ws.row_dimensions[header].height = 62
         rows = self.filled.tables.get(t.id, [])
         for i, r in enumerate(self.table_rows(t)):
             data = dict(t.fixed_rows[i]) if i < len(t.fixed_rows) else {}
@@ -239,8 +251,6 @@ class _Writer:
                 ws[ref].fill, ws[ref].font, ws[ref].number_format = CALC, Font(bold=True), FORMATS["number"]
                 self.cached[(ws.title, ref)] = float(sum(v for v in self.value_of(f"{t.id}.{c.id}")
                                                          if isinstance(v, (int, float))))
-        if not t.fixed_rows:
-            ws.freeze_panes = None
 
     def _validate(self, ws: Worksheet, f: Field, sqref: str) -> None:
         if not f.is_input:
@@ -309,7 +319,8 @@ class _Writer:
             ("3. Add one row per contribution, scheme, benefit, risk and provider. Do not insert or delete "
              "rows or rename sheets.", None),
             ("4. Check the Checklist sheet: every line should say Yes before you submit.", None),
-            ("5. Run the self-check (bcf check) on the saved file and fix what it reports.", None),
+            ("5. Before you submit, run the Better Care Fund self-check on the saved file (your Better Care Fund lead "
+             "has the link) and fix what it reports. It lists every problem with its sheet, cell and how to fix it.", None),
             ("", None),
             ("Colour key", Font(bold=True, size=12)),
             ("Yellow: enter your data here", None),
@@ -325,17 +336,17 @@ class _Writer:
         for r in range(13, 16):
             ws[f"B{r}"].fill = key[ws[f"B{r}"].value.split(":")[0]]
         ws[f"B{15}"].font = Font(color="FFFFFF")
-        ws.protection.sheet = True
+        _protect_and_page(ws)
 
     def _checklist(self) -> None:
         ws = self.wb.create_sheet(CHECKLIST_SHEET)
         self.sheet = CHECKLIST_SHEET
         ws.column_dimensions[TAG_COLUMN].hidden = True
-        for col, width in zip("BCDE", (18, 60, 14, 12)):
+        for col, width in zip("BCDE", (18, 60, 14, 12), strict=True):
             ws.column_dimensions[col].width = width
         ws["B1"], ws["B1"].font = "Checklist", Font(bold=True, size=14)
         ws["B2"] = "Each checker turns from a red No to a green Yes when the item is filled in."
-        for col, text in zip("BCDE", ("Sheet", "Item", "Cell", "Complete?")):
+        for col, text in zip("BCDE", ("Sheet", "Item", "Cell", "Complete?"), strict=True):
             ws[f"{col}4"], ws[f"{col}4"].fill, ws[f"{col}4"].font = text, HEADER, Font(bold=True, color="FFFFFF")
         row, sheet_rows = 5, []
         for s in self.spec.data_sheets:
@@ -344,7 +355,7 @@ class _Writer:
             first = row
             for item, target, formula, ok in self._checklist_items(s):
                 title = self.layout.title(s.name)
-                ws[f"B{row}"], ws[f"C{row}"], ws[f"D{row}"], ws[f"E{row}"] = title, item, target, formula
+                ws[f"B{row}"], ws[f"C{row}"], ws[f"D{row}"], ws[f"E{row}"] = title, item, f"Go to {target}", formula
                 ws[f"D{row}"].hyperlink = Hyperlink(ref=f"D{row}", location=f"{quote(title)}!{target}",
                                                     tooltip=f"Go to {title} {target}")
                 ws[f"D{row}"].font = Font(color="0563C1", underline="single")
@@ -365,10 +376,14 @@ class _Writer:
         ws[f"E{total}"] = f'=IF(COUNTIF(E{summary + 1}:E{last},"No")=0,"Yes","No")'
         self.cached[(CHECKLIST_SHEET, f"E{total}")] = (
             "Yes" if all(self.cached[(CHECKLIST_SHEET, f"E{r}")] == "Yes" for r in range(summary + 1, last + 1)) else "No")
-        checks = f"E5:E{total}"
+        ws["C3"], ws["C3"].font = "Complete template (all items below)", Font(bold=True, size=12)
+        ws["E3"] = f"=E{total}"
+        self.cached[(CHECKLIST_SHEET, "E3")] = self.cached[(CHECKLIST_SHEET, f"E{total}")]
+        ws.freeze_panes = "B5"
+        checks = f"E3:E{total}"
         ws.conditional_formatting.add(checks, CellIsRule(operator="equal", formula=['"No"'], fill=RED))
         ws.conditional_formatting.add(checks, CellIsRule(operator="equal", formula=['"Yes"'], fill=GREEN))
-        ws.protection.sheet = True
+        _protect_and_page(ws)
 
     def _checklist_items(self, s: Sheet) -> Iterator[tuple[str, str, str, bool]]:
         """(item, cell, checker formula, filled now?) for each required item on a sheet."""
@@ -391,6 +406,15 @@ class _Writer:
                 else:
                     yield (f"{t.label}: at least one row", f"{t.letter(c.id)}{rows[0]}",
                            f'=IF(COUNTA({rng})>0,"Yes","No")', bool(values))
+
+
+def _protect_and_page(ws: Worksheet) -> None:
+    """Lock all but the input cells (no password; column widths and row heights stay adjustable); print landscape."""
+    ws.protection.sheet = True
+    ws.protection.formatColumns = ws.protection.formatRows = False
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 def _lookup(key: Any, column: str) -> Any:

@@ -17,7 +17,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bcf import areas, spec as specs
+from bcf import areas
+from bcf import spec as specs
 from bcf.generate import Filled, Layout, write_workbook
 
 DEFECT_SHARE = 0.4
@@ -70,8 +71,8 @@ def build_plan(area: areas.Area, rng: random.Random) -> Plan:
              "ccg_code": f"{rng.randint(0, 99):02d}{rng.choice('ABCDEFGHJKLMNPQRTVWXY')}"} for i in range(n_ccg)]
     dfg, sccg = round(minimum * 0.055), round(minimum * 0.03)
     ccg_min = _split(minimum - dfg - sccg, [rng.uniform(0.5, 1.5) for _ in ccgs])
-    funding = [{"org_type": "CCG", "organisation": c["ccg_name"], "stream": "CCG minimum contribution",
-                "amount_1516": a} for c, a in zip(ccgs, ccg_min)]
+    funding: list[dict[str, Any]] = [{"org_type": "CCG", "organisation": c["ccg_name"], "stream": "CCG minimum contribution",
+                "amount_1516": a} for c, a in zip(ccgs, ccg_min, strict=True)]
     funding += [{"org_type": "Local Authority", "organisation": f"{short} Council", "stream": s, "amount_1516": a}
                 for s, a in (("Disabled Facilities Grant", dfg), ("Social Care Capital Grant", sccg))]
     if rng.random() < 0.5:
@@ -87,7 +88,7 @@ def build_plan(area: areas.Area, rng: random.Random) -> Plan:
     types = specs.load().lists["scheme_type"]
     n_schemes = rng.randint(8, 18)
     spends = _split(total, [rng.uniform(0.3, 2.0) for _ in range(n_schemes)])
-    schemes = []
+    schemes: list[dict[str, Any]] = []
     for i, spend in enumerate(spends, 1):
         kind = types[(i - 1) % (len(types) - 1)]
         schemes.append({
@@ -120,7 +121,7 @@ def build_plan(area: areas.Area, rng: random.Random) -> Plan:
     def confidence() -> str:
         return rng.choices([c for c, _ in confidence_weights], [w for _, w in confidence_weights])[0]
 
-    benefits = [{"benefit_id": "B01", "scheme_ids": ", ".join(s["scheme_id"] for s in linked),
+    benefits: list[dict[str, Any]] = [{"benefit_id": "B01", "scheme_ids": ", ".join(s["scheme_id"] for s in linked),
                  "benefit_type": "Fewer NEL admissions", "unit": "admissions", "baseline_volume": sum(baseline),
                  "planned_change": -avoided, "unit_cost": unit_cost, "planned_saving": nel_saving,
                  "accrues_to": "CCG", "cashable": "Yes", "evidence": "Local evaluation of the 2013/14 pilot",
@@ -156,23 +157,26 @@ def build_plan(area: areas.Area, rng: random.Random) -> Plan:
          "num_baseline": round(600 * scale), "den_baseline": round(1000 * scale), "num_plan": round(660 * scale),
          "den_plan": round(1000 * scale), "rationale": "Local priority agreed by the board"},
     ]
-    conditions = [{"meets": "Yes"} for _ in range(6)]
+    conditions: list[dict[str, Any]] = [{"meets": "Yes"} for _ in range(6)]
     if rng.random() < 0.3:
         conditions[3] = {"meets": "In progress", "explanation": "NHS number rolled out across social care systems by March 2015",
                          "date_expected": date(2015, 3, 31)}
 
     p4p = max(min(reduction * unit_cost / 1000, area.ringfence_000 * 1.05), 0)
-    risks = [{"risk_id": "R01", "description": NEL_RISK, "boundary": "Commissioner–provider", "likelihood": 4,
+    risks: list[dict[str, Any]] = [{"risk_id": "R01", "description": NEL_RISK, "boundary": "Commissioner–provider", "likelihood": 4,
               "impact": 4, "exposure": round(p4p), "falls_on": "Shared",
-              "mitigation": "Monthly monitoring of admissions; contingency fund held by the pool", "owner": "CCG chief finance officer",
+              "mitigation": "Monthly monitoring of admissions; contingency fund held by the pool",
+              "owner": "CCG chief finance officer",
               "review_date": date(2015, 1, 31)}]
     for k, boundary in enumerate(BOUNDARIES, 2):
         if rng.random() < 0.8:
             likelihood, impact = rng.randint(1, 5), rng.randint(1, 4)
-            risks.append({"risk_id": f"R{k:02d}", "description": f"There is a risk that partners across the {boundary.lower()} boundary "
+            risks.append({"risk_id": f"R{k:02d}",
+                          "description": f"There is a risk that partners across the {boundary.lower()} boundary "
                           "do not agree how costs are shared", "boundary": boundary, "likelihood": likelihood, "impact": impact,
                           "exposure": round(total * rng.uniform(0.002, 0.02)), "falls_on": rng.choice(["CCG", "LA", "Shared"]),
-                          "mitigation": "Joint finance group reviews quarterly" if likelihood * impact >= 12 or rng.random() < 0.7 else "",
+                          "mitigation": "Joint finance group reviews quarterly"
+                          if likelihood * impact >= 12 or rng.random() < 0.7 else "",
                           "owner": "Pooled fund manager", "review_date": date(2015, 3, 31)})
     covered = {r["boundary"] for r in risks}
     boundaries = [{"reason_none": "" if b in covered else "Single CCG and single council: no such boundary in our area"}
@@ -194,7 +198,8 @@ def build_plan(area: areas.Area, rng: random.Random) -> Plan:
         "contact_email": f"{contact.split()[0].lower()}.{contact.split()[1].lower()}@{short.lower().replace(' ', '')}.gov.uk",
         "contact_phone": f"01{rng.randint(100, 999)} {rng.randint(100000, 999999)}", "date_agreed": agreed,
         "date_submitted": date(2014, 9, rng.randint(max(agreed.day, 12), 19)),
-        "social_care_protection": round(minimum * rng.uniform(0.18, 0.3)), "ringfenced_oohs": round(area.ringfence_000 * rng.uniform(1.0, 1.2)),
+        "social_care_protection": round(minimum * rng.uniform(0.18, 0.3)),
+        "ringfenced_oohs": round(area.ringfence_000 * rng.uniform(1.0, 1.2)),
         "care_act": round(minimum * 0.02), "carers_breaks": round(minimum * 0.015), "reablement_funding": round(minimum * 0.04),
         **{f"baseline_q{i}": v for i, v in enumerate(baseline, 1)}, **{f"plan_q{i}": v for i, v in enumerate(plan_q, 1)},
         "population": area.population, "nel_justification": justification, "nel_unit_cost": unit_cost,
@@ -300,7 +305,8 @@ def _bad_email(p: Plan, rng: random.Random) -> None:
 
 @defect("date_as_text", "BCF-CELL-002", "Conditions")
 def _date_text(p: Plan, rng: random.Random) -> None:
-    p.filled.tables["conditions"][2] = {"meets": "In progress", "explanation": "Seven-day discharge team recruited in the new year"}
+    p.filled.tables["conditions"][2] = {"meets": "In progress",
+                                        "explanation": "Seven-day discharge team recruited in the new year"}
     p.plant("date_as_text", "BCF-CELL-002", _set(p, "conditions.date_expected", "end of March 2015", 2))
 
 
@@ -321,7 +327,8 @@ def _no_tie(p: Plan, rng: random.Random) -> None:
     assert row is not None
     row["amount_1516"] += rng.choice([25, 180, 900])
     t = p.spec.table("schemes")
-    p.plant("totals_do_not_tie", "BCF-ARITH-001", (p.layout.title("Schemes"), f"{t.letter('spend_1516')}{p.layout.row('Schemes', t.end_row)}"))
+    total_cell = f"{t.letter('spend_1516')}{p.layout.row('Schemes', t.end_row)}"
+    p.plant("totals_do_not_tie", "BCF-ARITH-001", (p.layout.title("Schemes"), total_cell))
 
 
 @defect("rate_typed_over", "BCF-ARITH-003", "Metrics")
@@ -346,7 +353,8 @@ def _share(p: Plan, rng: random.Random) -> None:
 def _saving_arith(p: Plan, rng: random.Random) -> None:
     row = p.filled.tables["benefits"][1]
     assert row is not None
-    p.plant("saving_not_volume_times_cost", "BCF-ARITH-006", _set(p, "benefits.planned_saving", max(1, round(row["planned_saving"] * 0.4)), 1))
+    cut = max(1, round(row["planned_saving"] * 0.4))
+    p.plant("saving_not_volume_times_cost", "BCF-ARITH-006", _set(p, "benefits.planned_saving", cut, 1))
 
 
 @defect("pooled_below_minimum", "BCF-POL-001", "Funding")

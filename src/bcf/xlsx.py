@@ -12,8 +12,8 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from defusedxml.ElementTree import iterparse, parse
