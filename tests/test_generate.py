@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from bcf import generate, spec
-from bcf.generate import CHECKLIST_SHEET, LISTS_SHEET
+from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET
 
 
 @pytest.fixture(scope="module")

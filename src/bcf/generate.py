@@ -25,7 +25,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bcf import areas
-from bcf.spec import TAG_COLUMN, Field, Sheet, Spec, Table, col_letter, split_ref
+from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET, TAG_COLUMN, Field, Sheet, Spec, Table, col_letter, split_ref
 
 INPUT = PatternFill("solid", fgColor="FFF2A8")
 CALC = PatternFill("solid", fgColor="D9D9D9")
@@ -34,8 +34,6 @@ RED = PatternFill("solid", fgColor="F4C7C3")
 GREEN = PatternFill("solid", fgColor="C6EFCE")
 THIN = Border(*(Side(style="thin", color="999999"),) * 4)
 UNLOCKED = Protection(locked=False)
-LISTS_SHEET = "Lists"
-CHECKLIST_SHEET = "Checklist"
 FORMATS = {"date": "dd/mm/yyyy", "integer": "#,##0", "number": "#,##0.0", "text": "@", "email": "@"}
 DATE_BOUNDS = (date(2013, 1, 1), date(2016, 12, 31))
 

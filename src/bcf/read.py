@@ -17,8 +17,7 @@ from typing import IO, Any
 import pandas as pd
 
 from bcf import spec as specs
-from bcf.generate import CHECKLIST_SHEET, LISTS_SHEET
-from bcf.spec import Field, Spec, Table, split_ref
+from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET, Field, Spec, Table, split_ref
 from bcf.xlsx import RawWorkbook, SheetCells, col_number, read_cells
 
 MAX_ROW = 400  # the template's last row is ~70; past this nothing of ours can be
@@ -38,6 +37,7 @@ class Problem:
     cell: str | None = None
     found: Any = None
     expected: str = ""
+    name: str | None = None  # the field id, or "table.column", where the problem is in a value
 
 
 @dataclass
@@ -118,23 +118,23 @@ class _Reader:
     def problem(self, *args: Any, **kw: Any) -> None:
         self.sub.problems.append(Problem(*args, **kw))
 
-    def cell_value(self, sheet: SheetCells, ref: str, f: Field) -> Any:
+    def cell_value(self, sheet: SheetCells, ref: str, f: Field, name: str) -> Any:
         col, row = split_ref(ref)
         c = sheet.get(row, col_number(col))
         if c is None:
             return None
         if c.formula and not c.cached:
-            self.problem("no_cached_value", sheet.name, ref)
+            self.problem("no_cached_value", sheet.name, ref, name=name)
             return None
         value = c.error if c.error else c.value
         self.sub.raw[(sheet.name, ref)] = value
         if c.error:
             if f.is_input:
-                self.problem("wrong_type", sheet.name, ref, value, f"a value, not the error {value}")
+                self.problem("wrong_type", sheet.name, ref, value, f"a value, not the error {value}", name)
             return None
         typed, expected = convert(f, value)
         if expected and f.is_input:
-            self.problem("wrong_type", sheet.name, ref, value, expected)
+            self.problem("wrong_type", sheet.name, ref, value, expected, name)
         return typed
 
     def read_fields(self, s: specs.Sheet, sheet: SheetCells, tags: dict[str, int]) -> None:
@@ -149,7 +149,7 @@ class _Reader:
             for f in fs:
                 ref = f"{split_ref(f.cell or 'A1')[0]}{row}"
                 self.sub.field_cells[f.id] = ref
-                self.sub.fields[f.id] = self.cell_value(sheet, ref, f)
+                self.sub.fields[f.id] = self.cell_value(sheet, ref, f, f.id)
 
     def read_table(self, t: Table, sheet: SheetCells, tags: dict[str, int]) -> pd.DataFrame:
         columns = [c.id for c in t.columns]
@@ -173,7 +173,7 @@ class _Reader:
             cells = {c.id: sheet.get(r, col_number(t.letter(c.id))) for c in t.columns}
             if not t.fixed_rows and all(cells[c.id] is None for c in t.columns if c.is_input):
                 continue  # blank row (or a row of calculated cells only)
-            records.append({c.id: self.cell_value(sheet, f"{t.letter(c.id)}{r}", c) for c in t.columns})
+            records.append({c.id: self.cell_value(sheet, f"{t.letter(c.id)}{r}", c, f"{t.id}.{c.id}") for c in t.columns})
             index.append(r)
         if not t.fixed_rows and len(records) > t.max_rows:
             self.problem("too_many_rows", sheet.name, f"B{index[t.max_rows]}", len(records), f"at most {t.max_rows} rows")

@@ -132,9 +132,10 @@ def build_plan(area: areas.Area, rng: random.Random) -> Plan:
         volume = round(per_100k * area.population / 100_000)
         change = -round(volume * rng.uniform(0.04, 0.22))
         saving = round(-change * cost / 1000)
-        scheme = rng.choice([s for s in schemes if s["spend_1516"] >= saving] or [max(schemes, key=lambda s: s["spend_1516"])])
-        if scheme["spend_1516"] < saving:
-            change = -int(scheme["spend_1516"] * 1000 / cost * 0.8)
+        scheme = rng.choice([s for s in schemes if s["spend_1516"] >= 2 * saving]
+                            or [max(schemes, key=lambda s: s["spend_1516"])])
+        if scheme["spend_1516"] < 2 * saving:
+            change = -int(scheme["spend_1516"] * 1000 / cost * 0.5)
             saving = round(-change * cost / 1000)
         conf = confidence()
         benefits.append({"benefit_id": f"B{j:02d}", "scheme_ids": scheme["scheme_id"], "benefit_type": btype, "unit": unit,
@@ -163,8 +164,9 @@ def build_plan(area: areas.Area, rng: random.Random) -> Plan:
                          "date_expected": date(2015, 3, 31)}
 
     p4p = max(min(reduction * unit_cost / 1000, area.ringfence_000 * 1.05), 0)
-    risks: list[dict[str, Any]] = [{"risk_id": "R01", "description": NEL_RISK, "boundary": "Commissioner–provider", "likelihood": 4,
-              "impact": 4, "exposure": round(p4p), "falls_on": "Shared",
+    risks: list[dict[str, Any]] = [
+             {"risk_id": "R01", "description": NEL_RISK, "boundary": "Commissioner–provider", "likelihood": 4, "impact": 4,
+              "exposure": round(p4p), "falls_on": "Shared",
               "mitigation": "Monthly monitoring of admissions; contingency fund held by the pool",
               "owner": "CCG chief finance officer",
               "review_date": date(2015, 1, 31)}]
@@ -357,7 +359,7 @@ def _saving_arith(p: Plan, rng: random.Random) -> None:
     p.plant("saving_not_volume_times_cost", "BCF-ARITH-006", _set(p, "benefits.planned_saving", cut, 1))
 
 
-@defect("pooled_below_minimum", "BCF-POL-001", "Funding")
+@defect("pooled_below_minimum", "BCF-POL-001", "Cover")
 def _below_min(p: Plan, rng: random.Random) -> None:
     funding, schemes = p.filled.tables["funding"], p.filled.tables["schemes"]
     extra = [r for r in funding[len(p.filled.tables["ccgs"]) + 2:] if r]
@@ -366,10 +368,10 @@ def _below_min(p: Plan, rng: random.Random) -> None:
     first = p.filled.tables["funding"][0]
     assert first is not None
     first["amount_1516"] -= round(p.area.minimum_pooled_000 * 0.08)
-    for s in sorted((s for s in schemes if s), key=lambda s: -s["spend_1516"]):
-        take = min(cut, s["spend_1516"] - 1)
-        s["spend_1516"] -= take
-        cut -= take
+    live = [s for s in schemes if s]
+    shares = _split(cut, [s["spend_1516"] for s in live])  # every scheme gives up the same fraction
+    for s, share in zip(live, shares, strict=True):
+        s["spend_1516"] -= share
     p.plant("pooled_below_minimum", "BCF-POL-001", p.cell("total_pooled"))
 
 

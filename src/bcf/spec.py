@@ -20,6 +20,8 @@ from bcf.calc import Expr
 
 ROUND = "2015-16"
 TAG_COLUMN = "A"
+LISTS_SHEET = "Lists"  # hidden: template id, version and the lists behind the dropdowns
+CHECKLIST_SHEET = "Checklist"
 FIRST_TABLE_COLUMN = 2  # tables start in column B
 
 

@@ -78,7 +78,7 @@ def parameters() -> dict[str, dict[str, Any]]:
     return {section: {k: v["value"] for k, v in items.items()} for section, items in raw.items()}
 
 
-def _show(v: Any) -> str:
+def show(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:,.0f}" if v.is_integer() or abs(v) >= 100 else f"{v:,.1f}"
     if hasattr(v, "strftime"):
@@ -90,8 +90,28 @@ def finding(rule_id: str, sheet: str, cell: str | None = None, found: Any = None
             label: str = "", example: str = "") -> Finding:
     """A finding of a catalogued rule, its message and fix filled in."""
     r = rules()[rule_id]
-    words = {"found": _show(found), "expected": _show(expected), "label": label or "This cell",
+    words = {"found": show(found), "expected": show(expected), "label": label or "This cell",
              "example": f", for example {example}" if example else ""}
     fill = lambda text: re.sub(r"\{(\w+)\}", lambda m: words.get(m.group(1), m.group(0)), text)  # noqa: E731
     return Finding(rule_id, r.severity, r.family, sheet, cell, found, expected, fill(r.message), fill(r.fix),
                    r.title, r.stops)
+
+
+def as_markdown() -> str:
+    """The catalogue as the page committed at docs/rules.md."""
+    by_family: dict[str, list[Rule]] = {f: [] for f in FAMILIES}
+    for r in rules().values():
+        by_family[r.family].append(r)
+    counts = ", ".join(f"{len(rs)} {fam}" for fam, rs in by_family.items())
+    lines = ["# Rule catalogue", "",
+             "Every check `bcf check` and `bcf batch` run. Written by `bcf rules --format markdown` from "
+             "`rules/catalogue.yaml`; do not edit by hand.", "",
+             f"{len(rules())} rules: {counts}. Blocking: the plan cannot be assured as submitted. "
+             "Advisory: a reviewer should look.", ""]
+    for fam, rs in by_family.items():
+        lines += [f"## {fam.capitalize()}", ""]
+        for r in rs:
+            lines += [f'### <a id="{r.anchor}"></a>{r.id}: {r.title}', "",
+                      f"*{r.severity}*{' · stops the check' if r.stops else ''}", "",
+                      f"- **Message:** {r.message}", f"- **Fix:** {r.fix}", f"- **Why:** {r.rationale}", ""]
+    return "\n".join(lines)

@@ -1,0 +1,129 @@
+"""Cell-level rules, derived from the template specification and run as pandera schemas.
+
+Nothing here restates the template: required, bounds, dropdown lists, unique ids, email and date ranges
+all come from ``spec``. Each table, and each sheet's single-value fields as a one-row frame, is validated
+lazily; every failure case is mapped back to its rule id and, through the reader's cell map, to its A1 cell.
+Text in a number cell is found by the reader (it cannot be typed into the frame) and reported here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+
+from bcf import areas
+from bcf import spec as specs
+from bcf.read import Submission
+from bcf.spec import Field, Spec
+from bcf.validate.catalogue import Finding, finding, parameters
+
+FIELDS = "fields"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# pandera's own names for the failures that carry no rule id of ours
+BUILTIN = {"not_nullable": "BCF-CELL-001", "field_uniqueness": "BCF-CELL-005"}
+
+
+def _checks(f: Field, spec: Spec) -> list[pa.Check]:
+    checks = []
+    if f.numeric and f.min is not None:
+        checks.append(pa.Check.in_range(f.min, f.max, error="BCF-CELL-003"))
+    if f.list:
+        allowed = [a.hwb_name for a in areas.areas()] if f.list == "hwb" else list(spec.lists[f.list])
+        if f.list != "hwb":  # an unknown HWB is a gate finding of its own
+            checks.append(pa.Check.isin(allowed, error="BCF-CELL-004"))
+    if f.type == "email":
+        checks.append(pa.Check.str_matches(EMAIL, error="BCF-CELL-006"))
+    if f.type == "date":
+        p = parameters()["checks"]
+        checks.append(pa.Check.in_range(p["date_earliest"], p["date_latest"], error="BCF-CELL-009"))
+    return checks
+
+
+def _column(f: Field, spec: Spec) -> pa.Column:
+    return pa.Column(nullable=not f.required, checks=_checks(f, spec), unique=f.unique,
+                     report_duplicates="exclude_first", required=False)
+
+
+def schemas(spec: Spec) -> dict[str, pa.DataFrameSchema]:
+    """One schema per table, and one ("fields") for every single-value field as a one-row frame."""
+    return _schemas(spec.version)
+
+
+@cache
+def _schemas(version: str) -> dict[str, pa.DataFrameSchema]:
+    spec = specs.load(version)
+    out = {t.id: pa.DataFrameSchema({c.id: _column(c, spec) for c in t.columns if c.is_input}, name=t.id)
+           for t in spec.tables}
+    out[FIELDS] = pa.DataFrameSchema({f.id: _column(f, spec) for f in spec.fields if f.is_input}, name=FIELDS)
+    return out
+
+
+def failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
+    """pandera's failure cases for one frame (empty when it passes)."""
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as e:
+        return e.failure_cases
+    return pd.DataFrame(columns=["column", "check", "failure_case", "index"])
+
+
+def _bounds(f: Field) -> str:
+    if f.type == "date":
+        p = parameters()["checks"]
+        return f"{p['date_earliest']:%d/%m/%Y} and {p['date_latest']:%d/%m/%Y}"
+    return f"{f.min:,.0f} and {f.max:,.0f}"
+
+
+def _finding(sub: Submission, f: Field, rule_id: str, sheet: str, cell: str, value: Any) -> Finding:
+    expected: Any = None
+    if rule_id == "BCF-CELL-003" or rule_id == "BCF-CELL-009":
+        expected = _bounds(f)
+    elif rule_id == "BCF-CELL-004":
+        expected = ", ".join(sub.spec.lists.get(f.list or "", ()))
+    found = sub.raw.get((sheet, cell), value)
+    return finding(rule_id, sheet, cell, found=found, expected=expected, label=f.label)
+
+
+def _frames(sub: Submission) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The frames worth validating; a missing sheet is one structure finding, not one per cell."""
+    present = [s for s in sub.spec.data_sheets if s.name in sub.sheet_names]
+    fields = {f.id: sub.fields.get(f.id) for s in present for f in s.fields if f.is_input}
+    yield FIELDS, pd.DataFrame([fields], index=pd.Index([0], name="row"))
+    for t in (t for s in present for t in s.tables):
+        if len(sub.tables[t.id]):  # an empty table passes every column check: skip the call
+            yield t.id, sub.tables[t.id]
+
+
+def field_of(spec: Spec, name: str) -> Field:
+    """The field or table column a name ("field_id" or "table.column") refers to."""
+    if "." in name:
+        table, column = name.split(".")
+        return spec.table(table).column(column)
+    return spec.field(name)
+
+
+def cell_findings(sub: Submission) -> list[Finding]:
+    """Every cell-level finding: the reader's type problems and the schemas' failures, one per cell."""
+    out: dict[tuple[str, str], Finding] = {}
+    for p in sub.problems:
+        if p.kind == "wrong_type" and p.cell and p.name:
+            f = field_of(sub.spec, p.name)
+            out[(p.sheet, p.cell)] = finding("BCF-CELL-002", p.sheet, p.cell, found=p.found, expected=p.expected,
+                                             label=f.label, example=f.example or "")
+    tables = {t.id for t in sub.spec.tables}
+    schema_set = schemas(sub.spec)
+    for name, frame in _frames(sub):
+        for case in failures(schema_set[name], frame).to_dict("records"):
+            rule_id = BUILTIN.get(str(case["check"]), str(case["check"]))
+            if not rule_id.startswith("BCF-"):
+                continue  # dtype and column-presence checks: the reader guarantees both
+            column = str(case["column"])
+            ref = f"{name}.{column}" if name in tables else column
+            sheet, cell = sub.where(ref, int(case["index"]) if name in tables else None)
+            found = _finding(sub, field_of(sub.spec, ref), rule_id, sheet, cell, case["failure_case"])
+            out.setdefault((sheet, cell), found)
+    return list(out.values())
