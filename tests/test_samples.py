@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bcf import areas, samples
 from bcf.read import read_submission
@@ -80,3 +84,39 @@ def test_clean_plans_tie_and_meet_the_minimum() -> None:
         funding = sum(r["amount_1516"] for r in p.filled.tables["funding"] if r)
         schemes = sum(r["spend_1516"] for r in p.filled.tables["schemes"] if r)
         assert funding == schemes >= p.area.minimum_pooled_000
+
+
+def test_checks_find_every_planted_defect_and_nothing_else(sample_round: tuple[Path, dict[str, Any]]) -> None:
+    """Golden test: recall 100% against manifest.json, and no blocking finding on a clean file."""
+    from bcf.validate import check_file
+
+    folder, manifest = sample_round
+    missed, false_blocking, unplanted = [], [], []
+    for entry in manifest["files"]:
+        report = check_file(folder / entry["file"])
+        got = {(f.rule_id, f.cell) for f in report.findings}
+        missed += [(entry["file"], d["rule"], d["cell"]) for d in entry["defects"] if (d["rule"], d["cell"]) not in got]
+        planted = {d["rule"] for d in entry["defects"]}
+        unplanted += [(entry["file"], f.rule_id, f.cell) for f in report.findings if f.rule_id not in planted]
+        if not entry["defects"]:
+            false_blocking += [(entry["file"], f.rule_id) for f in report.findings if f.severity == "blocking"]
+    assert missed == []
+    assert false_blocking == []
+    assert unplanted == []
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_samples_saved_by_libreoffice_give_the_same_findings(sample_round: tuple[Path, dict[str, Any]],
+                                                             tmp_path: Path) -> None:
+    from bcf.validate import check_file
+
+    folder, manifest = sample_round
+    picked = [e for e in manifest["files"] if e["defects"] and not any(
+        d["kind"] in ("no_cached_values", "sheet_missing", "superseded_version") for d in e["defects"])][:4]
+    picked.append(next(e for e in manifest["files"] if not e["defects"]))
+    subprocess.run(["soffice", "--headless", "--calc", "--convert-to", "xlsx", "--outdir", str(tmp_path),
+                    *[str(folder / e["file"]) for e in picked]], check=True, capture_output=True, timeout=300)
+    for e in picked:
+        original = {(f.rule_id, f.sheet, f.cell) for f in check_file(folder / e["file"]).findings}
+        resaved = {(f.rule_id, f.sheet, f.cell) for f in check_file(tmp_path / e["file"]).findings}
+        assert resaved == original, e["file"]

@@ -1,0 +1,161 @@
+"""Every rule fires at the right cell on a minimal workbook, and stays quiet on a clean one."""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bcf import samples, spec
+from bcf.generate import write_workbook
+from bcf.samples import Plan
+from bcf.validate import Report, check_file
+from bcf.validate.catalogue import rules
+
+Mutation = Callable[[Plan], tuple[str, str | None]]
+
+
+def findings_table(report: Report, *columns: str) -> list[tuple]:
+    return [tuple(getattr(f, c) for c in columns) for f in report.findings]
+
+
+def write(plan: Plan, path: Path) -> Path:
+    write_workbook(plan.spec, path, plan.filled, plan.layout, cached_values=plan.cached_values)
+    return path
+
+
+@pytest.fixture(scope="module")
+def clean_report(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    plan = samples.build_plan(samples.areas.find("Leeds"), random.Random(7))  # type: ignore[arg-type]
+    return check_file(write(plan, tmp_path_factory.mktemp("clean") / "leeds.xlsx"))
+
+
+def test_a_clean_plan_has_no_findings(clean_report: Report) -> None:
+    assert findings_table(clean_report, "rule_id", "cell") == []
+    assert (clean_report.status, clean_report.exit_code) == ("ready", 0)
+
+
+# -- rules that the sample round plants: each defect records the cell its finding must name --------------
+@pytest.mark.parametrize("kind", sorted(samples.DEFECTS))
+def test_each_planted_defect_is_found_at_its_cell(kind: str, tmp_path: Path, clean_plan: Plan,
+                                                  clean_report: Report) -> None:
+    rule_id, _, plant = samples.DEFECTS[kind]
+    plant(clean_plan, random.Random(3))
+    (defect,) = clean_plan.defects
+    report = check_file(write(clean_plan, tmp_path / "plan.xlsx"))
+    found = {(f.rule_id, f.cell) for f in report.findings if f.rule_id == rule_id}
+    assert (rule_id, defect["cell"]) in found, findings_table(report, "rule_id", "sheet", "cell")
+    assert rule_id not in {f.rule_id for f in clean_report.findings}
+
+
+# -- rules no sample defect plants ------------------------------------------------------------------------
+def _typed_over(name: str, index: int | None, value: object) -> Mutation:
+    def mutate(p: Plan) -> tuple[str, str | None]:
+        p.filled.typed_over[(name, index)] = value
+        return p.cell(name, index)
+    return mutate
+
+
+def _date_out_of_range(p: Plan) -> tuple[str, str | None]:
+    p.filled.tables["risks"][0]["review_date"] = date(2031, 1, 1)  # type: ignore[index]
+    return p.cell("risks.review_date", 0)
+
+
+def _condition_late(p: Plan) -> tuple[str, str | None]:
+    p.filled.tables["conditions"][1] = {"meets": "In progress", "explanation": "Agreement with providers by summer",
+                                        "date_expected": date(2015, 9, 30)}
+    return p.cell("conditions.date_expected", 1)
+
+
+EXTRA: dict[str, Mutation] = {
+    "BCF-ARITH-002": _typed_over("total_pooled", None, 1.0),
+    "BCF-ARITH-007": _typed_over("nel_reduction", None, 99999.0),
+    "BCF-CELL-009": _date_out_of_range,
+    "BCF-POL-011": _condition_late,
+}
+
+
+@pytest.mark.parametrize("rule_id", sorted(EXTRA))
+def test_rules_without_a_planted_defect(rule_id: str, tmp_path: Path, clean_plan: Plan, clean_report: Report) -> None:
+    sheet, cell = EXTRA[rule_id](clean_plan)
+    report = check_file(write(clean_plan, tmp_path / "plan.xlsx"))
+    assert (rule_id, sheet, cell) in findings_table(report, "rule_id", "sheet", "cell")
+    assert rule_id not in {f.rule_id for f in clean_report.findings}
+
+
+def test_hidden_sheet_and_missing_table(tmp_path: Path, clean_plan: Plan) -> None:
+    import openpyxl
+
+    path = write(clean_plan, tmp_path / "plan.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb["Metrics"].sheet_state = "hidden"
+    wb["Risks"]["A4"] = None  # the risk table's start tag deleted
+    wb.save(path)
+    table = findings_table(check_file(path), "rule_id", "sheet", "cell")
+    assert ("BCF-STRUCT-007", "Metrics", None) in table
+    assert ("BCF-STRUCT-003", "Risks", "B4") in table
+    assert not any(r.startswith("BCF-POL-00") and s == "Risks" and r != "BCF-POL-007" for r, s, _ in table)
+
+
+def test_too_many_rows(tmp_path: Path, clean_plan: Plan) -> None:
+    import openpyxl
+
+    path = write(clean_plan, tmp_path / "plan.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws, t = wb["Provider impact"], spec.load().table("providers")
+    ws.insert_rows(t.end_row, 3)  # three rows inserted just above the totals row, then filled
+    for r in range(t.header_row + 1, t.end_row + 3):
+        ws[f"B{r}"], ws[f"C{r}"], ws[f"D{r}"], ws[f"E{r}"], ws[f"F{r}"] = f"Provider {r}", "Other", 0, 0, "Yes"
+    wb.save(path)
+    table = findings_table(check_file(path), "rule_id", "sheet", "cell")
+    assert ("BCF-STRUCT-008", "Provider impact", f"B{t.header_row + 1 + t.max_rows}") in table
+
+
+def test_missing_sheet_does_not_cascade(tmp_path: Path, clean_plan: Plan) -> None:
+    clean_plan.layout.titles["Benefits"] = ""
+    report = check_file(write(clean_plan, tmp_path / "plan.xlsx"))
+    assert findings_table(report, "rule_id", "sheet", "cell") == [("BCF-STRUCT-001", "Benefits", None)]
+
+
+def test_one_finding_per_cell_type_beats_required(tmp_path: Path, clean_plan: Plan) -> None:
+    clean_plan.filled.fields["contingency"] = "£1,234"
+    report = check_file(write(clean_plan, tmp_path / "plan.xlsx"))
+    assert findings_table(report, "rule_id", "cell", "found") == [("BCF-CELL-002", "C12", "£1,234")]
+    (f,) = report.findings
+    assert f.message == 'You entered "£1,234" where a number is needed.'
+    assert f.fix.startswith("Enter Contingency fund (£000) as a number, for example 1250.")
+
+
+def test_findings_are_sorted_and_messages_filled(tmp_path: Path, clean_plan: Plan) -> None:
+    for kind in ("bad_email", "duplicate_id", "signoff_missing", "no_social_care_protection"):
+        samples.DEFECTS[kind][2](clean_plan, random.Random(1))
+    report = check_file(write(clean_plan, tmp_path / "plan.xlsx"))
+    sheets = [f.sheet for f in report.findings]
+    assert sheets == sorted(sheets, key=["Cover", "Funding", "Risks"].index)
+    assert all("{" not in f.message + f.fix for f in report.findings)
+
+
+def test_every_catalogued_rule_is_exercised() -> None:
+    from tests.test_gate import GATE_CASES
+
+    exercised = ({r for r, _, _ in samples.DEFECTS.values()} | set(EXTRA) | {r for r, _ in GATE_CASES.values()}
+                 | {"BCF-STRUCT-003", "BCF-STRUCT-007", "BCF-STRUCT-008"})
+    assert set(rules()) - exercised == {"BCF-GATE-011"}  # a worker's time limit: tested with the batch
+
+
+def test_catalogue_document_is_up_to_date() -> None:
+    from bcf.validate.catalogue import as_markdown
+
+    assert (Path(__file__).parents[1] / "docs" / "rules.md").read_text(encoding="utf-8") == as_markdown() + "\n"
+
+
+def test_superseded_version_still_checks_the_rest(tmp_path: Path, clean_plan: Plan) -> None:
+    old = copy.deepcopy(clean_plan)
+    old.version = "1.1"
+    old.filled.fields["contact_email"] = "nobody"
+    report = check_file(write(old, tmp_path / "old.xlsx"))
+    assert findings_table(report, "rule_id", "cell") == [("BCF-GATE-007", None), ("BCF-CELL-006", "C12")]

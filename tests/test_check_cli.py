@@ -1,0 +1,115 @@
+"""`bcf check` from the outside: exit codes, JSON, HTML that escapes submitter text, the annotated copy."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from bcf.cli import main
+from bcf.generate import write_workbook
+from bcf.samples import Plan
+
+HOSTILE = '<script>alert("x")</script> {{ 7*7 }} =cmd|\' /C calc\'!A0'
+
+
+def _write(plan: Plan, path: Path) -> Path:
+    write_workbook(plan.spec, path, plan.filled, plan.layout)
+    return path
+
+
+@pytest.fixture
+def defective(tmp_path: Path, clean_plan: Plan) -> Path:
+    clean_plan.filled.fields["contact_email"] = HOSTILE
+    clean_plan.filled.fields["share_la"] = 5
+    return _write(clean_plan, tmp_path / "leeds plan.xlsx")
+
+
+@pytest.fixture
+def clean(tmp_path: Path, clean_plan: Plan) -> Path:
+    return _write(clean_plan, tmp_path / "clean.xlsx")
+
+
+@pytest.mark.parametrize("make, code", [("clean", 0), ("defective", 1)])
+def test_exit_codes_as_a_subprocess(make: str, code: int, request: pytest.FixtureRequest) -> None:
+    path = request.getfixturevalue(make)
+    proc = subprocess.run([sys.executable, "-m", "bcf", "check", str(path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last == ("0 blocking, 0 advisory: ready to submit." if code == 0 else
+                    "1 blocking, 1 advisory: not ready to submit.")
+
+
+def test_usage_error_is_exit_2() -> None:
+    assert CliRunner().invoke(main, ["check", "/no/such/file.xlsx"]).exit_code == 2
+
+
+def test_text_groups_by_sheet_then_rule(defective: Path) -> None:
+    out = CliRunner().invoke(main, ["check", str(defective)]).output
+    cover, governance = out.index("\nCover\n"), out.index("\nGovernance\n")
+    assert cover < out.index("BCF-CELL-006  advisory") < governance < out.index("BCF-ARITH-005  blocking")
+    assert "C11" in out and "Fix: Change the shares so that they add up to 100%." in out
+
+
+def test_json_schema(defective: Path) -> None:
+    result = CliRunner().invoke(main, ["check", "--format", "json", str(defective)])
+    doc = json.loads(result.output)
+    assert result.exit_code == 1
+    assert set(doc) == {"schema", "file", "hwb", "plan_code", "template", "status", "blocking", "advisory", "findings"}
+    assert (doc["schema"], doc["hwb"], doc["plan_code"], doc["status"]) == ("bcf-check/1", "Leeds", "E08000035", "not ready")
+    assert [(f["rule_id"], f["sheet"], f["cell"]) for f in doc["findings"]] == [
+        ("BCF-CELL-006", "Cover", "C12"), ("BCF-ARITH-005", "Governance", "C11")]
+    assert set(doc["findings"][0]) == {"rule_id", "severity", "family", "sheet", "cell", "found", "expected", "message",
+                                       "fix", "title", "rule_ref"}
+    assert doc["findings"][0]["found"] == HOSTILE
+
+
+def test_html_escapes_submitter_text(defective: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(main, ["check", "--format", "html", "-o", str(out), str(defective)])
+    assert result.exit_code == 1 and "not ready to submit" in result.output
+    page = out.read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;script&gt;alert(" in page
+    assert "{{ 7*7 }}" in page and "49" not in page  # Jinja syntax in data is shown, not evaluated
+    assert "Not ready to submit" in page and "BCF-ARITH-005" in page
+
+
+def test_annotated_copy(defective: Path, tmp_path: Path) -> None:
+    before = hashlib.sha256(defective.read_bytes()).hexdigest()
+    out = tmp_path / "annotated.xlsx"
+    result = CliRunner().invoke(main, ["check", str(defective), "--annotate", str(out)])
+    assert result.exit_code == 1 and "2 cells marked" in result.output
+    assert hashlib.sha256(defective.read_bytes()).hexdigest() == before
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[0] == "Findings"
+    rows = [[c.value for c in r] for r in wb["Findings"].iter_rows(min_row=2)]
+    assert [(r[1], r[2], r[3]) for r in rows] == [("BCF-CELL-006", "Cover", "C12"), ("BCF-ARITH-005", "Governance", "C11")]
+    assert wb["Findings"]["D3"].hyperlink.location == "'Governance'!C11"
+    assert wb["Governance"]["C11"].fill.fgColor.rgb.endswith("F4A09A")  # red: blocking
+    assert wb["Cover"]["C12"].fill.fgColor.rgb.endswith("FFD966")  # amber: advisory
+    assert "BCF-ARITH-005" in wb["Governance"]["C11"].comment.text
+    assert wb["Governance"]["C11"].value.startswith("=")  # formulas kept
+    assert len(wb["Schemes"].data_validations.dataValidation) > 5  # validations kept
+    assert wb["Cover"]["C11"].value == "Sam Patel" or wb["Cover"]["C11"].value  # submitter data kept
+
+
+def test_annotate_refuses_to_overwrite_the_original(defective: Path) -> None:
+    result = CliRunner().invoke(main, ["check", str(defective), "--annotate", str(defective)])
+    assert result.exit_code == 2
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_annotated_copy_opens_in_libreoffice(defective: Path, tmp_path: Path) -> None:
+    out = tmp_path / "annotated.xlsx"
+    CliRunner().invoke(main, ["check", str(defective), "--annotate", str(out)])
+    subprocess.run(["soffice", "--headless", "--calc", "--convert-to", "xlsx", "--outdir", str(tmp_path / "lo"), str(out)],
+                   check=True, capture_output=True, timeout=120)
+    wb = openpyxl.load_workbook(tmp_path / "lo" / "annotated.xlsx")
+    assert wb.sheetnames[0] == "Findings" and wb["Cover"]["C12"].value

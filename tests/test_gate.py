@@ -1,0 +1,98 @@
+"""The gate names what a file is before any parser runs, and stops with one clear finding."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from bcf import generate, spec
+from bcf.validate import check_file
+
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+@pytest.fixture(scope="module")
+def template_bytes() -> bytes:
+    buf = io.BytesIO()
+    generate.write_workbook(spec.load(), buf, generate.Filled(fields={"hwb_name": "Leeds"}))
+    return buf.getvalue()
+
+
+def _rezip(data: bytes, extra: dict[str, bytes], drop: tuple[str, ...] = ()) -> bytes:
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in src.infolist():
+            if i.filename not in drop and i.filename not in extra:
+                z.writestr(i, src.read(i))
+        for name, body in extra.items():
+            z.writestr(name, body)
+    return out.getvalue()
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    return _rezip(_empty_zip(), entries)
+
+
+def _empty_zip() -> bytes:
+    out = io.BytesIO()
+    zipfile.ZipFile(out, "w").close()
+    return out.getvalue()
+
+
+def _other_workbook() -> bytes:
+    buf = io.BytesIO()
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "Quarterly activity return"
+    wb.save(buf)
+    return buf.getvalue()
+
+
+SHARED_DTD = (b'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+              b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&b;</t></si></sst>')
+
+# name -> (rule, build(template bytes) -> file bytes)
+GATE_CASES: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
+    "empty": ("BCF-GATE-001", lambda t: b""),
+    "binary junk": ("BCF-GATE-001", lambda t: bytes(range(256)) * 8),
+    "csv renamed": ("BCF-GATE-002", lambda t: b"hwb,amount\nLeeds,1250\n"),
+    "pdf renamed": ("BCF-GATE-002", lambda t: b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"),
+    "xls (BIFF)": ("BCF-GATE-002", lambda t: OLE + b"\x00" * 4000 + "Workbook".encode("utf-16-le")),
+    "ods": ("BCF-GATE-002", lambda t: _zip({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"})),
+    "plain zip": ("BCF-GATE-002", lambda t: _zip({"notes.txt": b"hello"})),
+    "too large": ("BCF-GATE-003", lambda t: b"PK" + b"\x00" * (6 * 1024 * 1024)),
+    "zip bomb": ("BCF-GATE-003", lambda t: _rezip(t, {"xl/worksheets/sheet99.xml": b"<row/>" * 12_000_000})),
+    "truncated": ("BCF-GATE-004", lambda t: t[: len(t) // 2]),
+    "encrypted": ("BCF-GATE-005", lambda t: OLE + b"\x00" * 4000 + "EncryptedPackage".encode("utf-16-le")),
+    "not our template": ("BCF-GATE-006", lambda t: _other_workbook()),
+    "macros": ("BCF-GATE-009", lambda t: _rezip(t, {"xl/vbaProject.bin": b"\x00VBA" * 100})),
+    "entity expansion": ("BCF-GATE-010", lambda t: _rezip(t, {"xl/sharedStrings.xml": SHARED_DTD})),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GATE_CASES))
+def test_gate_case(case: str, tmp_path: Path, template_bytes: bytes) -> None:
+    rule_id, build = GATE_CASES[case]
+    path = tmp_path / "return.xlsx"
+    path.write_bytes(build(template_bytes))
+    report = check_file(path)
+    assert report.findings[0].rule_id == rule_id
+    if report.findings[0].stops:
+        assert len(report.findings) == 1 and report.exit_code == 2
+    else:  # macros: named, never run, and the rest of the workbook is still checked
+        assert report.submission is not None and report.exit_code == 1
+
+
+def test_gate_via_the_command_exit_code_and_no_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "plan.xls"
+    path.write_bytes(OLE + b"\x00" * 600)
+    proc = subprocess.run([sys.executable, "-m", "bcf", "check", str(path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "Excel 97-2003" in proc.stdout and "Save As" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
