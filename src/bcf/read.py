@@ -57,6 +57,13 @@ class Submission:
     problems: list[Problem] = field(default_factory=list)
     end_rows: dict[str, int] = field(default_factory=dict)  # table id -> totals row as found
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Sent between processes without the specification, which the receiver loads by version."""
+        return {**self.__dict__, "spec": self.spec.version}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, spec=specs.load(state["spec"]))
+
     def sheet_of(self, spec_sheet: str) -> str:
         return self.sheet_names.get(spec_sheet, spec_sheet)
 

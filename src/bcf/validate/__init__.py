@@ -78,22 +78,21 @@ def _sort_key(f: Finding) -> tuple[Any, ...]:
     return (sheet, f.sheet, row, len(col), col, f.rule_id)
 
 
-def check_submission(sub: Submission) -> list[Finding]:
-    """All findings for a readable workbook, sorted by sheet, cell and rule."""
-    from bcf.validate.cells import cell_findings
-    from bcf.validate.logic import logic_findings
-    from bcf.validate.structure import structure_findings
-
-    gate = template_findings(sub)
-    if any(f.stops for f in gate):
-        return gate
-    found = gate + structure_findings(sub) + cell_findings(sub) + logic_findings(sub)
-    unique = {(f.rule_id, f.sheet, f.cell): f for f in reversed(found)}  # the first of each wins
+def _merge(found: list[Finding]) -> list[Finding]:
+    """One finding per (rule, sheet, cell), the first kept, sorted by sheet, cell and rule."""
+    unique = {(f.rule_id, f.sheet, f.cell): f for f in reversed(found)}
     return sorted(unique.values(), key=_sort_key)
 
 
-def check_file(path: Path | str) -> Report:
-    """Check one workbook file. Never raises for anything the file contains."""
+def inspect_file(path: Path | str) -> Report:
+    """Gate, read, structure and cross-sheet rules for one file; cell rules are added by ``complete``.
+
+    The split lets a batch run this part in worker processes and the pandera part once for all files.
+    Never raises for anything the file contains.
+    """
+    from bcf.validate.logic import logic_findings
+    from bcf.validate.structure import structure_findings
+
     path = Path(path)
     gate = file_findings(path)
     if any(f.stops for f in gate):
@@ -104,4 +103,23 @@ def check_file(path: Path | str) -> Report:
         return Report(path.name, [finding("BCF-GATE-010", "", found=type(e).__name__)])
     except (zipfile.BadZipFile, ParseError, KeyError, EOFError, ValueError, UnicodeDecodeError) as e:
         return Report(path.name, [finding("BCF-GATE-004", "", found=f"{type(e).__name__}: {e}"[:120])])
-    return Report(path.name, sorted(gate, key=_sort_key) + check_submission(sub), sub)
+    gate += template_findings(sub)
+    if any(f.stops for f in gate):
+        return Report(path.name, [next(f for f in gate if f.stops)], sub)
+    return Report(path.name, gate + structure_findings(sub) + logic_findings(sub), sub)
+
+
+def complete(reports: list[Report]) -> None:
+    """Add the cell-level findings to every readable report (one pandera pass for all) and sort."""
+    from bcf.validate.cells import cell_findings_many
+
+    todo = [r for r in reports if r.submission is not None and not r.stopped]
+    for r, cells in zip(todo, cell_findings_many([r.submission for r in todo if r.submission]), strict=True):
+        r.findings = _merge(r.findings + cells)
+
+
+def check_file(path: Path | str) -> Report:
+    """Check one workbook file. Never raises for anything the file contains."""
+    report = inspect_file(path)
+    complete([report])
+    return report

@@ -24,7 +24,8 @@ from bcf.validate.catalogue import Finding, finding, parameters
 FIELDS = "fields"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 # pandera's own names for the failures that carry no rule id of ours
-BUILTIN = {"not_nullable": "BCF-CELL-001", "field_uniqueness": "BCF-CELL-005"}
+BUILTIN = {"not_nullable": "BCF-CELL-001", "multiple_fields_uniqueness": "BCF-CELL-005"}
+SUB = "_sub"
 
 
 def _checks(f: Field, spec: Spec) -> list[pa.Check]:
@@ -44,20 +45,26 @@ def _checks(f: Field, spec: Spec) -> list[pa.Check]:
 
 
 def _column(f: Field, spec: Spec) -> pa.Column:
-    return pa.Column(nullable=not f.required, checks=_checks(f, spec), unique=f.unique,
-                     report_duplicates="exclude_first", required=False)
+    return pa.Column(nullable=not f.required, checks=_checks(f, spec), required=False)
 
 
 def schemas(spec: Spec) -> dict[str, pa.DataFrameSchema]:
-    """One schema per table, and one ("fields") for every single-value field as a one-row frame."""
+    """One schema per table, and one ("fields") for every single-value field as a one-row frame.
+
+    Frames carry a ``_sub`` column naming the submission, so one call can validate a whole batch;
+    ids must be unique within a submission, hence uniqueness over (``_sub``, id).
+    """
     return _schemas(spec.version)
 
 
 @cache
 def _schemas(version: str) -> dict[str, pa.DataFrameSchema]:
     spec = specs.load(version)
-    out = {t.id: pa.DataFrameSchema({c.id: _column(c, spec) for c in t.columns if c.is_input}, name=t.id)
-           for t in spec.tables}
+    out = {}
+    for t in spec.tables:
+        unique = [c.id for c in t.columns if c.unique]
+        out[t.id] = pa.DataFrameSchema({c.id: _column(c, spec) for c in t.columns if c.is_input}, name=t.id,
+                                       unique=[SUB, *unique] if unique else None, report_duplicates="exclude_first")
     out[FIELDS] = pa.DataFrameSchema({f.id: _column(f, spec) for f in spec.fields if f.is_input}, name=FIELDS)
     return out
 
@@ -94,7 +101,7 @@ def _frames(sub: Submission) -> Iterator[tuple[str, pd.DataFrame]]:
     fields = {f.id: sub.fields.get(f.id) for s in present for f in s.fields if f.is_input}
     yield FIELDS, pd.DataFrame([fields], index=pd.Index([0], name="row"))
     for t in (t for s in present for t in s.tables):
-        if len(sub.tables[t.id]):  # an empty table passes every column check: skip the call
+        if len(sub.tables[t.id]):  # an empty table passes every column check: skip it
             yield t.id, sub.tables[t.id]
 
 
@@ -107,23 +114,48 @@ def field_of(spec: Spec, name: str) -> Field:
 
 
 def cell_findings(sub: Submission) -> list[Finding]:
-    """Every cell-level finding: the reader's type problems and the schemas' failures, one per cell."""
-    out: dict[tuple[str, str], Finding] = {}
+    """Every cell-level finding for one submission."""
+    return cell_findings_many([sub])[0]
+
+
+def cell_findings_many(subs: list[Submission]) -> list[list[Finding]]:
+    """Cell-level findings for many submissions, one pandera call per table for the whole batch.
+
+    pandera's cost is per call, not per row, so a batch concatenates each table over all submissions
+    (a ``_sub`` column says whose row it is) and maps each failure back to its submission and cell.
+    """
+    out: list[dict[tuple[str, str], Finding]] = [_type_findings(sub) for sub in subs]
+    by_version: dict[str, list[int]] = {}
+    for i, sub in enumerate(subs):
+        by_version.setdefault(sub.spec.version, []).append(i)
+    for version, members in by_version.items():
+        spec = subs[members[0]].spec
+        tables = {t.id for t in spec.tables}
+        parts: dict[str, list[pd.DataFrame]] = {}
+        for i in members:
+            for name, frame in _frames(subs[i]):
+                parts.setdefault(name, []).append(frame.assign(**{SUB: i}).reset_index())
+        for name, frames in parts.items():
+            batch = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+            for case in failures(schemas(spec)[name], batch).to_dict("records"):
+                rule_id, column = BUILTIN.get(str(case["check"]), str(case["check"])), str(case["column"])
+                if not rule_id.startswith("BCF-") or column == SUB:
+                    continue  # dtype and column-presence checks: the reader guarantees both
+                at = batch.loc[int(case["index"])]
+                sub = subs[int(at[SUB])]
+                ref = f"{name}.{column}" if name in tables else column
+                sheet, cell = sub.where(ref, int(at["row"]) if name in tables else None)
+                found = _finding(sub, field_of(spec, ref), rule_id, sheet, cell, case["failure_case"])
+                out[int(at[SUB])].setdefault((sheet, cell), found)
+    return [list(o.values()) for o in out]
+
+
+def _type_findings(sub: Submission) -> dict[tuple[str, str], Finding]:
+    """The reader's text-in-a-number-cell problems, which cannot reach a typed frame."""
+    out = {}
     for p in sub.problems:
         if p.kind == "wrong_type" and p.cell and p.name:
             f = field_of(sub.spec, p.name)
             out[(p.sheet, p.cell)] = finding("BCF-CELL-002", p.sheet, p.cell, found=p.found, expected=p.expected,
                                              label=f.label, example=f.example or "")
-    tables = {t.id for t in sub.spec.tables}
-    schema_set = schemas(sub.spec)
-    for name, frame in _frames(sub):
-        for case in failures(schema_set[name], frame).to_dict("records"):
-            rule_id = BUILTIN.get(str(case["check"]), str(case["check"]))
-            if not rule_id.startswith("BCF-"):
-                continue  # dtype and column-presence checks: the reader guarantees both
-            column = str(case["column"])
-            ref = f"{name}.{column}" if name in tables else column
-            sheet, cell = sub.where(ref, int(case["index"]) if name in tables else None)
-            found = _finding(sub, field_of(sub.spec, ref), rule_id, sheet, cell, case["failure_case"])
-            out.setdefault((sheet, cell), found)
-    return list(out.values())
+    return out

@@ -1,0 +1,110 @@
+-- National views. History is kept: a resubmission for the same plan and round becomes current and the
+-- older file stays in `submissions`. National figures use valid submissions only (current, no blocking
+-- findings), and every aggregate says how many HWB plans it covers (`hwbs`).
+
+CREATE OR REPLACE VIEW current_submissions AS
+SELECT * EXCLUDE (newest) FROM (
+    SELECT s.*, row_number() OVER (PARTITION BY round, plan_code ORDER BY received_at DESC, submission_id DESC) AS newest
+    FROM submissions s
+    WHERE plan_code IS NOT NULL
+) WHERE newest = 1;
+
+CREATE OR REPLACE VIEW round_files AS               -- what the round consists of now: current files, and files
+SELECT * FROM current_submissions                     -- that could not be tied to a plan (unreadable, unknown HWB)
+UNION ALL BY NAME
+SELECT * FROM submissions WHERE plan_code IS NULL;
+
+CREATE OR REPLACE VIEW valid_submissions AS
+SELECT * FROM current_submissions WHERE status = 'ready';
+
+CREATE OR REPLACE VIEW submission_status AS          -- every plan in every round seen, including missing ones
+SELECT r.round, p.plan_code, p.plan_name, p.region_name,
+       coalesce(c.status, 'missing') AS status, c.file_name, c.received_at, c.blocking, c.advisory,
+       (SELECT count(*) FROM submissions s WHERE s.round = r.round AND s.plan_code = p.plan_code) - (c.submission_id IS NOT NULL)::INT AS superseded
+FROM (SELECT DISTINCT round FROM submissions) r
+CROSS JOIN plans p
+LEFT JOIN current_submissions c ON c.round = r.round AND c.plan_code = p.plan_code;
+
+CREATE OR REPLACE VIEW pooled_by_hwb AS
+SELECT v.round, p.plan_code, p.plan_name, p.region_name, p.minimum_pooled_000,
+       sum(f.amount_1516) AS pooled_000, sum(f.amount_1516) - p.minimum_pooled_000 AS above_minimum_000
+FROM valid_submissions v JOIN plans p USING (plan_code) JOIN funding f USING (submission_id)
+GROUP BY v.round, p.plan_code, p.plan_name, p.region_name, p.minimum_pooled_000;
+
+CREATE OR REPLACE VIEW pooled_by_region AS
+SELECT round, region_name, count(*) AS hwbs, sum(minimum_pooled_000) AS minimum_pooled_000, sum(pooled_000) AS pooled_000
+FROM pooled_by_hwb GROUP BY ALL ORDER BY region_name;
+
+CREATE OR REPLACE VIEW funding_by_stream AS
+SELECT v.round, f.stream, count(DISTINCT v.plan_code) AS hwbs, sum(f.amount_1516) AS amount_1516_000
+FROM valid_submissions v JOIN funding f USING (submission_id) GROUP BY ALL ORDER BY amount_1516_000 DESC;
+
+CREATE OR REPLACE VIEW spend_by_scheme_type AS
+SELECT v.round, s.scheme_type, count(DISTINCT v.plan_code) AS hwbs, count(*) AS schemes, sum(s.spend_1516) AS spend_1516_000
+FROM valid_submissions v JOIN schemes s USING (submission_id) GROUP BY ALL ORDER BY spend_1516_000 DESC;
+
+CREATE OR REPLACE VIEW spend_by_commissioner AS
+SELECT v.round, s.commissioner, count(DISTINCT v.plan_code) AS hwbs, sum(s.spend_1516) AS spend_1516_000
+FROM valid_submissions v JOIN schemes s USING (submission_id) GROUP BY ALL ORDER BY spend_1516_000 DESC;
+
+CREATE OR REPLACE VIEW nel_by_hwb AS
+WITH q AS (
+    SELECT submission_id,
+           sum(admissions) FILTER (WHERE period = 'baseline') AS baseline,
+           sum(admissions) FILTER (WHERE period = 'plan') AS planned
+    FROM nel_quarters GROUP BY submission_id
+)
+SELECT v.round, v.plan_code, p.plan_name, p.region_name, q.baseline, q.planned,
+       q.baseline - q.planned AS reduction,
+       100 * (q.baseline - q.planned) / nullif(q.baseline, 0) AS reduction_pct,
+       n.nel_unit_cost AS unit_cost,
+       greatest(least((q.baseline - q.planned) * n.nel_unit_cost / 1000, fs.ringfenced_oohs), 0) AS p4p_000
+FROM valid_submissions v JOIN plans p USING (plan_code) JOIN q USING (submission_id)
+JOIN nel_plan n USING (submission_id) JOIN funding_summary fs USING (submission_id);
+
+CREATE OR REPLACE VIEW nel_distribution AS            -- how ambitious plans are, against the 3.5% expectation
+SELECT round, CASE WHEN reduction_pct < 0 THEN 'a rise'
+                   WHEN reduction_pct < 2 THEN 'under 2%'
+                   WHEN reduction_pct < 3.5 THEN '2% to 3.5%'
+                   WHEN reduction_pct < 5 THEN '3.5% to 5%'
+                   ELSE '5% or more' END AS planned_cut,
+       count(*) AS hwbs, sum(reduction) AS admissions_avoided
+FROM nel_by_hwb GROUP BY ALL ORDER BY min(reduction_pct);
+
+CREATE OR REPLACE VIEW p4p_total AS
+SELECT round, count(*) AS hwbs, sum(baseline) AS baseline, sum(reduction) AS planned_reduction,
+       100 * sum(reduction) / nullif(sum(baseline), 0) AS reduction_pct, sum(p4p_000) AS p4p_000
+FROM nel_by_hwb GROUP BY round;
+
+CREATE OR REPLACE VIEW savings_by_benefit_type AS
+SELECT v.round, b.benefit_type, count(DISTINCT v.plan_code) AS hwbs, sum(b.planned_saving) AS claimed_000
+FROM valid_submissions v JOIN benefits b USING (submission_id) GROUP BY ALL ORDER BY claimed_000 DESC;
+
+CREATE OR REPLACE VIEW savings_by_accrues_to AS
+SELECT v.round, b.accrues_to, count(DISTINCT v.plan_code) AS hwbs, sum(b.planned_saving) AS claimed_000
+FROM valid_submissions v JOIN benefits b USING (submission_id) GROUP BY ALL ORDER BY claimed_000 DESC;
+
+CREATE OR REPLACE VIEW risk_by_boundary AS
+SELECT v.round, r.boundary, count(DISTINCT v.plan_code) AS hwbs, count(*) AS risks, sum(r.exposure) AS exposure_000,
+       count(*) FILTER (WHERE r.likelihood * r.impact >= 12) AS high_risks
+FROM valid_submissions v JOIN risks r USING (submission_id) GROUP BY ALL ORDER BY exposure_000 DESC;
+
+CREATE OR REPLACE VIEW risk_by_falls_on AS
+SELECT v.round, r.falls_on, count(DISTINCT v.plan_code) AS hwbs, count(*) AS risks, sum(r.exposure) AS exposure_000
+FROM valid_submissions v JOIN risks r USING (submission_id) GROUP BY ALL ORDER BY exposure_000 DESC;
+
+CREATE OR REPLACE VIEW conditions_not_met AS
+SELECT v.round, v.plan_code, p.plan_name, c.condition, c.meets, c.explanation, c.date_expected
+FROM valid_submissions v JOIN plans p USING (plan_code) JOIN conditions c USING (submission_id)
+WHERE c.meets <> 'Yes' ORDER BY p.plan_name, c."row";
+
+CREATE OR REPLACE VIEW findings_by_rule AS
+SELECT r.round, f.rule_id, f.family, f.severity, any_value(f.message) AS example, count(*) AS findings,
+       count(DISTINCT r.submission_id) AS files
+FROM round_files r JOIN findings f USING (submission_id) GROUP BY ALL ORDER BY findings DESC, rule_id;
+
+CREATE OR REPLACE VIEW findings_by_family AS
+SELECT r.round, f.family, count(*) FILTER (WHERE f.severity = 'blocking') AS blocking,
+       count(*) FILTER (WHERE f.severity = 'advisory') AS advisory, count(DISTINCT r.submission_id) AS files
+FROM round_files r JOIN findings f USING (submission_id) GROUP BY r.round, f.family
+ORDER BY array_position(['gate', 'structure', 'cell', 'arithmetic', 'policy', 'consistency'], any_value(f.family));

@@ -1,0 +1,201 @@
+"""Check a folder of submissions in worker processes and load them into the national store.
+
+One bad file never stops the batch: each file is checked in a worker with a time limit and a memory cap;
+a timeout, a crash or an error of the checker itself becomes that file's BCF-GATE-011 finding. Cell rules
+run once per chunk of files in the parent (pandera's cost is per call), and each chunk is stored in one
+transaction, so a file is either wholly in the store or not at all, and a killed run simply resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import resource
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bcf.store import Store
+from bcf.validate import Report, complete, inspect_file
+from bcf.validate.catalogue import finding
+
+SKIP_SUFFIXES = {".json", ".md", ".duckdb", ".wal", ".tmp"}
+MB = 1024 * 1024
+Inspect = Callable[[Path], Report]
+
+
+@dataclass
+class Limits:
+    seconds: float = 30.0  # per file
+    memory_mb: int = 1024  # per worker (address space)
+
+
+@dataclass
+class BatchResult:
+    files: int = 0
+    already_loaded: int = 0
+    status: Counter[str] = field(default_factory=Counter)
+    seconds: dict[str, float] = field(default_factory=lambda: Counter())  # stage -> seconds (worker time summed)
+    peak_rss_mb: float = 0.0  # the largest worker's peak resident memory
+
+    @property
+    def checked(self) -> int:
+        return sum(self.status.values())
+
+
+def discover(folder: Path) -> list[Path]:
+    """Every file under the folder that could be a submission, in name order (hidden files skipped)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")
+                  and p.suffix.lower() not in SKIP_SUFFIXES and p.name != "README.md")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _gate_011(path: Path, why: str) -> Report:
+    return Report(path.name, [finding("BCF-GATE-011", "", found=why)])
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise _Timeout
+
+
+def _init_worker(memory_mb: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory_mb * MB, memory_mb * MB))
+    signal.signal(signal.SIGALRM, _on_alarm)
+
+
+def _work(path: Path, seconds: float, inspect: Inspect) -> tuple[Report, float, float]:
+    """(report, seconds, peak RSS in MB) for one file, inside a worker."""
+    start = time.perf_counter()
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        report = inspect(path)
+    except _Timeout:
+        report = _gate_011(path, f"it took longer than {seconds:.0f} seconds")
+    except MemoryError:
+        report = _gate_011(path, "it needed more memory than a workbook should")
+    except Exception as e:  # the checker's own failure: recorded for this file, the batch goes on
+        report = _gate_011(path, f"the checker failed on it ({type(e).__name__})")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return report, time.perf_counter() - start, peak
+
+
+def _pool(workers: int, limits: Limits) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(limits.memory_mb,))
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    for proc in list(getattr(pool, "_processes", {}).values()):
+        proc.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _isolated(path: Path, limits: Limits, inspect: Inspect) -> tuple[Report, float, float]:
+    """Re-check one file alone after a worker died, so the file that kills a worker is named."""
+    pool = _pool(1, limits)
+    try:
+        return pool.submit(_work, path, limits.seconds, inspect).result(timeout=limits.seconds + 30)
+    except Exception:
+        _kill(pool)
+        return _gate_011(path, "the checker stopped while reading it"), 0.0, 0.0
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def check_files(paths: list[Path], workers: int, limits: Limits,
+                inspect: Inspect = inspect_file) -> Iterable[tuple[Path, Report, float, float]]:
+    """(path, report, seconds, peak MB) for every file, in completion order, whatever happens to workers."""
+    pool = _pool(workers, limits)
+    pending: dict[Future[tuple[Report, float, float]], Path] = {
+        pool.submit(_work, p, limits.seconds, inspect): p for p in paths}
+    orphans: list[Path] = []
+    try:
+        while pending:
+            done, _ = wait(pending, timeout=limits.seconds + 30, return_when=FIRST_COMPLETED)
+            if not done:  # a worker is stuck where even its own alarm cannot reach: stop the pool
+                orphans = list(pending.values())
+                _kill(pool)
+                break
+            for fut in done:
+                path = pending.pop(fut)
+                try:
+                    yield (path, *fut.result())
+                except BrokenProcessPool:
+                    orphans.append(path)
+            if orphans:
+                orphans += list(pending.values())
+                _kill(pool)
+                break
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    for path in orphans:
+        yield (path, *_isolated(path, limits, inspect))
+
+
+def run_batch(folder: Path, db: Path, round_: str, workers: int | None = None, limits: Limits | None = None,
+              chunk: int = 40, progress: Callable[[Path, Report], None] | None = None,
+              inspect: Inspect = inspect_file) -> BatchResult:
+    """Check every file under ``folder`` and store the results; re-running skips files already stored.
+
+    ``progress`` is called for each file once its checks are complete and it is stored.
+    """
+    limits, workers = limits or Limits(), workers or os.cpu_count() or 1
+    result = BatchResult()
+    with Store(db) as store:
+        files = discover(folder)
+        result.files = len(files)
+        start = time.perf_counter()
+        hashes = {p: sha256(p) for p in files}
+        todo = [p for p in files if not store.is_loaded(round_, hashes[p])]
+        result.already_loaded = len(files) - len(todo)
+        result.seconds["hash"] = time.perf_counter() - start
+        batch: list[tuple[Path, Report]] = []
+
+        def flush() -> None:
+            t0 = time.perf_counter()
+            complete([r for _, r in batch])
+            t1 = time.perf_counter()
+            items = [(r, hashes[p], datetime.fromtimestamp(p.stat().st_mtime)) for p, r in batch]
+            try:
+                store.load(items, round_)
+            except Exception:  # one file the store refuses must not take its chunk with it
+                for p, r in batch:
+                    try:
+                        store.load([(r, hashes[p], datetime.fromtimestamp(p.stat().st_mtime))], round_)
+                    except Exception as e:
+                        failed = _gate_011(p, f"it could not be stored ({type(e).__name__})")
+                        store.load([(failed, hashes[p], datetime.fromtimestamp(p.stat().st_mtime))], round_)
+            result.seconds["cells"] += t1 - t0
+            result.seconds["load"] += time.perf_counter() - t1
+            for p, r in batch:
+                result.status[r.status] += 1
+                if progress:
+                    progress(p, r)
+            batch.clear()
+
+        for path, report, seconds, peak in check_files(todo, workers, limits, inspect):
+            result.seconds["read+check (worker)"] += seconds
+            result.peak_rss_mb = max(result.peak_rss_mb, peak)
+            batch.append((path, report))
+            if len(batch) >= chunk:
+                flush()
+        if batch:
+            flush()
+    return result
