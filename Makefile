@@ -17,7 +17,11 @@ demo: $(STAMP)
 	$(BIN)/bcf template new -o out/bcf-template-2015-16.xlsx
 	$(BIN)/bcf template new --hwb Kent -o out/bcf-template-kent.xlsx
 	$(BIN)/bcf samples generate -o sample_submissions
-	$(BIN)/bcf read sample_submissions
+	rm -f out/national.duckdb
+	$(BIN)/bcf batch sample_submissions --db out/national.duckdb
+	$(BIN)/bcf national --db out/national.duckdb
+	$(BIN)/bcf export --db out/national.duckdb --format xlsx -o out/export
+	@echo "The national store is out/national.duckdb; the views are exported to out/export/bcf-national.xlsx"
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -78,6 +78,123 @@ def check_cmd(file: Path, fmt: str, output: Path | None, annotate: Path | None) 
     sys.exit(report.exit_code)
 
 
+BATCH_HELP = """Check every workbook under DIR and load the results into the national store.
+
+Files are checked in parallel worker processes; a file that is damaged, too slow or crashes the
+checker becomes a finding for that file and the batch goes on. Files already loaded (the same bytes,
+same round) are skipped, so a stopped batch can simply be run again. A newer file for the same plan
+becomes the current submission; the older one is kept as history.
+
+\b
+Exit status: 0 the batch ran (whatever the files held); 2 it could not run (for example the
+store is in use by another batch, or DIR does not exist).
+"""
+
+
+class CannotRun(click.ClickException):
+    """The command could not do its job at all (exit status 2, as for a file that cannot be checked)."""
+
+    exit_code = 2
+
+
+def _heading(column: str) -> str:
+    """'minimum_pooled_000' → 'Minimum pooled £000'."""
+    words = column.replace("_000", " £000").replace("_pct", " %").replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
+def _df_table(title: str, df: object) -> None:
+    import pandas as pd
+    from rich.table import Table
+
+    from bcf.validate.catalogue import show
+
+    assert isinstance(df, pd.DataFrame)
+    table = Table(*[_heading(str(c)) for c in df.columns], title=title, title_justify="left")
+    for row in df.itertuples(index=False):
+        table.add_row(*[show(v) if not isinstance(v, float) or v == v else "" for v in row])
+    console().print(table)
+
+
+@main.command("batch", help=BATCH_HELP)
+@click.argument("folder", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The national store (DuckDB file).")
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default: one per core).")
+@click.option("--round", "round_", default="2015-16", show_default=True, help="The planning round these files belong to.")
+@click.option("--timeout", type=click.FloatRange(1, 600), default=30, show_default=True, help="Seconds allowed per file.")
+def batch_cmd(folder: Path, db: Path, workers: int | None, round_: str, timeout: float) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from bcf import aggregate
+    from bcf.batch import Limits, discover, run_batch
+    from bcf.store import StoreBusy
+
+    counts = {"ready": 0, "not ready": 0, "unreadable": 0}
+    out = console()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=out, transient=False) as bar:
+        task = bar.add_task("Checking", total=len(discover(folder)))
+
+        def tick(path: Path, report: object) -> None:
+            counts[report.status] += 1  # type: ignore[attr-defined]
+            bar.update(task, advance=1, description=(f"ready {counts['ready']} · not ready {counts['not ready']}"
+                                                     f" · unreadable {counts['unreadable']}"))
+        try:
+            result = run_batch(folder, db, round_, workers, Limits(seconds=timeout), progress=tick)
+        except StoreBusy as e:
+            raise CannotRun(str(e)) from e
+        bar.update(task, completed=result.files)
+    with aggregate.connect(db) as con:
+        summary = aggregate.batch_summary(con, round_)
+    files = summary["files"].iloc[0]
+    out.print(f"\n[bold]{result.files} files[/bold] under {folder}: {result.checked} checked now, "
+              f"{result.already_loaded} already in the store. The round has {files['files']} files covering "
+              f"{files['hwbs']} of 151 plans.")
+    _df_table("Plans by status", summary["status"])
+    missing = summary["missing"]["plan_name"].tolist()
+    if missing:
+        out.print(f"Missing ({len(missing)}): " + ", ".join(missing))
+    _df_table("Findings by family and severity", summary["families"])
+    _df_table("The ten most frequent rules", summary["rules"])
+    out.print(f"Store: {db.resolve()}")
+
+
+@main.command("national")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The national store (DuckDB file).")
+@click.option("--round", "round_", help="Planning round (default: the latest loaded).")
+def national_cmd(db: Path, round_: str | None) -> None:
+    """Print the national headline tables from valid submissions (current, no blocking findings)."""
+    from bcf import aggregate
+
+    try:
+        con = aggregate.connect(db)
+    except FileNotFoundError as e:
+        raise CannotRun(str(e)) from e
+    with con:
+        round_ = round_ or aggregate.latest_round(con)
+        if round_ is None:
+            raise CannotRun(f"The store at {db} holds no submissions yet.")
+        for title, df in aggregate.headlines(con, round_):
+            _df_table(f"{title} — round {round_}", df)
+
+
+@main.command("export")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The national store (DuckDB file).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "xlsx"]), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write to.")
+def export_cmd(db: Path, fmt: str, output: Path) -> None:
+    """Write every national view to files. Text that a spreadsheet would run as a formula is made plain text."""
+    from bcf import aggregate
+
+    try:
+        con = aggregate.connect(db)
+    except FileNotFoundError as e:
+        raise CannotRun(str(e)) from e
+    with con:
+        paths = aggregate.export(con, fmt, output)
+    click.echo(f"Wrote {len(paths)} {fmt} file(s) to {output}")
+
+
 @main.command("rules")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 def rules_cmd(fmt: str) -> None:

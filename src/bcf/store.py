@@ -37,16 +37,24 @@ class Store:
                 raise StoreBusy(f"{db} is in use by another run. Wait for it to finish, then try again.") from e
             raise
         if not read_only:
-            self.con.execute(sql("schema.sql"))
-            self.con.execute(sql("views.sql"))
-            if not self.con.execute("SELECT count(*) FROM plans").fetchone()[0]:  # type: ignore[index]
-                plan_rows = pd.DataFrame([{k: v for k, v in asdict(a).items() if k not in ("hwb_name", "ons_code", "la_type")}
-                                          for a in areas.plans()])  # noqa: F841 - read by name below
-                self.con.execute("INSERT INTO plans BY NAME SELECT * FROM plan_rows")
+            self.con.execute(sql("schema.sql")).fetchall()
+            self.con.execute(sql("views.sql")).fetchall()
+            if not self.con.execute("SELECT count(*) FROM plans").fetchall()[0][0]:
+                skip = ("hwb_name", "ons_code", "la_type")
+                self._insert("plans", pd.DataFrame([{k: v for k, v in asdict(a).items() if k not in skip}
+                                                    for a in areas.plans()]))
         self.columns: dict[str, list[str]] = {}
-        for table, column in self.con.execute(
-                "SELECT table_name, column_name FROM information_schema.columns ORDER BY table_name, ordinal_position").fetchall():
+        query = "SELECT table_name, column_name FROM information_schema.columns ORDER BY table_name, ordinal_position"
+        for table, column in self.con.execute(query).fetchall():
             self.columns.setdefault(table, []).append(column)
+
+    def _insert(self, table: str, frame: pd.DataFrame) -> None:
+        """Bulk insert: the frame is scanned by DuckDB directly, columns matched by name."""
+        self.con.register("incoming", frame)
+        try:
+            self.con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming')
+        finally:
+            self.con.unregister("incoming")
 
     def __enter__(self) -> Store:
         return self
@@ -56,7 +64,7 @@ class Store:
 
     def is_loaded(self, round_: str, sha256: str) -> bool:
         return bool(self.con.execute("SELECT 1 FROM submissions WHERE round = ? AND sha256 = ?",
-                                     [round_, sha256]).fetchone())
+                                     [round_, sha256]).fetchall())
 
     def load(self, items: list[tuple[Report, str, datetime]], round_: str) -> list[int]:
         """Store checked files (report, SHA-256, received at) with their findings and data, in one transaction.
@@ -68,7 +76,8 @@ class Store:
         con.execute("BEGIN TRANSACTION")
         try:
             ids = [r[0] for r in con.execute("SELECT nextval('submission_ids') FROM range(?)", [len(items)]).fetchall()]
-            rows, frames = [], {}
+            rows: list[dict[str, Any]] = []
+            frames: dict[str, list[pd.DataFrame]] = {}
             for sid, (report, sha256, received_at) in zip(ids, items, strict=True):
                 sub = report.submission
                 rows.append({"submission_id": sid, "round": round_, "file_name": report.file, "sha256": sha256,
@@ -81,8 +90,7 @@ class Store:
             frames["submissions"] = [pd.DataFrame(rows)]
             for table in ["submissions", *(t for t in frames if t != "submissions")]:
                 data = pd.concat(frames[table], ignore_index=True)
-                data = data[[c for c in self.columns[table] if c in data.columns]]  # noqa: F841 - read by name below
-                con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM data')
+                self._insert(table, data[[c for c in self.columns[table] if c in data.columns]])
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

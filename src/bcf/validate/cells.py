@@ -81,8 +81,8 @@ def failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
 def _bounds(f: Field) -> str:
     if f.type == "date":
         p = parameters()["checks"]
-        return f"{p['date_earliest']:%d/%m/%Y} and {p['date_latest']:%d/%m/%Y}"
-    return f"{f.min:,.0f} and {f.max:,.0f}"
+        return f"{p['date_earliest']:%d/%m/%Y} to {p['date_latest']:%d/%m/%Y}"
+    return f"{f.min:,.0f} to {f.max:,.0f}"
 
 
 def _finding(sub: Submission, f: Field, rule_id: str, sheet: str, cell: str, value: Any) -> Finding:
@@ -128,7 +128,7 @@ def cell_findings_many(subs: list[Submission]) -> list[list[Finding]]:
     by_version: dict[str, list[int]] = {}
     for i, sub in enumerate(subs):
         by_version.setdefault(sub.spec.version, []).append(i)
-    for version, members in by_version.items():
+    for members in by_version.values():
         spec = subs[members[0]].spec
         tables = {t.id for t in spec.tables}
         parts: dict[str, list[pd.DataFrame]] = {}
@@ -141,12 +141,13 @@ def cell_findings_many(subs: list[Submission]) -> list[list[Finding]]:
                 rule_id, column = BUILTIN.get(str(case["check"]), str(case["check"])), str(case["column"])
                 if not rule_id.startswith("BCF-") or column == SUB:
                     continue  # dtype and column-presence checks: the reader guarantees both
-                at = batch.loc[int(case["index"])]
-                sub = subs[int(at[SUB])]
+                at = batch.iloc[int(case["index"])]
+                who, row = int(at[SUB]), int(at["row"])
+                sub = subs[who]
                 ref = f"{name}.{column}" if name in tables else column
-                sheet, cell = sub.where(ref, int(at["row"]) if name in tables else None)
+                sheet, cell = sub.where(ref, row if name in tables else None)
                 found = _finding(sub, field_of(spec, ref), rule_id, sheet, cell, case["failure_case"])
-                out[int(at[SUB])].setdefault((sheet, cell), found)
+                out[who].setdefault((sheet, cell), found)
     return [list(o.values()) for o in out]
 
 

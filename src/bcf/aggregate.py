@@ -1,0 +1,86 @@
+"""Read the national picture out of the store: batch summaries, headline tables and exports.
+
+Every query here reads a view defined in ``aggregator/views.sql``; nothing national is computed in Python.
+Exports neutralise spreadsheet formula injection: a text cell starting with = + - @ (or a tab or carriage
+return) is prefixed with an apostrophe, so a spreadsheet shows it as text instead of running it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from bcf.store import sql
+
+EXPORT_VIEWS = ("submission_status", "pooled_by_hwb", "pooled_by_region", "funding_by_stream",
+                "spend_by_scheme_type", "spend_by_commissioner", "nel_by_hwb", "nel_distribution", "p4p_total",
+                "savings_by_benefit_type",
+                "savings_by_accrues_to", "risk_by_boundary", "risk_by_falls_on", "conditions_not_met",
+                "findings_by_family", "findings_by_rule")
+UNSAFE_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def connect(db: Path) -> duckdb.DuckDBPyConnection:
+    if not Path(db).exists():
+        raise FileNotFoundError(f"There is no store at {db}. Run `bcf batch` first.")
+    return duckdb.connect(str(db), read_only=True)
+
+
+def latest_round(con: duckdb.DuckDBPyConnection) -> str | None:
+    rows = con.execute("SELECT round FROM submissions ORDER BY loaded_at DESC LIMIT 1").fetchall()
+    return rows[0][0] if rows else None
+
+
+def named_queries(name: str) -> list[tuple[str, str]]:
+    """(title, SQL) for each query in an aggregator/ file, titled by its "-- table:" line."""
+    parts = re.split(r"^-- table: (.+)$", sql(name), flags=re.M)
+    return [(title.strip(), query.strip().rstrip(";")) for title, query in zip(parts[1::2], parts[2::2], strict=True)]
+
+
+def run_named(con: duckdb.DuckDBPyConnection, name: str, round_: str) -> list[tuple[str, pd.DataFrame]]:
+    return [(title, con.execute(query, {"round": round_}).df()) for title, query in named_queries(name)]
+
+
+def batch_summary(con: duckdb.DuckDBPyConnection, round_: str) -> dict[str, pd.DataFrame]:
+    """What the central team needs at the end of a batch: coverage, findings by family, the commonest rules."""
+    return dict(run_named(con, "batch_summary.sql", round_))
+
+
+def headlines(con: duckdb.DuckDBPyConnection, round_: str) -> list[tuple[str, pd.DataFrame]]:
+    """The national headline tables, from valid submissions only."""
+    return run_named(con, "headlines.sql", round_)
+
+
+def neutralise(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula are made plain text."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(UNSAFE_START) else v)
+    return out
+
+
+def export(con: duckdb.DuckDBPyConnection, fmt: str, out: Path) -> list[Path]:
+    """Write every national view to ``out`` as CSV files, Parquet files or one xlsx workbook."""
+    out.mkdir(parents=True, exist_ok=True)
+    frames = {v: con.execute(f"SELECT * FROM {v}").df() for v in EXPORT_VIEWS}
+    if fmt == "parquet":
+        paths = []
+        for view in EXPORT_VIEWS:
+            paths.append(out / f"{view}.parquet")
+            target = str(paths[-1]).replace("'", "''")
+            con.execute(f"COPY (SELECT * FROM {view}) TO '{target}' (FORMAT parquet)")
+        return paths
+    if fmt == "csv":
+        paths = [out / f"{view}.csv" for view in frames]
+        for path, df in zip(paths, frames.values(), strict=True):
+            neutralise(df).to_csv(path, index=False)
+        return paths
+    path = out / "bcf-national.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        for view, df in frames.items():
+            neutralise(df).to_excel(xl, sheet_name=view[:31], index=False)
+    return [path]

@@ -1,0 +1,196 @@
+"""The batch and the national store: every file recorded, national totals right, history kept, nothing lost."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import openpyxl
+import pandas as pd
+import pytest
+
+from bcf import aggregate, samples, spec
+from bcf.batch import Limits, run_batch
+from bcf.generate import write_workbook
+from bcf.store import Store
+from bcf.validate.catalogue import rules
+
+from .conftest import SEED
+
+ROUND = "2015-16"
+
+
+@pytest.fixture(scope="module")
+def national(sample_round: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder, _ = sample_round
+    db = tmp_path_factory.mktemp("db") / "national.duckdb"
+    result = run_batch(folder, db, ROUND, workers=2)
+    assert result.checked == 151 and result.already_loaded == 0
+    return db
+
+
+@pytest.fixture
+def con(national: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    with duckdb.connect(str(national), read_only=True) as c:
+        yield c
+
+
+def _valid_plans(manifest: dict[str, Any]) -> set[str]:
+    """Plans whose planted defects are all advisory, from the manifest and the catalogue alone."""
+    return {f["plan_code"] for f in manifest["files"]
+            if all(rules()[d["rule"]].severity == "advisory" for d in f["defects"])}
+
+
+def test_every_file_has_a_row_and_its_findings(con: duckdb.DuckDBPyConnection,
+                                               sample_round: tuple[Path, dict[str, Any]]) -> None:
+    _, manifest = sample_round
+    stored = con.execute("SELECT file_name, status FROM submissions").fetchall()
+    assert sorted(f for f, _ in stored) == sorted(f["file"] for f in manifest["files"])
+    found = set(con.execute("SELECT s.file_name, f.rule_id, f.cell FROM findings f JOIN submissions s "
+                            "USING (submission_id)").fetchall())
+    for entry in manifest["files"]:
+        for d in entry["defects"]:
+            assert (entry["file"], d["rule"], d["cell"]) in found
+    ready = {p for (p,) in con.execute("SELECT plan_code FROM valid_submissions").fetchall()}
+    assert ready == _valid_plans(manifest)
+
+
+def test_national_totals_equal_the_valid_files_own_figures(con: duckdb.DuckDBPyConnection,
+                                                           sample_round: tuple[Path, dict[str, Any]]) -> None:
+    _, manifest = sample_round
+    valid = _valid_plans(manifest)
+    plans = [p for p in samples.plans(SEED) if p.area.plan_code in valid]  # the figures written, not read back
+    pooled = sum(r["amount_1516"] for p in plans for r in p.filled.tables["funding"] if r)
+    claimed = sum(r["planned_saving"] for p in plans for r in p.filled.tables["benefits"] if r)
+    reduction = sum(p.filled.fields[f"baseline_q{i}"] - p.filled.fields[f"plan_q{i}"] for p in plans for i in range(1, 5))
+    assert con.execute("SELECT sum(pooled_000) FROM pooled_by_region").fetchone()[0] == pooled
+    assert con.execute("SELECT sum(hwbs) FROM pooled_by_region").fetchone()[0] == len(valid)
+    assert con.execute("SELECT sum(claimed_000) FROM savings_by_benefit_type").fetchone()[0] == claimed
+    hwbs, planned = con.execute("SELECT hwbs, planned_reduction FROM p4p_total").fetchone()
+    assert (hwbs, planned) == (len(valid), reduction)
+
+
+def test_status_per_hwb_and_views_say_how_many_hwbs(con: duckdb.DuckDBPyConnection) -> None:
+    status = dict(con.execute("SELECT status, count(*) FROM submission_status GROUP BY 1").fetchall())
+    assert sum(status.values()) == 151 and status["missing"] == 3  # plans of the unrecognised-HWB files
+    for view in aggregate.EXPORT_VIEWS:
+        columns = [c[0] for c in con.execute(f"DESCRIBE {view}").fetchall()]
+        assert "hwbs" in columns or view in ("submission_status", "pooled_by_hwb", "nel_by_hwb", "conditions_not_met",
+                                             "findings_by_family", "findings_by_rule"), view
+
+
+def test_reloading_the_same_files_is_a_no_op(national: Path, sample_round: tuple[Path, dict[str, Any]]) -> None:
+    folder, _ = sample_round
+    before = duckdb.connect(str(national), read_only=True).execute("SELECT count(*) FROM findings").fetchone()
+    again = run_batch(folder, national, ROUND, workers=2)
+    assert (again.already_loaded, again.checked) == (151, 0)
+    with duckdb.connect(str(national), read_only=True) as c:
+        assert c.execute("SELECT count(*) FROM submissions").fetchone()[0] == 151
+        assert c.execute("SELECT count(*) FROM findings").fetchone() == before
+
+
+def _plan_file(folder: Path, area: str, name: str, **fields: Any) -> Path:
+    plan = samples.build_plan(samples.areas.find(area), __import__("random").Random(5))  # type: ignore[arg-type]
+    plan.filled.fields.update(fields)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_workbook(spec.load(), folder / name, plan.filled)
+    return folder / name
+
+
+def test_a_resubmission_supersedes_and_keeps_history(tmp_path: Path) -> None:
+    db = tmp_path / "n.duckdb"
+    first = _plan_file(tmp_path / "sep", "Leeds", "leeds.xlsx", contact_name="First Person")
+    run_batch(first.parent, db, ROUND, workers=1)
+    second = _plan_file(tmp_path / "oct", "Leeds", "leeds v2.xlsx", contact_name="Second Person")
+    import os
+    os.utime(second, (first.stat().st_mtime + 86400,) * 2)
+    run_batch(second.parent, db, ROUND, workers=1)
+    with duckdb.connect(str(db), read_only=True) as c:
+        assert c.execute("SELECT count(*) FROM submissions WHERE plan_code = 'E08000035'").fetchone()[0] == 2
+        current = c.execute("SELECT file_name FROM current_submissions WHERE plan_code = 'E08000035'").fetchone()
+        assert current == ("leeds v2.xlsx",)
+        assert c.execute("SELECT superseded FROM submission_status WHERE plan_code = 'E08000035'").fetchone()[0] == 1
+        names = c.execute("SELECT contact_name FROM cover JOIN current_submissions USING (submission_id)").fetchall()
+        assert names == [("Second Person",)]
+
+
+def test_bad_files_and_misbehaving_workers_do_not_stop_the_batch(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    good = [_plan_file(folder, name, f"{name}.xlsx") for name in ("Leeds", "Kent", "Rutland")]
+    (folder / "empty.xlsx").write_bytes(b"")
+    (folder / "corrupt.xlsx").write_bytes(good[0].read_bytes()[:3000])
+    (folder / "notes.pdf").write_bytes(b"%PDF-1.4 not a plan")
+    for name, area in (("raises", "Bury"), ("hangs", "Wigan"), ("crashes", "Sefton")):
+        _plan_file(folder, area, f"{name}.xlsx")
+    shutil.copy(good[0], folder / "resent Leeds.xlsx")  # the same bytes twice: stored once
+    result = run_batch(folder, tmp_path / "n.duckdb", ROUND, workers=2, limits=Limits(seconds=3),
+                       inspect=__import__("tests.workers", fromlist=["flaky_inspect"]).flaky_inspect)
+    assert (result.checked, result.already_loaded) == (9, 1)
+    with duckdb.connect(str(tmp_path / "n.duckdb"), read_only=True) as c:
+        rows = dict(c.execute("SELECT file_name, status FROM submissions").fetchall())
+        gate = dict(c.execute("SELECT s.file_name, f.rule_id FROM findings f JOIN submissions s USING (submission_id) "
+                              "WHERE f.family = 'gate'").fetchall())
+        query = "SELECT DISTINCT plan_code FROM cover JOIN submissions USING (submission_id)"
+        loaded = {p for (p,) in c.execute(query).fetchall()}
+    assert {rows[f"{n}.xlsx"] for n in ("Leeds", "Kent", "Rutland")} == {"ready"}
+    assert loaded >= {"E08000035", "E10000016", "E06000017"}
+    assert gate == {"empty.xlsx": "BCF-GATE-001", "corrupt.xlsx": "BCF-GATE-004", "notes.pdf": "BCF-GATE-002",
+                    "raises.xlsx": "BCF-GATE-011", "hangs.xlsx": "BCF-GATE-011", "crashes.xlsx": "BCF-GATE-011"}
+
+
+def test_a_second_writer_gets_a_clear_message(tmp_path: Path) -> None:
+    db = tmp_path / "n.duckdb"
+    folder = tmp_path / "in"
+    _plan_file(folder, "Leeds", "leeds.xlsx")
+    with Store(db):  # this process holds the store; another process must be turned away
+        proc = subprocess.run([sys.executable, "-m", "bcf", "batch", str(folder), "--db", str(db)],
+                              capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "in use by another run" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_schema_columns_are_the_specification_ids() -> None:
+    s = spec.load()
+    with Store(Path(":memory:")) as store:
+        data_tables = {t.id for t in s.tables} | {"cover", "funding_summary", "nel_plan", "governance"}
+        for table in data_tables:
+            stored = set(store.columns[table]) - {"submission_id", "row"}
+            if table in {t.id for t in s.tables}:
+                assert stored == {c.id for c in s.table(table).columns}, table
+            else:
+                assert stored <= {f.id for f in s.fields if f.is_input}, table
+        stored_fields = {c for t in ("cover", "funding_summary", "nel_plan", "governance") for c in store.columns[t]}
+        quarters = {f"{k}_q{i}" for k in ("baseline", "plan") for i in range(1, 5)}
+        assert {f.id for f in s.fields if f.is_input} - stored_fields - quarters == {"hwb_name"} - stored_fields
+
+
+HOSTILE = ["=cmd|' /C calc'!A0", "+SUM(A1)", "-2+3", "@import", "\t=1", "safe text", "- a dash list"]
+
+
+def test_exports_neutralise_formula_injection(tmp_path: Path) -> None:
+    df = pd.DataFrame({"text": HOSTILE, "number": range(len(HOSTILE))})
+    safe = aggregate.neutralise(df)
+    assert safe["text"].tolist() == ["'=cmd|' /C calc'!A0", "'+SUM(A1)", "'-2+3", "'@import", "'\t=1", "safe text",
+                                     "'- a dash list"]
+    assert safe["number"].tolist() == list(range(len(HOSTILE)))
+
+
+def test_export_files_carry_no_live_formula(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    _plan_file(folder, "Leeds", "leeds.xlsx")
+    db = tmp_path / "n.duckdb"
+    run_batch(folder, db, ROUND, workers=1)
+    with duckdb.connect(str(db)) as c:  # a condition explained with a formula, as a hostile submitter might
+        c.execute("UPDATE conditions SET meets = 'No', explanation = '=HYPERLINK(\"http://x\",\"y\")' WHERE \"row\" = 5")
+    with aggregate.connect(db) as c:
+        aggregate.export(c, "csv", tmp_path / "csv")
+        aggregate.export(c, "xlsx", tmp_path / "xlsx")
+    text = (tmp_path / "csv" / "conditions_not_met.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+    ws = openpyxl.load_workbook(tmp_path / "xlsx" / "bcf-national.xlsx")["conditions_not_met"]
+    cells = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value]
+    assert cells and all(c.data_type == "s" and c.value.startswith("'=") for c in cells)
