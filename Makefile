@@ -39,5 +39,9 @@ wheel-check: $(STAMP)
 	mkdir -p /tmp/bcf-wheel-check && cd /tmp/bcf-wheel-check && /tmp/bcf-wheel-venv/bin/bcf template new --hwb Leeds -o leeds.xlsx
 	/tmp/bcf-wheel-venv/bin/python -c "import bcf.content as c; assert '_content' in str(c.root()), c.root(); print('content from', c.root())"
 
+# Stage timings for the whole round, against the floor of merely parsing the files (prints numbers).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+
 clean:
 	rm -rf $(VENV) out dist sample_submissions/*.xlsx sample_submissions/manifest.json

@@ -1,0 +1,88 @@
+-- The stress test of each current plan's savings (reference section 5). Parameters arrive as variables
+-- set from rules/parameters.yaml: unit_cost, trend_growth, weight_high/medium/low.
+-- Money in £000, unit cost in £.
+
+CREATE OR REPLACE TABLE stress_test AS
+WITH nel AS (
+    SELECT submission_id,
+           sum(admissions) FILTER (WHERE period = 'baseline') AS b,
+           sum(admissions) FILTER (WHERE period = 'plan') AS p
+    FROM nel_quarters GROUP BY submission_id
+),
+claims AS (
+    SELECT submission_id,
+           coalesce(sum(-planned_change) FILTER (WHERE benefit_type = 'Fewer NEL admissions'), 0) AS a,
+           coalesce(sum(planned_saving) FILTER (WHERE benefit_type = 'Fewer NEL admissions'), 0) AS s_nel,
+           coalesce(sum(planned_saving), 0) AS claimed,
+           coalesce(sum(planned_saving) FILTER (WHERE confidence = 'High' AND nullif(trim(evidence), '') IS NOT NULL), 0) AS claimed_high
+    FROM benefits GROUP BY submission_id
+),
+base AS (
+    SELECT c.submission_id, c.round, c.plan_code, pl.plan_name, pl.region_name, c.status,
+           nel.b, nel.p, nel.b - nel.p AS r, 100 * (nel.b - nel.p) / nullif(nel.b, 0) AS r_pct,
+           coalesce(cl.a, 0) AS a, coalesce(cl.s_nel, 0) AS s_nel, coalesce(cl.claimed, 0) AS claimed,
+           coalesce(cl.claimed_high, 0) AS claimed_high,
+           fs.ringfenced_oohs, g.share_ccg, g.share_la, g.contingency
+    FROM current_submissions c JOIN plans pl USING (plan_code)
+    LEFT JOIN nel USING (submission_id) LEFT JOIN claims cl USING (submission_id)
+    LEFT JOIN funding_summary fs USING (submission_id) LEFT JOIN governance g USING (submission_id)
+),
+credible AS (   -- each benefit weighted by its evidence; NEL rows re-priced at min(A, R) x unit cost
+    SELECT bn.submission_id,
+           sum(CASE WHEN bn.benefit_type = 'Fewer NEL admissions'
+                    THEN greatest(least(base.a, base.r), 0) * getvariable('unit_cost') / 1000
+                         * (-bn.planned_change / nullif(base.a, 0))
+                    ELSE bn.planned_saving END
+               * CASE WHEN nullif(trim(bn.evidence), '') IS NULL THEN 0
+                      WHEN bn.confidence = 'High' THEN getvariable('weight_high')
+                      WHEN bn.confidence = 'Medium' THEN getvariable('weight_medium')
+                      ELSE getvariable('weight_low') END) AS credible
+    FROM benefits bn JOIN base USING (submission_id) GROUP BY bn.submission_id
+),
+links AS (      -- each benefit's claimed saving against the 2015/16 spend of the schemes it names
+    SELECT bn.submission_id, bn.benefit_id, any_value(bn.planned_saving) AS saving, sum(s.spend_1516) AS spend
+    FROM benefits bn, unnest(string_split(regexp_replace(coalesce(bn.scheme_ids, ''), '[;\s]+', ',', 'g'), ',')) AS t(id)
+    JOIN schemes s ON s.submission_id = bn.submission_id AND s.scheme_id = t.id
+    GROUP BY bn.submission_id, bn.benefit_id
+),
+roi AS (
+    SELECT submission_id, sum(saving) / nullif(sum(spend), 0) AS saving_per_pound,
+           count(*) FILTER (WHERE saving > spend * getvariable('return_on_spend_flag')) AS benefits_above_spend
+    FROM links GROUP BY submission_id
+)
+SELECT base.*,
+       base.a * getvariable('unit_cost') / 1000 AS repriced_nel,
+       base.s_nel - base.a * getvariable('unit_cost') / 1000 AS overpricing,
+       base.a - base.r AS volume_gap,
+       base.b * (1 + getvariable('trend_growth')) - base.p AS needed_against_trend,
+       percent_rank() OVER (PARTITION BY base.round ORDER BY base.r_pct) AS ambition_rank,
+       coalesce(credible.credible, 0) AS credible,
+       CASE WHEN coalesce(credible.credible, 0) > 0 THEN base.claimed / credible.credible END AS optimism,
+       roi.saving_per_pound, coalesce(roi.benefits_above_spend, 0) AS benefits_above_spend,
+       greatest(least(base.r * getvariable('unit_cost') / 1000, base.ringfenced_oohs), 0) AS p4p_value,
+       greatest(base.b * (1 + getvariable('trend_growth')) - base.p, 0) * getvariable('unit_cost') / 1000 AS unplanned_activity
+FROM base LEFT JOIN credible USING (submission_id) LEFT JOIN roi USING (submission_id);
+
+CREATE OR REPLACE TABLE stress_scenarios AS           -- P4P released and at risk if delivery falls short
+WITH scenario AS (
+    SELECT unnest(getvariable('delivery_scenarios')) AS delivery, NULL AS label
+    UNION ALL SELECT NULL, 'trend'
+)
+SELECT st.submission_id, st.plan_code,
+       coalesce(label, printf('%d%% delivered', CAST(round(delivery * 100) AS INTEGER))) AS scenario,
+       CASE WHEN label = 'trend' THEN -getvariable('trend_growth') * st.b ELSE delivery * st.r END AS achieved,
+       st.p4p_value * CASE WHEN st.r > 0 THEN greatest(least(achieved / st.r, 1), 0) ELSE 0 END AS released,
+       st.p4p_value - released AS at_risk,
+       at_risk * coalesce(st.share_ccg, 50) / 100 AS borne_by_ccg,
+       at_risk * coalesce(st.share_la, 50) / 100 AS borne_by_council,
+       greatest(at_risk - coalesce(st.contingency, 0), 0) AS uncovered,
+       CASE WHEN label = 'trend' THEN st.unplanned_activity ELSE 0 END AS unplanned_activity
+FROM stress_test st CROSS JOIN scenario;
+
+CREATE TABLE IF NOT EXISTS assurance (                -- the category each current plan is given, and why
+    submission_id BIGINT NOT NULL,
+    plan_code VARCHAR NOT NULL,
+    category VARCHAR NOT NULL,
+    reasons VARCHAR[] NOT NULL
+);
+DELETE FROM assurance;

@@ -1,0 +1,108 @@
+"""Stress-test every current plan's savings and decide its assurance category.
+
+The arithmetic is SQL (``aggregator/stress.sql``) over the national store, with every assumption taken
+from ``rules/parameters.yaml`` (overridable per run). The category follows reference section 6 in order,
+first match wins, and keeps the reasons that decided it so the letter can name them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pandas as pd
+import yaml
+
+from bcf import content
+from bcf.store import sql
+
+CATEGORIES = ("Not approved", "Approved subject to conditions", "Approved with support", "Approved")
+DECISIVE = {"BCF-POL-005": "a sign-off is missing", "BCF-POL-001": "the pooled budget is below the minimum",
+            "BCF-GATE-006": "the workbook is not the planning template"}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    section: str
+    value: Any
+    source: str
+
+
+def parameters(overrides: dict[str, str] | None = None) -> dict[str, Parameter]:
+    """Every assumption by name, with its source note; ``overrides`` (name → text) replace values for one run."""
+    raw = yaml.safe_load(content.path("rules", "parameters.yaml").read_text(encoding="utf-8"))
+    out = {name: Parameter(name, section, item["value"], item["source"])
+           for section, items in raw.items() for name, item in items.items()}
+    for name, text in (overrides or {}).items():
+        if name not in out:
+            raise KeyError(f"There is no parameter called {name!r}. Known: {', '.join(sorted(out))}")
+        value = yaml.safe_load(text)
+        if type(value) is not type(out[name].value) and not (isinstance(value, (int, float)) and
+                                                             isinstance(out[name].value, (int, float))):
+            raise ValueError(f"{name} must be like {out[name].value!r}, not {text!r}")
+        out[name] = Parameter(name, out[name].section, value, f"Overridden for this run (default {out[name].value!r}).")
+    return out
+
+
+def run(con: duckdb.DuckDBPyConnection, params: dict[str, Parameter]) -> pd.DataFrame:
+    """Compute stress_test, stress_scenarios and assurance in the store; returns the assurance table."""
+    for name in ("unit_cost", "trend_growth", "weight_high", "weight_medium", "weight_low", "return_on_spend_flag",
+                 "delivery_scenarios"):
+        con.execute(f"SET VARIABLE {name} = ?", [params[name].value])
+    con.execute(sql("stress.sql")).fetchall()
+    stress = con.execute("SELECT * FROM stress_test").df()
+    findings = con.execute("SELECT submission_id, rule_id, severity, sheet, cell FROM findings "
+                           "WHERE submission_id IN (SELECT submission_id FROM stress_test)").df()
+    rows = [decide(s, findings[findings.submission_id == s["submission_id"]], params)
+            for s in stress.to_dict("records")]
+    assurance = pd.DataFrame(rows, columns=["submission_id", "plan_code", "category", "reasons"])
+    con.register("decided", assurance)
+    con.execute("INSERT INTO assurance BY NAME SELECT * FROM decided")
+    con.unregister("decided")
+    return assurance
+
+
+def optimism_text(claimed: float, credible: float) -> str:
+    return "no credible savings" if credible <= 0 else f"{claimed / credible:.2f}"
+
+
+def decide(stress: dict[str, Any], findings: pd.DataFrame, params: dict[str, Parameter]) -> dict[str, Any]:
+    """The assurance category of one plan and the reasons that decided it (reference section 6)."""
+    p = {k: v.value for k, v in params.items()}
+    blocking = findings[findings.severity == "blocking"]
+    advisory = len(findings) - len(blocking)
+    optimism = stress["optimism"]
+    optimism = math.inf if optimism is None or optimism != optimism else optimism
+    if stress["claimed"] <= 0:
+        optimism = 0.0
+    ratio = f"optimism ratio {optimism_text(stress['claimed'], stress['credible'])}"
+
+    def where(f: dict[str, Any]) -> str:
+        return f"{f['rule_id']}, {f['sheet']} {f['cell']}" if f["cell"] else f["rule_id"]
+
+    decisive = [f"{DECISIVE[f['rule_id']].capitalize()} ({where(f)})" for f in blocking.to_dict("records")
+                if f["rule_id"] in DECISIVE]
+    if decisive or len(blocking) >= p["not_approved_blocking"]:
+        reasons = decisive or [f"{len(blocking)} blocking findings ({p['not_approved_blocking']} or more)"]
+        category = CATEGORIES[0]
+    elif len(blocking) or optimism > p["conditions_optimism"]:
+        reasons = ([f"{len(blocking)} blocking finding{'s' if len(blocking) > 1 else ''} "
+                    f"({', '.join(sorted(set(blocking.rule_id)))})"] if len(blocking) else [])
+        if optimism > p["conditions_optimism"]:
+            reasons.append(f"Claimed savings are {ratio} times those backed by evidence (above {p['conditions_optimism']})"
+                           if optimism != math.inf else "None of the claimed savings is backed by evidence rated High or Medium")
+        category = CATEGORIES[1]
+    elif optimism > p["support_optimism"] or advisory > p["support_advisory"]:
+        reasons = []
+        if optimism > p["support_optimism"]:
+            reasons.append(f"Claimed savings are {ratio} times those backed by evidence (above {p['support_optimism']})")
+        if advisory > p["support_advisory"]:
+            reasons.append(f"{advisory} advisory findings (more than {p['support_advisory']})")
+        category = CATEGORIES[2]
+    else:
+        reasons, category = ["No blocking findings, and savings backed by evidence"], CATEGORIES[3]
+    return {"submission_id": stress["submission_id"], "plan_code": stress["plan_code"], "category": category,
+            "reasons": reasons}
