@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import re
 import resource
 import signal
 import time
@@ -23,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bcf import areas
 from bcf.store import Store
 from bcf.validate import Report, complete, inspect_file
 from bcf.validate.catalogue import finding
@@ -56,6 +58,12 @@ def discover(folder: Path) -> list[Path]:
     """Every file under the folder that could be a submission, in name order (hidden files skipped)."""
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")
                   and p.suffix.lower() not in SKIP_SUFFIXES and p.name != "README.md")
+
+
+def plan_from_name(name: str) -> str | None:
+    """The plan a file was filed under, when its name starts with a plan's ONS code (E06000047_...)."""
+    m = re.match(r"(E\d{8})", name)
+    return m.group(1) if m and any(a.plan_code == m.group(1) for a in areas.plans()) else None
 
 
 def sha256(path: Path) -> str:
@@ -193,6 +201,7 @@ def run_batch(folder: Path, db: Path, round_: str, workers: int | None = None, l
             batch.clear()
 
         for path, report, seconds, peak in check_files(todo, workers, limits, inspect):
+            report.plan_hint = plan_from_name(path.name)
             result.seconds["read+check (worker)"] += seconds
             result.peak_rss_mb = max(result.peak_rss_mb, peak)
             batch.append((path, report))

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import duckdb
     from rich.console import Console
+
+    from bcf.stress import Parameter
+    from bcf.validate import Report
 
 
 def console() -> Console:
@@ -135,8 +141,8 @@ def batch_cmd(folder: Path, db: Path, workers: int | None, round_: str, timeout:
                   console=out, transient=False) as bar:
         task = bar.add_task("Checking", total=len(discover(folder)))
 
-        def tick(path: Path, report: object) -> None:
-            counts[report.status] += 1  # type: ignore[attr-defined]
+        def tick(path: Path, report: Report) -> None:
+            counts[report.status] += 1
             bar.update(task, advance=1, description=(f"ready {counts['ready']} · not ready {counts['not ready']}"
                                                      f" · unreadable {counts['unreadable']}"))
         try:
@@ -193,6 +199,104 @@ def export_cmd(db: Path, fmt: str, output: Path) -> None:
     with con:
         paths = aggregate.export(con, fmt, output)
     click.echo(f"Wrote {len(paths)} {fmt} file(s) to {output}")
+
+
+def _param_option(f: Callable[..., None]) -> Callable[..., None]:
+    return click.option("--param", "overrides", multiple=True, metavar="NAME=VALUE",
+                        help="Override one assumption from rules/parameters.yaml for this run, e.g. unit_cost=1550.")(f)
+
+
+def _assure(db: Path, overrides: tuple[str, ...]) -> tuple[duckdb.DuckDBPyConnection, dict[str, Parameter], str]:
+    """Open the store, run the stress test with the run's parameters; (connection, parameters, round)."""
+    import duckdb
+
+    from bcf import aggregate, stress
+
+    if not db.exists():
+        raise CannotRun(f"There is no store at {db}. Run `bcf batch` first.")
+    try:
+        pairs = dict(o.split("=", 1) for o in overrides)
+        params = stress.parameters(pairs)
+    except ValueError as e:
+        raise click.UsageError(f"--param takes NAME=VALUE: {e}") from e
+    except KeyError as e:
+        raise click.UsageError(str(e.args[0])) from e
+    try:
+        con = duckdb.connect(str(db))
+    except duckdb.IOException as e:
+        raise CannotRun(f"{db} is in use by another run. Wait for it to finish, then try again.") from e
+    round_ = aggregate.latest_round(con)
+    if round_ is None:
+        raise CannotRun(f"The store at {db} holds no submissions yet.")
+    stress.run(con, params)
+    return con, params, round_
+
+
+@main.command("stress")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The national store (DuckDB file).")
+@_param_option
+def stress_cmd(db: Path, overrides: tuple[str, ...]) -> None:
+    """Stress-test every current plan's savings and decide its assurance category."""
+    con, params, round_ = _assure(db, overrides)
+    with con:
+        claimed, credible, plans = con.execute(
+            "SELECT sum(claimed), sum(credible), count(*) FROM stress_test").fetchall()[0]
+        cats = con.execute("SELECT category, count(*) AS plans FROM assurance GROUP BY 1 ORDER BY 2 DESC").df()
+        top = con.execute("SELECT plan_name, claimed, credible, optimism FROM stress_test WHERE claimed > 0 "
+                          "ORDER BY credible > 0, optimism DESC, claimed DESC LIMIT 10").df()
+    from bcf.render import money
+
+    console().print(f"[bold]{plans} plans claim {money(claimed)} of savings; {money(credible)} is backed by evidence"
+                    f" (optimism ratio {claimed / credible:.1f}).[/bold]" if credible else f"{plans} plans: no credible savings.")
+    _df_table(f"Assurance categories — round {round_}", cats)
+    _df_table("The most optimistic plans (£000)", top)
+    import pandas as pd
+
+    _df_table("Assumptions used", pd.DataFrame(
+        [{"parameter": p.name, "value": str(p.value), "source": p.source} for p in params.values() if p.section != "gate"]))
+
+
+@main.command("letters")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The national store (DuckDB file).")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder for the letters.")
+@click.option("--hwb", "plan", metavar="CODE|NAME", help="Only this plan's letter.")
+@click.option("--pdf/--no-pdf", default=True, show_default=True, help="Also print each letter to PDF.")
+@_param_option
+def letters_cmd(db: Path, output: Path, plan: str | None, pdf: bool, overrides: tuple[str, ...]) -> None:
+    """Write a feedback letter to each Health and Wellbeing Board: category, what to fix, savings stress-tested."""
+    from bcf import areas
+    from bcf.letters import write_letters
+
+    area = areas.find(plan) if plan else None
+    if plan and area is None:
+        raise click.UsageError(f"{plan!r} is not a Health and Wellbeing Board in the list")
+    con, params, round_ = _assure(db, overrides)
+    start = time.perf_counter()
+    with con:
+        paths = write_letters(con, output, params, round_, area.plan_code if area else None, pdf)
+    letters = sum(p.suffix == ".html" for p in paths)
+    click.echo(f"Wrote {letters} letter(s){' as HTML and PDF' if pdf else ''} to {output} in "
+               f"{time.perf_counter() - start:.1f}s. Open {output / 'index.html' if letters > 1 else paths[0]}")
+
+
+@main.group()
+def report() -> None:
+    """Reports for the central team."""
+
+
+@report.command("national")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The national store (DuckDB file).")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder for the report.")
+@click.option("--pdf/--no-pdf", default=True, show_default=True, help="Also print the report to PDF.")
+@_param_option
+def report_national(db: Path, output: Path, pdf: bool, overrides: tuple[str, ...]) -> None:
+    """The national assurance report: categories, claimed against credible savings, money at risk."""
+    from bcf.report import write_national
+
+    con, params, round_ = _assure(db, overrides)
+    with con:
+        paths = write_national(con, output, params, round_, pdf)
+    click.echo("Wrote " + " and ".join(str(p) for p in paths))
 
 
 @main.command("rules")

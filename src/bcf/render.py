@@ -1,8 +1,10 @@
-"""The Jinja2 environment for every page and letter: autoescaped, strict, with money and cell filters."""
+"""The Jinja2 environment for every page and letter (autoescaped, strict), its filters, and PDF output."""
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -13,16 +15,39 @@ from bcf.validate.catalogue import show
 
 def money(value_000: Any) -> str:
     """£000 → '£4.2m' or '£850k'."""
-    if value_000 is None:
-        return ""
+    if value_000 is None or value_000 != value_000:
+        return "—"
     v = float(value_000)
-    return f"£{v / 1000:,.1f}m" if abs(v) >= 1000 else f"£{v:,.0f}k"
+    sign = "-" if v < 0 else ""
+    return f"{sign}£{abs(v) / 1000:,.1f}m" if abs(v) >= 1000 else f"{sign}£{abs(v):,.0f}k"
+
+
+def count(v: Any) -> str:
+    return "—" if v is None or v != v else f"{float(v):,.0f}"
+
+
+def pct(v: Any) -> str:
+    return "—" if v is None or v != v else f"{float(v):.1f}%"
+
+
+def date(v: Any) -> str:
+    return f"{v:%d %B %Y}".lstrip("0") if isinstance(v, (dt.date, dt.datetime)) else str(v or "")
+
+
+def scenario(label: str) -> str:
+    return "Admissions follow the trend" if label == "trend" else f"{label.split()[0]} of the cut delivered"
 
 
 @cache
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(content.path("reports")), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["money"] = money
-    env.filters["show"] = show
+    env.filters.update(money=money, show=show, count=count, pct=pct, date=date, scenario=scenario)
     return env
+
+
+def write_pdf(html: str, out: Path) -> None:
+    """Print an HTML page to PDF with WeasyPrint (imported only when PDFs are asked for)."""
+    from weasyprint import HTML
+
+    HTML(string=html, base_url=str(content.path("reports"))).write_pdf(out)

@@ -116,7 +116,9 @@ def build_plan(area: areas.Area, rng: random.Random) -> Plan:
     avoided = round(reduction * rng.uniform(1.0, 1.06))
     nel_saving = round(avoided * unit_cost / 1000)
     linked = sorted(schemes, key=lambda s: -s["spend_1516"])[:3]
-    confidence_weights = [("High", 0.06), ("Medium", 0.22), ("Low", 0.72)]
+    well_evidenced = rng.random() < 0.15  # a few areas evaluate their schemes; most, in 2014, did not
+    confidence_weights = ([("High", 0.8), ("Medium", 0.2), ("Low", 0.0)] if well_evidenced
+                          else [("High", 0.03), ("Medium", 0.12), ("Low", 0.85)])
 
     def confidence() -> str:
         return rng.choices([c for c, _ in confidence_weights], [w for _, w in confidence_weights])[0]
@@ -141,7 +143,8 @@ def build_plan(area: areas.Area, rng: random.Random) -> Plan:
         benefits.append({"benefit_id": f"B{j:02d}", "scheme_ids": scheme["scheme_id"], "benefit_type": btype, "unit": unit,
                          "baseline_volume": volume, "planned_change": change, "unit_cost": cost, "planned_saving": saving,
                          "accrues_to": rng.choice(["CCG", "LA", "Shared"]), "cashable": rng.choice(["Yes", "No"]),
-                         "evidence": "" if conf == "Low" and rng.random() < 0.5 else "National case studies",
+                         "evidence": "" if conf == "Low" and rng.random() < 0.5 else
+                         "Evaluation of our 2013/14 pilot" if well_evidenced else "National case studies",
                          "confidence": conf})
 
     pop65, pop18 = area.population * 0.17, area.population * 0.78
@@ -532,6 +535,38 @@ def plans(seed: int = 2014) -> Iterator[Plan]:
         yield p
 
 
+def expected_category(p: Plan) -> str:
+    """The assurance category this plan should get (reference section 6), worked out from what was planted
+    and the figures written; the test oracle for the checks, the stress test and the category together."""
+    from bcf.stress import parameters
+    from bcf.validate.catalogue import rules
+
+    prm = {k: v.value for k, v in parameters().items()}
+    severities = [rules()[d["rule"]].severity for d in p.defects]
+    blocking, advisory = severities.count("blocking"), severities.count("advisory")
+    benefits = [b for b in p.filled.tables["benefits"] if b]
+    f = p.filled.fields
+    reduction = sum(f[f"baseline_q{i}"] - f[f"plan_q{i}"] for i in range(1, 5))
+    avoided = -sum(b["planned_change"] for b in benefits if b["benefit_type"] == "Fewer NEL admissions")
+    weight = {"High": prm["weight_high"], "Medium": prm["weight_medium"], "Low": prm["weight_low"]}
+    credible = 0.0
+    for b in benefits:
+        w = weight[b["confidence"]] if b["evidence"] else 0.0
+        if b["benefit_type"] == "Fewer NEL admissions":
+            credible += max(min(avoided, reduction), 0) * prm["unit_cost"] / 1000 * (-b["planned_change"] / avoided) * w
+        else:
+            credible += b["planned_saving"] * w
+    claimed = sum(b["planned_saving"] for b in benefits)
+    optimism = claimed / credible if credible > 0 else float("inf")
+    if {"BCF-POL-005", "BCF-POL-001"} & {d["rule"] for d in p.defects} or blocking >= prm["not_approved_blocking"]:
+        return "Not approved"
+    if blocking or optimism > prm["conditions_optimism"]:
+        return "Approved subject to conditions"
+    if optimism > prm["support_optimism"] or advisory > prm["support_advisory"]:
+        return "Approved with support"
+    return "Approved"
+
+
 def file_name(area: areas.Area) -> str:
     return f"{area.plan_code}_{area.plan_name.replace(',', '').replace(' ', '_')}.xlsx"
 
@@ -550,8 +585,8 @@ def generate(out: Path, seed: int = 2014, workers: int | None = None) -> dict[st
         list(pool.map(_write, jobs, chunksize=8))
     manifest = {
         "seed": seed, "template": f"{specs.load().template_id} v{specs.load().version}",
-        "files": [{"file": path.name, "plan_code": p.area.plan_code, "hwb": p.area.hwb_name, "defects": p.defects}
-                  for p, path in jobs],
+        "files": [{"file": path.name, "plan_code": p.area.plan_code, "hwb": p.area.hwb_name, "defects": p.defects,
+                   "expected_category": expected_category(p)} for p, path in jobs],
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return manifest

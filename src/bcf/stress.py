@@ -69,7 +69,7 @@ def optimism_text(claimed: float, credible: float) -> str:
     return "no credible savings" if credible <= 0 else f"{claimed / credible:.2f}"
 
 
-def decide(stress: dict[str, Any], findings: pd.DataFrame, params: dict[str, Parameter]) -> dict[str, Any]:
+def decide(stress: dict[Any, Any], findings: pd.DataFrame, params: dict[str, Parameter]) -> dict[str, Any]:
     """The assurance category of one plan and the reasons that decided it (reference section 6)."""
     p = {k: v.value for k, v in params.items()}
     blocking = findings[findings.severity == "blocking"]
@@ -78,9 +78,9 @@ def decide(stress: dict[str, Any], findings: pd.DataFrame, params: dict[str, Par
     optimism = math.inf if optimism is None or optimism != optimism else optimism
     if stress["claimed"] <= 0:
         optimism = 0.0
-    ratio = f"optimism ratio {optimism_text(stress['claimed'], stress['credible'])}"
+    ratio = optimism_text(stress["claimed"], stress["credible"])
 
-    def where(f: dict[str, Any]) -> str:
+    def where(f: dict[Any, Any]) -> str:
         return f"{f['rule_id']}, {f['sheet']} {f['cell']}" if f["cell"] else f["rule_id"]
 
     decisive = [f"{DECISIVE[f['rule_id']].capitalize()} ({where(f)})" for f in blocking.to_dict("records")
@@ -92,13 +92,15 @@ def decide(stress: dict[str, Any], findings: pd.DataFrame, params: dict[str, Par
         reasons = ([f"{len(blocking)} blocking finding{'s' if len(blocking) > 1 else ''} "
                     f"({', '.join(sorted(set(blocking.rule_id)))})"] if len(blocking) else [])
         if optimism > p["conditions_optimism"]:
-            reasons.append(f"Claimed savings are {ratio} times those backed by evidence (above {p['conditions_optimism']})"
+            reasons.append(f"Claimed savings are {ratio} times those backed by evidence "
+                           f"(an optimism ratio above {p['conditions_optimism']})"
                            if optimism != math.inf else "None of the claimed savings is backed by evidence rated High or Medium")
         category = CATEGORIES[1]
     elif optimism > p["support_optimism"] or advisory > p["support_advisory"]:
         reasons = []
         if optimism > p["support_optimism"]:
-            reasons.append(f"Claimed savings are {ratio} times those backed by evidence (above {p['support_optimism']})")
+            reasons.append(f"Claimed savings are {ratio} times those backed by evidence "
+                           f"(an optimism ratio above {p['support_optimism']})")
         if advisory > p["support_advisory"]:
             reasons.append(f"{advisory} advisory findings (more than {p['support_advisory']})")
         category = CATEGORIES[2]

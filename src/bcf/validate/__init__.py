@@ -30,6 +30,7 @@ class Report:
     file: str
     findings: list[Finding]
     submission: Submission | None = field(default=None, repr=False)
+    plan_hint: str | None = None  # the plan a central team filed it under, when the workbook cannot say
 
     @property
     def stopped(self) -> bool:
@@ -58,7 +59,7 @@ class Report:
     @property
     def plan_code(self) -> str | None:
         a = areas.find(self.hwb)
-        return a.plan_code if a else None
+        return a.plan_code if a else self.plan_hint
 
     def as_dict(self) -> dict[str, Any]:
         sub = self.submission

@@ -1,0 +1,72 @@
+"""The national assurance report: categories, claimed against credible savings, ambition, money at risk.
+
+Every figure comes from the store's tables and views, so the report and ``bcf national`` cannot disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from markupsafe import Markup
+
+from bcf import charts
+from bcf.render import environment, write_pdf
+from bcf.stress import CATEGORIES, Parameter
+
+
+def _df(con: duckdb.DuckDBPyConnection, query: str) -> Any:
+    return con.execute(query).df()
+
+
+def national_context(con: duckdb.DuckDBPyConnection, params: dict[str, Parameter], round_: str) -> dict[str, Any]:
+    p = {k: v.value for k, v in params.items()}
+    by_region = _df(con, "SELECT region_name, count(*) AS plans, sum(claimed) AS claimed, sum(credible) AS credible "
+                         "FROM stress_test GROUP BY 1 ORDER BY 1")
+    totals = con.execute("SELECT count(*), sum(claimed), sum(credible), sum(s_nel), sum(repriced_nel) "
+                         "FROM stress_test").fetchall()[0]
+    categories = _df(con, "SELECT s.region_name, a.category, count(*) AS plans FROM assurance a "
+                          "JOIN stress_test s USING (submission_id) GROUP BY ALL")
+    category_totals = dict(con.execute("SELECT category, count(*) FROM assurance GROUP BY 1").fetchall())
+    optimistic = _df(con, "SELECT s.plan_name, s.region_name, s.claimed, s.credible, s.optimism, a.category "
+                          "FROM stress_test s JOIN assurance a USING (submission_id) WHERE s.claimed > 0 "
+                          "ORDER BY s.credible > 0, s.optimism DESC, s.claimed DESC LIMIT 15")
+    scenarios = _df(con, "SELECT scenario, sum(released) AS released, sum(at_risk) AS at_risk, "
+                         "sum(borne_by_ccg) AS ccg, sum(borne_by_council) AS council, sum(uncovered) AS uncovered, "
+                         "sum(unplanned_activity) AS unplanned FROM stress_scenarios GROUP BY 1 "
+                         "ORDER BY scenario = 'trend', min(achieved) DESC")
+    nel = _df(con, "SELECT r_pct FROM stress_test")
+    rules = _df(con, f"SELECT rule_id, severity, findings, files, example FROM findings_by_rule "
+                     f"WHERE round = '{round_}' LIMIT 10")
+    outstanding = _df(con, f"SELECT plan_name, region_name, status, blocking FROM submission_status "
+                           f"WHERE round = '{round_}' AND status IN ('missing', 'not ready') ORDER BY status, plan_name")
+    count, claimed, credible, s_nel, repriced = totals
+    return {
+        "round": round_, "today": dt.date.today().strftime("%d %B %Y"), "plans": count, "claimed": claimed,
+        "credible": credible, "s_nel": s_nel, "repriced": repriced,
+        "optimism": claimed / credible if credible else None, "by_region": by_region.to_dict("records"),
+        "categories": [(c, category_totals.get(c, 0)) for c in CATEGORIES],
+        "optimistic": optimistic.to_dict("records"), "scenarios": scenarios.to_dict("records"),
+        "rules": rules.to_dict("records"), "outstanding": outstanding.to_dict("records"),
+        "below_expected": int((nel["r_pct"] < p["nel_expected_reduction_pct"]).sum()),
+        "mean_cut": float(nel["r_pct"].mean()),
+        "charts": {"credible": Markup(charts.claimed_vs_credible(by_region)),
+                   "nel": Markup(charts.nel_distribution(nel["r_pct"], p["nel_expected_reduction_pct"], p["trend_growth"])),
+                   "categories": Markup(charts.categories_by_region(categories))},
+        "p": p, "params": [v for v in params.values() if v.section != "gate"],
+    }
+
+
+def write_national(con: duckdb.DuckDBPyConnection, out: Path, params: dict[str, Parameter], round_: str,
+                   pdf: bool = True) -> list[Path]:
+    """The national report as HTML (and PDF); returns the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    html = environment().get_template("national.html.j2").render(**national_context(con, params, round_))
+    path = out / "national-assurance-report.html"
+    path.write_text(html, encoding="utf-8")
+    if not pdf:
+        return [path]
+    write_pdf(html, path.with_suffix(".pdf"))
+    return [path, path.with_suffix(".pdf")]
