@@ -21,7 +21,12 @@ demo: $(STAMP)
 	$(BIN)/bcf batch sample_submissions --db out/national.duckdb
 	$(BIN)/bcf national --db out/national.duckdb
 	$(BIN)/bcf export --db out/national.duckdb --format xlsx -o out/export
-	@echo "The national store is out/national.duckdb; the views are exported to out/export/bcf-national.xlsx"
+	$(BIN)/bcf stress --db out/national.duckdb
+	$(BIN)/bcf letters --db out/national.duckdb -o out/letters
+	$(BIN)/bcf report national --db out/national.duckdb -o out/report
+	@echo
+	@echo "Open: out/letters/index.html (151 letters, HTML and PDF), out/report/national-assurance-report.html (and .pdf),"
+	@echo "      out/export/bcf-national.xlsx (the national views); the store is out/national.duckdb"
 
 test: $(STAMP)
 	$(BIN)/pytest -q

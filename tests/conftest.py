@@ -24,6 +24,17 @@ def sample_round(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
     return out, json.loads((out / "manifest.json").read_text(encoding="utf-8"))
 
 
+@pytest.fixture(scope="session")
+def national(sample_round: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample round checked and loaded into a national store, once."""
+    from bcf.batch import run_batch
+
+    db = tmp_path_factory.mktemp("db") / "national.duckdb"
+    result = run_batch(sample_round[0], db, "2015-16", workers=2)
+    assert result.checked == 151 and result.already_loaded == 0
+    return db
+
+
 @pytest.fixture
 def clean_plan() -> samples.Plan:
     """A clean, filled return for one area (no defects)."""

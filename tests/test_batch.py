@@ -25,15 +25,6 @@ from .conftest import SEED
 ROUND = "2015-16"
 
 
-@pytest.fixture(scope="module")
-def national(sample_round: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder, _ = sample_round
-    db = tmp_path_factory.mktemp("db") / "national.duckdb"
-    result = run_batch(folder, db, ROUND, workers=2)
-    assert result.checked == 151 and result.already_loaded == 0
-    return db
-
-
 @pytest.fixture
 def con(national: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     with duckdb.connect(str(national), read_only=True) as c:

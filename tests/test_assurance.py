@@ -1,0 +1,167 @@
+"""The stress test, assurance categories, letters and the national report, against hand calculations."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from markupsafe import escape
+
+from bcf import areas, samples, stress
+from bcf.batch import run_batch
+from bcf.generate import write_workbook
+from bcf.letters import write_letters
+from bcf.render import money
+from bcf.report import national_context, write_national
+
+ROUND = "2015-16"
+HOSTILE = "<script>alert(1)</script> {{ 7*7 }} =cmd|' /C calc'!A0"
+
+
+@pytest.fixture(scope="module")
+def assured(national: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    db = tmp_path_factory.mktemp("assured") / "national.duckdb"
+    shutil.copy(national, db)
+    with duckdb.connect(str(db)) as con:
+        stress.run(con, stress.parameters())
+        yield con
+
+
+def _worked_example(folder: Path) -> Path:
+    """The reference's worked example (section 5) as a real workbook."""
+    plan = samples.build_plan(areas.find("Leeds"), random.Random(1))  # type: ignore[arg-type]
+    f, t = plan.filled.fields, plan.filled.tables
+    f.update({f"baseline_q{i}": 9000 for i in range(1, 5)})
+    f.update({f"plan_q{i}": 8685 for i in range(1, 5)})  # 34,740: a cut of 1,260 (3.5%)
+    f.update(nel_unit_cost=1490, share_ccg=70, share_la=30, contingency=500, ringfenced_oohs=5000)
+    big = max((s for s in t["schemes"] if s), key=lambda s: s["spend_1516"])
+    base = {"scheme_ids": big["scheme_id"], "unit": "units", "baseline_volume": 10_000, "accrues_to": "CCG",
+            "cashable": "Yes", "evidence": "Local evaluation"}
+    t["benefits"] = [
+        {**base, "benefit_id": "B01", "benefit_type": "Fewer NEL admissions", "planned_change": -2100, "unit_cost": 2000,
+         "planned_saving": 4200, "confidence": "High"},
+        {**base, "benefit_id": "B02", "benefit_type": "Fewer delayed days", "planned_change": -3000, "unit_cost": 300,
+         "planned_saving": 900, "confidence": "Medium"},
+        {**base, "benefit_id": "B03", "benefit_type": "Fewer permanent care-home admissions", "planned_change": -20,
+         "unit_cost": 30000, "planned_saving": 600, "confidence": "Low"}]
+    folder.mkdir(parents=True, exist_ok=True)
+    write_workbook(plan.spec, folder / "E08000035_Leeds.xlsx", plan.filled)
+    return folder / "E08000035_Leeds.xlsx"
+
+
+def test_the_reference_worked_example(tmp_path: Path) -> None:
+    path = _worked_example(tmp_path / "in")
+    run_batch(path.parent, tmp_path / "n.duckdb", ROUND, workers=1)
+    with duckdb.connect(str(tmp_path / "n.duckdb")) as con:
+        decided = stress.run(con, stress.parameters())
+        s = con.execute("SELECT r, r_pct, repriced_nel, overpricing, volume_gap, credible, optimism, p4p_value, "
+                        "unplanned_activity FROM stress_test").fetchall()[0]
+        half = con.execute("SELECT released, at_risk, borne_by_ccg, borne_by_council, uncovered FROM stress_scenarios "
+                           "WHERE scenario = '50% delivered'").fetchall()[0]
+        trend = con.execute("SELECT released, at_risk, unplanned_activity FROM stress_scenarios "
+                            "WHERE scenario = 'trend'").fetchall()[0]
+    assert s == pytest.approx((1260, 3.5, 3129, 1071, 840, 2327.4, 5700 / 2327.4, 1877.4, 2950.2))
+    assert round(s[6], 2) == 2.45
+    assert half == pytest.approx((938.7, 938.7, 657.09, 281.61, 438.7))
+    assert trend == pytest.approx((0, 1877.4, 2950.2))
+    # findings: the NEL saving is priced at £2,000 (BCF-CONS-002) and the claimed volume exceeds the plan
+    assert decided.category.tolist() == ["Approved subject to conditions"]
+
+
+def _by_hand(plan: samples.Plan, c: float = 1490) -> dict[str, float]:
+    """The stress-test figures for one plan, worked out from what was written (section 5 of the reference)."""
+    f, benefits = plan.filled.fields, [b for b in plan.filled.tables["benefits"] if b]
+    b = sum(f[f"baseline_q{i}"] for i in range(1, 5))
+    r = b - sum(f[f"plan_q{i}"] for i in range(1, 5))
+    nel = [x for x in benefits if x["benefit_type"] == "Fewer NEL admissions"]
+    a = -sum(x["planned_change"] for x in nel)
+    weight = {"High": 1.0, "Medium": 0.5, "Low": 0.0}
+    credible = sum((max(min(a, r), 0) * c / 1000 * -x["planned_change"] / a if x in nel else x["planned_saving"])
+                   * (weight[x["confidence"]] if x["evidence"] else 0) for x in benefits)
+    v = max(min(r * c / 1000, f["ringfenced_oohs"]), 0)
+    return {"r": r, "a": a, "repriced_nel": a * c / 1000, "credible": credible,
+            "claimed": sum(x["planned_saving"] for x in benefits), "p4p_value": v,
+            "at_risk_half": v / 2, "ccg_half": v / 2 * f["share_ccg"] / 100,
+            "uncovered_half": max(v / 2 - f["contingency"], 0)}
+
+
+@pytest.mark.parametrize("name", ["Leeds", "Cornwall"])
+def test_two_sample_plans_equal_a_hand_calculation(name: str, assured: duckdb.DuckDBPyConnection) -> None:
+    plan = next(p for p in samples.plans() if p.area.hwb_name == name)
+    want = _by_hand(plan)
+    got = assured.execute(
+        "SELECT s.r, s.a, s.repriced_nel, s.credible, s.claimed, s.p4p_value, x.at_risk, x.borne_by_ccg, x.uncovered "
+        "FROM stress_test s JOIN stress_scenarios x USING (submission_id) "
+        "WHERE s.plan_code = ? AND x.scenario = '50% delivered'", [plan.area.plan_code]).fetchall()[0]
+    assert got == pytest.approx(tuple(want.values()))
+
+
+def test_every_category_matches_the_manifest(assured: duckdb.DuckDBPyConnection,
+                                            sample_round: tuple[Path, dict[str, Any]]) -> None:
+    _, manifest = sample_round
+    got = dict(assured.execute("SELECT plan_code, category FROM assurance").fetchall())
+    assert {f["plan_code"]: f["expected_category"] for f in manifest["files"]} == got
+    assert set(got.values()) == set(stress.CATEGORIES)
+
+
+def test_letters_name_every_blocking_finding(assured: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    paths = write_letters(assured, tmp_path, stress.parameters(), ROUND, pdf=False)
+    assert len(paths) == 151 and (tmp_path / "index.html").exists()
+    rows = assured.execute("SELECT plan_code, message, sheet, cell FROM findings JOIN current_submissions "
+                           "USING (submission_id) WHERE severity = 'blocking'").fetchall()
+    assert rows
+    for code, message, sheet, cell in rows:
+        page = (tmp_path / f"letter-{code}.html").read_text(encoding="utf-8")
+        assert escape(message) in page and (not cell or f"{escape(sheet)} {cell}" in page), (code, message)
+
+
+def test_hostile_text_is_inert_in_letters_html_and_pdf(tmp_path: Path) -> None:
+    plan = samples.build_plan(areas.find("Leeds"), random.Random(2))  # type: ignore[arg-type]
+    plan.filled.tables["schemes"][0]["scheme_type"] = HOSTILE  # type: ignore[index]
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_workbook(plan.spec, folder / "leeds.xlsx", plan.filled)
+    run_batch(folder, tmp_path / "n.duckdb", ROUND, workers=1)
+    with duckdb.connect(str(tmp_path / "n.duckdb")) as con:
+        stress.run(con, stress.parameters())
+        (html_path, pdf_path) = write_letters(con, tmp_path / "out", stress.parameters(), ROUND, "E08000035")
+    page = html_path.read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "{{ 7*7 }}" in page and "=cmd|" in page
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    text = subprocess.run(["pdftotext", str(pdf_path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "<script>alert(1)</script>" in text.replace("\n", " ") and "{{ 7*7 }}" in text
+
+
+def test_national_report_totals_equal_the_store(assured: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    params = stress.parameters()
+    ctx = national_context(assured, params, ROUND)
+    claimed, credible, plans = assured.execute("SELECT sum(claimed), sum(credible), count(*) FROM stress_test").fetchall()[0]
+    assert (ctx["claimed"], ctx["credible"], ctx["plans"]) == (claimed, credible, plans)
+    assert sum(r["claimed"] for r in ctx["by_region"]) == pytest.approx(claimed)
+    assert dict(ctx["categories"]) == dict(assured.execute("SELECT category, count(*) FROM assurance GROUP BY 1").fetchall())
+    at_risk = assured.execute("SELECT sum(at_risk) FROM stress_scenarios WHERE scenario = 'trend'").fetchall()[0][0]
+    assert next(s["at_risk"] for s in ctx["scenarios"] if s["scenario"] == "trend") == pytest.approx(at_risk)
+    (html,) = write_national(assured, tmp_path, params, ROUND, pdf=False)
+    page = html.read_text(encoding="utf-8")
+    assert money(claimed) in page and money(credible) in page and page.count("<svg") == 3
+    for p in params.values():
+        if p.section != "gate":
+            assert p.name in page
+
+
+def test_a_parameter_override_changes_the_figures(assured: duckdb.DuckDBPyConnection) -> None:
+    base = assured.execute("SELECT sum(repriced_nel) FROM stress_test").fetchall()[0][0]
+    stress.run(assured, stress.parameters({"unit_cost": "1615"}))
+    dearer = assured.execute("SELECT sum(repriced_nel) FROM stress_test").fetchall()[0][0]
+    stress.run(assured, stress.parameters())
+    assert dearer == pytest.approx(base * 1615 / 1490)
+    with pytest.raises(KeyError):
+        stress.parameters({"unit_costs": "1"})
