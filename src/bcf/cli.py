@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import duckdb
     from rich.console import Console
 
-    from bcf.stress import Parameter
+    from bcf.params import Parameter
     from bcf.validate import Report
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import duckdb
 
+from bcf.params import Parameter
 from bcf.render import environment, write_pdf
-from bcf.stress import Parameter
 
 CLASSES = {"Approved": "c-approved", "Approved with support": "c-support",
            "Approved subject to conditions": "c-conditions", "Not approved": "c-not"}

@@ -13,8 +13,9 @@ import duckdb
 from markupsafe import Markup
 
 from bcf import charts
+from bcf.params import Parameter
 from bcf.render import environment, write_pdf
-from bcf.stress import CATEGORIES, Parameter
+from bcf.stress import CATEGORIES
 
 
 def _df(con: duckdb.DuckDBPyConnection, query: str) -> Any:

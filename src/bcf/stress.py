@@ -8,14 +8,13 @@ first match wins, and keeps the reasons that decided it so the letter can name t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import pandas as pd
-import yaml
 
-from bcf import content
+from bcf import params
+from bcf.params import Parameter
 from bcf.store import sql
 
 CATEGORIES = ("Not approved", "Approved subject to conditions", "Approved with support", "Approved")
@@ -23,40 +22,21 @@ DECISIVE = {"BCF-POL-005": "a sign-off is missing", "BCF-POL-001": "the pooled b
             "BCF-GATE-006": "the workbook is not the planning template"}
 
 
-@dataclass(frozen=True)
-class Parameter:
-    name: str
-    section: str
-    value: Any
-    source: str
-
-
 def parameters(overrides: dict[str, str] | None = None) -> dict[str, Parameter]:
-    """Every assumption by name, with its source note; ``overrides`` (name → text) replace values for one run."""
-    raw = yaml.safe_load(content.path("rules", "parameters.yaml").read_text(encoding="utf-8"))
-    out = {name: Parameter(name, section, item["value"], item["source"])
-           for section, items in raw.items() for name, item in items.items()}
-    for name, text in (overrides or {}).items():
-        if name not in out:
-            raise KeyError(f"There is no parameter called {name!r}. Known: {', '.join(sorted(out))}")
-        value = yaml.safe_load(text)
-        if type(value) is not type(out[name].value) and not (isinstance(value, (int, float)) and
-                                                             isinstance(out[name].value, (int, float))):
-            raise ValueError(f"{name} must be like {out[name].value!r}, not {text!r}")
-        out[name] = Parameter(name, out[name].section, value, f"Overridden for this run (default {out[name].value!r}).")
-    return out
+    """Every assumption by name, with its source note (see ``bcf.params``)."""
+    return params.load(overrides)
 
 
-def run(con: duckdb.DuckDBPyConnection, params: dict[str, Parameter]) -> pd.DataFrame:
+def run(con: duckdb.DuckDBPyConnection, chosen: dict[str, Parameter]) -> pd.DataFrame:
     """Compute stress_test, stress_scenarios and assurance in the store; returns the assurance table."""
     for name in ("unit_cost", "trend_growth", "weight_high", "weight_medium", "weight_low", "return_on_spend_flag",
                  "delivery_scenarios"):
-        con.execute(f"SET VARIABLE {name} = ?", [params[name].value])
+        con.execute(f"SET VARIABLE {name} = ?", [chosen[name].value])
     con.execute(sql("stress.sql")).fetchall()
     stress = con.execute("SELECT * FROM stress_test").df()
     findings = con.execute("SELECT submission_id, rule_id, severity, sheet, cell FROM findings "
                            "WHERE submission_id IN (SELECT submission_id FROM stress_test)").df()
-    rows = [decide(s, findings[findings.submission_id == s["submission_id"]], params)
+    rows = [decide(s, findings[findings.submission_id == s["submission_id"]], chosen)
             for s in stress.to_dict("records")]
     assurance = pd.DataFrame(rows, columns=["submission_id", "plan_code", "category", "reasons"])
     con.register("decided", assurance)
@@ -69,9 +49,9 @@ def optimism_text(claimed: float, credible: float) -> str:
     return "no credible savings" if credible <= 0 else f"{claimed / credible:.2f}"
 
 
-def decide(stress: dict[Any, Any], findings: pd.DataFrame, params: dict[str, Parameter]) -> dict[str, Any]:
+def decide(stress: dict[Any, Any], findings: pd.DataFrame, chosen: dict[str, Parameter]) -> dict[str, Any]:
     """The assurance category of one plan and the reasons that decided it (reference section 6)."""
-    p = {k: v.value for k, v in params.items()}
+    p = {k: v.value for k, v in chosen.items()}
     blocking = findings[findings.severity == "blocking"]
     advisory = len(findings) - len(blocking)
     optimism = stress["optimism"]

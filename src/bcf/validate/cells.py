@@ -17,9 +17,10 @@ import pandera.pandas as pa
 
 from bcf import areas
 from bcf import spec as specs
+from bcf.params import values as parameters
 from bcf.read import Submission
 from bcf.spec import Field, Spec
-from bcf.validate.catalogue import Finding, finding, parameters
+from bcf.validate.catalogue import Finding, finding
 
 FIELDS = "fields"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"

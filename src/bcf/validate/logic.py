@@ -15,8 +15,9 @@ from typing import Any
 import pandas as pd
 
 from bcf import areas
+from bcf.params import values as parameters
 from bcf.read import Submission
-from bcf.validate.catalogue import Finding, finding, parameters
+from bcf.validate.catalogue import Finding, finding
 
 Rule = Callable[[Submission], Iterator[Finding]]
 RULES: dict[str, tuple[tuple[str, ...], Rule]] = {}  # rule id -> (sheets it needs, function)
