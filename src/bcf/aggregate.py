@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from bcf.present import formula_safe
 from bcf.store import sql
 
 EXPORT_VIEWS = ("submission_status", "pooled_by_hwb", "pooled_by_region", "funding_by_stream",
@@ -20,7 +21,6 @@ EXPORT_VIEWS = ("submission_status", "pooled_by_hwb", "pooled_by_region", "fundi
                 "savings_by_benefit_type",
                 "savings_by_accrues_to", "risk_by_boundary", "risk_by_falls_on", "conditions_not_met",
                 "findings_by_family", "findings_by_rule")
-UNSAFE_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def connect(db: Path) -> duckdb.DuckDBPyConnection:
@@ -59,7 +59,7 @@ def neutralise(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(UNSAFE_START) else v)
+            out[col] = out[col].map(formula_safe)
     return out
 
 

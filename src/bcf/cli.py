@@ -84,6 +84,35 @@ def check_cmd(file: Path, fmt: str, output: Path | None, annotate: Path | None) 
     sys.exit(report.exit_code)
 
 
+SERVE_HELP = """Run the self-check web page, where an officer uploads a workbook and sees what `bcf check` finds.
+
+Listens on 127.0.0.1 (this computer only) unless --host says otherwise; to offer it to others, run it
+behind a web server that adds HTTPS (see docs/web.md). Uploads are deleted as soon as they are
+checked; the marked-up copy and the findings are kept for --keep-minutes, then deleted.
+"""
+
+
+@main.command("serve", help=SERVE_HELP)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--keep-minutes", type=click.FloatRange(1, 24 * 60), default=15, show_default=True,
+              help="How long the downloads of each result are kept.")
+@click.option("--timeout", type=click.FloatRange(1, 600), default=30, show_default=True, help="Seconds allowed per file.")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Files checked at the same time.")
+@click.option("--root-path", default="", metavar="PREFIX", help="The path the page is served under behind a proxy, e.g. /bcf.")
+def serve_cmd(host: str, port: int, keep_minutes: float, timeout: float, workers: int, root_path: str) -> None:
+    import logging
+
+    import uvicorn
+
+    from bcf.web import Settings, create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(Settings(keep_minutes=keep_minutes, check_seconds=timeout, workers=workers))
+    click.echo(f"Open http://{host}:{port}{root_path}/ in a browser. Press Ctrl+C to stop.")
+    uvicorn.run(app, host=host, port=port, root_path=root_path, log_level="info", server_header=False)
+
+
 BATCH_HELP = """Check every workbook under DIR and load the results into the national store.
 
 Files are checked in parallel worker processes; a file that is damaged, too slow or crashes the

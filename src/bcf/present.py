@@ -15,7 +15,13 @@ from bcf.validate import Report
 from bcf.validate.catalogue import Finding, Rule, rules, show
 
 SCHEMA = "bcf-check/1"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run as a formula
 RULES_DOC = "docs/rules.md"  # the catalogue, written by `bcf rules --format markdown`
+
+
+def formula_safe(v: Any) -> Any:
+    """Text that a spreadsheet would run as a formula, made plain text with a leading apostrophe."""
+    return "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v
 
 
 def grouped(findings: list[Finding]) -> list[tuple[str, list[tuple[Rule, list[Finding]]]]]:

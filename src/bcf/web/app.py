@@ -1,0 +1,265 @@
+"""The self-check web app: routes, pages and the security headers every response carries."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bcf import areas, content
+from bcf.present import as_json, grouped
+from bcf.validate.catalogue import FAMILIES, parameters, rules
+from bcf.web import upload
+from bcf.web.checker import Busy, Checker
+from bcf.web.results import FILES, XLSX, Results, findings_csv
+
+log = logging.getLogger("bcf.web")
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+       "frame-ancestors 'none'")
+SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY"),
+                    (b"cross-origin-opener-policy", b"same-origin"),
+                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()")]
+VERDICT = {"ready": "Ready to submit", "not ready": "Not ready to submit", "unreadable": "This file could not be checked"}
+PLACEHOLDERS = {"found": "[what was found]", "expected": "[what is expected]", "label": "this cell", "example": ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    keep_minutes: float = 15.0  # how long the downloads of a result are kept
+    check_seconds: float = 30.0  # time limit for checking one file
+    workers: int = 2  # files checked at the same time
+    workdir: Path | None = None  # where uploads and results go (default: a new temporary folder)
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response, error pages included; nothing is cached but the CSS."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
+                       send: Callable[[Message], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        static = scope.get("path", "").startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {n for n, _ in SECURITY_HEADERS} | {b"cache-control"}
+                headers = [(n, v) for n, v in message.get("headers", []) if n.lower() not in names]
+                headers += SECURITY_HEADERS + ([] if static else [(b"cache-control", b"no-store")])
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def cap_bytes() -> int:
+    return int(float(parameters()["gate"]["max_file_mb"]) * 1024 * 1024)
+
+
+def plain_words(text: str) -> str:
+    """A catalogue message or fix for reading on its own: {found} and the like said in words."""
+    text = re.sub(r"^\{label\}", "This cell", text)
+    return re.sub(r"\{(\w+)\}", lambda m: PLACEHOLDERS.get(m.group(1), "…"), text)
+
+
+@cache
+def hwb_choices() -> list[tuple[str, str]]:
+    """(ONS code, name) of every Health and Wellbeing Board, by name."""
+    return sorted(((a.ons_code, a.hwb_name) for a in areas.areas()), key=lambda c: c[1])
+
+
+@cache
+def template_bytes(hwb_name: str | None) -> bytes:
+    from bcf import generate, spec
+
+    with tempfile.TemporaryDirectory(prefix="bcf-template-") as tmp:
+        path = Path(tmp) / "template.xlsx"
+        generate.new_template(spec.load(), path, hwb_name)
+        return path.read_bytes()
+
+
+@dataclass
+class App:
+    """The ASGI application, and what the server keeps on disk (for tests and the log)."""
+
+    asgi: SecurityHeaders
+    workdir: Path
+    results: Results
+    checker: Checker
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
+                       send: Callable[[Message], Awaitable[None]]) -> None:
+        await self.asgi(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> App:
+    """The web app as an ASGI application (give it to uvicorn, or to Starlette's TestClient)."""
+    from bcf.render import environment
+
+    settings = settings or Settings()
+    own_workdir = settings.workdir is None
+    workdir = settings.workdir or Path(tempfile.mkdtemp(prefix="bcf-serve-"))
+    uploads = workdir / "uploads"
+    results = Results(workdir / "results", settings.keep_minutes * 60)
+    checker = Checker(settings.workers, settings.check_seconds)
+    env = environment()
+    cap = cap_bytes()
+
+    def page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+        html = env.get_template(f"web/{name}.html.j2").render(
+            root=request.scope.get("root_path", ""), cap_mb=f"{cap / 1024 / 1024:g}",
+            keep_minutes=f"{settings.keep_minutes:g}", **ctx)
+        return HTMLResponse(html, status)
+
+    def message(request: Request, status: int, title: str, *lines: str) -> HTMLResponse:
+        return page(request, "message", status, title=title, lines=lines)
+
+    def start_page(request: Request, status: int = 200, error: str | None = None) -> HTMLResponse:
+        return page(request, "start", status, hwbs=hwb_choices(), error=error, rule_count=len(rules()))
+
+    async def start(request: Request) -> Response:
+        return start_page(request)
+
+    async def rules_page(request: Request) -> Response:
+        by_family = [(fam, [r for r in rules().values() if r.family == fam]) for fam in FAMILIES]
+        return page(request, "rules", by_family=by_family, words=plain_words, rule_count=len(rules()))
+
+    async def template(request: Request) -> Response:
+        code = request.query_params.get("hwb", "")
+        names = dict(hwb_choices())
+        if code and code not in names:
+            return message(request, 400, "Choose a Health and Wellbeing Board from the list",
+                           "The template can only be filled in for a Health and Wellbeing Board in the list.")
+        data = await run_in_threadpool(template_bytes, names.get(code))
+        filename = f"bcf-plan-2015-16-{code or 'blank'}.xlsx"
+        return Response(data, media_type=XLSX, headers={"content-disposition": f'attachment; filename="{filename}"'})
+
+    async def check(request: Request) -> Response:
+        results.sweep()
+        uploads.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(dir=uploads))  # a fresh folder for this upload alone
+        token, result = results.new()
+        published = False
+        try:
+            try:
+                up = await upload.receive(request, folder / "workbook.xlsx", cap)
+                outcome = await checker.check(up.path, result / FILES["marked-up.xlsx"][0])
+            except upload.TooLarge:
+                return page(request, "too_large", 413)
+            except upload.NoFile as e:
+                return start_page(request, 400, str(e))
+            except upload.Refused as e:
+                return message(request, e.status, "The file could not be uploaded", str(e),
+                               "Go back to the start page and choose the file again.")
+            except Busy:
+                return message(request, 503, "The checker is busy",
+                               "Many workbooks are being checked at the moment. Wait a minute, then try again.")
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)  # the upload itself is never kept
+            report = outcome.report
+            report.file = up.name
+            log.info("checked an upload of %d bytes in %.2fs: %s", up.size, outcome.seconds, report.status)
+            (result / FILES["findings.json"][0]).write_text(as_json(report), encoding="utf-8")
+            (result / FILES["findings.csv"][0]).write_text(findings_csv(report), encoding="utf-8-sig")
+            results.publish(token, result, report.plan_code or "workbook")
+            published = True
+        finally:
+            if not published:
+                shutil.rmtree(result, ignore_errors=True)
+        kept_until = (datetime.now() + timedelta(minutes=settings.keep_minutes)).strftime("%H:%M")
+        return page(request, "results", report=report, sub=report.submission, groups=grouped(report.findings),
+                    verdict=VERDICT[report.status] + (" in time" if outcome.timed_out else ""),
+                    token=token, annotated=outcome.annotated, kept_until=kept_until,
+                    checked=datetime.now().strftime("%d %B %Y at %H:%M").lstrip("0"))
+
+    async def check_get(request: Request) -> Response:
+        return RedirectResponse(request.url_for("start"), 303)
+
+    async def download(request: Request) -> Response:
+        kept = results.get(request.path_params["token"])
+        name = request.path_params["name"]
+        if kept is None:
+            return message(request, 404, "This download is no longer available",
+                           f"Downloads are kept for {settings.keep_minutes:g} minutes after a check, then deleted.",
+                           "Check the workbook again to get a new copy.")
+        if name not in kept.files:
+            raise HTTPException(404)
+        file, media_type = FILES[name]
+        data = await run_in_threadpool((kept.folder / file).read_bytes)
+        return Response(data, media_type=media_type,
+                        headers={"content-disposition": f'attachment; filename="{kept.prefix}-{name}"'})
+
+    async def favicon(request: Request) -> Response:
+        return Response(status_code=204)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        if status == 404:
+            return message(request, 404, "Page not found", "Check the address, or go back to the start page.")
+        if status == 405:
+            return message(request, 405, "This page cannot be used that way", "Go back to the start page.")
+        return message(request, status, "Sorry, there is a problem with the service", "Try again later.")
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # the details go to the server log (Starlette re-raises to the server after this page is sent)
+        return message(request, 500, "Sorry, there is a problem with the service",
+                       "Your file has not been kept. Try again later.",
+                       "If it keeps happening, contact the Better Care Fund team.")
+
+    async def sweeper() -> None:
+        while True:
+            await asyncio.sleep(60)
+            results.sweep()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await checker.start()
+        task = asyncio.create_task(sweeper())
+        try:
+            yield
+        finally:
+            task.cancel()
+            checker.close()
+            results.close()
+            shutil.rmtree(uploads, ignore_errors=True)
+            if own_workdir:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+    routes = [
+        Route("/", start, name="start"),
+        Route("/rules", rules_page, name="rules"),
+        Route("/template", template, name="template"),
+        Route("/check", check, methods=["POST"], name="check"),
+        Route("/check", check_get, methods=["GET"]),
+        Route("/download/{token}/{name}", download, name="download"),
+        Route("/favicon.ico", favicon),
+        Mount("/static", StaticFiles(directory=content.path("reports", "web", "static")), name="static"),
+    ]
+    inner = Starlette(routes=routes, lifespan=lifespan,
+                      exception_handlers={HTTPException: http_error, Exception: server_error})
+    # the headers go on outside Starlette's own error handling, so that error pages carry them too
+    return App(SecurityHeaders(inner), workdir, results, checker)
