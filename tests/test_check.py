@@ -144,7 +144,8 @@ def test_every_catalogued_rule_is_exercised() -> None:
 
     exercised = ({r for r, _, _ in samples.DEFECTS.values()} | set(EXTRA) | {r for r, _ in GATE_CASES.values()}
                  | {"BCF-STRUCT-003", "BCF-STRUCT-007", "BCF-STRUCT-008"}  # tests above
-                 | {"BCF-GATE-011"})  # test_batch: a worker that raises, hangs or crashes
+                 | {"BCF-GATE-011"}  # test_batch: a worker that raises, hangs or crashes
+                 | {"BCF-CELL-010"})  # test_corpus: a cell with 1 MB of text
     assert set(rules()) == exercised
 
 

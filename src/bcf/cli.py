@@ -70,7 +70,7 @@ def check_cmd(file: Path, fmt: str, output: Path | None, annotate: Path | None) 
     else:
         click.echo(text)
     if annotate:
-        if report.submission is None:
+        if report.submission is None or report.stopped:
             click.echo("No annotated copy: the file could not be read.", err=True)
         else:
             from bcf.annotate import annotate as write_annotated

@@ -18,7 +18,7 @@ import pandas as pd
 
 from bcf import spec as specs
 from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET, Field, Spec, Table, split_ref
-from bcf.xlsx import RawWorkbook, SheetCells, col_number, read_cells
+from bcf.xlsx import MAX_CELL_TEXT, RawWorkbook, SheetCells, col_number, read_cells
 
 MAX_ROW = 400  # the template's last row is ~70; past this nothing of ours can be
 MAX_COL = 40
@@ -133,6 +133,8 @@ class _Reader:
         if c.formula and not c.cached:
             self.problem("no_cached_value", sheet.name, ref, name=name)
             return None
+        if c.clipped:
+            self.problem("text_too_long", sheet.name, ref, c.clipped, f"{MAX_CELL_TEXT:,} characters", name)
         value = c.error if c.error else c.value
         self.sub.raw[(sheet.name, ref)] = value
         if c.error:
@@ -251,6 +253,8 @@ def read_submission(source: str | Path | IO[bytes], raw: RawWorkbook | None = No
     spec = specs.load(version) if version in specs.versions() else specs.load()
     sub = Submission(path=str(getattr(source, "name", source)), spec=spec, template_id=template_id,
                      version=version, sheets_found=raw.names, sheet_names={})
+    if raw.too_large:  # reading stopped part way: the gate reports it and checks nothing else
+        sub.problems.append(Problem("too_large", raw.too_large.sheet, None, raw.too_large.found, raw.too_large.expected))
     if template_id is None:
         sub.problems.append(Problem("not_template", raw.names[0] if raw.names else "", None, None,
                                     f"the {spec.title}"))

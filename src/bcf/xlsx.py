@@ -5,23 +5,62 @@ keeping for every cell its A1 reference, its value, whether it holds a formula a
 has a saved value. It reads only up to the rows and columns the caller asks for, whatever size the file
 claims. Measured here it costs little more than parsing the sheet XML at all, and unlike the faster
 value-only readers it keeps formulas apart from blanks.
+
+Every submitted file is untrusted, so the reader also keeps to budgets: it parses at most ``MAX_ELEMENTS``
+XML elements and keeps at most ``MAX_TEXT`` characters of text in all, and clips any one cell's text to
+Excel's own limit of 32,767 characters. A file that goes over a budget is not read further; the workbook
+says which budget and where (``RawWorkbook.too_large``). Shared strings are parsed last and only as far as
+the last one a read cell uses. Damage of any kind (to the zip, a part or the XML) is raised as ``Damaged``,
+a ``zipfile.BadZipFile`` whose message says in plain words what is wrong; entities in the XML raise
+defusedxml's own exceptions.
 """
 
 from __future__ import annotations
 
+import math
 import posixpath
 import re
+import struct
 import zipfile
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
+from xml.etree.ElementTree import ParseError
 
-from defusedxml.ElementTree import iterparse, parse
+from defusedxml.ElementTree import iterparse
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _REF = re.compile(r"([A-Z]{1,3})(\d+)")
+_ROW, _C, _V, _F, _IS, _T, _R, _SI, _SHEET_DATA = (
+    f"{NS}{tag}" for tag in ("row", "c", "v", "f", "is", "t", "r", "si", "sheetData"))
+
+MAX_CELL_TEXT = 32_767  # Excel's limit on the characters in one cell
+MAX_ELEMENTS = 200_000  # XML elements parsed in all; the whole template has under 9,000
+MAX_TEXT = 1_000_000  # characters of cell text kept in all; the whole template has under 25,000
+# what a damaged or unreadable zip raises while it is read (zipfile lets these through from zlib and struct)
+DAMAGED = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, RuntimeError, NotImplementedError, OSError)
+
+
+class Damaged(zipfile.BadZipFile):
+    """The file is damaged; the message says how, for the person who sent it."""
+
+
+def damage(e: BaseException) -> str:
+    """What a low-level read error means, in plain words."""
+    if isinstance(e, Damaged):
+        return str(e)
+    if isinstance(e, RuntimeError) and "encrypted" in str(e):
+        return "a part of it is protected with a password"
+    if isinstance(e, NotImplementedError):
+        return "a part of it is packed in a way Excel does not use"
+    if isinstance(e, zipfile.BadZipFile) and "not a zip file" in str(e):
+        return "it is not a complete zip archive"
+    if isinstance(e, OSError):
+        return "it could not be read"
+    return "a part of it is damaged"
 
 
 def col_number(letters: str) -> int:
@@ -39,6 +78,7 @@ class Cell:
     formula: bool = False
     cached: bool = True  # False: a formula with no saved value
     error: str | None = None
+    clipped: int = 0  # the text's full length when it was longer than a cell can hold, and was cut
 
 
 @dataclass
@@ -52,105 +92,254 @@ class SheetCells:
         return self.cells.get((row, col))
 
 
+@dataclass(frozen=True)
+class TooLarge:
+    """A budget the file went over: where, what was found, and the budget."""
+
+    sheet: str
+    found: str
+    expected: str
+
+
 @dataclass
 class RawWorkbook:
     sheets: dict[str, SheetCells]  # in workbook order
+    too_large: TooLarge | None = None  # set when reading stopped at a budget; the sheets are then partial
 
     @property
     def names(self) -> list[str]:
         return list(self.sheets)
 
 
-def _shared_strings(z: zipfile.ZipFile, path: str) -> list[str]:
-    if path not in z.namelist():
-        return []
-    out = []
-    with z.open(path) as f:
+class _OverBudget(Exception):
+    def __init__(self, found: str, expected: str):
+        super().__init__(found)
+        self.found, self.expected, self.sheet = found, expected, ""
+
+
+class _Budget:
+    """What is left of the element and text budgets for one workbook."""
+
+    def __init__(self) -> None:
+        self.elements, self.text = MAX_ELEMENTS, MAX_TEXT
+
+    def parse(self, f: IO[bytes]) -> Iterator[Any]:
+        """The elements of an XML part as they end, charging each to the budget."""
         for _, el in iterparse(f, events=("end",)):
-            if el.tag == f"{NS}si":
-                out.append("".join(t.text or "" for t in el.iter(f"{NS}t")))
+            self.elements -= 1
+            if self.elements < 0:
+                raise self.over()
+            yield el
+
+    @staticmethod
+    def over() -> _OverBudget:
+        return _OverBudget(f"more than {MAX_ELEMENTS:,} cells and other items", f"{MAX_ELEMENTS:,} items")
+
+    def spend_text(self, n: int) -> None:
+        self.text -= n
+        if self.text < 0:
+            raise _OverBudget(f"more than {MAX_TEXT:,} characters of text in its cells", f"{MAX_TEXT:,} characters")
+
+
+def _clip(text: str) -> tuple[str, int]:
+    """Text cut to what one cell can hold, and its full length if it was cut (else 0)."""
+    return (text, 0) if len(text) <= MAX_CELL_TEXT else (text[:MAX_CELL_TEXT], len(text))
+
+
+def _text(el: Any) -> str:
+    """The text of a string item (<si> or <is>): plain or in rich-text runs, without phonetic guides.
+
+    It stops once more than a cell can hold has been gathered."""
+    parts, n = [], 0
+    for child in el:
+        texts = [child] if child.tag == _T else child.findall(_T) if child.tag == _R else []
+        for t in texts:
+            parts.append(t.text or "")
+            n += len(parts[-1])
+        if n > MAX_CELL_TEXT:
+            break
+    return "".join(parts)
+
+
+def _shared_strings(z: zipfile.ZipFile, path: str | None, wanted: int, budget: _Budget) -> list[str]:
+    """The shared strings up to index ``wanted`` (the last one a read cell uses)."""
+    out: list[str] = []
+    if path is None or wanted < 0:
+        return out
+    with z.open(path) as f:
+        for el in budget.parse(f):
+            if el.tag == _SI:
+                out.append(_text(el))
                 el.clear()
+                if len(out) > wanted:
+                    break
     return out
 
 
-def _sheet_paths(z: zipfile.ZipFile) -> list[tuple[str, str, str]]:
-    """(name, state, part path) for every worksheet, in workbook order."""
-    with z.open("xl/_rels/workbook.xml.rels") as f:
-        rels = {r.get("Id"): r.get("Target", "") for r in parse(f).getroot().iter(f"{PKG_REL_NS}Relationship")}
-    with z.open("xl/workbook.xml") as f:
-        root = parse(f).getroot()
+class _Package:
+    """The zip's parts, looked up the way OPC names them: case-insensitively."""
+
+    def __init__(self, z: zipfile.ZipFile):
+        self.z = z
+        self.parts = {i.filename.lower(): i.filename for i in z.infolist()}
+
+    def find(self, part: str) -> str | None:
+        return self.parts.get(part.lower())
+
+    def open(self, part: str, what: str) -> IO[bytes]:
+        name = self.find(part)
+        if name is None:
+            raise Damaged(f"{what} cannot be found")
+        return self.z.open(name)
+
+
+def _resolve(base: str, target: str) -> str:
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+
+
+def _sheet_paths(pkg: _Package, budget: _Budget) -> tuple[list[tuple[str, str, str]], str | None]:
+    """(name, state, part path) for every worksheet in workbook order, and the shared strings part."""
+    rels, strings = {}, None
+    with pkg.open("xl/_rels/workbook.xml.rels", "the list of the workbook's parts") as f:
+        for el in budget.parse(f):
+            if el.tag == f"{PKG_REL_NS}Relationship":
+                rels[el.get("Id")] = target = _resolve("xl", el.get("Target", ""))
+                if el.get("Type", "").endswith("/sharedStrings"):
+                    strings = target
     out = []
-    for s in root.iter(f"{NS}sheet"):
-        target = rels.get(s.get(f"{REL_NS}id"), "")
-        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-        out.append((s.get("name", ""), s.get("state", "visible"), part))
-    return out
+    with pkg.open("xl/workbook.xml", "the list of the workbook's sheets") as f:
+        for el in budget.parse(f):
+            if el.tag == f"{NS}sheet":
+                out.append((el.get("name", ""), el.get("state", "visible"), rels.get(el.get(f"{REL_NS}id"), "")))
+    return out, pkg.find(strings or "xl/sharedStrings.xml")
 
 
-def _read_sheet(f: IO[bytes], sheet: SheetCells, strings: list[str], max_row: int, max_col: int) -> None:
-    for _, el in iterparse(f, events=("end",)):
-        tag = el.tag
-        if tag == f"{NS}row":
-            if int(el.get("r", "0") or 0) > max_row:
-                sheet.truncated = True
-                return
-            el.clear()
-        elif tag == f"{NS}c":
-            m = _REF.fullmatch(el.get("r", ""))
-            if m is None:
+def _int(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None
+
+
+class _SheetReader:
+    """Streams one sheet's rows within the limits; shared strings are noted by index, resolved later."""
+
+    def __init__(self, sheet: SheetCells, max_row: int, max_col: int):
+        self.sheet, self.max_row, self.max_col = sheet, max_row, max_col
+        self.shared: dict[tuple[int, int], tuple[int, bool]] = {}  # (row, col) -> (string index, formula)
+
+    def read(self, f: IO[bytes], budget: _Budget) -> None:
+        """Every row up to max_row; the budget is charged per element, inline as this is the hot loop."""
+        row, left = 0, budget.elements
+        try:
+            for _, el in iterparse(f, events=("end",)):
+                left -= 1
+                if left < 0:
+                    raise budget.over()
+                tag = el.tag
+                if tag == _ROW:
+                    row = _int(el.get("r")) or row + 1  # a row without r follows the one before it
+                    if row > self.max_row:
+                        self.sheet.truncated = True
+                        return
+                    self.row(el, row, budget)
+                    el.clear()
+                elif tag == _SHEET_DATA:
+                    return
+        finally:
+            budget.elements = left
+
+    def row(self, el: Any, row: int, budget: _Budget) -> None:
+        col, max_row, max_col, cells = 0, self.max_row, self.max_col, self.sheet.cells
+        for c in el:
+            if c.tag != _C:
                 continue
-            row, col = int(m.group(2)), col_number(m.group(1))
-            if row > max_row:
-                sheet.truncated = True
-                return
-            if col <= max_col:
-                cell = _cell(el, strings)
-                if cell is not None:
-                    sheet.cells[(row, col)] = cell
-        elif tag == f"{NS}sheetData":
-            return
+            m = _REF.fullmatch(c.get("r", ""))
+            r, col = (int(m.group(2)), col_number(m.group(1))) if m else (row, col + 1)  # no r: the next column
+            if r > max_row or col > max_col:
+                continue
+            t = c.get("t", "n")
+            v = c.find(_V)
+            if t == "s" and v is not None and v.text:
+                i = _int(v.text)
+                if i is None:
+                    raise Damaged(f"cell {c.get('r', '')[:10]} of the {self.sheet.name[:31]} sheet is damaged")
+                self.shared[(r, col)] = (i, c.find(_F) is not None)
+                continue
+            cell = _cell(c, t, v)
+            if cell is not None:
+                if type(cell.value) is str:
+                    budget.spend_text(len(cell.value))
+                cells[(r, col)] = cell
 
 
-def _cell(el: Any, strings: list[str]) -> Cell | None:
-    t = el.get("t", "n")
-    f = el.find(f"{NS}f")
-    v = el.find(f"{NS}v")
+def _cell(el: Any, t: str, v: Any) -> Cell | None:
+    f = el.find(_F)
     text = v.text if v is not None else None
     formula = f is not None
     if t == "inlineStr":
-        is_ = el.find(f"{NS}is")
-        value: Any = "".join(x.text or "" for x in is_.iter(f"{NS}t")) if is_ is not None else ""
-    elif not text:
+        is_ = el.find(_IS)
+        return _string(_text(is_) if is_ is not None else "", formula)
+    if not text:
         if formula:  # Excel stores a formula that gives "" as t="str" with an empty value
             return Cell("", formula=True) if t == "str" else Cell(None, formula=True, cached=False)
         return None
-    elif t == "s":
-        i = int(text)
-        value = strings[i] if 0 <= i < len(strings) else ""
-    elif t == "b":
-        value = text == "1"
-    elif t == "e":
-        return Cell(None, formula=formula, error=text)
-    elif t in ("str", "d"):
-        value = text
-    else:
+    if t == "b":
+        return Cell(text == "1", formula=formula)
+    if t == "e":
+        return Cell(None, formula=formula, error=text[:40])
+    if t in ("str", "d"):
+        return _string(text, formula)
+    try:
+        value = float(text)
+    except ValueError:
+        return _string(text, formula)
+    return Cell(value, formula=formula) if math.isfinite(value) else _string(text, formula)  # NaN, INF: as typed
+
+
+def _string(text: str, formula: bool) -> Cell:
+    value, clipped = _clip(text)
+    return Cell(value, formula=formula, clipped=clipped)
+
+
+def _read(z: zipfile.ZipFile, limits: Callable[[str], tuple[int, int]], wb: RawWorkbook) -> None:
+    budget, pkg = _Budget(), _Package(z)
+    paths, strings_part = _sheet_paths(pkg, budget)
+    readers = []
+    for name, state, part in paths:
+        sheet = wb.sheets[name] = SheetCells(name, state)
+        max_row, max_col = limits(name)
+        if max_row:
+            reader = _SheetReader(sheet, max_row, max_col)
+            readers.append(reader)
+            with pkg.open(part, f"the contents of the {name[:31]} sheet") as f:
+                try:
+                    reader.read(f, budget)
+                except _OverBudget as e:
+                    e.sheet = name
+                    raise
+                except ParseError as e:
+                    raise Damaged(f"the {name[:31]} sheet is not readable") from e
+    wanted = max((i for r in readers for i, _ in r.shared.values()), default=-1)
+    strings = _shared_strings(z, strings_part, wanted, budget)
+    for reader in readers:
         try:
-            value = float(text)
-        except ValueError:
-            value = text
-    return Cell(value, formula=formula)
+            for (row, col), (i, formula) in reader.shared.items():
+                text = strings[i] if 0 <= i < len(strings) else ""
+                budget.spend_text(len(text))
+                reader.sheet.cells[(row, col)] = _string(text, formula)
+        except _OverBudget as e:
+            e.sheet = reader.sheet.name
+            raise
 
 
 def read_cells(source: str | IO[bytes], limits: Callable[[str], tuple[int, int]]) -> RawWorkbook:
     """The cells of every worksheet within the (rows, columns) that ``limits(sheet name)`` allows."""
-    with zipfile.ZipFile(source) as z:
-        strings = _shared_strings(z, "xl/sharedStrings.xml")
-        sheets = {}
-        for name, state, part in _sheet_paths(z):
-            sheet = SheetCells(name, state)
-            max_row, max_col = limits(name)
-            if max_row and part in z.namelist():
-                with z.open(part) as f:
-                    _read_sheet(f, sheet, strings, max_row, max_col)
-            sheets[name] = sheet
-        return RawWorkbook(sheets)
+    wb = RawWorkbook({})
+    try:
+        with zipfile.ZipFile(source) as z:
+            _read(z, limits, wb)
+    except _OverBudget as e:
+        wb.too_large = TooLarge(e.sheet, e.found, e.expected)
+    except ParseError as e:
+        raise Damaged("the list of its sheets or its text is not readable") from e
+    except DAMAGED as e:
+        raise e if isinstance(e, Damaged) else Damaged(damage(e)) from e
+    return wb

@@ -18,6 +18,7 @@ from bcf import areas
 from bcf.read import Submission, read_submission
 from bcf.validate.catalogue import Finding, finding
 from bcf.validate.gate import file_findings, template_findings
+from bcf.xlsx import damage
 
 SHEET_ORDER = ["", "Cover", "Funding", "Schemes", "Benefits", "NEL & P4P", "Metrics", "Conditions", "Risks",
                "Governance", "Provider impact", "Lists"]
@@ -100,10 +101,10 @@ def inspect_file(path: Path | str) -> Report:
         return Report(path.name, [next(f for f in gate if f.stops)])
     try:
         sub = read_submission(path)
-    except DefusedXmlException as e:
-        return Report(path.name, [finding("BCF-GATE-010", "", found=type(e).__name__)])
+    except DefusedXmlException:
+        return Report(path.name, [finding("BCF-GATE-010", "", found="entity declarations in its XML")])
     except (zipfile.BadZipFile, ParseError, KeyError, EOFError, ValueError, UnicodeDecodeError) as e:
-        return Report(path.name, [finding("BCF-GATE-004", "", found=f"{type(e).__name__}: {e}"[:120])])
+        return Report(path.name, [finding("BCF-GATE-004", "", found=damage(e)[:160])])
     gate += template_findings(sub)
     if any(f.stops for f in gate):
         return Report(path.name, [next(f for f in gate if f.stops)], sub)

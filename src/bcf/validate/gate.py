@@ -1,8 +1,11 @@
 """The gate: what a file is, before any parser touches it, and whether it is our template.
 
 Checks run cheapest first on the raw bytes: size, magic bytes (so a renamed .xls, .ods, .csv or PDF is
-named for what it is), an encrypted Office file, and the zip's own directory (declared uncompressed
-sizes, entry count, XML that declares entities, macros). Only a file that passes is parsed at all.
+named for what it is), an encrypted Office file, and the zip's own directory (what kind of package it is,
+declared uncompressed sizes, entry count, password-protected or oddly packed parts), then the head of each
+XML part (entity declarations, the Strict format) and macros. Only a file that passes is parsed at all.
+After reading, the workbook must be our template, within the reader's budgets, for a known HWB.
+See docs/security.md for the threats each check answers.
 """
 
 from __future__ import annotations
@@ -15,9 +18,13 @@ from bcf import areas
 from bcf import spec as specs
 from bcf.read import Submission
 from bcf.validate.catalogue import Finding, finding, parameters
+from bcf.xlsx import DAMAGED, damage
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MB = 1024 * 1024
+HEAD_BYTES = 2048  # of each part, looked at for a document type declaration before anything is parsed
+STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"  # Excel's "Strict Open XML Spreadsheet"
+ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # all that Excel and LibreOffice use
 
 
 def _ole_kind(data: bytes) -> str:
@@ -38,40 +45,76 @@ def _guess(data: bytes) -> str:
     return "a CSV or text file" if ("," in text or "\t" in text or ";" in text) else "a text file"
 
 
-def _zip_findings(path: Path, sheet: str) -> Iterator[Finding]:
+def _kind(z: zipfile.ZipFile, infos: list[zipfile.ZipInfo], names: set[str]) -> str | None:
+    """What a zip that is not an Excel workbook is (names in lower case), or None when it may be one."""
+    mimetype = next((i for i in infos if i.filename.lower() == "mimetype" and i.file_size < 200), None)
+    if mimetype and b"opendocument" in z.read(mimetype):
+        return "an OpenDocument spreadsheet (.ods)"
+    if "xl/workbook.bin" in names:
+        return "an Excel Binary Workbook (.xlsb)"
+    if "xl/workbook.xml" in names:
+        return None
+    if "word/document.xml" in names:
+        return "a Word document"
+    return "a zip archive (compressed folder)"
+
+
+def _size_finding(infos: list[zipfile.ZipInfo], sheet: str) -> Finding | None:
+    """The zip's own directory against the limits: parts, and their declared sizes unpacked."""
     p = parameters()["gate"]
+    total = sum(i.file_size for i in infos)
+    biggest = max((i.file_size for i in infos), default=0)
+    if len(infos) > p["max_entries"]:
+        return finding("BCF-GATE-003", sheet, found=f"{len(infos):,} parts", expected=f"{p['max_entries']} parts")
+    if total > p["max_unzipped_mb"] * MB or biggest > p["max_part_mb"] * MB:
+        return finding("BCF-GATE-003", sheet, found=f"{total / MB:,.0f} MB when unpacked",
+                       expected=f"{p['max_unzipped_mb']} MB")
+    return None
+
+
+def _entry_finding(infos: list[zipfile.ZipInfo], sheet: str) -> Finding | None:
+    """Parts that are password protected, or packed in a way Excel never uses."""
+    if any(i.flag_bits & 0x1 for i in infos):
+        return finding("BCF-GATE-005", sheet)
+    odd = next((i for i in infos if i.compress_type not in ZIP_METHODS), None)
+    if odd is not None:
+        return finding("BCF-GATE-004", sheet, found="a part is packed in a way Excel does not use")
+    return None
+
+
+def _content_finding(z: zipfile.ZipFile, infos: list[zipfile.ZipInfo], sheet: str) -> Finding | None:
+    """A quick look at the head of every XML part: a document type declaration, or the Strict format."""
+    for i in infos:
+        if not i.file_size:
+            continue
+        with z.open(i) as f:
+            head = f.read(HEAD_BYTES)
+        if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            continue  # not XML: a picture, or the macro project
+        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+            return finding("BCF-GATE-010", sheet, found=f"a document type declaration in {i.filename[:80]}")
+        if i.filename.lower() == "xl/workbook.xml" and STRICT_NS in head:
+            return finding("BCF-GATE-002", sheet, found="a Strict Open XML Spreadsheet")
+    return None
+
+
+def _zip_findings(path: Path, sheet: str) -> Iterator[Finding]:
     try:
-        z = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as e:
-        yield finding("BCF-GATE-004", sheet, found=str(e) or "not a complete zip archive")
-        return
-    with z:
-        infos = z.infolist()
-        names = {i.filename for i in infos}
-        if "mimetype" in names and b"opendocument" in z.read("mimetype")[:100]:
-            yield finding("BCF-GATE-002", sheet, found="an OpenDocument spreadsheet (.ods)")
-            return
-        if "xl/workbook.xml" not in names:
-            kind = "a Word document" if "word/document.xml" in names else "a zip archive, not an Excel workbook"
-            yield finding("BCF-GATE-002", sheet, found=kind)
-            return
-        total = sum(i.file_size for i in infos)
-        biggest = max(infos, key=lambda i: i.file_size)
-        if len(infos) > p["max_entries"]:
-            yield finding("BCF-GATE-003", sheet, found=f"{len(infos)} parts", expected=f"{p['max_entries']} parts")
-        elif total > p["max_unzipped_mb"] * MB or biggest.file_size > p["max_part_mb"] * MB:
-            yield finding("BCF-GATE-003", sheet, found=f"{total / MB:,.0f} MB when unpacked",
-                          expected=f"{p['max_unzipped_mb']} MB")
-        else:
-            for i in infos:
-                if i.filename.endswith((".xml", ".rels")) and i.file_size:
-                    with z.open(i) as f:
-                        head = f.read(2048)
-                    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                        yield finding("BCF-GATE-010", sheet, found=f"a document type declaration in {i.filename}")
-                        return
-            if any(n.lower().endswith("vbaproject.bin") for n in names):
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+            names = {i.filename.lower() for i in infos}
+            kind = _kind(z, infos, names) if not any(i.flag_bits & 0x1 for i in infos) else None
+            if kind:
+                yield finding("BCF-GATE-002", sheet, found=kind)
+                return
+            stop = _size_finding(infos, sheet) or _entry_finding(infos, sheet) or _content_finding(z, infos, sheet)
+            if stop:
+                yield stop
+                return
+            if any(n.endswith("vbaproject.bin") for n in names):
                 yield finding("BCF-GATE-009", sheet)
+    except DAMAGED as e:
+        yield finding("BCF-GATE-004", sheet, found=damage(e))
 
 
 def file_findings(path: Path) -> list[Finding]:
@@ -100,8 +143,24 @@ def file_findings(path: Path) -> list[Finding]:
     return list(_zip_findings(path, sheet))
 
 
+def _label(sub: Submission, name: str | None) -> str:
+    if not name:
+        return ""
+    if "." in name:
+        table, column = name.split(".", 1)
+        return sub.spec.table(table).column(column).label
+    return sub.spec.field(name).label
+
+
 def template_findings(sub: Submission) -> list[Finding]:
-    """Is the workbook our template, in the current version, for a known HWB?"""
+    """Is the workbook within the reader's budgets, our template, in the current version, for a known HWB?
+
+    Text cut to what a cell can hold is reported here too, as it is a limit of the reader, not a rule of
+    the template.
+    """
+    too_large = next((p for p in sub.problems if p.kind == "too_large"), None)
+    if too_large:
+        return [finding("BCF-GATE-003", too_large.sheet, found=too_large.found, expected=too_large.expected)]
     current = specs.load()
     expected = f"{current.title}, version {current.version}"
     if sub.template_id != current.template_id or sub.version not in specs.versions():
@@ -113,4 +172,8 @@ def template_findings(sub: Submission) -> list[Finding]:
     hwb = sub.fields.get("hwb_name")
     if hwb and areas.find(hwb) is None and "Cover" in sub.sheet_names:
         out.append(finding("BCF-GATE-008", sub.sheet_of("Cover"), sub.field_cells.get("hwb_name"), found=hwb))
+    for p in sub.problems:
+        if p.kind == "text_too_long":
+            out.append(finding("BCF-CELL-010", p.sheet, p.cell, found=f"{p.found:,} characters", expected=p.expected,
+                               label=_label(sub, p.name)))
     return out
