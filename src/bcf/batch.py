@@ -30,7 +30,8 @@ from bcf.validate import Report, complete, inspect_file
 from bcf.validate.catalogue import finding
 
 STAGES = ("hash", "read+check (worker)", "cells", "load")
-SKIP_SUFFIXES = {".json", ".md", ".duckdb", ".wal", ".tmp"}
+SKIP_SUFFIXES = {".json", ".md", ".duckdb", ".wal"}  # the manifest, READMEs and a store kept alongside
+JUNK = {".DS_Store", "Thumbs.db", "desktop.ini"}  # left by file managers
 MB = 1024 * 1024
 Inspect = Callable[[Path], Report]
 
@@ -55,9 +56,13 @@ class BatchResult:
 
 
 def discover(folder: Path) -> list[Path]:
-    """Every file under the folder that could be a submission, in name order (hidden files skipped)."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")
-                  and p.suffix.lower() not in SKIP_SUFFIXES and p.name != "README.md")
+    """Every file under the folder that could be a submission, in name order.
+
+    Only file-manager debris, Office lock files (~$…) and our own manifest, READMEs and stores are left out:
+    anything else, whatever its name, ends up with a status.
+    """
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in JUNK
+                  and not p.name.startswith("~$") and p.suffix.lower() not in SKIP_SUFFIXES)
 
 
 def plan_from_name(name: str) -> str | None:
