@@ -26,8 +26,9 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
-from xml.etree.ElementTree import ParseError
+from xml.etree.ElementTree import ParseError, XMLPullParser
 
+from defusedxml import DTDForbidden
 from defusedxml.ElementTree import iterparse
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -229,7 +230,7 @@ class _SheetReader:
         """Every row up to max_row; the budget is charged per element, inline as this is the hot loop."""
         row, left = 0, budget.elements
         try:
-            for _, el in iterparse(f, events=("end",)):
+            for el in _sheet_elements(f):
                 left -= 1
                 if left < 0:
                     raise budget.over()
@@ -268,6 +269,26 @@ class _SheetReader:
                 if type(cell.value) is str:
                     budget.spend_text(len(cell.value))
                 cells[(r, col)] = cell
+
+
+def _sheet_elements(f: IO[bytes], chunk: int = 1 << 16) -> Iterator[Any]:
+    """A sheet's elements as they end, parsed by the C parser (sheets are the bulk of the XML).
+
+    Entities are refused as defusedxml would: a document type declaration, the only place an entity can be
+    declared, is looked for in the raw bytes (overlapping chunks, so it cannot straddle two) before parsing.
+    """
+    parser, tail = XMLPullParser(events=("end",)), b""
+    while data := f.read(chunk):
+        window = tail + data
+        if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+            raise DTDForbidden(None, None, None)
+        tail = data[-16:]
+        parser.feed(data)
+        for _, el in parser.read_events():
+            yield el
+    parser.close()
+    for _, el in parser.read_events():
+        yield el
 
 
 def _cell(el: Any, t: str, v: Any) -> Cell | None:
