@@ -277,18 +277,22 @@ def _sheet_elements(f: IO[bytes], chunk: int = 1 << 16) -> Iterator[Any]:
     Entities are refused as defusedxml would: a document type declaration, the only place an entity can be
     declared, is looked for in the raw bytes (overlapping chunks, so it cannot straddle two) before parsing.
     """
-    parser, tail = XMLPullParser(events=("end",)), b""
+    parser: XMLPullParser[Any] = XMLPullParser(events=("end",))
+    tail = b""
     while data := f.read(chunk):
         window = tail + data
         if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
             raise DTDForbidden(None, None, None)
         tail = data[-16:]
         parser.feed(data)
-        for _, el in parser.read_events():
-            yield el
+        yield from _ended(parser)
     parser.close()
-    for _, el in parser.read_events():
-        yield el
+    yield from _ended(parser)
+
+
+def _ended(parser: XMLPullParser[Any]) -> Iterator[Any]:
+    events: Iterator[tuple[str, Any]] = parser.read_events()  # type: ignore[assignment]  # ("end", element) only
+    return (el for _, el in events)
 
 
 def _cell(el: Any, t: str, v: Any) -> Cell | None:
