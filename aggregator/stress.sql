@@ -3,12 +3,7 @@
 -- Money in £000, unit cost in £.
 
 CREATE OR REPLACE TABLE stress_test AS
-WITH nel AS (
-    SELECT submission_id,
-           sum(admissions) FILTER (WHERE period = 'baseline') AS b,
-           sum(admissions) FILTER (WHERE period = 'plan') AS p
-    FROM nel_quarters GROUP BY submission_id
-),
+WITH nel AS (SELECT submission_id, baseline AS b, planned AS p FROM nel_totals),
 claims AS (
     SELECT submission_id,
            coalesce(sum(-planned_change) FILTER (WHERE benefit_type = 'Fewer NEL admissions'), 0) AS a,

@@ -47,19 +47,19 @@ CREATE OR REPLACE VIEW spend_by_commissioner AS
 SELECT v.round, s.commissioner, count(DISTINCT v.plan_code) AS hwbs, sum(s.spend_1516) AS spend_1516_000
 FROM valid_submissions v JOIN schemes s USING (submission_id) GROUP BY ALL ORDER BY spend_1516_000 DESC;
 
+CREATE OR REPLACE VIEW nel_totals AS                -- each file's baseline and planned emergency admissions
+SELECT submission_id,
+       sum(admissions) FILTER (WHERE period = 'baseline') AS baseline,
+       sum(admissions) FILTER (WHERE period = 'plan') AS planned
+FROM nel_quarters GROUP BY submission_id;
+
 CREATE OR REPLACE VIEW nel_by_hwb AS
-WITH q AS (
-    SELECT submission_id,
-           sum(admissions) FILTER (WHERE period = 'baseline') AS baseline,
-           sum(admissions) FILTER (WHERE period = 'plan') AS planned
-    FROM nel_quarters GROUP BY submission_id
-)
 SELECT v.round, v.plan_code, p.plan_name, p.region_name, q.baseline, q.planned,
        q.baseline - q.planned AS reduction,
        100 * (q.baseline - q.planned) / nullif(q.baseline, 0) AS reduction_pct,
        n.nel_unit_cost AS unit_cost,
        greatest(least((q.baseline - q.planned) * n.nel_unit_cost / 1000, fs.ringfenced_oohs), 0) AS p4p_000
-FROM valid_submissions v JOIN plans p USING (plan_code) JOIN q USING (submission_id)
+FROM valid_submissions v JOIN plans p USING (plan_code) JOIN nel_totals q USING (submission_id)
 JOIN nel_plan n USING (submission_id) JOIN funding_summary fs USING (submission_id);
 
 CREATE OR REPLACE VIEW nel_distribution AS            -- how ambitious plans are, against the 3.5% expectation

@@ -221,7 +221,7 @@ def build_plan(area: areas.Area, rng: random.Random) -> Plan:
 
 # -- planted defects: each changes a clean plan and records where the finding must appear -----------------
 Defect = Callable[[Plan, random.Random], None]
-DEFECTS: dict[str, tuple[str, str, Defect]] = {}  # kind -> (rule, sheet it touches, how)
+DEFECTS: dict[str, tuple[str, str, Defect]] = {}  # kind -> (rule, sheets it touches ("a|b"; "*": all), how)
 
 
 def defect(kind: str, rule: str, sheet: str) -> Callable[[Defect], Defect]:
@@ -283,31 +283,6 @@ def _text_number(p: Plan, rng: random.Random) -> None:
     p.plant("text_in_number", "BCF-CELL-002", _set(p, "risks.exposure", rng.choice(["£1,234", "n/a", "approx 50"]), i))
 
 
-@defect("text_in_number_metric", "BCF-CELL-002", "Metrics")
-def _text_metric(p: Plan, rng: random.Random) -> None:
-    p.plant("text_in_number_metric", "BCF-CELL-002", _set(p, "metrics.num_plan", "approx 5%", 1))
-
-
-@defect("out_of_range", "BCF-CELL-003", "Funding")
-def _out_of_range(p: Plan, rng: random.Random) -> None:
-    p.plant("out_of_range", "BCF-CELL-003", _set(p, "funding.amount_1415", -250, 0))
-
-
-@defect("not_in_list", "BCF-CELL-004", "Schemes")
-def _not_in_list(p: Plan, rng: random.Random) -> None:
-    p.plant("not_in_list", "BCF-CELL-004", _set(p, "schemes.scheme_type", "Reablement", 0))
-
-
-@defect("duplicate_id", "BCF-CELL-005", "Risks")
-def _duplicate(p: Plan, rng: random.Random) -> None:
-    p.plant("duplicate_id", "BCF-CELL-005", _set(p, "risks.risk_id", "R01", 1))
-
-
-@defect("bad_email", "BCF-CELL-006", "Cover")
-def _bad_email(p: Plan, rng: random.Random) -> None:
-    p.plant("bad_email", "BCF-CELL-006", _set(p, "contact_email", "finance team at the council"))
-
-
 @defect("date_as_text", "BCF-CELL-002", "Conditions")
 def _date_text(p: Plan, rng: random.Random) -> None:
     p.filled.tables["conditions"][2] = {"meets": "In progress",
@@ -319,11 +294,6 @@ def _date_text(p: Plan, rng: random.Random) -> None:
 def _date_order(p: Plan, rng: random.Random) -> None:
     p.plant("date_order", "BCF-CELL-007", _set(p, "date_agreed", date(2014, 9, 25)))
     p.filled.fields["date_submitted"] = date(2014, 9, 18)
-
-
-@defect("late_submission", "BCF-CELL-008", "Cover")
-def _late(p: Plan, rng: random.Random) -> None:
-    p.plant("late_submission", "BCF-CELL-008", _set(p, "date_submitted", date(2014, 9, 26)))
 
 
 @defect("totals_do_not_tie", "BCF-ARITH-001", "Funding")
@@ -378,17 +348,12 @@ def _below_min(p: Plan, rng: random.Random) -> None:
     p.plant("pooled_below_minimum", "BCF-POL-001", p.cell("total_pooled"))
 
 
-@defect("no_social_care_protection", "BCF-POL-002", "Funding")
-def _no_protection(p: Plan, rng: random.Random) -> None:
-    p.plant("no_social_care_protection", "BCF-POL-002", _set(p, "social_care_protection", 0))
-
-
 @defect("ringfence_below_share", "BCF-POL-003", "Funding")
 def _ringfence(p: Plan, rng: random.Random) -> None:
     p.plant("ringfence_below_share", "BCF-POL-003", _set(p, "ringfenced_oohs", round(p.area.ringfence_000 * 0.5)))
 
 
-@defect("nel_cut_unjustified", "BCF-POL-004", "NEL & P4P")
+@defect("nel_cut_unjustified", "BCF-POL-004", "NEL & P4P|Benefits|Provider impact")
 def _nel_low(p: Plan, rng: random.Random) -> None:
     f = p.filled.fields
     base = [f[f"baseline_q{i}"] for i in range(1, 5)]
@@ -425,18 +390,7 @@ def _no_nel_risk(p: Plan, rng: random.Random) -> None:
     r = p.filled.tables["risks"][0]
     assert r is not None
     r["description"] = "There is a risk that the new care record system is delivered late"
-    r["boundary"] = "Within one organisation"
     p.plant("no_nel_risk", "BCF-POL-007", p.cell("risks.description", 0))
-
-
-@defect("high_risk_unmitigated", "BCF-POL-008", "Risks")
-def _unmitigated(p: Plan, rng: random.Random) -> None:
-    p.plant("high_risk_unmitigated", "BCF-POL-008", _set(p, "risks.mitigation", "", 0))
-
-
-@defect("governance_not_agreed", "BCF-POL-009", "Governance")
-def _governance(p: Plan, rng: random.Random) -> None:
-    p.plant("governance_not_agreed", "BCF-POL-009", _set(p, "exit_agreed", "No"))
 
 
 @defect("boundary_unexamined", "BCF-POL-010", "Risks")
@@ -448,7 +402,7 @@ def _boundary(p: Plan, rng: random.Random) -> None:
     p.plant("boundary_unexamined", "BCF-POL-010", p.cell("boundaries.reason_none", 1))
 
 
-@defect("nel_volume_overclaimed", "BCF-CONS-001", "Benefits")
+@defect("nel_volume_overclaimed", "BCF-CONS-001", "Benefits|Provider impact")
 def _overclaim(p: Plan, rng: random.Random) -> None:
     b = p.filled.tables["benefits"][0]
     acute = p.filled.tables["providers"][0]
@@ -459,7 +413,7 @@ def _overclaim(p: Plan, rng: random.Random) -> None:
     p.plant("nel_volume_overclaimed", "BCF-CONS-001", p.cell("benefits.planned_change", 0))
 
 
-@defect("nel_overpriced", "BCF-CONS-002", "Benefits")
+@defect("nel_overpriced", "BCF-CONS-002", "Benefits|Provider impact")
 def _overpriced(p: Plan, rng: random.Random) -> None:
     b = p.filled.tables["benefits"][0]
     acute = p.filled.tables["providers"][0]
@@ -482,16 +436,6 @@ def _exceeds(p: Plan, rng: random.Random) -> None:
     p.plant("saving_exceeds_spend", "BCF-CONS-003", p.cell("benefits.planned_saving", 1))
 
 
-@defect("acute_income_unreconciled", "BCF-CONS-004", "Provider impact")
-def _unreconciled(p: Plan, rng: random.Random) -> None:
-    p.plant("acute_income_unreconciled", "BCF-CONS-004", _set(p, "providers.income_change", 0, 0))
-
-
-@defect("unknown_scheme_id", "BCF-CONS-005", "Benefits")
-def _unknown_scheme(p: Plan, rng: random.Random) -> None:
-    p.plant("unknown_scheme_id", "BCF-CONS-005", _set(p, "benefits.scheme_ids", "S99", 1))
-
-
 @defect("sheet_missing", "BCF-STRUCT-001", "Provider impact")
 def _missing(p: Plan, rng: random.Random) -> None:
     p.layout.titles["Provider impact"] = ""  # dropped when written
@@ -505,6 +449,34 @@ def _header(p: Plan, rng: random.Random) -> None:
     p.plant("header_changed", "BCF-STRUCT-005", ("Risks", f"{t.letter('owner')}{t.header_row}"))
 
 
+# defects that type one wrong value into one cell: kind -> (rule, sheet, field or table.column, value, row)
+ONE_CELL: dict[str, tuple[str, str, str, Any, int | None]] = {
+    "text_in_number_metric": ("BCF-CELL-002", "Metrics", "metrics.num_plan", "approx 5%", 1),
+    "out_of_range": ("BCF-CELL-003", "Funding", "funding.amount_1415", -250, 0),
+    "not_in_list": ("BCF-CELL-004", "Schemes", "schemes.scheme_type", "Reablement", 0),
+    "duplicate_id": ("BCF-CELL-005", "Risks", "risks.risk_id", "R01", 1),
+    "bad_email": ("BCF-CELL-006", "Cover", "contact_email", "finance team at the council", None),
+    "late_submission": ("BCF-CELL-008", "Cover", "date_submitted", date(2014, 9, 26), None),
+    "no_social_care_protection": ("BCF-POL-002", "Funding", "social_care_protection", 0, None),
+    "high_risk_unmitigated": ("BCF-POL-008", "Risks", "risks.mitigation", "", 0),
+    "governance_not_agreed": ("BCF-POL-009", "Governance", "exit_agreed", "No", None),
+    "acute_income_unreconciled": ("BCF-CONS-004", "Provider impact", "providers.income_change", 0, 0),
+    "unknown_scheme_id": ("BCF-CONS-005", "Benefits", "benefits.scheme_ids", "S99", 1),
+}
+
+
+def _one_cell(kind: str) -> Defect:
+    rule, _, name, value, index = ONE_CELL[kind]
+
+    def plant(p: Plan, rng: random.Random) -> None:
+        p.plant(kind, rule, _set(p, name, value, index))
+    return plant
+
+
+for _kind, (_rule, _sheet, *_) in ONE_CELL.items():
+    defect(_kind, _rule, _sheet)(_one_cell(_kind))
+
+
 def _assign(n_files: int, rng: random.Random) -> dict[int, list[str]]:
     """Spread each defect kind over TIMES_EACH files; no file gets two defects on one sheet."""
     pool = [k for k in DEFECTS for _ in range(TIMES_EACH)]
@@ -513,10 +485,10 @@ def _assign(n_files: int, rng: random.Random) -> dict[int, list[str]]:
     files = rng.sample(range(n_files), round(n_files * DEFECT_SHARE))
     out: dict[int, list[str]] = {i: [] for i in files}
     for kind in pool:
-        sheet = DEFECTS[kind][1]
+        sheets = set(DEFECTS[kind][1].split("|"))
         for i in sorted(files, key=lambda i: (len(out[i]), rng.random())):
-            taken = {DEFECTS[k][1] for k in out[i]}
-            if "*" not in taken and sheet not in taken and not (sheet == "*" and out[i]):
+            taken = {s for k in out[i] for s in DEFECTS[k][1].split("|")}
+            if "*" not in taken and not sheets & taken and not ("*" in sheets and out[i]):
                 out[i].append(kind)
                 break
     return out
