@@ -8,7 +8,7 @@ all work from the objects built here and from nothing else.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache, cached_property
 from typing import Any
@@ -221,7 +221,3 @@ def load(version: str | None = None, round_: str = ROUND) -> Spec:
         doc = _apply_overlay(doc, overlay)
     return _build(doc)
 
-
-def moved(f: Field, cell: str) -> Field:
-    """The same field found at another cell."""
-    return replace(f, cell=cell)
