@@ -134,8 +134,10 @@ class CannotRun(click.ClickException):
 
 def _heading(column: str) -> str:
     """'minimum_pooled_000' → 'Minimum pooled £000'."""
-    words = column.replace("_000", " £000").replace("_pct", " %").replace("_", " ")
-    return words[:1].upper() + words[1:]
+    words = column.replace("_000", " £000").replace("_pct", " %").split("_")
+    acronyms = {"hwbs": "HWBs", "p4p": "P4P", "nel": "NEL", "ccg": "CCG", "la": "LA"}
+    text = " ".join(acronyms.get(w, w) for w in words)
+    return text[:1].upper() + text[1:]
 
 
 def _df_table(title: str, df: object) -> None:
