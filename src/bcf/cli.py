@@ -135,7 +135,7 @@ class CannotRun(click.ClickException):
 def _heading(column: str) -> str:
     """'minimum_pooled_000' → 'Minimum pooled £000'."""
     words = column.replace("_000", "_£000").replace("_pct", "_%").split("_")
-    acronyms = {"hwbs": "HWBs", "p4p": "P4P", "nel": "NEL", "ccg": "CCG", "la": "LA"}
+    acronyms = {"hwbs": "HWBs", "p4p": "P4P", "nel": "NEL", "ccg": "CCG", "la": "LA", "1415": "2014/15", "1516": "2015/16"}
     text = " ".join(acronyms.get(w, w) for w in words)
     return text[:1].upper() + text[1:]
 
