@@ -16,8 +16,9 @@ from pathlib import Path
 
 from bcf import areas
 from bcf import spec as specs
+from bcf.params import values as parameters
 from bcf.read import Submission
-from bcf.validate.catalogue import Finding, finding, parameters
+from bcf.validate.catalogue import Finding, finding
 from bcf.xlsx import DAMAGED, damage
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

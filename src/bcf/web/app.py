@@ -24,8 +24,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bcf import areas, content
+from bcf.params import values as parameters
 from bcf.present import as_json, grouped
-from bcf.validate.catalogue import FAMILIES, parameters, rules
+from bcf.validate.catalogue import FAMILIES, rules
 from bcf.web import upload
 from bcf.web.checker import Busy, Checker
 from bcf.web.results import FILES, XLSX, Results, findings_csv
