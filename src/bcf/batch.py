@@ -191,12 +191,13 @@ def run_batch(folder: Path, db: Path, round_: str, workers: int | None = None, l
             try:
                 store.load(items, round_)
             except Exception:  # one file the store refuses must not take its chunk with it
-                for p, r in batch:
+                for i, (report, sha, received) in enumerate(items):
                     try:
-                        store.load([(r, hashes[p], datetime.fromtimestamp(p.stat().st_mtime))], round_)
+                        store.load([(report, sha, received)], round_)
                     except Exception as e:
-                        failed = _gate_011(p, f"it could not be stored ({type(e).__name__})")
-                        store.load([(failed, hashes[p], datetime.fromtimestamp(p.stat().st_mtime))], round_)
+                        path = batch[i][0]
+                        batch[i] = (path, _gate_011(path, f"it could not be stored ({type(e).__name__})"))
+                        store.load([(batch[i][1], sha, received)], round_)
             result.seconds["cells"] += t1 - t0
             result.seconds["load"] += time.perf_counter() - t1
             for p, r in batch:

@@ -36,8 +36,8 @@ def run(con: duckdb.DuckDBPyConnection, chosen: dict[str, Parameter]) -> pd.Data
     stress = con.execute("SELECT * FROM stress_test").df()
     findings = con.execute("SELECT submission_id, rule_id, severity, sheet, cell FROM findings "
                            "WHERE submission_id IN (SELECT submission_id FROM stress_test)").df()
-    rows = [decide(s, findings[findings.submission_id == s["submission_id"]], chosen)
-            for s in stress.to_dict("records")]
+    by_file = dict(tuple(findings.groupby("submission_id")))
+    rows = [decide(s, by_file.get(s["submission_id"], findings.iloc[0:0]), chosen) for s in stress.to_dict("records")]
     assurance = pd.DataFrame(rows, columns=["submission_id", "plan_code", "category", "reasons"])
     con.register("decided", assurance)
     con.execute("INSERT INTO assurance BY NAME SELECT * FROM decided")

@@ -16,6 +16,7 @@ from defusedxml import DefusedXmlException
 
 from bcf import areas
 from bcf.read import Submission, read_submission
+from bcf.spec import split_ref
 from bcf.validate.catalogue import Finding, finding
 from bcf.validate.gate import file_findings, template_findings
 from bcf.xlsx import damage
@@ -73,8 +74,6 @@ class Report:
 
 
 def _sort_key(f: Finding) -> tuple[Any, ...]:
-    from bcf.spec import split_ref
-
     sheet = SHEET_ORDER.index(f.sheet) if f.sheet in SHEET_ORDER else len(SHEET_ORDER)
     col, row = split_ref(f.cell) if f.cell else ("", 0)
     return (sheet, f.sheet, row, len(col), col, f.rule_id)
