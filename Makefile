@@ -14,19 +14,29 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	mkdir -p out
-	$(BIN)/bcf template new -o out/bcf-template-2015-16.xlsx
-	$(BIN)/bcf template new --hwb Kent -o out/bcf-template-kent.xlsx
-	$(BIN)/bcf samples generate -o sample_submissions
+	$(BIN)/bcf rounds
+	$(BIN)/bcf template new --round 2015-16 -o out/bcf-template-2015-16.xlsx
+	$(BIN)/bcf template new --round 2015-16 --hwb Kent -o out/bcf-template-2015-16-kent.xlsx
+	$(BIN)/bcf template new --round 2015-16 --return quarterly -o out/bcf-quarterly-2015-16.xlsx
+	$(BIN)/bcf samples generate --round 2015-16 -o sample_submissions/2015-16/plan
+	$(BIN)/bcf samples generate --round 2015-16 --return quarterly -o sample_submissions/2015-16/quarterly
+	$(BIN)/bcf samples generate --round 2016-17 -o sample_submissions/2016-17/plan
 	rm -f out/national.duckdb
-	$(BIN)/bcf batch sample_submissions --db out/national.duckdb
-	$(BIN)/bcf national --db out/national.duckdb
-	$(BIN)/bcf export --db out/national.duckdb --format xlsx -o out/export
-	$(BIN)/bcf stress --db out/national.duckdb
-	$(BIN)/bcf letters --db out/national.duckdb -o out/letters
-	$(BIN)/bcf report national --db out/national.duckdb -o out/report
+	$(BIN)/bcf batch sample_submissions/2015-16/plan --db out/national.duckdb --round 2015-16
+	$(BIN)/bcf batch sample_submissions/2015-16/quarterly --db out/national.duckdb --round 2015-16 --return quarterly
+	$(BIN)/bcf batch sample_submissions/2016-17/plan --db out/national.duckdb --round 2016-17
+	$(BIN)/bcf national --db out/national.duckdb --round 2015-16
+	$(BIN)/bcf export --db out/national.duckdb --round 2015-16 --format xlsx -o out/export
+	$(BIN)/bcf stress --db out/national.duckdb --round 2015-16
+	$(BIN)/bcf letters --db out/national.duckdb --round 2015-16 -o out/letters
+	$(BIN)/bcf report national --db out/national.duckdb --round 2015-16 -o out/report
+	$(BIN)/bcf stress --db out/national.duckdb --round 2016-17
+	$(BIN)/bcf letters --db out/national.duckdb --round 2016-17 -o out/letters --no-pdf
+	$(BIN)/bcf report national --db out/national.duckdb --round 2016-17 -o out/report
 	@echo
-	@echo "Open: out/letters/index.html (151 letters, HTML and PDF), out/report/national-assurance-report.html (and .pdf),"
-	@echo "      out/export/bcf-national.xlsx (the national views); the store is out/national.duckdb"
+	@echo "Open: out/letters/2015-16/index.html (151 letters, HTML and PDF) and out/letters/2016-17/index.html,"
+	@echo "      out/report/national-assurance-report-2015-16.html (and 2016-17, with PDFs),"
+	@echo "      out/export/bcf-national-2015-16.xlsx; the store out/national.duckdb holds both rounds and the quarters"
 
 test: $(STAMP)
 	$(BIN)/pytest -q
@@ -49,4 +59,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
 clean:
-	rm -rf $(VENV) out dist sample_submissions/*.xlsx sample_submissions/manifest.json
+	rm -rf $(VENV) out dist sample_submissions/20*

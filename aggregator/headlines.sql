@@ -9,13 +9,13 @@ ORDER BY array_position(['ready', 'not ready', 'unreadable', 'missing'], status)
 SELECT region_name, hwbs, minimum_pooled_000, pooled_000 FROM pooled_by_region WHERE round = $round;
 
 -- table: Funding by stream (£000)
-SELECT stream, hwbs, amount_1516_000 FROM funding_by_stream WHERE round = $round;
+SELECT stream, hwbs, amount_000 FROM funding_by_stream WHERE round = $round;
 
 -- table: Spend by scheme type (£000)
-SELECT scheme_type, hwbs, schemes, spend_1516_000 FROM spend_by_scheme_type WHERE round = $round;
+SELECT scheme_type, hwbs, schemes, spend_000 FROM spend_by_scheme_type WHERE round = $round;
 
 -- table: Spend by commissioner (£000)
-SELECT commissioner, hwbs, spend_1516_000 FROM spend_by_commissioner WHERE round = $round;
+SELECT commissioner, hwbs, spend_000 FROM spend_by_commissioner WHERE round = $round;
 
 -- table: Emergency admissions and pay for performance
 SELECT hwbs, baseline, planned_reduction, reduction_pct, p4p_000 FROM p4p_total WHERE round = $round;

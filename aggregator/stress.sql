@@ -1,8 +1,8 @@
--- The stress test of each current plan's savings (reference section 5). Parameters arrive as variables
--- set from rules/parameters.yaml: unit_cost, trend_growth, weight_high/medium/low.
--- Money in £000, unit cost in £.
+-- The stress test of each current plan's savings in one round (reference section 5). The round and the
+-- parameters arrive as variables: round, unit_cost, trend_growth, weight_high/medium/low, ...
+-- Money in £000, unit cost in £. Results are kept per round: a run replaces its own round's rows only.
 
-CREATE OR REPLACE TABLE stress_test AS
+CREATE OR REPLACE TEMP TABLE stress_run AS
 WITH nel AS (SELECT submission_id, baseline AS b, planned AS p FROM nel_totals),
 claims AS (
     SELECT submission_id,
@@ -18,9 +18,10 @@ base AS (
            coalesce(cl.a, 0) AS a, coalesce(cl.s_nel, 0) AS s_nel, coalesce(cl.claimed, 0) AS claimed,
            coalesce(cl.claimed_high, 0) AS claimed_high,
            fs.ringfenced_oohs, g.share_ccg, g.share_la, g.contingency
-    FROM current_submissions c JOIN plans pl USING (plan_code)
+    FROM current_submissions c JOIN plans pl USING (round, plan_code)
     LEFT JOIN nel USING (submission_id) LEFT JOIN claims cl USING (submission_id)
     LEFT JOIN funding_summary fs USING (submission_id) LEFT JOIN governance g USING (submission_id)
+    WHERE c.round = getvariable('round')
 ),
 credible AS (   -- each benefit weighted by its evidence; NEL rows re-priced at min(A, R) x unit cost
     SELECT bn.submission_id,
@@ -34,8 +35,8 @@ credible AS (   -- each benefit weighted by its evidence; NEL rows re-priced at 
                       ELSE getvariable('weight_low') END) AS credible
     FROM benefits bn JOIN base USING (submission_id) GROUP BY bn.submission_id
 ),
-links AS (      -- each benefit's claimed saving against the 2015/16 spend of the schemes it names
-    SELECT bn.submission_id, bn.benefit_id, any_value(bn.planned_saving) AS saving, sum(s.spend_1516) AS spend
+links AS (      -- each benefit's claimed saving against the year's spend of the schemes it names
+    SELECT bn.submission_id, bn.benefit_id, any_value(bn.planned_saving) AS saving, sum(s.spend_this_year) AS spend
     FROM benefits bn, unnest(string_split(regexp_replace(coalesce(bn.scheme_ids, ''), '[;\s]+', ',', 'g'), ',')) AS t(id)
     JOIN schemes s ON s.submission_id = bn.submission_id AND s.scheme_id = t.id
     GROUP BY bn.submission_id, bn.benefit_id
@@ -58,12 +59,16 @@ SELECT base.*,
        greatest(base.b * (1 + getvariable('trend_growth')) - base.p, 0) * getvariable('unit_cost') / 1000 AS unplanned_activity
 FROM base LEFT JOIN credible USING (submission_id) LEFT JOIN roi USING (submission_id);
 
-CREATE OR REPLACE TABLE stress_scenarios AS           -- P4P released and at risk if delivery falls short
+CREATE TABLE IF NOT EXISTS stress_test AS SELECT * FROM stress_run LIMIT 0;
+DELETE FROM stress_test WHERE round = getvariable('round');
+INSERT INTO stress_test BY NAME SELECT * FROM stress_run;
+
+CREATE OR REPLACE TEMP TABLE scenario_run AS          -- P4P released and at risk if delivery falls short
 WITH scenario AS (
     SELECT unnest(getvariable('delivery_scenarios')) AS delivery, NULL AS label
     UNION ALL SELECT NULL, 'trend'
 )
-SELECT st.submission_id, st.plan_code,
+SELECT st.round, st.submission_id, st.plan_code,
        coalesce(label, printf('%d%% delivered', CAST(round(delivery * 100) AS INTEGER))) AS scenario,
        CASE WHEN label = 'trend' THEN -getvariable('trend_growth') * st.b ELSE delivery * st.r END AS achieved,
        st.p4p_value * CASE WHEN st.r > 0 THEN greatest(least(achieved / st.r, 1), 0) ELSE 0 END AS released,
@@ -72,12 +77,17 @@ SELECT st.submission_id, st.plan_code,
        at_risk * coalesce(st.share_la, 50) / 100 AS borne_by_council,
        greatest(at_risk - coalesce(st.contingency, 0), 0) AS uncovered,
        CASE WHEN label = 'trend' THEN st.unplanned_activity ELSE 0 END AS unplanned_activity
-FROM stress_test st CROSS JOIN scenario;
+FROM stress_run st CROSS JOIN scenario;
+
+CREATE TABLE IF NOT EXISTS stress_scenarios AS SELECT * FROM scenario_run LIMIT 0;
+DELETE FROM stress_scenarios WHERE round = getvariable('round');
+INSERT INTO stress_scenarios BY NAME SELECT * FROM scenario_run;
 
 CREATE TABLE IF NOT EXISTS assurance (                -- the category each current plan is given, and why
+    round VARCHAR NOT NULL,
     submission_id BIGINT NOT NULL,
     plan_code VARCHAR NOT NULL,
     category VARCHAR NOT NULL,
     reasons VARCHAR[] NOT NULL
 );
-DELETE FROM assurance;
+DELETE FROM assurance WHERE round = getvariable('round');

@@ -1,17 +1,21 @@
--- National views. History is kept: a resubmission for the same plan and round becomes current and the
--- older file stays in `submissions`. National figures use valid submissions only (current, no blocking
--- findings), and every aggregate says how many HWB plans it covers (`hwbs`).
+-- National views, every one by round. History is kept: a resubmission for the same plan, round, return and
+-- period becomes current and the older file stays in `submissions`. National figures use valid plans only
+-- (current, no blocking findings), and every aggregate says how many HWB plans it covers (`hwbs`).
 
-CREATE OR REPLACE VIEW current_submissions AS
+CREATE OR REPLACE VIEW current_returns AS            -- the current file of every plan, return and period
 SELECT * EXCLUDE (newest) FROM (
-    SELECT s.*, row_number() OVER (PARTITION BY round, plan_code ORDER BY received_at DESC, submission_id DESC) AS newest
+    SELECT s.*, row_number() OVER (PARTITION BY round, return_kind, period, plan_code
+                                   ORDER BY received_at DESC, submission_id DESC) AS newest
     FROM submissions s
     WHERE plan_code IS NOT NULL
 ) WHERE newest = 1;
 
+CREATE OR REPLACE VIEW current_submissions AS        -- the current plan of every HWB
+SELECT * FROM current_returns WHERE return_kind = 'plan';
+
 CREATE OR REPLACE VIEW round_files AS               -- what the round consists of now: current files, and files
-SELECT * FROM current_submissions                     -- that could not be tied to a plan (unreadable, unknown HWB)
-UNION ALL BY NAME
+SELECT * FROM current_returns                         -- that could not be tied to a plan (unreadable, unknown HWB,
+UNION ALL BY NAME                                     -- another round's workbook)
 SELECT * FROM submissions WHERE plan_code IS NULL;
 
 CREATE OR REPLACE VIEW valid_submissions AS
@@ -20,15 +24,16 @@ SELECT * FROM current_submissions WHERE status = 'ready';
 CREATE OR REPLACE VIEW submission_status AS          -- every plan in every round seen, including missing ones
 SELECT r.round, p.plan_code, p.plan_name, p.region_name,
        coalesce(c.status, 'missing') AS status, c.file_name, c.received_at, c.blocking, c.advisory,
-       (SELECT count(*) FROM submissions s WHERE s.round = r.round AND s.plan_code = p.plan_code) - (c.submission_id IS NOT NULL)::INT AS superseded
-FROM (SELECT DISTINCT round FROM submissions) r
-CROSS JOIN plans p
+       (SELECT count(*) FROM submissions s WHERE s.round = r.round AND s.return_kind = 'plan'
+        AND s.plan_code = p.plan_code) - (c.submission_id IS NOT NULL)::INT AS superseded
+FROM (SELECT DISTINCT round FROM submissions WHERE return_kind = 'plan') r
+JOIN plans p ON p.round = r.round
 LEFT JOIN current_submissions c ON c.round = r.round AND c.plan_code = p.plan_code;
 
 CREATE OR REPLACE VIEW pooled_by_hwb AS
 SELECT v.round, p.plan_code, p.plan_name, p.region_name, p.minimum_pooled_000,
-       sum(f.amount_1516) AS pooled_000, sum(f.amount_1516) - p.minimum_pooled_000 AS above_minimum_000
-FROM valid_submissions v JOIN plans p USING (plan_code) JOIN funding f USING (submission_id)
+       sum(f.amount_this_year) AS pooled_000, sum(f.amount_this_year) - p.minimum_pooled_000 AS above_minimum_000
+FROM valid_submissions v JOIN plans p USING (round, plan_code) JOIN funding f USING (submission_id)
 GROUP BY v.round, p.plan_code, p.plan_name, p.region_name, p.minimum_pooled_000;
 
 CREATE OR REPLACE VIEW pooled_by_region AS
@@ -36,22 +41,21 @@ SELECT round, region_name, count(*) AS hwbs, sum(minimum_pooled_000) AS minimum_
 FROM pooled_by_hwb GROUP BY ALL ORDER BY region_name;
 
 CREATE OR REPLACE VIEW funding_by_stream AS
-SELECT v.round, f.stream, count(DISTINCT v.plan_code) AS hwbs, sum(f.amount_1516) AS amount_1516_000
-FROM valid_submissions v JOIN funding f USING (submission_id) GROUP BY ALL ORDER BY amount_1516_000 DESC;
+SELECT v.round, f.stream, count(DISTINCT v.plan_code) AS hwbs, sum(f.amount_this_year) AS amount_000
+FROM valid_submissions v JOIN funding f USING (submission_id) GROUP BY ALL ORDER BY amount_000 DESC;
 
 CREATE OR REPLACE VIEW spend_by_scheme_type AS
-SELECT v.round, s.scheme_type, count(DISTINCT v.plan_code) AS hwbs, count(*) AS schemes, sum(s.spend_1516) AS spend_1516_000
-FROM valid_submissions v JOIN schemes s USING (submission_id) GROUP BY ALL ORDER BY spend_1516_000 DESC;
+SELECT v.round, s.scheme_type, count(DISTINCT v.plan_code) AS hwbs, count(*) AS schemes, sum(s.spend_this_year) AS spend_000
+FROM valid_submissions v JOIN schemes s USING (submission_id) GROUP BY ALL ORDER BY spend_000 DESC;
 
 CREATE OR REPLACE VIEW spend_by_commissioner AS
-SELECT v.round, s.commissioner, count(DISTINCT v.plan_code) AS hwbs, sum(s.spend_1516) AS spend_1516_000
-FROM valid_submissions v JOIN schemes s USING (submission_id) GROUP BY ALL ORDER BY spend_1516_000 DESC;
+SELECT v.round, s.commissioner, count(DISTINCT v.plan_code) AS hwbs, sum(s.spend_this_year) AS spend_000
+FROM valid_submissions v JOIN schemes s USING (submission_id) GROUP BY ALL ORDER BY spend_000 DESC;
 
-CREATE OR REPLACE VIEW nel_totals AS                -- each file's baseline and planned emergency admissions
-SELECT submission_id,
-       sum(admissions) FILTER (WHERE period = 'baseline') AS baseline,
-       sum(admissions) FILTER (WHERE period = 'plan') AS planned
-FROM nel_quarters GROUP BY submission_id;
+CREATE OR REPLACE VIEW nel_totals AS                -- each plan's baseline and planned emergency admissions
+SELECT submission_id, baseline_q1 + baseline_q2 + baseline_q3 + baseline_q4 AS baseline,
+       plan_q1 + plan_q2 + plan_q3 + plan_q4 AS planned
+FROM nel_plan;
 
 CREATE OR REPLACE VIEW nel_by_hwb AS
 SELECT v.round, v.plan_code, p.plan_name, p.region_name, q.baseline, q.planned,
@@ -59,7 +63,7 @@ SELECT v.round, v.plan_code, p.plan_name, p.region_name, q.baseline, q.planned,
        100 * (q.baseline - q.planned) / nullif(q.baseline, 0) AS reduction_pct,
        n.nel_unit_cost AS unit_cost,
        greatest(least((q.baseline - q.planned) * n.nel_unit_cost / 1000, fs.ringfenced_oohs), 0) AS p4p_000
-FROM valid_submissions v JOIN plans p USING (plan_code) JOIN nel_totals q USING (submission_id)
+FROM valid_submissions v JOIN plans p USING (round, plan_code) JOIN nel_totals q USING (submission_id)
 JOIN nel_plan n USING (submission_id) JOIN funding_summary fs USING (submission_id);
 
 CREATE OR REPLACE VIEW nel_distribution AS            -- how ambitious plans are, against the 3.5% expectation
@@ -95,7 +99,7 @@ FROM valid_submissions v JOIN risks r USING (submission_id) GROUP BY ALL ORDER B
 
 CREATE OR REPLACE VIEW conditions_not_met AS
 SELECT v.round, v.plan_code, p.plan_name, c.condition, c.meets, c.explanation, c.date_expected
-FROM valid_submissions v JOIN plans p USING (plan_code) JOIN conditions c USING (submission_id)
+FROM valid_submissions v JOIN plans p USING (round, plan_code) JOIN conditions c USING (submission_id)
 WHERE c.meets <> 'Yes' ORDER BY p.plan_name, c."row";
 
 CREATE OR REPLACE VIEW findings_by_rule AS

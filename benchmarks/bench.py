@@ -47,7 +47,7 @@ def copies(src: Path, dst: Path, times: int) -> list[Path]:
 
 def batch(folder: Path, db: Path) -> tuple[float, dict[str, float], float, int]:
     start = time.perf_counter()
-    result = run_batch(folder, db, "bench", workers=2)
+    result = run_batch(folder, db, "2015-16", workers=2)
     return time.perf_counter() - start, result.seconds, result.peak_rss_mb, result.checked
 
 

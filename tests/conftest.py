@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from bcf import areas, samples, spec
+from bcf import samples
 from bcf.generate import Filled, Layout, write_workbook
 from bcf.read import Submission, read_submission
+from tests.support import AREAS, PLAN, ROUND
 
 SEED = 2014
 
@@ -20,7 +21,7 @@ SEED = 2014
 def sample_round(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """(folder, manifest) of the sample round, generated once."""
     out = tmp_path_factory.mktemp("round")
-    samples.generate(out, SEED)
+    samples.generate(out, ROUND, "plan", SEED)
     return out, json.loads((out / "manifest.json").read_text(encoding="utf-8"))
 
 
@@ -38,11 +39,11 @@ def national(sample_round: tuple[Path, dict[str, Any]], tmp_path_factory: pytest
 @pytest.fixture
 def clean_plan() -> samples.Plan:
     """A clean, filled return for one area (no defects)."""
-    return samples.build_plan(areas.find("Leeds"), random.Random(7))  # type: ignore[arg-type]
+    return samples.build_plan(AREAS.find("Leeds"), random.Random(7), PLAN)  # type: ignore[arg-type]
 
 
 def write_and_read(tmp_path: Path, filled: Filled, layout: Layout | None = None, version: str | None = None,
                    cached_values: bool = True, name: str = "plan.xlsx") -> Submission:
     path = tmp_path / name
-    write_workbook(spec.load(version), path, filled, layout, cached_values=cached_values)
+    write_workbook(PLAN.spec(version), path, filled, layout, cached_values=cached_values)
     return read_submission(path)

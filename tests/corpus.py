@@ -28,9 +28,10 @@ from xml.sax.saxutils import escape
 
 import openpyxl
 
-from bcf import areas, samples
+from bcf import samples
 from bcf.generate import write_workbook
 from bcf.samples import Plan
+from tests.support import AREAS, PLAN
 
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MB = 1024 * 1024
@@ -88,7 +89,7 @@ def build_case(c: Case, folder: Path) -> Path:
 # -- the valid base plan ------------------------------------------------------------------------------------
 def plan() -> Plan:
     """A fresh clean plan for Leeds, as tests/conftest.py's clean_plan."""
-    return samples.build_plan(areas.find("Leeds"), random.Random(7))  # type: ignore[arg-type]
+    return samples.build_plan(AREAS.find("Leeds"), random.Random(7), PLAN)  # type: ignore[arg-type]
 
 
 def plan_bytes(p: Plan) -> bytes:
@@ -550,11 +551,11 @@ _wrong("contingency", "£1,234", file="pounds-and-commas.xlsx")
 _wrong("risks.exposure", "n/a", 1, file="n-a.xlsx")
 _wrong("metrics.num_plan", "approx 5%", 1, file="approx-percent.xlsx")
 _wrong("care_act", True, file="boolean.xlsx")
-_wrong("schemes.spend_1415", "#REF!", 2, file="error-value.xlsx")
+_wrong("schemes.spend_last_year", "#REF!", 2, file="error-value.xlsx")
 
 
 WRONG = {"date_agreed": "yesterday", "social_care_protection": "£11,968", "ringfenced_oohs": False,
-         "care_act": "#N/A", "funding.amount_1415": "approx 5%", "risks.exposure": "n/a"}
+         "care_act": "#N/A", "funding.amount_last_year": "approx 5%", "risks.exposure": "n/a"}
 
 
 def _wrong_everything(p: Plan) -> None:
@@ -568,12 +569,12 @@ case("every kind of wrong value at once", "wrong-everything.xlsx", 1,
 
 
 @case("NaN and infinity stored as numbers", "nan-inf.xlsx", 1, f"BCF-CELL-002@{_cell(plan(), 'contingency')}",
-      f"BCF-CELL-002@{_cell(plan(), 'schemes.spend_1415', 0)}", exact=True,
+      f"BCF-CELL-002@{_cell(plan(), 'schemes.spend_last_year', 0)}", exact=True,
       note="no spreadsheet writes these, but a hand-made file can")
 def _nan(path: Path) -> None:
     p = plan()
     sheet, ref = p.cell("contingency")
-    sheet2, ref2 = p.cell("schemes.spend_1415", 0)
+    sheet2, ref2 = p.cell("schemes.spend_last_year", 0)
 
     def put(ref: str, text: bytes) -> Callable[[bytes], bytes]:
         return lambda b: re.sub(rb'(<c r="%s"[^>]*>)<v>[^<]*</v>' % ref.encode(), rb"\1<v>" + text + rb"</v>", b)

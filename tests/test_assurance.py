@@ -13,14 +13,16 @@ import duckdb
 import pytest
 from markupsafe import escape
 
-from bcf import areas, samples, stress
+from bcf import samples, stress
 from bcf.batch import run_batch
+from bcf.errors import BadParameter
 from bcf.generate import write_workbook
 from bcf.letters import write_letters
 from bcf.render import money
 from bcf.report import national_context, write_national
+from tests.conftest import SEED
+from tests.support import AREAS, PLAN, ROUND
 
-ROUND = "2015-16"
 HOSTILE = "<script>alert(1)</script> {{ 7*7 }} =cmd|' /C calc'!A0"
 
 
@@ -29,18 +31,18 @@ def assured(national: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     db = tmp_path_factory.mktemp("assured") / "national.duckdb"
     shutil.copy(national, db)
     with duckdb.connect(str(db)) as con:
-        stress.run(con, stress.parameters())
+        stress.run(con, ROUND, PLAN.round.params())
         yield con
 
 
 def _worked_example(folder: Path) -> Path:
     """The reference's worked example (section 5) as a real workbook."""
-    plan = samples.build_plan(areas.find("Leeds"), random.Random(1))  # type: ignore[arg-type]
+    plan = samples.build_plan(AREAS.find("Leeds"), random.Random(1), PLAN)  # type: ignore[arg-type]
     f, t = plan.filled.fields, plan.filled.tables
     f.update({f"baseline_q{i}": 9000 for i in range(1, 5)})
     f.update({f"plan_q{i}": 8685 for i in range(1, 5)})  # 34,740: a cut of 1,260 (3.5%)
     f.update(nel_unit_cost=1490, share_ccg=70, share_la=30, contingency=500, ringfenced_oohs=5000)
-    big = max((s for s in t["schemes"] if s), key=lambda s: s["spend_1516"])
+    big = max((s for s in t["schemes"] if s), key=lambda s: s["spend_this_year"])
     base = {"scheme_ids": big["scheme_id"], "unit": "units", "baseline_volume": 10_000, "accrues_to": "CCG",
             "cashable": "Yes", "evidence": "Local evaluation"}
     t["benefits"] = [
@@ -59,7 +61,7 @@ def test_the_reference_worked_example(tmp_path: Path) -> None:
     path = _worked_example(tmp_path / "in")
     run_batch(path.parent, tmp_path / "n.duckdb", ROUND, workers=1)
     with duckdb.connect(str(tmp_path / "n.duckdb")) as con:
-        decided = stress.run(con, stress.parameters())
+        decided = stress.run(con, ROUND, PLAN.round.params())
         s = con.execute("SELECT r, r_pct, repriced_nel, overpricing, volume_gap, credible, optimism, p4p_value, "
                         "unplanned_activity FROM stress_test").fetchall()[0]
         half = con.execute("SELECT released, at_risk, borne_by_ccg, borne_by_council, uncovered FROM stress_scenarios "
@@ -93,7 +95,7 @@ def _by_hand(plan: samples.Plan, c: float = 1490) -> dict[str, float]:
 
 @pytest.mark.parametrize("name", ["Leeds", "Cornwall"])
 def test_two_sample_plans_equal_a_hand_calculation(name: str, assured: duckdb.DuckDBPyConnection) -> None:
-    plan = next(p for p in samples.plans() if p.area.hwb_name == name)
+    plan = next(p for p in samples.plans(PLAN, SEED) if p.area.hwb_name == name)
     want = _by_hand(plan)
     got = assured.execute(
         "SELECT s.r, s.a, s.repriced_nel, s.credible, s.claimed, s.p4p_value, x.at_risk, x.borne_by_ccg, x.uncovered "
@@ -111,8 +113,8 @@ def test_every_category_matches_the_manifest(assured: duckdb.DuckDBPyConnection,
 
 
 def test_letters_name_every_blocking_finding(assured: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    paths = write_letters(assured, tmp_path, stress.parameters(), ROUND, pdf=False)
-    assert len(paths) == 151 and (tmp_path / "index.html").exists()
+    paths = write_letters(assured, tmp_path, PLAN.round.params(), ROUND, pdf=False)
+    assert len(paths) == 151 and (tmp_path / ROUND / "index.html").exists()
     rows = assured.execute("SELECT plan_code, message, sheet, cell FROM findings JOIN current_submissions "
                            "USING (submission_id) WHERE severity = 'blocking'").fetchall()
     assert rows
@@ -122,15 +124,15 @@ def test_letters_name_every_blocking_finding(assured: duckdb.DuckDBPyConnection,
 
 
 def test_hostile_text_is_inert_in_letters_html_and_pdf(tmp_path: Path) -> None:
-    plan = samples.build_plan(areas.find("Leeds"), random.Random(2))  # type: ignore[arg-type]
+    plan = samples.build_plan(AREAS.find("Leeds"), random.Random(2), PLAN)  # type: ignore[arg-type]
     plan.filled.tables["schemes"][0]["scheme_type"] = HOSTILE  # type: ignore[index]
     folder = tmp_path / "in"
     folder.mkdir()
     write_workbook(plan.spec, folder / "leeds.xlsx", plan.filled)
     run_batch(folder, tmp_path / "n.duckdb", ROUND, workers=1)
     with duckdb.connect(str(tmp_path / "n.duckdb")) as con:
-        stress.run(con, stress.parameters())
-        (html_path, pdf_path) = write_letters(con, tmp_path / "out", stress.parameters(), ROUND, "E08000035")
+        stress.run(con, ROUND, PLAN.round.params())
+        (html_path, pdf_path) = write_letters(con, tmp_path / "out", PLAN.round.params(), ROUND, "E08000035")
     page = html_path.read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "{{ 7*7 }}" in page and "=cmd|" in page
@@ -141,7 +143,7 @@ def test_hostile_text_is_inert_in_letters_html_and_pdf(tmp_path: Path) -> None:
 
 
 def test_national_report_totals_equal_the_store(assured: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    params = stress.parameters()
+    params = PLAN.round.params()
     ctx = national_context(assured, params, ROUND)
     claimed, credible, plans = assured.execute("SELECT sum(claimed), sum(credible), count(*) FROM stress_test").fetchall()[0]
     assert (ctx["claimed"], ctx["credible"], ctx["plans"]) == (claimed, credible, plans)
@@ -159,9 +161,9 @@ def test_national_report_totals_equal_the_store(assured: duckdb.DuckDBPyConnecti
 
 def test_a_parameter_override_changes_the_figures(assured: duckdb.DuckDBPyConnection) -> None:
     base = assured.execute("SELECT sum(repriced_nel) FROM stress_test").fetchall()[0][0]
-    stress.run(assured, stress.parameters({"unit_cost": "1615"}))
+    stress.run(assured, ROUND, PLAN.round.params({"unit_cost": "1615"}))
     dearer = assured.execute("SELECT sum(repriced_nel) FROM stress_test").fetchall()[0][0]
-    stress.run(assured, stress.parameters())
+    stress.run(assured, ROUND, PLAN.round.params())
     assert dearer == pytest.approx(base * 1615 / 1490)
-    with pytest.raises(KeyError):
-        stress.parameters({"unit_costs": "1"})
+    with pytest.raises(BadParameter, match="no parameter called 'unit_costs'"):
+        PLAN.round.params({"unit_costs": "1"})

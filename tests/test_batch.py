@@ -14,15 +14,14 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from bcf import aggregate, samples, spec
+from bcf import aggregate, samples
 from bcf.batch import Limits, run_batch
+from bcf.findings import rules
 from bcf.generate import write_workbook
 from bcf.store import Store
-from bcf.validate.catalogue import rules
+from tests.support import AREAS, PLAN, ROUND
 
 from .conftest import SEED
-
-ROUND = "2015-16"
 
 
 @pytest.fixture
@@ -55,8 +54,8 @@ def test_national_totals_equal_the_valid_files_own_figures(con: duckdb.DuckDBPyC
                                                            sample_round: tuple[Path, dict[str, Any]]) -> None:
     _, manifest = sample_round
     valid = _valid_plans(manifest)
-    plans = [p for p in samples.plans(SEED) if p.area.plan_code in valid]  # the figures written, not read back
-    pooled = sum(r["amount_1516"] for p in plans for r in p.filled.tables["funding"] if r)
+    plans = [p for p in samples.plans(PLAN, SEED) if p.area.plan_code in valid]  # the figures written, not read back
+    pooled = sum(r["amount_this_year"] for p in plans for r in p.filled.tables["funding"] if r)
     claimed = sum(r["planned_saving"] for p in plans for r in p.filled.tables["benefits"] if r)
     reduction = sum(p.filled.fields[f"baseline_q{i}"] - p.filled.fields[f"plan_q{i}"] for p in plans for i in range(1, 5))
     assert con.execute("SELECT sum(pooled_000) FROM pooled_by_region").fetchone()[0] == pooled
@@ -87,10 +86,10 @@ def test_reloading_the_same_files_is_a_no_op(national: Path, sample_round: tuple
 
 
 def _plan_file(folder: Path, area: str, name: str, **fields: Any) -> Path:
-    plan = samples.build_plan(samples.areas.find(area), __import__("random").Random(5))  # type: ignore[arg-type]
+    plan = samples.build_plan(AREAS.find(area), __import__("random").Random(5), PLAN)  # type: ignore[arg-type]
     plan.filled.fields.update(fields)
     folder.mkdir(parents=True, exist_ok=True)
-    write_workbook(spec.load(), folder / name, plan.filled)
+    write_workbook(PLAN.spec(), folder / name, plan.filled)
     return folder / name
 
 
@@ -140,13 +139,13 @@ def test_a_second_writer_gets_a_clear_message(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     _plan_file(folder, "Leeds", "leeds.xlsx")
     with Store(db):  # this process holds the store; another process must be turned away
-        proc = subprocess.run([sys.executable, "-m", "bcf", "batch", str(folder), "--db", str(db)],
+        proc = subprocess.run([sys.executable, "-m", "bcf", "batch", str(folder), "--db", str(db), "--round", ROUND],
                               capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "in use by another run" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_schema_columns_are_the_specification_ids() -> None:
-    s = spec.load()
+    s = PLAN.spec()
     with Store(Path(":memory:")) as store:
         data_tables = {t.id for t in s.tables} | {"cover", "funding_summary", "nel_plan", "governance"}
         for table in data_tables:
@@ -179,9 +178,9 @@ def test_export_files_carry_no_live_formula(tmp_path: Path) -> None:
     with duckdb.connect(str(db)) as c:  # a condition explained with a formula, as a hostile submitter might
         c.execute("UPDATE conditions SET meets = 'No', explanation = '=HYPERLINK(\"http://x\",\"y\")' WHERE \"row\" = 5")
     with aggregate.connect(db) as c:
-        aggregate.export(c, "csv", tmp_path / "csv")
-        aggregate.export(c, "xlsx", tmp_path / "xlsx")
-    text = (tmp_path / "csv" / "conditions_not_met.csv").read_text(encoding="utf-8")
+        aggregate.export(c, "csv", tmp_path / "csv", ROUND)
+        aggregate.export(c, "xlsx", tmp_path / "xlsx", ROUND)
+    text = (tmp_path / "csv" / f"conditions_not_met-{ROUND}.csv").read_text(encoding="utf-8")
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
     ws = openpyxl.load_workbook(tmp_path / "xlsx" / "bcf-national.xlsx")["conditions_not_met"]
     cells = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value]

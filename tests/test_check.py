@@ -10,17 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from bcf import samples, spec
+from bcf import samples
+from bcf.findings import rules
 from bcf.generate import write_workbook
 from bcf.samples import Plan
 from bcf.validate import Report, check_file
-from bcf.validate.catalogue import rules
+from tests.support import AREAS, PLAN, findings_table
 
 Mutation = Callable[[Plan], tuple[str, str | None]]
-
-
-def findings_table(report: Report, *columns: str) -> list[tuple]:
-    return [tuple(getattr(f, c) for c in columns) for f in report.findings]
 
 
 def write(plan: Plan, path: Path) -> Path:
@@ -30,7 +27,7 @@ def write(plan: Plan, path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def clean_report(tmp_path_factory: pytest.TempPathFactory) -> Report:
-    plan = samples.build_plan(samples.areas.find("Leeds"), random.Random(7))  # type: ignore[arg-type]
+    plan = samples.build_plan(AREAS.find("Leeds"), random.Random(7), PLAN)  # type: ignore[arg-type]
     return check_file(write(plan, tmp_path_factory.mktemp("clean") / "leeds.xlsx"))
 
 
@@ -106,7 +103,7 @@ def test_too_many_rows(tmp_path: Path, clean_plan: Plan) -> None:
 
     path = write(clean_plan, tmp_path / "plan.xlsx")
     wb = openpyxl.load_workbook(path)
-    ws, t = wb["Provider impact"], spec.load().table("providers")
+    ws, t = wb["Provider impact"], PLAN.spec().table("providers")
     ws.insert_rows(t.end_row, 3)  # three rows inserted just above the totals row, then filled
     for r in range(t.header_row + 1, t.end_row + 3):
         ws[f"B{r}"], ws[f"C{r}"], ws[f"D{r}"], ws[f"E{r}"], ws[f"F{r}"] = f"Provider {r}", "Other", 0, 0, "Yes"
@@ -145,12 +142,14 @@ def test_every_catalogued_rule_is_exercised() -> None:
     exercised = ({r for r, _, _ in samples.DEFECTS.values()} | set(EXTRA) | {r for r, _ in GATE_CASES.values()}
                  | {"BCF-STRUCT-003", "BCF-STRUCT-007", "BCF-STRUCT-008"}  # tests above
                  | {"BCF-GATE-011"}  # test_batch: a worker that raises, hangs or crashes
-                 | {"BCF-CELL-010"})  # test_corpus: a cell with 1 MB of text
+                 | {"BCF-CELL-010"}  # test_corpus: a cell with 1 MB of text
+                 | {"BCF-GATE-012", "BCF-POL-012", "BCF-ARITH-008"}  # test_rounds
+                 | {"BCF-POL-013"})  # below
     assert set(rules()) == exercised
 
 
 def test_catalogue_document_is_up_to_date() -> None:
-    from bcf.validate.catalogue import as_markdown
+    from bcf.findings import as_markdown
 
     assert (Path(__file__).parents[1] / "docs" / "rules.md").read_text(encoding="utf-8") == as_markdown() + "\n"
 
@@ -161,3 +160,20 @@ def test_superseded_version_still_checks_the_rest(tmp_path: Path, clean_plan: Pl
     old.filled.fields["contact_email"] = "nobody"
     report = check_file(write(old, tmp_path / "old.xlsx"))
     assert findings_table(report, "rule_id", "cell") == [("BCF-GATE-007", None), ("BCF-CELL-006", "C12")]
+
+
+def test_pool_spending_ahead_of_income_is_advisory(tmp_path: Path) -> None:
+    import random
+
+    from bcf.generate import write_workbook
+    from bcf.samples.quarterly import quarters
+    from tests.support import QUARTERLY
+
+    area = AREAS.find("Leeds")
+    assert area is not None
+    q = quarters(samples.build_plan(area, random.Random(4), PLAN), QUARTERLY, random.Random(4))[2]
+    q.filled.fields["spend_actual"] = q.filled.fields["income_actual"] + 500
+    write_workbook(QUARTERLY.spec(), tmp_path / "q.xlsx", q.filled)
+    report = check_file(tmp_path / "q.xlsx")
+    assert findings_table(report, "rule_id", "sheet", "cell", "severity") == [
+        ("BCF-POL-013", "Income and expenditure", "C7", "advisory")]

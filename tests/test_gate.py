@@ -12,8 +12,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bcf import generate, spec
+from bcf import generate
 from bcf.validate import check_file
+from tests.support import PLAN
 
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -21,7 +22,7 @@ OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 @pytest.fixture(scope="module")
 def template_bytes() -> bytes:
     buf = io.BytesIO()
-    generate.write_workbook(spec.load(), buf, generate.Filled(fields={"hwb_name": "Leeds"}))
+    generate.write_workbook(PLAN.spec(), buf, generate.Filled(fields={"hwb_name": "Leeds"}))
     return buf.getvalue()
 
 

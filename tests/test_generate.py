@@ -8,30 +8,32 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bcf import generate, spec
+from bcf import generate
+from bcf.errors import UnknownArea
 from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET
+from tests.support import PLAN
 
 
 @pytest.fixture(scope="module")
 def kent(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("t") / "kent.xlsx"
-    generate.new_template(spec.load(), path, "Kent")
+    generate.new_template(PLAN.spec(), path, "Kent")
     return path
 
 
 def test_sheets_and_hidden_stamp(kent: Path) -> None:
     wb = openpyxl.load_workbook(kent)
-    data = [s.name for s in spec.load().sheets]
+    data = [s.name for s in PLAN.spec().sheets]
     assert wb.sheetnames == data + [CHECKLIST_SHEET, LISTS_SHEET]
     lists = wb[LISTS_SHEET]
     assert lists.sheet_state == "veryHidden" and lists.protection.sheet
     assert (lists["A1"].value, lists["B1"].value, lists["A2"].value, lists["B2"].value) == (
-        "template_id", "bcf-2015-16", "version", "1.2")
+        "template_id", "bcf-2015-16-plan", "version", "1.2")
 
 
 def test_inputs_unlocked_calculated_locked_and_sheets_protected(kent: Path) -> None:
     wb = openpyxl.load_workbook(kent)
-    s = spec.load()
+    s = PLAN.spec()
     for f in s.fields:
         cell = wb[f.sheet][f.cell]
         assert cell.protection.locked is (not f.is_input), f.id
@@ -44,7 +46,7 @@ def test_inputs_unlocked_calculated_locked_and_sheets_protected(kent: Path) -> N
 
 def test_formulas_for_totals_rates_scores_and_p4p(kent: Path) -> None:
     wb = openpyxl.load_workbook(kent)
-    s = spec.load()
+    s = PLAN.spec()
     risks, metrics = s.table("risks"), s.table("metrics")
     r = risks.header_row + 1
     assert wb["Risks"][f"G{r}"].value == f'=IF(COUNT(F{r},E{r})<2,"",IFERROR((E{r}*F{r}),""))'
@@ -58,11 +60,11 @@ def test_formulas_for_totals_rates_scores_and_p4p(kent: Path) -> None:
 def test_dropdowns_and_bounds(kent: Path) -> None:
     ws = openpyxl.load_workbook(kent)["Schemes"]
     by_cell = {str(dv.sqref): dv for dv in ws.data_validations.dataValidation}
-    t = spec.load().table("schemes")
+    t = PLAN.spec().table("schemes")
     rows = f"{t.header_row + 1}:{t.letter('scheme_type')}{t.header_row + t.max_rows}"
     scheme_type = by_cell[f"{t.letter('scheme_type')}{rows}"]
     assert scheme_type.type == "list" and scheme_type.formula1.startswith("=Lists!$")
-    spend = by_cell[f"{t.letter('spend_1516')}{t.header_row + 1}:{t.letter('spend_1516')}{t.header_row + t.max_rows}"]
+    spend = by_cell[f"{t.letter('spend_this_year')}{t.header_row + 1}:{t.letter('spend_this_year')}{t.header_row + t.max_rows}"]
     assert (spend.type, spend.formula1, spend.formula2) == ("decimal", "0", "100000000")
 
 
@@ -77,7 +79,7 @@ def test_checklist_starts_red_and_links_to_each_required_cell(kent: Path) -> Non
     ws = wb[CHECKLIST_SHEET]
     values = openpyxl.load_workbook(kent, data_only=True)[CHECKLIST_SHEET]
     items = [r for r in range(5, ws.max_row + 1) if ws[f"D{r}"].hyperlink]
-    required = [f for f in spec.load().fields if f.required and f.is_input]
+    required = [f for f in PLAN.spec().fields if f.required and f.is_input]
     assert len(items) >= len(required)
     links = {ws[f"D{r}"].hyperlink.location for r in items}
     assert "'Cover'!C11" in links and "'Governance'!C15" in links
@@ -97,12 +99,12 @@ def test_formulas_carry_cached_values_like_a_saved_file(kent: Path) -> None:
 
 
 def test_unknown_hwb_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(LookupError):
-        generate.new_template(spec.load(), tmp_path / "x.xlsx", "Borsetshire")
+    with pytest.raises(UnknownArea):
+        generate.new_template(PLAN.spec(), tmp_path / "x.xlsx", "Borsetshire")
 
 
 def test_superseded_version_can_be_written(tmp_path: Path) -> None:
-    generate.new_template(spec.load("1.1"), tmp_path / "old.xlsx")
+    generate.new_template(PLAN.spec("1.1"), tmp_path / "old.xlsx")
     wb = openpyxl.load_workbook(tmp_path / "old.xlsx")
     assert wb[LISTS_SHEET]["B2"].value == "1.1"
     assert wb["Governance"]["C15"].value is None and wb["NEL & P4P"]["A19"].value == "nel_unit_cost"

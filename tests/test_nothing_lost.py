@@ -14,15 +14,16 @@ from typing import Any
 
 import duckdb
 
-from bcf import areas, samples
+from bcf import samples
 from bcf.batch import Limits, run_batch
 from bcf.generate import write_workbook
+from tests.support import AREAS, PLAN, ROUND
 
 from .corpus import CASES, build_case, soffice_available
 
 
 def _good(folder: Path, hwb: str) -> Path:
-    plan = samples.build_plan(areas.find(hwb), random.Random(11))  # type: ignore[arg-type]
+    plan = samples.build_plan(AREAS.find(hwb), random.Random(11), PLAN)  # type: ignore[arg-type]
     buf = io.BytesIO()
     write_workbook(plan.spec, buf, plan.filled)
     path = folder / f"good {hwb}.xlsx"
@@ -60,7 +61,7 @@ def test_a_killed_batch_resumes_with_no_partial_file_and_no_duplicate(sample_rou
                                                                       tmp_path: Path) -> None:
     folder, manifest = sample_round
     db = tmp_path / "n.duckdb"
-    proc = subprocess.Popen([sys.executable, "-m", "bcf", "batch", str(folder), "--db", str(db)],
+    proc = subprocess.Popen([sys.executable, "-m", "bcf", "batch", str(folder), "--db", str(db), "--round", ROUND],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     # the log holds ~40 KB once the schema is made and ~390 KB once the first chunk of 40 files is in
     wal, deadline = Path(f"{db}.wal"), time.monotonic() + 120

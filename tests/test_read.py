@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from bcf import spec
 from bcf.generate import Layout
 from bcf.read import Submission, read_submission
 from bcf.samples import Plan
+from tests.support import PLAN
 
 from .conftest import write_and_read
 
@@ -25,7 +25,7 @@ def _norm(v: Any) -> Any:
 
 def _typed_back(sub: Submission, plan: Plan) -> list[tuple[str, Any, Any]]:
     """(what, written, read) for every input value that did not come back exactly."""
-    s = spec.load()
+    s = PLAN.spec()
     diffs = []
     for f in s.fields:
         if f.is_input and _norm(plan.filled.fields.get(f.id)) != sub.fields.get(f.id):
@@ -47,9 +47,9 @@ def test_round_trip_gives_exactly_the_values_written(tmp_path: Path, clean_plan:
     sub = write_and_read(tmp_path, clean_plan.filled)
     assert _typed_back(sub, clean_plan) == []
     assert sub.problems == []
-    assert (sub.template_id, sub.version) == ("bcf-2015-16", "1.2")
-    assert sub.fields["total_pooled"] == sum(r["amount_1516"] for r in clean_plan.filled.tables["funding"] if r)
-    assert sub.where("schemes.spend_1516", 5) == ("Schemes", "K5")
+    assert (sub.template_id, sub.version) == ("bcf-2015-16-plan", "1.2")
+    assert sub.fields["total_pooled"] == sum(r["amount_this_year"] for r in clean_plan.filled.tables["funding"] if r)
+    assert sub.where("schemes.spend_this_year", 5) == ("Schemes", "K5")
     assert sub.where("contact_email") == ("Cover", "C12")
 
 
@@ -60,7 +60,7 @@ def test_rows_inserted_above_a_table_do_not_shift_values(tmp_path: Path, clean_p
     governance_rows_below_4 = range(6, 17)  # fields on rows 5-15, one row down
     assert moved == {("table_moved", "Schemes", "B7")} | {("field_moved", "Governance", f"A{r}")
                                                           for r in governance_rows_below_4}
-    assert sub.where("schemes.spend_1516", sub.tables["schemes"].index[0]) == ("Schemes", "K8")
+    assert sub.where("schemes.spend_this_year", sub.tables["schemes"].index[0]) == ("Schemes", "K8")
     assert sub.where("exit_agreed") == ("Governance", "C15")
 
 
@@ -76,14 +76,14 @@ def test_blank_rows_inside_a_table_are_skipped_but_cells_kept(tmp_path: Path, cl
                                              (True, "a number"), ("1250", None)])
 def test_text_in_a_number_cell_is_a_problem_not_a_crash(tmp_path: Path, clean_plan: Plan, typed: Any,
                                                         expected: str | None) -> None:
-    clean_plan.filled.tables["schemes"][2]["spend_1415"] = typed  # type: ignore[index]
+    clean_plan.filled.tables["schemes"][2]["spend_last_year"] = typed  # type: ignore[index]
     sub = write_and_read(tmp_path, clean_plan.filled)
     wrong = [(p.cell, p.found, p.expected) for p in sub.problems if p.kind == "wrong_type"]
     if expected is None:
-        assert wrong == [] and sub.tables["schemes"]["spend_1415"].iloc[2] == 1250.0
+        assert wrong == [] and sub.tables["schemes"]["spend_last_year"].iloc[2] == 1250.0
     else:
         assert wrong == [("J7", typed, expected)]
-        assert sub.tables["schemes"]["spend_1415"].isna().iloc[2]
+        assert sub.tables["schemes"]["spend_last_year"].isna().iloc[2]
 
 
 def test_dates_as_text_and_error_values(tmp_path: Path, clean_plan: Plan) -> None:
@@ -141,5 +141,5 @@ def test_file_saved_by_libreoffice_reads_the_same(tmp_path: Path, clean_plan: Pl
     assert _typed_back(sub, clean_plan) == []
     assert [p for p in sub.problems if p.kind != "no_cached_value"] == []
     # LibreOffice recalculates and saves the values the openpyxl-written file lacked
-    assert sub.fields["total_pooled"] == sum(r["amount_1516"] for r in clean_plan.filled.tables["funding"] if r)
+    assert sub.fields["total_pooled"] == sum(r["amount_this_year"] for r in clean_plan.filled.tables["funding"] if r)
     assert sub.tables["risks"]["score"].iloc[0] == 16

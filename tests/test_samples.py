@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
-from bcf import areas, samples
+from bcf import samples
 from bcf.read import read_submission
+from tests.conftest import SEED
+from tests.support import AREAS, PLAN
 
 # reader problem kind -> the planted defect kinds that cause it
 READER_SEES = {"sheet_renamed": {"sheet_renamed"}, "sheet_missing": {"sheet_missing"},
@@ -22,7 +24,7 @@ READER_SEES = {"sheet_renamed": {"sheet_renamed"}, "sheet_missing": {"sheet_miss
 def test_one_file_per_plan(sample_round: tuple[Path, dict[str, Any]]) -> None:
     folder, manifest = sample_round
     files = sorted(p.name for p in folder.glob("*.xlsx"))
-    assert len(files) == 151 == len(areas.plans())
+    assert len(files) == 151 == len(AREAS.plans())
     assert sorted(f["file"] for f in manifest["files"]) == files
     assert "Isles of Scilly" not in {f["hwb"] for f in manifest["files"]}
 
@@ -59,7 +61,7 @@ def test_manifest_matches_what_the_reader_sees(sample_round: tuple[Path, dict[st
 
 
 def test_same_seed_same_content_other_seed_other_content() -> None:
-    first, again, other = (list(samples.plans(seed))[:5] for seed in (11, 11, 12))
+    first, again, other = (list(samples.plans(PLAN, seed))[:5] for seed in (11, 11, 12))
     assert [p.filled for p in first] == [p.filled for p in again]
     assert [p.defects for p in first] == [p.defects for p in again]
     assert [p.filled for p in first] != [p.filled for p in other]
@@ -78,11 +80,11 @@ def test_savings_are_optimistic_like_2014(sample_round: tuple[Path, dict[str, An
 
 
 def test_clean_plans_tie_and_meet_the_minimum() -> None:
-    for p in list(samples.plans())[:30]:
+    for p in list(samples.plans(PLAN, SEED))[:30]:
         if p.defects:
             continue
-        funding = sum(r["amount_1516"] for r in p.filled.tables["funding"] if r)
-        schemes = sum(r["spend_1516"] for r in p.filled.tables["schemes"] if r)
+        funding = sum(r["amount_this_year"] for r in p.filled.tables["funding"] if r)
+        schemes = sum(r["spend_this_year"] for r in p.filled.tables["schemes"] if r)
         assert funding == schemes >= p.area.minimum_pooled_000
 
 

@@ -6,15 +6,16 @@ from collections import Counter
 
 import pytest
 
-from bcf import spec
+from bcf.errors import UnknownVersion
 from bcf.spec import col_letter, split_ref
+from tests.support import PLAN
 
-VERSIONS = list(spec.versions())
+VERSIONS = list(PLAN.versions())
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_every_cell_is_used_once(version: str) -> None:
-    s = spec.load(version)
+    s = PLAN.spec(version)
     used: Counter[tuple[str, str]] = Counter()
     for f in s.fields:
         assert f.cell, f"{f.id} has no cell"
@@ -32,7 +33,7 @@ def test_every_cell_is_used_once(version: str) -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_ids_unique_and_references_resolve(version: str) -> None:
-    s = spec.load(version)
+    s = PLAN.spec(version)
     ids = [f.id for f in s.fields] + [t.id for t in s.tables]
     assert len(ids) == len(set(ids))
     for f in s.fields + [c for t in s.tables for c in t.columns]:
@@ -44,13 +45,13 @@ def test_ids_unique_and_references_resolve(version: str) -> None:
 
 
 def test_every_section_3_sheet_is_described() -> None:
-    names = [sh.name for sh in spec.load().sheets]
+    names = [sh.name for sh in PLAN.spec().sheets]
     assert names == ["Guidance", "Cover", "Funding", "Schemes", "Benefits", "NEL & P4P", "Metrics", "Conditions",
                      "Risks", "Governance", "Provider impact"]
 
 
 def test_superseded_version_differs_in_a_few_cells() -> None:
-    new, old = spec.load(), spec.load("1.1")
+    new, old = PLAN.spec(), PLAN.spec("1.1")
     assert (new.version, old.version, old.superseded_by) == ("1.2", "1.1", "1.2")
     assert not old.has("arbitration_agreed") and not old.has("boundaries")
     assert old.field("nel_unit_cost").cell != new.field("nel_unit_cost").cell
@@ -58,8 +59,8 @@ def test_superseded_version_differs_in_a_few_cells() -> None:
 
 
 def test_unknown_version_is_refused() -> None:
-    with pytest.raises(KeyError):
-        spec.load("0.9")
+    with pytest.raises(UnknownVersion, match="Known: 1.2, 1.1"):
+        PLAN.spec("0.9")
 
 
 def test_cell_helpers() -> None:

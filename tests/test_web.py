@@ -19,12 +19,13 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from bcf import areas, samples, spec
+from bcf import samples
 from bcf.cli import main
 from bcf.generate import write_workbook
 from bcf.web import App, Settings, create_app
 from bcf.web.app import cap_bytes
 from bcf.web.results import findings_csv, neutral
+from tests.support import AREAS, PLAN
 
 CHROMIUM = Path("/usr/bin/chromium")
 SECURITY = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
@@ -32,7 +33,7 @@ SCRIPT = "<script>alert(1)</script>"
 
 
 def leeds_plan(**fields: Any) -> samples.Plan:
-    plan = samples.build_plan(areas.find("Leeds"), random.Random(7))  # type: ignore[arg-type]
+    plan = samples.build_plan(AREAS.find("Leeds"), random.Random(7), PLAN)  # type: ignore[arg-type]
     plan.filled.fields.update(fields)
     return plan
 
@@ -42,8 +43,8 @@ def workbooks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A clean plan, one with planted defects, and a PDF wearing an .xlsx name."""
     out = tmp_path_factory.mktemp("workbooks")
     good, bad, pdf = out / "good.xlsx", out / "bad.xlsx", out / "plan.xlsx"
-    write_workbook(spec.load(), good, leeds_plan().filled)
-    write_workbook(spec.load(), bad, leeds_plan(contact_email=SCRIPT, share_la=5).filled)
+    write_workbook(PLAN.spec(), good, leeds_plan().filled)
+    write_workbook(PLAN.spec(), bad, leeds_plan(contact_email=SCRIPT, share_la=5).filled)
     pdf.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n")
     return {"good": good, "bad": bad, "pdf": pdf}
 
@@ -88,7 +89,7 @@ def test_start_page_explains_and_offers_template_and_upload(client: TestClient) 
     html = r.text
     assert "<h1>Check your Better Care Fund plan before you submit it</h1>" in html
     options = re.findall(r'<option value="(E\d{8})">([^<]+)</option>', html)
-    assert len(options) == len(areas.areas()) == 152
+    assert len(options) == len(AREAS.all) == 152
     assert ("E08000035", "Leeds") in options
     assert '<label class="label" for="hwb">' in html and '<form action="/template" method="get">' in html
     assert re.search(r'<label class="label[^"]*" for="workbook">Check your completed workbook</label>', html)
@@ -223,7 +224,7 @@ def test_annotated_copy_json_and_csv(client: TestClient, workbooks: dict[str, Pa
 
 def test_csv_neutralises_formulas(client: TestClient, tmp_path: Path) -> None:
     path = tmp_path / "plan.xlsx"
-    write_workbook(spec.load(), path, leeds_plan(contact_email="@SUM(1+1)").filled)
+    write_workbook(PLAN.spec(), path, leeds_plan(contact_email="@SUM(1+1)").filled)
     rows = list(csv.DictReader(io.StringIO(client.get(links(upload(client, path).text)["findings.csv"]).text)))
     assert rows[0]["found"] == "'@SUM(1+1)"
     assert [neutral(v) for v in ("=1+1", "+1", "-1", "@A1", "\tx", "\rx", "ok", -5.0)] == [

@@ -9,7 +9,7 @@ from pathlib import Path
 from bcf.validate import Report, inspect_file
 
 
-def flaky_inspect(path: Path) -> Report:
+def flaky_inspect(path: Path, round_: str, kind: str) -> Report:
     """Raises, hangs or kills its worker on files named for it; checks every other file normally."""
     if path.stem == "raises":
         raise RuntimeError("injected failure")
@@ -17,4 +17,4 @@ def flaky_inspect(path: Path) -> Report:
         time.sleep(3600)
     if path.stem == "crashes":
         os._exit(9)
-    return inspect_file(path)
+    return inspect_file(path, round_, kind)

@@ -1,6 +1,7 @@
 """Read the national picture out of the store: batch summaries, headline tables and exports.
 
-Every query here reads a view defined in ``aggregator/views.sql``; nothing national is computed in Python.
+Every query here reads a view defined in ``aggregator/views.sql``, for one round; nothing national is
+computed in Python.
 Exports neutralise spreadsheet formula injection: a text cell starting with = + - @ (or a tab or carriage
 return) is prefixed with an apostrophe, so a spreadsheet shows it as text instead of running it.
 """
@@ -13,6 +14,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from bcf import rounds
+from bcf.errors import StoreError
 from bcf.present import formula_safe
 from bcf.store import sql
 
@@ -25,13 +28,28 @@ EXPORT_VIEWS = ("submission_status", "pooled_by_hwb", "pooled_by_region", "fundi
 
 def connect(db: Path) -> duckdb.DuckDBPyConnection:
     if not Path(db).exists():
-        raise FileNotFoundError(f"There is no store at {db}. Run `bcf batch` first.")
+        raise StoreError(f"There is no store at {db}. Run `bcf batch` first.")
     return duckdb.connect(str(db), read_only=True)
 
 
-def latest_round(con: duckdb.DuckDBPyConnection) -> str | None:
-    rows = con.execute("SELECT round FROM submissions ORDER BY loaded_at DESC LIMIT 1").fetchall()
-    return rows[0][0] if rows else None
+def rounds_in(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The rounds the store holds files for, oldest first (in the order the content gives them)."""
+    order = list(rounds.all_rounds())
+    held = [r for (r,) in con.execute("SELECT DISTINCT round FROM submissions").fetchall()]
+    return sorted(held, key=lambda r: (order.index(r) if r in order else len(order), r))
+
+
+def pick_round(con: duckdb.DuckDBPyConnection, round_: str | None, db: Path) -> str:
+    """The round asked for, or the latest the store holds; a clear error when there is none."""
+    held = rounds_in(con)
+    if round_ is None:
+        if not held:
+            raise StoreError(f"The store at {db} holds no submissions yet. Run `bcf batch` first.")
+        return held[-1]
+    if round_ not in held:
+        raise StoreError(f"The store at {db} holds no files for round {round_!r}. "
+                         f"It holds: {', '.join(held) or 'nothing yet'}.")
+    return round_
 
 
 def named_queries(name: str) -> list[tuple[str, str]]:
@@ -63,23 +81,21 @@ def neutralise(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def export(con: duckdb.DuckDBPyConnection, fmt: str, out: Path) -> list[Path]:
-    """Write every national view to ``out`` as CSV files, Parquet files or one xlsx workbook."""
+def export(con: duckdb.DuckDBPyConnection, fmt: str, out: Path, round_: str) -> list[Path]:
+    """Write one round's national views to ``out`` as CSV files, Parquet files or one xlsx workbook."""
     out.mkdir(parents=True, exist_ok=True)
-    frames = {v: con.execute(f"SELECT * FROM {v}").df() for v in EXPORT_VIEWS}
+    frames = {v: con.execute(f"SELECT * FROM {v} WHERE round = ?", [round_]).df() for v in EXPORT_VIEWS}
     if fmt == "parquet":
-        paths = []
-        for view in EXPORT_VIEWS:
-            paths.append(out / f"{view}.parquet")
-            target = str(paths[-1]).replace("'", "''")
-            con.execute(f"COPY (SELECT * FROM {view}) TO '{target}' (FORMAT parquet)")
+        paths = [out / f"{view}-{round_}.parquet" for view in frames]
+        for path, df in zip(paths, frames.values(), strict=True):
+            con.from_df(df).write_parquet(str(path))
         return paths
     if fmt == "csv":
-        paths = [out / f"{view}.csv" for view in frames]
+        paths = [out / f"{view}-{round_}.csv" for view in frames]
         for path, df in zip(paths, frames.values(), strict=True):
             neutralise(df).to_csv(path, index=False)
         return paths
-    path = out / "bcf-national.xlsx"
+    path = out / f"bcf-national-{round_}.xlsx"
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
         for view, df in frames.items():
             neutralise(df).to_excel(xl, sheet_name=view[:31], index=False)

@@ -1,13 +1,14 @@
-"""The Health and Wellbeing Boards of the round and their (synthetic) allocations."""
+"""The Health and Wellbeing Boards of a round and their (synthetic) allocations.
+
+Each round's folder carries its own ``hwb_list.csv`` and ``allocations.csv``: boards merge and allocations
+change from year to year, so nothing here is shared between rounds.
+"""
 
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from functools import cache
-
-from bcf import content
-from bcf.spec import ROUND
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -28,30 +29,34 @@ class Area:
         return getattr(self, column)
 
 
-def _rows(name: str) -> list[dict[str, str]]:
-    with content.path("bcf_templates", ROUND, name).open(encoding="utf-8", newline="") as f:
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(line for line in f if not line.startswith("#")))
 
 
-@cache
-def areas() -> tuple[Area, ...]:
-    """All 152 HWBs in the list's order (Isles of Scilly plans with Cornwall)."""
-    plans = {p["plan_code"]: p for p in _rows("allocations.csv")}
-    out = []
-    for r in _rows("hwb_list.csv"):
-        p = plans[r["plan_code"]]
-        out.append(Area(r["hwb_name"], r["ons_code"], r["la_type"], r["region_name"], r["plan_code"],
-                        p["plan_name"], int(p["population"]), float(p["minimum_pooled_000"]),
-                        float(p["ringfence_000"])))
-    return tuple(out)
+@dataclass(frozen=True)
+class Areas:
+    """Every HWB of one round, in the list's order (Isles of Scilly plans with Cornwall)."""
 
+    all: tuple[Area, ...]
 
-def plans() -> list[Area]:
-    """One area per plan (151): the lead HWB of each."""
-    return [a for a in areas() if a.ons_code == a.plan_code]
+    @classmethod
+    def load(cls, folder: Path) -> Areas:
+        plans = {p["plan_code"]: p for p in _rows(folder / "allocations.csv")}
+        return cls(tuple(
+            Area(r["hwb_name"], r["ons_code"], r["la_type"], r["region_name"], r["plan_code"],
+                 plans[r["plan_code"]]["plan_name"], int(plans[r["plan_code"]]["population"]),
+                 float(plans[r["plan_code"]]["minimum_pooled_000"]), float(plans[r["plan_code"]]["ringfence_000"]))
+            for r in _rows(folder / "hwb_list.csv")))
 
+    def plans(self) -> list[Area]:
+        """One area per plan: the lead HWB of each."""
+        return [a for a in self.all if a.ons_code == a.plan_code]
 
-def find(name_or_code: str | None) -> Area | None:
-    """The area by HWB name or ONS/plan code, ignoring case and surrounding spaces."""
-    key = (name_or_code or "").strip().casefold() if isinstance(name_or_code, str) else ""
-    return next((a for a in areas() if key in (a.hwb_name.casefold(), a.ons_code.casefold())), None)
+    def find(self, name_or_code: object) -> Area | None:
+        """The area by HWB name or ONS/plan code, ignoring case and surrounding spaces."""
+        key = name_or_code.strip().casefold() if isinstance(name_or_code, str) else ""
+        return next((a for a in self.all if key in (a.hwb_name.casefold(), a.ons_code.casefold())), None)
+
+    def plan_codes(self) -> set[str]:
+        return {a.plan_code for a in self.all}

@@ -9,31 +9,27 @@ transaction, so a file is either wholly in the store or not at all, and a killed
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import re
 import resource
-import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from bcf import areas
+from bcf import rounds, sandbox
+from bcf.findings import finding
 from bcf.store import Store
 from bcf.validate import Report, complete, inspect_file
-from bcf.validate.catalogue import finding
 
 STAGES = ("hash", "read+check (worker)", "cells", "load")
 SKIP_SUFFIXES = {".json", ".md", ".duckdb", ".wal"}  # the manifest, READMEs and a store kept alongside
 JUNK = {".DS_Store", "Thumbs.db", "desktop.ini"}  # left by file managers
-MB = 1024 * 1024
-Inspect = Callable[[Path], Report]
+Inspect = Callable[[Path, str, str], Report]  # (file, round, return) -> report
 
 
 @dataclass
@@ -65,10 +61,10 @@ def discover(folder: Path) -> list[Path]:
                   and not p.name.startswith("~$") and p.suffix.lower() not in SKIP_SUFFIXES)
 
 
-def plan_from_name(name: str) -> str | None:
-    """The plan a file was filed under, when its name starts with a plan's ONS code (E06000047_...)."""
+def plan_from_name(name: str, round_: rounds.Round) -> str | None:
+    """The plan a file was filed under, when its name starts with one of the round's plan codes (E06000047_...)."""
     m = re.match(r"(E\d{8})", name)
-    return m.group(1) if m and any(a.plan_code == m.group(1) for a in areas.plans()) else None
+    return m.group(1) if m and m.group(1) in round_.areas.plan_codes() else None
 
 
 def sha256(path: Path) -> str:
@@ -76,76 +72,48 @@ def sha256(path: Path) -> str:
 
 
 def _gate_011(path: Path, why: str) -> Report:
-    return Report(path.name, [finding("BCF-GATE-011", "", found=why)])
+    return Report(path.name, (finding("BCF-GATE-011", "", found=why),))
 
 
-class _Timeout(Exception):
-    pass
-
-
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise _Timeout
-
-
-def _init_worker(memory_mb: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory_mb * MB, memory_mb * MB))
-    signal.signal(signal.SIGALRM, _on_alarm)
-
-
-def _work(path: Path, seconds: float, inspect: Inspect) -> tuple[Report, float, float]:
+def _work(path: Path, round_: str, kind: str, seconds: float, inspect: Inspect) -> tuple[Report, float, float]:
     """(report, seconds, peak RSS in MB) for one file, inside a worker."""
-    start = time.perf_counter()
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        report = inspect(path)
-    except _Timeout:
+    ran = sandbox.run(inspect, seconds, path, round_, kind)
+    if ran.value is not None:
+        report = ran.value
+    elif ran.failure == "timeout":
         report = _gate_011(path, f"it took longer than {seconds:.0f} seconds")
-    except MemoryError:
+    elif ran.failure == "memory":
         report = _gate_011(path, "it needed more memory than a workbook should")
-    except Exception as e:  # the checker's own failure: recorded for this file, the batch goes on
-        report = _gate_011(path, f"the checker failed on it ({type(e).__name__})")
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return report, time.perf_counter() - start, peak
+    else:  # the checker's own failure: recorded for this file, the batch goes on
+        report = _gate_011(path, f"the checker failed on it ({type(ran.error).__name__})")
+    return report, ran.seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _pool(workers: int, limits: Limits) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(limits.memory_mb,))
-
-
-def _kill(pool: ProcessPoolExecutor) -> None:
-    for proc in list(getattr(pool, "_processes", {}).values()):
-        proc.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _isolated(path: Path, limits: Limits, inspect: Inspect) -> tuple[Report, float, float]:
+def _isolated(path: Path, round_: str, kind: str, limits: Limits, inspect: Inspect) -> tuple[Report, float, float]:
     """Re-check one file alone after a worker died, so the file that kills a worker is named."""
-    pool = _pool(1, limits)
+    pool = sandbox.pool(1, limits.memory_mb)
     try:
-        return pool.submit(_work, path, limits.seconds, inspect).result(timeout=limits.seconds + 30)
+        return pool.submit(_work, path, round_, kind, limits.seconds, inspect).result(timeout=limits.seconds + 30)
     except Exception:
-        _kill(pool)
+        sandbox.kill(pool)
         return _gate_011(path, "the checker stopped while reading it"), 0.0, 0.0
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def check_files(paths: list[Path], workers: int, limits: Limits,
+def check_files(paths: list[Path], round_: str, kind: str, workers: int, limits: Limits,
                 inspect: Inspect = inspect_file) -> Iterable[tuple[Path, Report, float, float]]:
     """(path, report, seconds, peak MB) for every file, in completion order, whatever happens to workers."""
-    pool = _pool(workers, limits)
+    pool = sandbox.pool(workers, limits.memory_mb)
     pending: dict[Future[tuple[Report, float, float]], Path] = {
-        pool.submit(_work, p, limits.seconds, inspect): p for p in paths}
+        pool.submit(_work, p, round_, kind, limits.seconds, inspect): p for p in paths}
     orphans: list[Path] = []
     try:
         while pending:
             done, _ = wait(pending, timeout=limits.seconds + 30, return_when=FIRST_COMPLETED)
             if not done:  # a worker is stuck where even its own alarm cannot reach: stop the pool
                 orphans = list(pending.values())
-                _kill(pool)
+                sandbox.kill(pool)
                 break
             for fut in done:
                 path = pending.pop(fut)
@@ -155,21 +123,24 @@ def check_files(paths: list[Path], workers: int, limits: Limits,
                     orphans.append(path)
             if orphans:
                 orphans += list(pending.values())
-                _kill(pool)
+                sandbox.kill(pool)
                 break
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     for path in orphans:
-        yield (path, *_isolated(path, limits, inspect))
+        yield (path, *_isolated(path, round_, kind, limits, inspect))
 
 
-def run_batch(folder: Path, db: Path, round_: str, workers: int | None = None, limits: Limits | None = None,
-              chunk: int = 40, progress: Callable[[Path, Report], None] | None = None,
+def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: int | None = None,
+              limits: Limits | None = None, chunk: int = 40, progress: Callable[[Path, Report], None] | None = None,
               inspect: Inspect = inspect_file) -> BatchResult:
-    """Check every file under ``folder`` and store the results; re-running skips files already stored.
+    """Check every file under ``folder`` as the ``kind`` return of ``round_`` and store the results;
+    re-running skips files already stored. A workbook of another round or return is refused, never mixed in.
 
     ``progress`` is called for each file once its checks are complete and it is stored.
     """
+    the_round = rounds.get(round_)
+    the_round.ret(kind)  # refuse a return the round does not have before any file is read
     limits, workers = limits or Limits(), workers or os.cpu_count() or 1
     result = BatchResult()
     with Store(db) as store:
@@ -185,19 +156,19 @@ def run_batch(folder: Path, db: Path, round_: str, workers: int | None = None, l
 
         def flush() -> None:
             t0 = time.perf_counter()
-            complete([r for _, r in batch])
+            batch[:] = zip([p for p, _ in batch], complete([r for _, r in batch]), strict=True)
             t1 = time.perf_counter()
             items = [(r, hashes[p], datetime.fromtimestamp(p.stat().st_mtime)) for p, r in batch]
             try:
-                store.load(items, round_)
+                store.load(items, round_, kind)
             except Exception:  # one file the store refuses must not take its chunk with it
                 for i, (report, sha, received) in enumerate(items):
                     try:
-                        store.load([(report, sha, received)], round_)
+                        store.load([(report, sha, received)], round_, kind)
                     except Exception as e:
                         path = batch[i][0]
                         batch[i] = (path, _gate_011(path, f"it could not be stored ({type(e).__name__})"))
-                        store.load([(batch[i][1], sha, received)], round_)
+                        store.load([(batch[i][1], sha, received)], round_, kind)
             result.seconds["cells"] += t1 - t0
             result.seconds["load"] += time.perf_counter() - t1
             for p, r in batch:
@@ -206,8 +177,8 @@ def run_batch(folder: Path, db: Path, round_: str, workers: int | None = None, l
                     progress(p, r)
             batch.clear()
 
-        for path, report, seconds, peak in check_files(todo, workers, limits, inspect):
-            report.plan_hint = plan_from_name(path.name)
+        for path, report, seconds, peak in check_files(todo, round_, kind, workers, limits, inspect):
+            report = report.filed_under(None if report.foreign else plan_from_name(path.name, the_round))
             result.seconds["read+check (worker)"] += seconds
             result.peak_rss_mb = max(result.peak_rss_mb, peak)
             batch.append((path, report))

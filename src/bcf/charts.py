@@ -25,7 +25,7 @@ def _svg(fig: plt.Figure) -> str:
     return text[text.index("<svg"):]
 
 
-def claimed_vs_credible(by_region: pd.DataFrame) -> str:
+def claimed_vs_credible(by_region: pd.DataFrame, year: str) -> str:
     """Horizontal bars per region: what plans claim against what their evidence supports (£m)."""
     df = by_region.sort_values("claimed")
     fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(df) + 1))
@@ -33,7 +33,7 @@ def claimed_vs_credible(by_region: pd.DataFrame) -> str:
     ax.barh([i + 0.2 for i in y], df["claimed"] / 1000, height=0.4, color=CLAIMED, label="Claimed")
     ax.barh([i - 0.2 for i in y], df["credible"] / 1000, height=0.4, color=CREDIBLE, label="Backed by evidence")
     ax.set_yticks(list(y), df["region_name"])
-    ax.set_xlabel("Savings claimed for 2015/16, £m")
+    ax.set_xlabel(f"Savings claimed for {year}, £m")
     ax.legend(frameon=False, loc="lower right")
     return _svg(fig)
 

@@ -6,9 +6,11 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from bcf.errors import BcfError, CheckerFault
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,7 +29,51 @@ def console() -> Console:
     return Console()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def _db_option(f: Callable[..., None]) -> Callable[..., None]:
+    return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                        help="The national store (DuckDB file).")(f)
+
+
+def _round_option(f: Callable[..., None]) -> Callable[..., None]:
+    return click.option("--round", "round_", metavar="ROUND",
+                        help="The round to show (default: the latest round in the store). See `bcf rounds`.")(f)
+
+
+def _param_option(f: Callable[..., None]) -> Callable[..., None]:
+    return click.option("--param", "overrides", multiple=True, metavar="NAME=VALUE",
+                        help="Override one assumption of the round's parameters for this run, e.g. unit_cost=1550.")(f)
+
+
+def _return_option(default: str | None) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option("--return", "kind", type=click.Choice(["plan", "quarterly"]), default=default,
+                        show_default=default is not None, help="Which return of the round.")
+
+
+class _Group(click.Group):
+    """Turns the library's errors into one sentence and their exit status, in one place for every command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BcfError as e:
+            raise _Failed(str(e)) from e
+        except CheckerFault as e:
+            raise _Fault(f"bcf itself failed ({e}). This is a fault in bcf, not in your file; please report it.") from e
+
+
+class _Failed(click.ClickException):
+    """A command that could not do its job: one sentence on standard error, exit status 2."""
+
+    exit_code = BcfError.exit_code
+
+
+class _Fault(click.ClickException):
+    """bcf itself failed: never reported as a problem with the user's file (exit status 3)."""
+
+    exit_code = CheckerFault.exit_code
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="bcf")
 def main() -> None:
     """Better Care Fund planning round tools.
@@ -37,10 +83,12 @@ def main() -> None:
     """
 
 
-CHECK_HELP = """Check a completed planning workbook before you submit it.
+CHECK_HELP = """Check a completed workbook (a plan or a quarterly return) before you submit it.
 
 Prints every problem found, grouped by sheet then rule, with its cell, what was found, what was
-expected and how to fix it, then a summary line.
+expected and how to fix it, then a summary line. The workbook is checked against the round and return
+its template belongs to; --round and --return say what it must be (a workbook of another round or
+return is then refused).
 
 \b
 Exit status:
@@ -58,11 +106,17 @@ Exit status:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file.")
 @click.option("--annotate", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT.xlsx",
               help="Also write a copy of the workbook with each problem marked in its cell.")
-def check_cmd(file: Path, fmt: str, output: Path | None, annotate: Path | None) -> None:
+@click.option("--round", "round_", metavar="ROUND", help="The round the workbook must belong to (see `bcf rounds`).")
+@_return_option(None)
+def check_cmd(file: Path, fmt: str, output: Path | None, annotate: Path | None, round_: str | None,
+              kind: str | None) -> None:
+    from bcf import rounds
     from bcf.present import FORMATS, verdict
     from bcf.validate import check_file
 
-    report = check_file(file)
+    if round_:
+        rounds.get(round_).ret(kind or "plan")
+    report = check_file(file, round_, kind)
     text = FORMATS[fmt](report)
     if output:
         output.write_text(text + "\n", encoding="utf-8")
@@ -126,16 +180,10 @@ store is in use by another batch, or DIR does not exist).
 """
 
 
-class CannotRun(click.ClickException):
-    """The command could not do its job at all (exit status 2, as for a file that cannot be checked)."""
-
-    exit_code = 2
-
-
 def _heading(column: str) -> str:
     """'minimum_pooled_000' → 'Minimum pooled £000'."""
     words = column.replace("_000", "_£000").replace("_pct", "_%").split("_")
-    acronyms = {"hwbs": "HWBs", "p4p": "P4P", "nel": "NEL", "ccg": "CCG", "la": "LA", "1415": "2014/15", "1516": "2015/16"}
+    acronyms = {"hwbs": "HWBs", "p4p": "P4P", "nel": "NEL", "ccg": "CCG", "la": "LA"}
     text = " ".join(acronyms.get(w, w) for w in words)
     return text[:1].upper() + text[1:]
 
@@ -144,7 +192,7 @@ def _df_table(title: str, df: object) -> None:
     import pandas as pd
     from rich.table import Table
 
-    from bcf.validate.catalogue import show
+    from bcf.findings import show
 
     assert isinstance(df, pd.DataFrame)
     table = Table(*[_heading(str(c)) for c in df.columns], title=title, title_justify="left")
@@ -155,17 +203,21 @@ def _df_table(title: str, df: object) -> None:
 
 @main.command("batch", help=BATCH_HELP)
 @click.argument("folder", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The national store (DuckDB file).")
+@_db_option
+@click.option("--round", "round_", required=True, metavar="ROUND",
+              help="The round these files were sent in for (see `bcf rounds`).")
+@_return_option("plan")
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default: one per core).")
-@click.option("--round", "round_", default="2015-16", show_default=True, help="The planning round these files belong to.")
 @click.option("--timeout", type=click.FloatRange(1, 600), default=30, show_default=True, help="Seconds allowed per file.")
-def batch_cmd(folder: Path, db: Path, workers: int | None, round_: str, timeout: float) -> None:
+def batch_cmd(folder: Path, db: Path, round_: str, kind: str, workers: int | None, timeout: float) -> None:
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from bcf import aggregate
+    from bcf import aggregate, rounds
     from bcf.batch import Limits, discover, run_batch
-    from bcf.store import StoreBusy
 
+    the_round = rounds.get(round_)
+    the_round.ret(kind)
     counts = {"ready": 0, "not ready": 0, "unreadable": 0}
     out = console()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -176,109 +228,95 @@ def batch_cmd(folder: Path, db: Path, workers: int | None, round_: str, timeout:
             counts[report.status] += 1
             bar.update(task, advance=1, description=(f"ready {counts['ready']} · not ready {counts['not ready']}"
                                                      f" · unreadable {counts['unreadable']}"))
-        try:
-            result = run_batch(folder, db, round_, workers, Limits(seconds=timeout), progress=tick)
-        except StoreBusy as e:
-            raise CannotRun(str(e)) from e
+        result = run_batch(folder, db, round_, kind, workers, Limits(seconds=timeout), progress=tick)
         bar.update(task, completed=result.files)
     with aggregate.connect(db) as con:
         summary = aggregate.batch_summary(con, round_)
     files = summary["files"].iloc[0]
-    out.print(f"\n[bold]{result.files} files[/bold] under {folder}: {result.checked} checked now, "
-              f"{result.already_loaded} already in the store. The round has {files['files']} files covering "
-              f"{files['hwbs']} of 151 plans.")
-    _df_table("Plans by status", summary["status"])
+    plans = len(the_round.areas.plans())
+    out.print(f"\n[bold]{result.files} files[/bold] under {escape(str(folder))}: {result.checked} checked now, "
+              f"{result.already_loaded} already in the store. Round {round_} has {files['files']} files covering "
+              f"{files['hwbs']} of {plans} plans.")
+    _df_table(f"Plans by status — round {round_}", summary["status"])
     missing = summary["missing"]["plan_name"].tolist()
     if missing:
-        out.print(f"Missing ({len(missing)}): " + ", ".join(missing))
+        out.print(f"Missing plans ({len(missing)}): " + escape(", ".join(missing)))
     _df_table("Findings by family and severity", summary["families"])
     _df_table("The ten most frequent rules", summary["rules"])
-    out.print(f"Store: {db.resolve()}")
+    out.print(f"Store: {escape(str(db.resolve()))}")
 
 
 @main.command("national")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The national store (DuckDB file).")
-@click.option("--round", "round_", help="Planning round (default: the latest loaded).")
+@_db_option
+@_round_option
 def national_cmd(db: Path, round_: str | None) -> None:
-    """Print the national headline tables from valid submissions (current, no blocking findings)."""
+    """Print a round's national headline tables from valid plans (current, no blocking findings)."""
     from bcf import aggregate
 
-    try:
-        con = aggregate.connect(db)
-    except FileNotFoundError as e:
-        raise CannotRun(str(e)) from e
-    with con:
-        round_ = round_ or aggregate.latest_round(con)
-        if round_ is None:
-            raise CannotRun(f"The store at {db} holds no submissions yet.")
+    with aggregate.connect(db) as con:
+        round_ = aggregate.pick_round(con, round_, db)
         for title, df in aggregate.headlines(con, round_):
             _df_table(f"{title} — round {round_}", df)
 
 
 @main.command("export")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The national store (DuckDB file).")
+@_db_option
+@_round_option
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "xlsx"]), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write to.")
-def export_cmd(db: Path, fmt: str, output: Path) -> None:
-    """Write every national view to files. Text that a spreadsheet would run as a formula is made plain text."""
+def export_cmd(db: Path, round_: str | None, fmt: str, output: Path) -> None:
+    """Write a round's national views to files. Text that a spreadsheet would run as a formula is made plain text."""
     from bcf import aggregate
 
-    try:
-        con = aggregate.connect(db)
-    except FileNotFoundError as e:
-        raise CannotRun(str(e)) from e
-    with con:
-        paths = aggregate.export(con, fmt, output)
-    click.echo(f"Wrote {len(paths)} {fmt} file(s) to {output}")
+    with aggregate.connect(db) as con:
+        round_ = aggregate.pick_round(con, round_, db)
+        paths = aggregate.export(con, fmt, output, round_)
+    click.echo(f"Wrote {len(paths)} {fmt} file(s) for round {round_} to {output}")
 
 
-def _param_option(f: Callable[..., None]) -> Callable[..., None]:
-    return click.option("--param", "overrides", multiple=True, metavar="NAME=VALUE",
-                        help="Override one assumption from rules/parameters.yaml for this run, e.g. unit_cost=1550.")(f)
-
-
-def _assure(db: Path, overrides: tuple[str, ...]) -> tuple[duckdb.DuckDBPyConnection, dict[str, Parameter], str]:
-    """Open the store, run the stress test with the run's parameters; (connection, parameters, round)."""
+def _assure(db: Path, round_: str | None, overrides: tuple[str, ...]
+            ) -> tuple[duckdb.DuckDBPyConnection, dict[str, Parameter], str]:
+    """Open the store, run one round's stress test with its parameters; (connection, parameters, round)."""
     import duckdb
 
-    from bcf import aggregate, stress
+    from bcf import aggregate, rounds, stress
+    from bcf.errors import StoreBusy, StoreError
 
     if not db.exists():
-        raise CannotRun(f"There is no store at {db}. Run `bcf batch` first.")
+        raise StoreError(f"There is no store at {db}. Run `bcf batch` first.")
     try:
         pairs = dict(o.split("=", 1) for o in overrides)
-        params = stress.parameters(pairs)
     except ValueError as e:
-        raise click.UsageError(f"--param takes NAME=VALUE: {e}") from e
-    except KeyError as e:
-        raise click.UsageError(str(e.args[0])) from e
+        raise click.UsageError("--param takes NAME=VALUE, for example unit_cost=1550") from e
     try:
         con = duckdb.connect(str(db))
     except duckdb.IOException as e:
-        raise CannotRun(f"{db} is in use by another run. Wait for it to finish, then try again.") from e
-    round_ = aggregate.latest_round(con)
-    if round_ is None:
-        raise CannotRun(f"The store at {db} holds no submissions yet.")
-    stress.run(con, params)
+        raise StoreBusy(f"{db} is in use by another run. Wait for it to finish, then try again.") from e
+    round_ = aggregate.pick_round(con, round_, db)
+    params = rounds.get(round_).params(pairs)
+    stress.run(con, round_, params)
     return con, params, round_
 
 
 @main.command("stress")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The national store (DuckDB file).")
+@_db_option
+@_round_option
 @_param_option
-def stress_cmd(db: Path, overrides: tuple[str, ...]) -> None:
-    """Stress-test every current plan's savings and decide its assurance category."""
-    con, params, round_ = _assure(db, overrides)
+def stress_cmd(db: Path, round_: str | None, overrides: tuple[str, ...]) -> None:
+    """Stress-test every current plan's savings in a round and decide its assurance category."""
+    con, params, round_ = _assure(db, round_, overrides)
     with con:
         claimed, credible, plans = con.execute(
-            "SELECT sum(claimed), sum(credible), count(*) FROM stress_test").fetchall()[0]
-        cats = con.execute("SELECT category, count(*) AS plans FROM assurance GROUP BY 1 ORDER BY 2 DESC").df()
-        top = con.execute("SELECT plan_name, claimed, credible, optimism FROM stress_test WHERE claimed > 0 "
-                          "ORDER BY credible > 0, optimism DESC, claimed DESC LIMIT 10").df()
+            "SELECT sum(claimed), sum(credible), count(*) FROM stress_test WHERE round = ?", [round_]).fetchall()[0]
+        cats = con.execute("SELECT category, count(*) AS plans FROM assurance WHERE round = ? GROUP BY 1 ORDER BY 2 DESC",
+                           [round_]).df()
+        top = con.execute("SELECT plan_name, claimed, credible, optimism FROM stress_test WHERE round = ? AND claimed > 0 "
+                          "ORDER BY credible > 0, optimism DESC, claimed DESC LIMIT 10", [round_]).df()
     from bcf.render import money
 
-    console().print(f"[bold]{plans} plans claim {money(claimed)} of savings; {money(credible)} is backed by evidence"
-                    f" (optimism ratio {claimed / credible:.1f}).[/bold]" if credible else f"{plans} plans: no credible savings.")
+    console().print(f"[bold]Round {round_}: {plans} plans claim {money(claimed)} of savings; {money(credible)} is backed "
+                    f"by evidence (optimism ratio {claimed / credible:.1f}).[/bold]" if credible
+                    else f"Round {round_}: {plans} plans, no credible savings.")
     _df_table(f"Assurance categories — round {round_}", cats)
     _df_table("The most optimistic plans (£000)", top)
     import pandas as pd
@@ -288,26 +326,31 @@ def stress_cmd(db: Path, overrides: tuple[str, ...]) -> None:
 
 
 @main.command("letters")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The national store (DuckDB file).")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder for the letters.")
+@_db_option
+@_round_option
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the letters (each round's go in a folder of their own inside it).")
 @click.option("--hwb", "plan", metavar="CODE|NAME", help="Only this plan's letter.")
 @click.option("--pdf/--no-pdf", default=True, show_default=True, help="Also print each letter to PDF.")
 @_param_option
-def letters_cmd(db: Path, output: Path, plan: str | None, pdf: bool, overrides: tuple[str, ...]) -> None:
+def letters_cmd(db: Path, round_: str | None, output: Path, plan: str | None, pdf: bool, overrides: tuple[str, ...]) -> None:
     """Write a feedback letter to each Health and Wellbeing Board: category, what to fix, savings stress-tested."""
-    from bcf import areas
+    from bcf import rounds
+    from bcf.errors import UnknownArea
     from bcf.letters import write_letters
 
-    area = areas.find(plan) if plan else None
+    con, params, round_ = _assure(db, round_, overrides)
+    area = rounds.get(round_).areas.find(plan) if plan else None
     if plan and area is None:
-        raise click.UsageError(f"{plan!r} is not a Health and Wellbeing Board in the list")
-    con, params, round_ = _assure(db, overrides)
+        con.close()
+        raise UnknownArea(f"{plan!r} is not a Health and Wellbeing Board in the {round_} list.")
     start = time.perf_counter()
     with con:
         paths = write_letters(con, output, params, round_, area.plan_code if area else None, pdf)
     letters = sum(p.suffix == ".html" for p in paths)
-    click.echo(f"Wrote {letters} letter(s){' as HTML and PDF' if pdf else ''} to {output} in "
-               f"{time.perf_counter() - start:.1f}s. Open {output / 'index.html' if letters > 1 else paths[0]}")
+    folder = output / round_
+    click.echo(f"Wrote {letters} letter(s) for round {round_}{' as HTML and PDF' if pdf else ''} to {folder} in "
+               f"{time.perf_counter() - start:.1f}s. Open {folder / 'index.html' if letters > 1 else paths[0]}")
 
 
 @main.group()
@@ -316,86 +359,112 @@ def report() -> None:
 
 
 @report.command("national")
-@click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The national store (DuckDB file).")
+@_db_option
+@_round_option
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder for the report.")
 @click.option("--pdf/--no-pdf", default=True, show_default=True, help="Also print the report to PDF.")
 @_param_option
-def report_national(db: Path, output: Path, pdf: bool, overrides: tuple[str, ...]) -> None:
-    """The national assurance report: categories, claimed against credible savings, money at risk."""
+def report_national(db: Path, round_: str | None, output: Path, pdf: bool, overrides: tuple[str, ...]) -> None:
+    """A round's national assurance report: categories, claimed against credible savings, money at risk."""
     from bcf.report import write_national
 
-    con, params, round_ = _assure(db, overrides)
+    con, params, round_ = _assure(db, round_, overrides)
     with con:
         paths = write_national(con, output, params, round_, pdf)
-    click.echo("Wrote " + " and ".join(str(p) for p in paths))
+    click.echo(f"Wrote round {round_}'s report: " + " and ".join(str(p) for p in paths))
 
 
 @main.command("rules")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 def rules_cmd(fmt: str) -> None:
-    """List every rule: id, family, severity and what it checks."""
-    from bcf.validate.catalogue import as_markdown, rules
+    """List every rule: id, family, severity, the returns and rounds it applies to, and what it checks."""
+    from bcf.findings import as_markdown, rules
 
     catalogue = rules()
     if fmt == "markdown":
         click.echo(as_markdown())
     elif fmt == "json":
-        click.echo(json.dumps([r.__dict__ for r in catalogue.values()], indent=1, ensure_ascii=False))
+        click.echo(json.dumps([{**r.__dict__, "returns": list(r.returns)} for r in catalogue.values()],
+                              indent=1, ensure_ascii=False))
     else:
         from rich.table import Table
 
-        table = Table("Rule", "Family", "Severity", "Checks that…")
+        table = Table("Rule", "Family", "Severity", "Applies to", "Checks that…")
         for r in catalogue.values():
-            table.add_row(r.id, r.family, r.severity, r.title)
+            scope = " ".join(x for x in (", ".join(r.returns) or "all returns", r.since and f"from {r.since}",
+                                         r.until and f"until {r.until}") if x)
+            table.add_row(r.id, r.family, r.severity, scope, r.title)
         console().print(table)
         console().print(f"{len(catalogue)} rules. Full wording: bcf rules --format markdown")
 
 
+@main.command("rounds")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rounds_cmd(fmt: str) -> None:
+    """List the rounds and returns bcf knows, with each template's id, version and deadline."""
+    from bcf import rounds
+
+    rows: list[dict[str, str]] = [
+        {"round": r.id, "label": r.label, "return": k, "template": ret.template_id, "version": ret.spec().version,
+         "title": ret.title, "deadline": ret.spec().deadline.isoformat(), "plans": str(len(r.areas.plans()))}
+        for r in rounds.all_rounds().values() for k, ret in r.returns.items()]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=1, ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    table = Table("Round", "Return", "Template", "Version", "Deadline", "Plans", title="Rounds and returns")
+    for row in rows:
+        table.add_row(row["round"], row["return"], row["template"], row["version"], row["deadline"], row["plans"])
+    console().print(table)
+
+
 @main.group()
 def template() -> None:
-    """The blank planning template."""
+    """The blank templates of each round's returns."""
 
 
 @template.command("new")
+@click.option("--round", "round_", metavar="ROUND", help="The round (default: the latest). See `bcf rounds`.")
+@_return_option("plan")
 @click.option("--hwb", metavar="NAME|CODE", help="Pre-fill the Cover for this Health and Wellbeing Board.")
 @click.option("--version", "version", metavar="X.Y", help="Template version (default: the current one).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Where to write the workbook (.xlsx).")
-def template_new(hwb: str | None, version: str | None, output: Path) -> None:
-    """Write a blank planning workbook."""
-    from bcf import generate, spec
+def template_new(round_: str | None, kind: str, hwb: str | None, version: str | None, output: Path) -> None:
+    """Write a blank workbook for one return of a round."""
+    from bcf import generate, rounds
 
-    try:
-        s = spec.load(version)
-        area = generate.new_template(s, output, hwb)
-    except (KeyError, LookupError) as e:
-        raise click.UsageError(str(e.args[0])) from e
+    s = (rounds.get(round_) if round_ else rounds.latest()).ret(kind).spec(version)
+    area = generate.new_template(s, output, hwb)
     who = f" for {area.hwb_name} ({area.ons_code})" if area else ""
     console().print(f"Wrote {s.template_id} v{s.version}{who} to {output}")
 
 
 @main.group()
 def samples() -> None:
-    """The sample round of filled workbooks with planted defects."""
+    """Sample returns of filled workbooks with planted defects."""
 
 
 @samples.command("generate")
+@click.option("--round", "round_", metavar="ROUND", help="The round (default: the latest). See `bcf rounds`.")
+@_return_option("plan")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("sample_submissions"),
               show_default=True, help="Folder for the workbooks and manifest.json.")
-@click.option("--seed", type=int, default=2014, show_default=True, help="The same seed gives the same round.")
+@click.option("--seed", type=int, default=151, show_default=True, help="The same seed gives the same round.")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: one per core).")
-def samples_generate(output: Path, seed: int, workers: int | None) -> None:
-    """Write one filled workbook per plan (151) and a manifest of planted defects."""
+def samples_generate(round_: str | None, kind: str, output: Path, seed: int, workers: int | None) -> None:
+    """Write one filled workbook per plan (quarterly: one per plan and quarter) and a manifest of planted defects."""
     from bcf import samples as sample_round
 
     start = time.perf_counter()
-    with console().status("Writing the sample round…"):
-        manifest = sample_round.generate(output, seed, workers)
+    with console().status("Writing the sample returns…"):
+        manifest = sample_round.generate(output, round_, kind, seed, workers)
     files = manifest["files"]
     defective = sum(1 for f in files if f["defects"])
-    console().print(f"Wrote {len(files)} workbooks to {output} in {time.perf_counter() - start:.1f}s: "
-                  f"{defective} with planted defects ({sum(len(f['defects']) for f in files)} in all), "
-                  f"listed in {output / 'manifest.json'}")
+    console().print(f"Wrote {len(files)} {manifest['round']} {kind} workbooks to {output} in "
+                    f"{time.perf_counter() - start:.1f}s: {defective} with planted defects "
+                    f"({sum(len(f['defects']) for f in files)} in all), listed in {output / 'manifest.json'}")
 
 
 @main.command("read")

@@ -1,18 +1,23 @@
 """Find the project's content folders (template specs, rules, SQL, report templates, samples).
 
 The folders sit at the top of the source tree and are copied into the wheel under ``bcf/_content``;
-this module is the one place that knows both layouts.
+this module is the one place that knows both layouts. A central team may keep its own content (a new
+round, reworded rules) in a folder of the same layout and point ``BCF_CONTENT`` at it.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 FOLDERS = ("bcf_templates", "rules", "aggregator", "reports", "sample_submissions")
 
 
 def root() -> Path:
-    """The folder holding the content folders: the wheel's copy if present, else the source tree."""
+    """The folder holding the content folders: ``$BCF_CONTENT`` if set, the wheel's copy if present, else the
+    source tree."""
+    if os.environ.get("BCF_CONTENT"):
+        return Path(os.environ["BCF_CONTENT"])
     packaged = Path(__file__).parent / "_content"
     if (packaged / "bcf_templates").is_dir():
         return packaged

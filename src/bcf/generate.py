@@ -24,7 +24,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bcf import areas
+from bcf import rounds
+from bcf.areas import Area
+from bcf.errors import UnknownArea
 from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET, TAG_COLUMN, Field, Sheet, Spec, Table, col_letter, split_ref
 
 INPUT = PatternFill("solid", fgColor="FFF2A8")
@@ -35,7 +37,7 @@ GREEN = PatternFill("solid", fgColor="C6EFCE")
 THIN = Border(*(Side(style="thin", color="999999"),) * 4)
 UNLOCKED = Protection(locked=False)
 FORMATS = {"date": "dd/mm/yyyy", "integer": "#,##0", "number": "#,##0.0", "text": "@", "email": "@"}
-DATE_BOUNDS = (date(2013, 1, 1), date(2016, 12, 31))
+EXCEL_EPOCH = date(1899, 12, 30)
 
 
 @dataclass
@@ -91,6 +93,8 @@ class _Writer:
         self.lookup_cols: dict[str, int] = {}
         self.lookup_range = ""
         self.field_sheet = {f.id: f.sheet for f in spec.fields}
+        self.round = rounds.of(spec).round
+        self.areas = self.round.areas
 
     # -- positions -------------------------------------------------------------------------
     def field_ref(self, f: Field) -> str:
@@ -132,8 +136,12 @@ class _Writer:
             return [r.get(c) for r in self.filled.tables.get(t, []) if r]
         f = self.spec.field(name)
         if f.calc:
-            return f.calc.evaluate(self.value_of, _lookup)
+            return f.calc.evaluate(self.value_of, self._lookup)
         return self.filled.fields.get(name)
+
+    def _lookup(self, key: Any, column: str) -> Any:
+        a = self.areas.find(key)
+        return a.get(column) if a else None
 
     # -- writing ---------------------------------------------------------------------------
     def build(self) -> Workbook:
@@ -262,9 +270,10 @@ class _Writer:
                                 formula1=str(f.min), formula2=str(f.max), allow_blank=True)
             dv.error = what + f"enter a {'whole ' if f.type == 'integer' else ''}number between {f.min:,.0f} and {f.max:,.0f}."
         elif f.type == "date":
-            lo, hi = (d.toordinal() - date(1899, 12, 30).toordinal() for d in DATE_BOUNDS)
+            checks = self.round.values()["checks"]
+            lo, hi = (d.toordinal() - EXCEL_EPOCH.toordinal() for d in (checks["date_earliest"], checks["date_latest"]))
             dv = DataValidation(type="date", operator="between", formula1=str(lo), formula2=str(hi), allow_blank=True)
-            dv.error = what + "enter a date, for example 19/09/2014."
+            dv.error = what + f"enter a date, for example {self.spec.deadline:%d/%m/%Y}."
         elif f.type == "email":
             first = sqref.split(":")[0]
             dv = DataValidation(type="custom", formula1=f'ISNUMBER(FIND("@",{first}))', allow_blank=True)
@@ -282,7 +291,7 @@ class _Writer:
         for i, (tag, value) in enumerate([("template_id", self.spec.template_id), ("version", self.spec.version)], 1):
             ws[f"A{i}"], ws[f"B{i}"] = tag, value
         lists = dict(self.spec.lists)
-        lists["hwb"] = tuple(a.hwb_name for a in areas.areas())
+        lists["hwb"] = tuple(a.hwb_name for a in self.areas.all)
         col = 4
         for name, values in lists.items():
             letter = col_letter(col)
@@ -295,10 +304,10 @@ class _Writer:
         lookup_columns = ["hwb_name", "ons_code", "plan_code", "region_name", "minimum_pooled_000"]
         for k, name in enumerate(lookup_columns):
             ws[f"{col_letter(col + k)}1"] = name
-            for r, a in enumerate(areas.areas(), 2):
+            for r, a in enumerate(self.areas.all, 2):
                 ws[f"{col_letter(col + k)}{r}"] = a.get(name)
             self.lookup_cols[name] = k + 1
-        last = len(areas.areas()) + 1
+        last = len(self.areas.all) + 1
         self.lookup_range = f"{LISTS_SHEET}!${col_letter(col)}$2:${col_letter(col + len(lookup_columns) - 1)}${last}"
 
     def _guidance(self, ws: Worksheet) -> None:
@@ -311,14 +320,7 @@ class _Writer:
             (f"Return the completed workbook by {self.spec.deadline:%d %B %Y}.", Font(bold=True)),
             ("", None),
             ("How to complete this workbook", Font(bold=True, size=12)),
-            ("1. Choose your Health and Wellbeing Board on the Cover sheet; the code, region and minimum "
-             "pooled budget fill in.", None),
-            ("2. Fill in every yellow cell marked * on each sheet. Money is in £000 unless the label says £.", None),
-            ("3. Add one row per contribution, scheme, benefit, risk and provider. Do not insert or delete "
-             "rows or rename sheets.", None),
-            ("4. Check the Checklist sheet: every line should say Yes before you submit.", None),
-            ("5. Before you submit, run the Better Care Fund self-check on the saved file (your Better Care Fund lead "
-             "has the link) and fix what it reports. It lists every problem with its sheet, cell and how to fix it.", None),
+            *((f"{i}. {step}", None) for i, step in enumerate(self.spec.how_to, 1)),
             ("", None),
             ("Colour key", Font(bold=True, size=12)),
             ("Yellow: enter your data here", None),
@@ -331,9 +333,9 @@ class _Writer:
                 ws[f"B{r}"].font = font
             ws[f"B{r}"].alignment = Alignment(wrap_text=True)
         key = {"Yellow": INPUT, "Grey": CALC, "Blue": HEADER}
-        for r in range(13, 16):
+        for r in range(len(lines) - 2, len(lines) + 1):
             ws[f"B{r}"].fill = key[ws[f"B{r}"].value.split(":")[0]]
-        ws[f"B{15}"].font = Font(color="FFFFFF")
+        ws[f"B{len(lines)}"].font = Font(color="FFFFFF")
         _protect_and_page(ws)
 
     def _checklist(self) -> None:
@@ -415,11 +417,6 @@ def _protect_and_page(ws: Worksheet) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def _lookup(key: Any, column: str) -> Any:
-    a = areas.find(key) if isinstance(key, str) else None
-    return a.get(column) if a else None
-
-
 _FORMULA_CELL = re.compile(rb'<c r="([A-Z]+\d+)"([^>]*)><f>(.*?)</f><v\s*/></c>', re.S)
 
 
@@ -461,11 +458,11 @@ def write_workbook(spec: Spec, path: Path | io.BytesIO, filled: Filled | None = 
         Path(path).write_bytes(data)
 
 
-def new_template(spec: Spec, path: Path, hwb: str | None = None) -> areas.Area | None:
+def new_template(spec: Spec, path: Path, hwb: str | None = None) -> Area | None:
     """The blank workbook, with the Cover pre-filled for one HWB when given (name or ONS code)."""
-    area = areas.find(hwb) if hwb else None
+    area = rounds.of(spec).round.areas.find(hwb) if hwb else None
     if hwb and area is None:
-        raise LookupError(f"{hwb!r} is not a Health and Wellbeing Board in the list")
+        raise UnknownArea(f"{hwb!r} is not a Health and Wellbeing Board in the {spec.round_id} list.")
     filled = Filled(fields={"hwb_name": area.hwb_name, "lead_council": area.hwb_name} if area else {})
     write_workbook(spec, path, filled)
     return area

@@ -1,7 +1,8 @@
 """A feedback letter per plan: its assurance category and why, what to fix, and its savings stress-tested.
 
-Letters are written from the national store after ``stress.run``: HTML through autoescaped Jinja2 (so
-nothing a submitter typed can become markup) and, when asked, PDF through WeasyPrint.
+Letters are written from the national store after ``stress.run``, one round at a time into a folder of
+that round's own (``<out>/<round>/``), so one round's letters never overwrite another's: HTML through
+autoescaped Jinja2 (so nothing a submitter typed can become markup) and, when asked, PDF through WeasyPrint.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from bcf import rounds
 from bcf.params import Parameter
 from bcf.render import environment, write_pdf
 
@@ -31,15 +33,17 @@ def _records(con: duckdb.DuckDBPyConnection, query: str, *args: Any) -> list[dic
 def letter_context(con: duckdb.DuckDBPyConnection, submission_id: int, params: dict[str, Parameter],
                    round_: str) -> dict[str, Any]:
     """Everything one letter says, from the store."""
-    (plan,) = _records(con, "SELECT c.*, p.plan_name, cv.hwb_name FROM current_submissions c JOIN plans p USING (plan_code) "
-                            "LEFT JOIN cover cv USING (submission_id) WHERE submission_id = ?", submission_id)
+    (plan,) = _records(con, "SELECT c.*, p.plan_name, cv.hwb_name FROM current_submissions c "
+                            "JOIN plans p USING (round, plan_code) LEFT JOIN cover cv USING (submission_id) "
+                            "WHERE submission_id = ?", submission_id)
     (decision,) = _records(con, "SELECT category, reasons FROM assurance WHERE submission_id = ?", submission_id)
     findings = _records(con, "SELECT * FROM findings WHERE submission_id = ?", submission_id)
     stress = _records(con, "SELECT * FROM stress_test WHERE submission_id = ?", submission_id)
     scenarios = _records(con, "SELECT * FROM stress_scenarios WHERE submission_id = ? ORDER BY scenario = 'trend', "
                               "achieved DESC", submission_id)
     return {
-        "plan": plan, "round": round_, "today": dt.date.today().strftime("%d %B %Y"), "category": decision["category"],
+        "plan": plan, "round": rounds.get(round_), "today": dt.date.today().strftime("%d %B %Y"),
+        "category": decision["category"],
         "category_class": CLASSES[decision["category"]], "reasons": decision["reasons"],
         "blocking": [f for f in findings if f["severity"] == "blocking"],
         "advisory": [f for f in findings if f["severity"] == "advisory"],
@@ -51,12 +55,15 @@ def letter_context(con: duckdb.DuckDBPyConnection, submission_id: int, params: d
 
 def write_letters(con: duckdb.DuckDBPyConnection, out: Path, params: dict[str, Parameter], round_: str,
                   plan_code: str | None = None, pdf: bool = True) -> list[Path]:
-    """One letter per current plan (or just one plan's), as HTML and PDF; returns the files written."""
+    """One letter per current plan of the round (or just one plan's), as HTML and PDF, in ``out/<round>/``;
+    returns the files written."""
+    out = out / round_
     out.mkdir(parents=True, exist_ok=True)
     template = environment().get_template("letter.html.j2")
-    query = "SELECT submission_id, plan_code FROM assurance WHERE ? IS NULL OR plan_code = ? ORDER BY plan_code"
+    query = ("SELECT submission_id, plan_code FROM assurance WHERE round = ? AND (? IS NULL OR plan_code = ?) "
+             "ORDER BY plan_code")
     written, pages = [], []
-    for sid, code in con.execute(query, [plan_code, plan_code]).fetchall():
+    for sid, code in con.execute(query, [round_, plan_code, plan_code]).fetchall():
         html = template.render(**letter_context(con, sid, params, round_))
         path = out / f"letter-{code}.html"
         path.write_text(html, encoding="utf-8")
@@ -70,8 +77,9 @@ def write_letters(con: duckdb.DuckDBPyConnection, out: Path, params: dict[str, P
     if plan_code is None:
         rows = _records(con, "SELECT a.plan_code, s.plan_name, s.region_name, a.category, c.blocking, c.advisory "
                              "FROM assurance a JOIN stress_test s USING (submission_id) "
-                             "JOIN current_submissions c USING (submission_id) ORDER BY s.plan_name")
+                             "JOIN current_submissions c USING (submission_id) WHERE a.round = ? ORDER BY s.plan_name",
+                        round_)
         index = environment().get_template("letters_index.html.j2").render(
-            rows=rows, round=round_, pdf=pdf, today=dt.date.today().strftime("%d %B %Y"))
+            rows=rows, round=rounds.get(round_), pdf=pdf, today=dt.date.today().strftime("%d %B %Y"))
         (out / "index.html").write_text(index, encoding="utf-8")
     return written

@@ -1,18 +1,31 @@
-"""Every number the checks, the stress test and the categories assume, from ``rules/parameters.yaml``.
+"""Every number the checks, the stress test and the categories assume, for one round.
 
-Each parameter keeps its source note, so every report can print what it used; a run may override any of
-them (``--param name=value``) without touching the file.
+Shared values come from ``rules/parameters.yaml``; a round's own values (its dates, its unit cost) from
+``bcf_templates/<round>/parameters.yaml``, which may override any shared one. A parameter revised during
+the round keeps its dated history, and a run can ask for the values in force on a date. Each parameter
+keeps its source note, so every report can print what it used; a run may override any of them
+(``--param name=value``) without touching the files.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from bcf import content
+from bcf.errors import BadParameter
+
+
+@dataclass(frozen=True)
+class Revision:
+    since: date
+    value: Any
+    source: str
 
 
 @dataclass(frozen=True)
@@ -21,33 +34,59 @@ class Parameter:
     section: str
     value: Any
     source: str
+    history: tuple[Revision, ...] = ()
+
+    def as_at(self, day: date) -> Parameter:
+        """The parameter as it stood on ``day`` (its first value before any revision)."""
+        if not self.history:
+            return self
+        rev = next((r for r in reversed(self.history) if r.since <= day), self.history[0])
+        return Parameter(self.name, self.section, rev.value, f"{rev.source} (in force from {rev.since:%d %B %Y})",
+                         self.history)
 
 
-@cache
-def _defaults() -> dict[str, Parameter]:
-    raw = yaml.safe_load(content.path("rules", "parameters.yaml").read_text(encoding="utf-8"))
-    return {name: Parameter(name, section, item["value"], item["source"])
+def _read(path: Path) -> dict[str, Parameter]:
+    if not path.is_file():
+        return {}
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {name: Parameter(name, section, item["value"], item["source"],
+                            tuple(Revision(**r) for r in item.get("history", ())))
             for section, items in raw.items() for name, item in items.items()}
 
 
-def load(overrides: dict[str, str] | None = None) -> dict[str, Parameter]:
-    """Every parameter by name; ``overrides`` (name → text, read as YAML) replace values for one run."""
-    out = dict(_defaults())
+@cache
+def _defaults(round_folder: Path) -> dict[str, Parameter]:
+    return {**_read(content.path("rules", "parameters.yaml")), **_read(round_folder / "parameters.yaml")}
+
+
+def load(round_folder: Path, overrides: dict[str, str] | None = None, as_at: date | None = None) -> dict[str, Parameter]:
+    """Every parameter of a round by name; ``as_at`` picks revisions in force on a date; ``overrides``
+    (name → text, read as YAML) replace values for one run."""
+    out = {k: p.as_at(as_at) if as_at else p for k, p in _defaults(round_folder).items()}
     for name, text in (overrides or {}).items():
         if name not in out:
-            raise KeyError(f"There is no parameter called {name!r}. Known: {', '.join(sorted(out))}")
+            raise BadParameter(f"There is no parameter called {name!r}. Known: {', '.join(sorted(out))}.")
         default, value = out[name].value, yaml.safe_load(text)
         numbers = isinstance(value, (int, float)) and isinstance(default, (int, float))
         if type(value) is not type(default) and not numbers:
-            raise ValueError(f"{name} must be like {default!r}, not {text!r}")
+            raise BadParameter(f"{name} must be like {default!r}, not {text!r}.")
         out[name] = Parameter(name, out[name].section, value, f"Overridden for this run (default {default!r}).")
     return out
 
 
 @cache
-def values() -> dict[str, dict[str, Any]]:
-    """The default values by section: {"checks": {...}, "gate": {...}, ...}."""
+def shared() -> dict[str, dict[str, Any]]:
+    """The values every round shares, by section (the gate's limits are read before a round is known)."""
     out: dict[str, dict[str, Any]] = {}
-    for p in _defaults().values():
+    for p in _read(content.path("rules", "parameters.yaml")).values():
+        out.setdefault(p.section, {})[p.name] = p.value
+    return out
+
+
+@cache
+def values(round_folder: Path) -> dict[str, dict[str, Any]]:
+    """A round's default values by section: {"checks": {...}, "gate": {...}, ...}."""
+    out: dict[str, dict[str, Any]] = {}
+    for p in _defaults(round_folder).values():
         out.setdefault(p.section, {})[p.name] = p.value
     return out

@@ -7,12 +7,13 @@ Jinja2 with autoescaping, so nothing a submitter typed can become markup.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from itertools import groupby
 from typing import Any
 
+from bcf.findings import Finding, Rule, rules, show
 from bcf.validate import Report
-from bcf.validate.catalogue import Finding, Rule, rules, show
 
 SCHEMA = "bcf-check/1"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run as a formula
@@ -24,7 +25,7 @@ def formula_safe(v: Any) -> Any:
     return "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v
 
 
-def grouped(findings: list[Finding]) -> list[tuple[str, list[tuple[Rule, list[Finding]]]]]:
+def grouped(findings: Sequence[Finding]) -> list[tuple[str, list[tuple[Rule, list[Finding]]]]]:
     """Findings by sheet (in report order), then by rule."""
     out = []
     for sheet, in_sheet in groupby(findings, key=lambda f: f.sheet):

@@ -16,7 +16,10 @@ from typing import IO, Any
 
 import pandas as pd
 
+from bcf import rounds
 from bcf import spec as specs
+from bcf.areas import Area
+from bcf.findings import ProblemKind
 from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET, Field, Spec, Table, split_ref
 from bcf.xlsx import MAX_CELL_TEXT, RawWorkbook, SheetCells, col_number, read_cells
 
@@ -32,7 +35,7 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T[\d:.]+)?")
 class Problem:
     """Something met while reading: kind, where (sheet as found in the file, A1 cell) and what was there."""
 
-    kind: str
+    kind: ProblemKind
     sheet: str
     cell: str | None = None
     found: Any = None
@@ -58,11 +61,28 @@ class Submission:
     end_rows: dict[str, int] = field(default_factory=dict)  # table id -> totals row as found
 
     def __getstate__(self) -> dict[str, Any]:
-        """Sent between processes without the specification, which the receiver loads by version."""
-        return {**self.__dict__, "spec": self.spec.version}
+        """Sent between processes without the specification, which the receiver loads by name."""
+        return {**self.__dict__, "spec": (self.spec.round_id, self.spec.kind, self.spec.version)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state, spec=specs.load(state["spec"]))
+        round_id, kind, version = state["spec"]
+        self.__dict__.update(state, spec=rounds.get(round_id).ret(kind).spec(version))
+
+    @property
+    def ret(self) -> rounds.Return:
+        """The return this workbook was read as."""
+        return rounds.of(self.spec)
+
+    @property
+    def area(self) -> Area | None:
+        """The HWB the Cover names, in the list of the round the workbook belongs to."""
+        return self.ret.round.areas.find(self.fields.get("hwb_name"))
+
+    @property
+    def period(self) -> str | None:
+        """The period a return covers (a quarter), where its template has one."""
+        value = self.fields.get(self.spec.period_field) if self.spec.period_field else None
+        return str(value) if value is not None else None
 
     def sheet_of(self, spec_sheet: str) -> str:
         return self.sheet_names.get(spec_sheet, spec_sheet)
@@ -84,7 +104,10 @@ def _to_date(v: Any) -> date | None:
     if isinstance(v, float) and 1 < v < 2958466:
         return _EXCEL_EPOCH + timedelta(days=int(v))
     if isinstance(v, str) and _ISO_DATE.fullmatch(v.strip()):
-        return datetime.fromisoformat(v.strip()).date()
+        try:
+            return datetime.fromisoformat(v.strip()).date()
+        except ValueError:  # an impossible date such as 30 February: a wrong value in its cell, nothing worse
+            return None
     return None
 
 
@@ -131,19 +154,19 @@ class _Reader:
         if c is None:
             return None
         if c.formula and not c.cached:
-            self.problem("no_cached_value", sheet.name, ref, name=name)
+            self.problem(ProblemKind.NO_CACHED_VALUE, sheet.name, ref, name=name)
             return None
         if c.clipped:
-            self.problem("text_too_long", sheet.name, ref, c.clipped, f"{MAX_CELL_TEXT:,} characters", name)
+            self.problem(ProblemKind.TEXT_TOO_LONG, sheet.name, ref, c.clipped, f"{MAX_CELL_TEXT:,} characters", name)
         value = c.error if c.error else c.value
         self.sub.raw[(sheet.name, ref)] = value
         if c.error:
             if f.is_input:
-                self.problem("wrong_type", sheet.name, ref, value, f"a value, not the error {value}", name)
+                self.problem(ProblemKind.WRONG_TYPE, sheet.name, ref, value, f"a value, not the error {value}", name)
             return None
         typed, expected = convert(f, value)
         if expected and f.is_input:
-            self.problem("wrong_type", sheet.name, ref, value, expected, name)
+            self.problem(ProblemKind.WRONG_TYPE, sheet.name, ref, value, expected, name)
         return typed
 
     def read_fields(self, s: specs.Sheet, sheet: SheetCells, tags: dict[str, int]) -> None:
@@ -154,7 +177,7 @@ class _Reader:
             key = min(fs, key=lambda f: col_number(split_ref(f.cell or "A1")[0])).id
             row = tags.get(key, spec_row)
             if row != spec_row:
-                self.problem("field_moved", sheet.name, f"{specs.TAG_COLUMN}{row}", key, f"row {spec_row}")
+                self.problem(ProblemKind.FIELD_MOVED, sheet.name, f"{specs.TAG_COLUMN}{row}", key, f"row {spec_row}")
             for f in fs:
                 ref = f"{split_ref(f.cell or 'A1')[0]}{row}"
                 self.sub.field_cells[f.id] = ref
@@ -164,15 +187,15 @@ class _Reader:
         columns = [c.id for c in t.columns]
         start = tags.get(t.start_tag)
         if start is None:
-            self.problem("table_not_found", sheet.name, f"B{t.header_row}", None, f"the {t.label} table")
+            self.problem(ProblemKind.TABLE_NOT_FOUND, sheet.name, f"B{t.header_row}", None, f"the {t.label} table")
             return _frame(t, [], [])
         if start != t.header_row:
-            self.problem("table_moved", sheet.name, f"B{start}", t.label, f"row {t.header_row}")
+            self.problem(ProblemKind.TABLE_MOVED, sheet.name, f"B{start}", t.label, f"row {t.header_row}")
         for c in t.columns:
             h = sheet.get(start, col_number(t.letter(c.id)))
             text = str(h.value).rstrip(" *") if h and h.value is not None else ""
             if text != c.label:
-                self.problem("header_changed", sheet.name, f"{t.letter(c.id)}{start}", text, c.label)
+                self.problem(ProblemKind.HEADER_CHANGED, sheet.name, f"{t.letter(c.id)}{start}", text, c.label)
         end = tags.get(t.end_tag, start + t.max_rows + 1)
         if end - start - 1 > t.max_rows + ROW_SLACK or end <= start:
             end = start + t.max_rows + 1
@@ -185,7 +208,8 @@ class _Reader:
             records.append({c.id: self.cell_value(sheet, f"{t.letter(c.id)}{r}", c, f"{t.id}.{c.id}") for c in t.columns})
             index.append(r)
         if not t.fixed_rows and len(records) > t.max_rows:
-            self.problem("too_many_rows", sheet.name, f"B{index[t.max_rows]}", len(records), f"at most {t.max_rows} rows")
+            self.problem(ProblemKind.TOO_MANY_ROWS, sheet.name, f"B{index[t.max_rows]}", len(records),
+                         f"at most {t.max_rows} rows")
         return _frame(t, records, index, columns)
 
     def read(self) -> None:
@@ -197,16 +221,16 @@ class _Reader:
                 sheet = next((self.raw.sheets[n] for n in unmatched
                               if n not in self.spec_names and wanted & set(_tags(self.raw.sheets[n]))), None)
                 if sheet is None:
-                    self.problem("sheet_missing", s.name, None, None, f"a sheet called {s.name}")
+                    self.problem(ProblemKind.SHEET_MISSING, s.name, None, None, f"a sheet called {s.name}")
                     for t in s.tables:
                         self.sub.tables[t.id] = _frame(t, [], [])
                     for f in s.fields:
                         self.sub.fields[f.id] = None
                     continue
-                self.problem("sheet_renamed", sheet.name, None, sheet.name, s.name)
+                self.problem(ProblemKind.SHEET_RENAMED, sheet.name, None, sheet.name, s.name)
             self.sub.sheet_names[s.name] = sheet.name
             if sheet.state != "visible":
-                self.problem("sheet_hidden", sheet.name, None, sheet.state, "visible")
+                self.problem(ProblemKind.SHEET_HIDDEN, sheet.name, None, sheet.state, "visible")
             tags = _tags(sheet)
             self.read_fields(s, sheet, tags)
             for t in s.tables:
@@ -246,17 +270,24 @@ def _limits(sheet: str) -> tuple[int, int]:
     return {LISTS_SHEET: (2, 2), "Guidance": (0, 0), CHECKLIST_SHEET: (0, 0)}.get(sheet, (MAX_ROW, MAX_COL))
 
 
-def read_submission(source: str | Path | IO[bytes], raw: RawWorkbook | None = None) -> Submission:
-    """Read a workbook (path or open binary file) with the specification of the version it declares."""
+def read_submission(source: str | Path | IO[bytes], raw: RawWorkbook | None = None,
+                    expect: rounds.Return | None = None) -> Submission:
+    """Read a workbook (path or open binary file) with the specification of the return and version it declares.
+
+    A workbook that is not a known template is read with ``expect`` (default: the latest round's plan), so
+    that the gate can say what it should have been.
+    """
     raw = raw or read_cells(source if not isinstance(source, Path) else str(source), _limits)
     template_id, version = template_stamp(raw)
-    spec = specs.load(version) if version in specs.versions() else specs.load()
+    ret = rounds.for_template(template_id) or expect or rounds.latest().ret("plan")
+    spec = ret.spec(version) if version in ret.versions() else ret.spec()
     sub = Submission(path=str(getattr(source, "name", source)), spec=spec, template_id=template_id,
                      version=version, sheets_found=raw.names, sheet_names={})
     if raw.too_large:  # reading stopped part way: the gate reports it and checks nothing else
-        sub.problems.append(Problem("too_large", raw.too_large.sheet, None, raw.too_large.found, raw.too_large.expected))
+        big = raw.too_large
+        sub.problems.append(Problem(ProblemKind.TOO_LARGE, big.sheet, None, big.found, big.expected))
     if template_id is None:
-        sub.problems.append(Problem("not_template", raw.names[0] if raw.names else "", None, None,
+        sub.problems.append(Problem(ProblemKind.NOT_TEMPLATE, raw.names[0] if raw.names else "", None, None,
                                     f"the {spec.title}"))
     _Reader(raw, spec, sub).read()
     return sub
@@ -270,6 +301,7 @@ def describe(sub: Submission) -> dict[str, Any]:
         "hwb": sub.fields.get("hwb_name"),
         "template": f"{sub.template_id} v{sub.version}" if sub.template_id else "not the template",
         "rows": {t: len(df) for t, df in sub.tables.items()},
-        "total_pooled_000": sum(v for v in sub.tables["funding"]["amount_1516"] if v == v) if "funding" in sub.tables else None,
+        "total_pooled_000": (sum(v for v in sub.tables["funding"]["amount_this_year"] if v == v)
+                             if "funding" in sub.tables else None),
         "problems": len(sub.problems),
     }

@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from bcf import content
-from bcf.validate.catalogue import show
+from bcf.findings import show
 
 
 def money(value_000: Any) -> str:

@@ -1,8 +1,8 @@
 """The template specification: one declarative description of the workbook, loaded into typed objects.
 
-``bcf_templates/<round>/template.yaml`` describes every sheet, field and table of the current version;
-older versions are short overlays on it (``drop``/``move``). The generator, the reader and the cell rules
-all work from the objects built here and from nothing else.
+``bcf_templates/<round>/<return>/template.yaml`` describes every sheet, field and table of the current
+version; older versions are short overlays on it (``drop``/``move``). The generator, the reader, the cell
+rules and the store's tables all work from the objects built here and from nothing else.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache, cached_property
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bcf import content
 from bcf.calc import Expr
+from bcf.errors import UnknownVersion
 
-ROUND = "2015-16"
 TAG_COLUMN = "A"
 LISTS_SHEET = "Lists"  # hidden: template id, version and the lists behind the dropdowns
 CHECKLIST_SHEET = "Checklist"
@@ -118,21 +118,25 @@ class Sheet:
     tables: tuple[Table, ...] = ()
     texts: dict[str, str] = field(default_factory=dict)
     guidance: bool = False
+    store: str | None = None  # the store table holding the sheet's single-value fields
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per loaded version: compared and hashed by identity
 class Spec:
-    """One version of the planning template."""
+    """One version of one return's template."""
 
+    round_id: str
+    kind: str  # the return: plan, quarterly
     template_id: str
     version: str
     title: str
     released: date
     deadline: date
-    unit_cost_default: float
     lists: dict[str, tuple[str, ...]]
     sheets: tuple[Sheet, ...]
     superseded_by: str | None = None
+    period_field: str | None = None  # the field saying which period a return covers (quarterly returns)
+    how_to: tuple[str, ...] = ()  # the steps printed on the Guidance sheet
 
     @property
     def fields(self) -> list[Field]:
@@ -164,7 +168,7 @@ def _field(raw: dict[str, Any], sheet: str, kinds: dict[str, dict[str, Any]]) ->
     return Field(sheet=sheet, **merged)
 
 
-def _build(doc: dict[str, Any]) -> Spec:
+def _build(doc: dict[str, Any], round_id: str, kind: str) -> Spec:
     kinds = doc.get("kinds", {})
     sheets = []
     for s in doc["sheets"]:
@@ -178,13 +182,13 @@ def _build(doc: dict[str, Any]) -> Spec:
                 max_rows=len(rows) or t["max_rows"], required=t.get("required", False), fixed_rows=rows))
         sheets.append(Sheet(
             name=name, title=s.get("title", name), guidance=s.get("guidance", False),
-            texts=s.get("texts", {}), tables=tuple(tables),
+            texts=s.get("texts", {}), tables=tuple(tables), store=s.get("store"),
             fields=tuple(_field(f, name, kinds) for f in s.get("fields", []))))
     return Spec(
-        template_id=doc["template_id"], version=str(doc["version"]), title=doc["title"],
-        released=doc["released"], deadline=doc["deadline"], unit_cost_default=doc["unit_cost_default"],
-        lists={k: tuple(v) for k, v in doc["lists"].items()}, sheets=tuple(sheets),
-        superseded_by=doc.get("superseded_by"))
+        round_id=round_id, kind=kind, template_id=doc["template_id"], version=str(doc["version"]), title=doc["title"],
+        released=doc["released"], deadline=doc["deadline"], lists={k: tuple(v) for k, v in doc["lists"].items()},
+        sheets=tuple(sheets), superseded_by=doc.get("superseded_by"), period_field=doc.get("period_field"),
+        how_to=tuple(doc.get("how_to", ())))
 
 
 def _apply_overlay(doc: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
@@ -199,25 +203,25 @@ def _apply_overlay(doc: dict[str, Any], overlay: dict[str, Any]) -> dict[str, An
 
 
 @cache
-def _current_doc(round_: str) -> dict[str, Any]:
-    return yaml.safe_load(content.path("bcf_templates", round_, "template.yaml").read_text(encoding="utf-8"))
+def _current_doc(folder: Path) -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((folder / "template.yaml").read_text(encoding="utf-8"))
+    return doc
 
 
-def versions(round_: str = ROUND) -> dict[str, str]:
-    """Every version of the round's template known, mapped to its overlay file ('' for the current one)."""
-    doc = _current_doc(round_)
+def versions(folder: Path) -> dict[str, str]:
+    """Every version of a return's template, mapped to its overlay file ('' for the current one)."""
+    doc = _current_doc(folder)
     return {str(doc["version"]): "", **{str(k): v for k, v in doc.get("superseded", {}).items()}}
 
 
 @cache
-def load(version: str | None = None, round_: str = ROUND) -> Spec:
-    """The specification of one version (default: the current one)."""
-    doc = _current_doc(round_)
-    overlay_file = versions(round_).get(version or str(doc["version"]))
+def load(folder: Path, version: str | None = None) -> Spec:
+    """The specification in a return's folder (``bcf_templates/<round>/<return>``), one version of it."""
+    doc = _current_doc(folder)
+    overlay_file = versions(folder).get(version or str(doc["version"]))
     if overlay_file is None:
-        raise KeyError(f"version {version} of {doc['template_id']} is not known")
+        raise UnknownVersion(f"Version {version} of {doc['template_id']} is not known. "
+                             f"Known: {', '.join(versions(folder))}.")
     if overlay_file:
-        overlay = yaml.safe_load(content.path("bcf_templates", round_, overlay_file).read_text(encoding="utf-8"))
-        doc = _apply_overlay(doc, overlay)
-    return _build(doc)
-
+        doc = _apply_overlay(doc, yaml.safe_load((folder / overlay_file).read_text(encoding="utf-8")))
+    return _build(doc, folder.parent.name, folder.name)

@@ -1,7 +1,11 @@
-"""The national DuckDB store: schema and views from ``aggregator/``, one transaction per file.
+"""The national DuckDB store: fixed tables and views from ``aggregator/``, data tables from the templates.
 
-A file is loaded whole or not at all. The same bytes load once per round; a newer file for the same plan
-becomes current (see the ``current_submissions`` view) and the older one stays as history.
+Each return's template says where its contents go: a sheet of single values names its store table
+(``store:``), and every table of rows is stored under its own id. The data tables are derived here from
+every template of every round, so a new field or a new return needs no hand-written DDL; columns are only
+ever added. A file is loaded whole or not at all. The same bytes load once per round; a newer file for the
+same plan, return and period becomes current (see the ``current_submissions`` view) and the older one
+stays as history.
 """
 
 from __future__ import annotations
@@ -15,19 +19,58 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from bcf import areas, content
+from bcf import content, rounds
+from bcf.errors import StoreBusy
+from bcf.spec import Field, Spec
 from bcf.validate import Report
 
-# the template's single-value fields, by the store table that holds them
-FIELD_TABLES = {"Cover": "cover", "Funding": "funding_summary", "NEL & P4P": "nel_plan", "Governance": "governance"}
+SQL_TYPES = {"number": "DOUBLE", "integer": "DOUBLE", "date": "DATE", "text": "VARCHAR", "email": "VARCHAR"}
 
 
-class StoreBusy(Exception):
-    """Another process has the database open for writing."""
+def _specs() -> list[Spec]:
+    """Every version of every return of every round."""
+    return [ret.spec(v) for rnd in rounds.all_rounds().values() for ret in rnd.returns.values() for v in ret.versions()]
+
+
+def _field_columns(spec: Spec) -> dict[str, list[Field]]:
+    """Store table -> the columns a return's workbook fills in it."""
+    out: dict[str, list[Field]] = {}
+    for s in spec.sheets:
+        if s.store:
+            out.setdefault(s.store, []).extend(f for f in s.fields if f.is_input)
+    for t in spec.tables:
+        out[t.id] = list(t.columns)
+    return out
+
+
+@cache
+def data_tables() -> dict[str, dict[str, str]]:
+    """Store table -> column -> SQL type, over every template; a clash between templates is an error."""
+    out: dict[str, dict[str, str]] = {}
+    for spec in _specs():
+        tables = {t.id for t in spec.tables}
+        for table, fields in _field_columns(spec).items():
+            first = {"submission_id": "BIGINT NOT NULL", **({"row": "INTEGER"} if table in tables else {})}
+            columns = out.setdefault(table, first)
+            for f in fields:
+                kind = SQL_TYPES[f.type]
+                if columns.setdefault(f.id, kind) != kind:
+                    raise ValueError(f"{table}.{f.id} is {kind} in {spec.template_id} but {columns[f.id]} elsewhere")
+    return out
+
+
+def data_ddl() -> list[str]:
+    """Statements that create every data table, or add the columns it lacks."""
+    out = []
+    for table, columns in data_tables().items():
+        out.append(f'CREATE TABLE IF NOT EXISTS "{table}" (submission_id BIGINT NOT NULL)')
+        out += [f'ALTER TABLE "{table}" ADD COLUMN IF NOT EXISTS "{c}" {kind.replace(" NOT NULL", "")}'
+                for c, kind in columns.items() if c != "submission_id"]
+    return out
 
 
 class Store:
-    """An open store. Opening for writing creates the schema and views if they are missing."""
+    """An open store. Opening for writing creates (or extends) the schema and views."""
 
     def __init__(self, db: Path, read_only: bool = False):
         try:
@@ -38,15 +81,23 @@ class Store:
             raise
         if not read_only:
             self.con.execute(sql("schema.sql")).fetchall()
+            for statement in data_ddl():
+                self.con.execute(statement)
             self.con.execute(sql("views.sql")).fetchall()
-            if not self.con.execute("SELECT count(*) FROM plans").fetchall()[0][0]:
-                skip = ("hwb_name", "ons_code", "la_type")
-                self._insert("plans", pd.DataFrame([{k: v for k, v in asdict(a).items() if k not in skip}
-                                                    for a in areas.plans()]))
+            self._add_plans()
         self.columns: dict[str, list[str]] = {}
         query = "SELECT table_name, column_name FROM information_schema.columns ORDER BY table_name, ordinal_position"
         for table, column in self.con.execute(query).fetchall():
             self.columns.setdefault(table, []).append(column)
+
+    def _add_plans(self) -> None:
+        """Each round's plans, once."""
+        have = {r for (r,) in self.con.execute("SELECT DISTINCT round FROM plans").fetchall()}
+        skip = ("hwb_name", "ons_code", "la_type")
+        rows = [{"round": rnd.id, **{k: v for k, v in asdict(a).items() if k not in skip}}
+                for rnd in rounds.all_rounds().values() if rnd.id not in have for a in rnd.areas.plans()]
+        if rows:
+            self._insert("plans", pd.DataFrame(rows))
 
     def _insert(self, table: str, frame: pd.DataFrame) -> None:
         """Bulk insert: the frame is scanned by DuckDB directly, columns matched by name."""
@@ -66,8 +117,9 @@ class Store:
         return bool(self.con.execute("SELECT 1 FROM submissions WHERE round = ? AND sha256 = ?",
                                      [round_, sha256]).fetchall())
 
-    def load(self, items: list[tuple[Report, str, datetime]], round_: str) -> list[int]:
-        """Store checked files (report, SHA-256, received at) with their findings and data, in one transaction.
+    def load(self, items: list[tuple[Report, str, datetime]], round_: str, kind: str) -> list[int]:
+        """Store checked files (report, SHA-256, received at) of one round and return, with their findings and
+        data, in one transaction.
 
         Either every file of the call is stored whole or none is, so no file is ever partly in. The batch
         calls this per chunk of files; a chunk that fails is retried file by file.
@@ -80,7 +132,8 @@ class Store:
             frames: dict[str, list[pd.DataFrame]] = {}
             for sid, (report, sha256, received_at) in zip(ids, items, strict=True):
                 sub = report.submission
-                rows.append({"submission_id": sid, "round": round_, "file_name": report.file, "sha256": sha256,
+                rows.append({"submission_id": sid, "round": round_, "return_kind": report.return_kind or kind,
+                             "period": report.period, "file_name": report.file, "sha256": sha256,
                              "hwb": report.hwb, "plan_code": report.plan_code,
                              "template_id": sub.template_id if sub else None,
                              "template_version": sub.version if sub else None, "received_at": received_at,
@@ -108,14 +161,12 @@ def _frames(report: Report) -> dict[str, pd.DataFrame]:
     out = {"findings": pd.DataFrame([{**f.as_dict(), "found": _text(f.found), "expected": _text(f.expected)}
                                      for f in report.findings])}
     sub = report.submission
-    if sub is None:
+    if sub is None or report.foreign:
         return out
-    for sheet, table in FIELD_TABLES.items():
-        out[table] = pd.DataFrame([{f.id: sub.fields.get(f.id) for s in sub.spec.sheets if s.name == sheet
-                                    for f in s.fields if f.is_input}])
-    out["nel_quarters"] = pd.DataFrame(
-        [{"period": period, "quarter": q, "admissions": sub.fields.get(f"{period}_q{q}")}
-         for period in ("baseline", "plan") for q in range(1, 5)])
+    tables = {t.id for t in sub.spec.tables}
+    for table, fields in _field_columns(sub.spec).items():
+        if table not in tables:
+            out[table] = pd.DataFrame([{f.id: sub.fields.get(f.id) for f in fields}])
     for t in sub.spec.tables:
         out[t.id] = sub.tables[t.id].reset_index()
     return {k: v for k, v in out.items() if not v.empty}

@@ -1,7 +1,8 @@
 """Stress-test every current plan's savings and decide its assurance category.
 
-The arithmetic is SQL (``aggregator/stress.sql``) over the national store, with every assumption taken
-from ``rules/parameters.yaml`` (overridable per run). The category follows reference section 6 in order,
+The arithmetic is SQL (``aggregator/stress.sql``) over one round of the national store, with every
+assumption taken from the round's parameters (overridable per run). Results are kept per round: a run
+replaces its own round's rows and leaves every other round's as they were. The category follows reference section 6 in order,
 first match wins, and keeps the reasons that decided it so the letter can name them.
 """
 
@@ -13,7 +14,6 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from bcf import params
 from bcf.params import Parameter
 from bcf.store import sql
 
@@ -22,23 +22,19 @@ DECISIVE = {"BCF-POL-005": "a sign-off is missing", "BCF-POL-001": "the pooled b
             "BCF-GATE-006": "the workbook is not the planning template"}
 
 
-def parameters(overrides: dict[str, str] | None = None) -> dict[str, Parameter]:
-    """Every assumption by name, with its source note (see ``bcf.params``)."""
-    return params.load(overrides)
-
-
-def run(con: duckdb.DuckDBPyConnection, chosen: dict[str, Parameter]) -> pd.DataFrame:
-    """Compute stress_test, stress_scenarios and assurance in the store; returns the assurance table."""
+def run(con: duckdb.DuckDBPyConnection, round_: str, chosen: dict[str, Parameter]) -> pd.DataFrame:
+    """Compute one round's stress_test, stress_scenarios and assurance in the store; returns its assurance."""
+    con.execute("SET VARIABLE round = ?", [round_])
     for name in ("unit_cost", "trend_growth", "weight_high", "weight_medium", "weight_low", "return_on_spend_flag",
                  "delivery_scenarios"):
         con.execute(f"SET VARIABLE {name} = ?", [chosen[name].value])
     con.execute(sql("stress.sql")).fetchall()
-    stress = con.execute("SELECT * FROM stress_test").df()
+    stress = con.execute("SELECT * FROM stress_test WHERE round = ?", [round_]).df()
     findings = con.execute("SELECT submission_id, rule_id, severity, sheet, cell FROM findings "
-                           "WHERE submission_id IN (SELECT submission_id FROM stress_test)").df()
+                           "WHERE submission_id IN (SELECT submission_id FROM stress_test WHERE round = ?)", [round_]).df()
     by_file = dict(tuple(findings.groupby("submission_id")))
     rows = [decide(s, by_file.get(s["submission_id"], findings.iloc[0:0]), chosen) for s in stress.to_dict("records")]
-    assurance = pd.DataFrame(rows, columns=["submission_id", "plan_code", "category", "reasons"])
+    assurance = pd.DataFrame(rows, columns=["submission_id", "plan_code", "category", "reasons"]).assign(round=round_)
     con.register("decided", assurance)
     con.execute("INSERT INTO assurance BY NAME SELECT * FROM decided")
     con.unregister("decided")

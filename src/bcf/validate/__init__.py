@@ -6,32 +6,28 @@ and a gate finding that stops the check is the only finding reported, so nothing
 
 from __future__ import annotations
 
-import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
 
-from bcf import areas
+from bcf import rounds
+from bcf.findings import Finding, Severity, finding
 from bcf.read import Submission, read_submission
 from bcf.spec import split_ref
-from bcf.validate.catalogue import Finding, finding
-from bcf.validate.gate import file_findings, template_findings
-from bcf.xlsx import damage
-
-SHEET_ORDER = ["", "Cover", "Funding", "Schemes", "Benefits", "NEL & P4P", "Metrics", "Conditions", "Risks",
-               "Governance", "Provider impact", "Lists"]
+from bcf.validate.gate import FOREIGN, file_findings, template_findings
+from bcf.xlsx import Damaged, damage
 
 
-@dataclass
+@dataclass(frozen=True)
 class Report:
-    """The outcome of checking one file."""
+    """The outcome of checking one file. Built once; ``with_findings`` makes a new one."""
 
     file: str
-    findings: list[Finding]
-    submission: Submission | None = field(default=None, repr=False)
+    findings: tuple[Finding, ...]
+    submission: Submission | None = field(default=None, repr=False, compare=False)
     plan_hint: str | None = None  # the plan a central team filed it under, when the workbook cannot say
 
     @property
@@ -39,12 +35,17 @@ class Report:
         return any(f.stops for f in self.findings)
 
     @property
+    def foreign(self) -> bool:
+        """The workbook belongs to another round or return than the one it was checked for."""
+        return any(f.rule_id == FOREIGN for f in self.findings)
+
+    @property
     def blocking(self) -> int:
-        return sum(f.severity == "blocking" for f in self.findings)
+        return sum(f.severity == Severity.BLOCKING for f in self.findings)
 
     @property
     def advisory(self) -> int:
-        return sum(f.severity == "advisory" for f in self.findings)
+        return sum(f.severity == Severity.ADVISORY for f in self.findings)
 
     @property
     def status(self) -> str:
@@ -60,36 +61,57 @@ class Report:
 
     @property
     def plan_code(self) -> str | None:
-        a = areas.find(self.hwb)
+        if self.foreign:
+            return None  # never filed under a plan of a round it does not belong to
+        a = self.submission.area if self.submission else None
         return a.plan_code if a else self.plan_hint
+
+    @property
+    def return_kind(self) -> str | None:
+        return self.submission.spec.kind if self.submission and not self.foreign else None
+
+    @property
+    def period(self) -> str | None:
+        return self.submission.period if self.submission and not self.foreign else None
+
+    def with_findings(self, findings: list[Finding]) -> Report:
+        """The same report with these findings, merged and sorted."""
+        return replace(self, findings=tuple(_merge(findings, self.submission)))
+
+    def filed_under(self, plan_hint: str | None) -> Report:
+        return replace(self, plan_hint=plan_hint)
 
     def as_dict(self) -> dict[str, Any]:
         sub = self.submission
         return {
             "file": self.file, "hwb": self.hwb, "plan_code": self.plan_code,
-            "template": {"id": sub.template_id, "version": sub.version} if sub else None,
+            "template": {"id": sub.template_id, "version": sub.version, "round": sub.spec.round_id,
+                         "return": sub.spec.kind} if sub else None,
             "status": self.status, "blocking": self.blocking, "advisory": self.advisory,
             "findings": [f.as_dict() for f in self.findings],
         }
 
 
-def _sort_key(f: Finding) -> tuple[Any, ...]:
-    sheet = SHEET_ORDER.index(f.sheet) if f.sheet in SHEET_ORDER else len(SHEET_ORDER)
-    col, row = split_ref(f.cell) if f.cell else ("", 0)
-    return (sheet, f.sheet, row, len(col), col, f.rule_id)
+def _merge(found: list[Finding], sub: Submission | None) -> list[Finding]:
+    """One finding per (rule, sheet, cell), the first kept, sorted by sheet (in template order), cell and rule."""
+    order = [""] + ([sub.sheet_of(s.name) for s in sub.spec.sheets] if sub else [])
 
+    def key(f: Finding) -> tuple[Any, ...]:
+        sheet = order.index(f.sheet) if f.sheet in order else len(order)
+        col, row = split_ref(f.cell) if f.cell else ("", 0)
+        return (sheet, f.sheet, row, len(col), col, f.rule_id)
 
-def _merge(found: list[Finding]) -> list[Finding]:
-    """One finding per (rule, sheet, cell), the first kept, sorted by sheet, cell and rule."""
     unique = {(f.rule_id, f.sheet, f.cell): f for f in reversed(found)}
-    return sorted(unique.values(), key=_sort_key)
+    return sorted(unique.values(), key=key)
 
 
-def inspect_file(path: Path | str) -> Report:
+def inspect_file(path: Path | str, round_id: str | None = None, kind: str | None = None) -> Report:
     """Gate, read, structure and cross-sheet rules for one file; cell rules are added by ``complete``.
 
+    ``round_id`` and ``kind`` say what the file must be (default: whatever known return it declares).
     The split lets a batch run this part in worker processes and the pandera part once for all files.
-    Never raises for anything the file contains.
+    Never raises for anything the file contains; a fault of the checker itself is raised, not reported as
+    a problem with the file.
     """
     from bcf.validate.logic import logic_findings
     from bcf.validate.structure import structure_findings
@@ -97,30 +119,32 @@ def inspect_file(path: Path | str) -> Report:
     path = Path(path)
     gate = file_findings(path)
     if any(f.stops for f in gate):
-        return Report(path.name, [next(f for f in gate if f.stops)])
+        return Report(path.name, (next(f for f in gate if f.stops),))
+    expect = rounds.get(round_id).ret(kind or "plan") if round_id else None
     try:
-        sub = read_submission(path)
+        sub = read_submission(path, expect=expect)
     except DefusedXmlException:
-        return Report(path.name, [finding("BCF-GATE-010", "", found="entity declarations in its XML")])
-    except (zipfile.BadZipFile, ParseError, KeyError, EOFError, ValueError, UnicodeDecodeError) as e:
-        return Report(path.name, [finding("BCF-GATE-004", "", found=damage(e)[:160])])
-    gate += template_findings(sub)
+        return Report(path.name, (finding("BCF-GATE-010", "", found="entity declarations in its XML"),))
+    except (Damaged, ParseError, UnicodeDecodeError) as e:
+        return Report(path.name, (finding("BCF-GATE-004", "", found=damage(e)[:160]),))
+    gate += template_findings(sub, round_id, kind)
     if any(f.stops for f in gate):
-        return Report(path.name, [next(f for f in gate if f.stops)], sub)
-    return Report(path.name, gate + structure_findings(sub) + logic_findings(sub), sub)
+        return Report(path.name, (next(f for f in gate if f.stops),), sub)
+    return Report(path.name, tuple(gate + structure_findings(sub) + logic_findings(sub)), sub)
 
 
-def complete(reports: list[Report]) -> None:
-    """Add the cell-level findings to every readable report (one pandera pass for all) and sort."""
+def complete(reports: list[Report]) -> list[Report]:
+    """The reports with their cell-level findings added (one pandera pass for all), merged and sorted."""
     from bcf.validate.cells import cell_findings_many
 
-    todo = [r for r in reports if r.submission is not None and not r.stopped]
-    for r, cells in zip(todo, cell_findings_many([r.submission for r in todo if r.submission]), strict=True):
-        r.findings = _merge(r.findings + cells)
+    todo = [i for i, r in enumerate(reports) if r.submission is not None and not r.stopped]
+    cells = cell_findings_many([reports[i].submission for i in todo])  # type: ignore[misc]
+    out = list(reports)
+    for i, found in zip(todo, cells, strict=True):
+        out[i] = reports[i].with_findings([*reports[i].findings, *found])
+    return out
 
 
-def check_file(path: Path | str) -> Report:
+def check_file(path: Path | str, round_id: str | None = None, kind: str | None = None) -> Report:
     """Check one workbook file. Never raises for anything the file contains."""
-    report = inspect_file(path)
-    complete([report])
-    return report
+    return complete([inspect_file(path, round_id, kind)])[0]

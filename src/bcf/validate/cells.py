@@ -15,18 +15,22 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-from bcf import areas
-from bcf import spec as specs
-from bcf.params import values as parameters
+from bcf import rounds
+from bcf.findings import PROBLEM_RULES, Finding, ProblemKind, finding
 from bcf.read import Submission
 from bcf.spec import Field, Spec
-from bcf.validate.catalogue import Finding, finding
 
 FIELDS = "fields"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 # pandera's own names for the failures that carry no rule id of ours
 BUILTIN = {"not_nullable": "BCF-CELL-001", "multiple_fields_uniqueness": "BCF-CELL-005"}
+# pandera's dtype and column-presence checks: the reader guarantees both, so their failures are never findings
+IGNORED = ("dtype(", "column_in_dataframe", "column_in_schema")
 SUB = "_sub"
+
+
+def _checks_params(spec: Spec) -> dict[str, Any]:
+    return rounds.of(spec).round.values()["checks"]
 
 
 def _checks(f: Field, spec: Spec) -> list[pa.Check]:
@@ -34,13 +38,12 @@ def _checks(f: Field, spec: Spec) -> list[pa.Check]:
     if f.numeric and f.min is not None:
         checks.append(pa.Check.in_range(f.min, f.max, error="BCF-CELL-003"))
     if f.list:
-        allowed = [a.hwb_name for a in areas.areas()] if f.list == "hwb" else list(spec.lists[f.list])
         if f.list != "hwb":  # an unknown HWB is a gate finding of its own
-            checks.append(pa.Check.isin(allowed, error="BCF-CELL-004"))
+            checks.append(pa.Check.isin(list(spec.lists[f.list]), error="BCF-CELL-004"))
     if f.type == "email":
         checks.append(pa.Check.str_matches(EMAIL, error="BCF-CELL-006"))
     if f.type == "date":
-        p = parameters()["checks"]
+        p = _checks_params(spec)
         checks.append(pa.Check.in_range(p["date_earliest"], p["date_latest"], error="BCF-CELL-009"))
     return checks
 
@@ -55,12 +58,11 @@ def schemas(spec: Spec) -> dict[str, pa.DataFrameSchema]:
     Frames carry a ``_sub`` column naming the submission, so one call can validate a whole batch;
     ids must be unique within a submission, hence uniqueness over (``_sub``, id).
     """
-    return _schemas(spec.version)
+    return _schemas(spec)
 
 
 @cache
-def _schemas(version: str) -> dict[str, pa.DataFrameSchema]:
-    spec = specs.load(version)
+def _schemas(spec: Spec) -> dict[str, pa.DataFrameSchema]:
     out = {}
     for t in spec.tables:
         unique = [c.id for c in t.columns if c.unique]
@@ -79,9 +81,9 @@ def failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns=["column", "check", "failure_case", "index"])
 
 
-def _bounds(f: Field) -> str:
+def _bounds(spec: Spec, f: Field) -> str:
     if f.type == "date":
-        p = parameters()["checks"]
+        p = _checks_params(spec)
         return f"{p['date_earliest']:%d/%m/%Y} to {p['date_latest']:%d/%m/%Y}"
     return f"{f.min:,.0f} to {f.max:,.0f}"
 
@@ -89,7 +91,7 @@ def _bounds(f: Field) -> str:
 def _finding(sub: Submission, f: Field, rule_id: str, sheet: str, cell: str, value: Any) -> Finding:
     expected: Any = None
     if rule_id == "BCF-CELL-003" or rule_id == "BCF-CELL-009":
-        expected = _bounds(f)
+        expected = _bounds(sub.spec, f)
     elif rule_id == "BCF-CELL-004":
         expected = ", ".join(sub.spec.lists.get(f.list or "", ()))
     found = sub.raw.get((sheet, cell), value)
@@ -126,9 +128,9 @@ def cell_findings_many(subs: list[Submission]) -> list[list[Finding]]:
     (a ``_sub`` column says whose row it is) and maps each failure back to its submission and cell.
     """
     out: list[dict[tuple[str, str], Finding]] = [_type_findings(sub) for sub in subs]
-    by_version: dict[str, list[int]] = {}
+    by_version: dict[Spec, list[int]] = {}
     for i, sub in enumerate(subs):
-        by_version.setdefault(sub.spec.version, []).append(i)
+        by_version.setdefault(sub.spec, []).append(i)
     for members in by_version.values():
         spec = subs[members[0]].spec
         tables = {t.id for t in spec.tables}
@@ -140,8 +142,8 @@ def cell_findings_many(subs: list[Submission]) -> list[list[Finding]]:
             batch = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
             for case in failures(schemas(spec)[name], batch).to_dict("records"):
                 rule_id, column = BUILTIN.get(str(case["check"]), str(case["check"])), str(case["column"])
-                if not rule_id.startswith("BCF-") or column == SUB:
-                    continue  # dtype and column-presence checks: the reader guarantees both
+                if rule_id.startswith(IGNORED) or column == SUB:
+                    continue
                 at = batch.iloc[int(case["index"])]
                 who, row = int(at[SUB]), int(at["row"])
                 sub = subs[who]
@@ -156,8 +158,8 @@ def _type_findings(sub: Submission) -> dict[tuple[str, str], Finding]:
     """The reader's text-in-a-number-cell problems, which cannot reach a typed frame."""
     out = {}
     for p in sub.problems:
-        if p.kind == "wrong_type" and p.cell and p.name:
+        if p.kind == ProblemKind.WRONG_TYPE and p.cell and p.name:
             f = field_of(sub.spec, p.name)
-            out[(p.sheet, p.cell)] = finding("BCF-CELL-002", p.sheet, p.cell, found=p.found, expected=p.expected,
+            out[(p.sheet, p.cell)] = finding(PROBLEM_RULES[p.kind], p.sheet, p.cell, found=p.found, expected=p.expected,
                                              label=f.label, example=f.example or "")
     return out

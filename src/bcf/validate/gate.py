@@ -14,18 +14,18 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from bcf import areas
-from bcf import spec as specs
-from bcf.params import values as parameters
+from bcf import rounds
+from bcf.findings import Finding, ProblemKind, finding
+from bcf.params import shared as parameters
 from bcf.read import Submission
-from bcf.validate.catalogue import Finding, finding
 from bcf.xlsx import DAMAGED, damage
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MB = 1024 * 1024
-HEAD_BYTES = 2048  # of each part, looked at for a document type declaration before anything is parsed
+HEAD_BYTES = 2 * 1024  # of each part, looked at for a document type declaration before anything is parsed
 STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"  # Excel's "Strict Open XML Spreadsheet"
 ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # all that Excel and LibreOffice use
+FOREIGN = "BCF-GATE-012"  # a workbook of another round or return than the one it was sent in for
 
 
 def _ole_kind(data: bytes) -> str:
@@ -153,28 +153,37 @@ def _label(sub: Submission, name: str | None) -> str:
     return sub.spec.field(name).label
 
 
-def template_findings(sub: Submission) -> list[Finding]:
-    """Is the workbook within the reader's budgets, our template, in the current version, for a known HWB?
+def _name(ret: rounds.Return) -> str:
+    return f"{ret.title} ({ret.round_id} {ret.kind} return)"
+
+
+def template_findings(sub: Submission, round_id: str | None = None, kind: str | None = None) -> list[Finding]:
+    """Is the workbook within the reader's budgets, a known template, of the round and return it was sent
+    in for (when given), in the current version, for a HWB of its round?
 
     Text cut to what a cell can hold is reported here too, as it is a limit of the reader, not a rule of
     the template.
     """
-    too_large = next((p for p in sub.problems if p.kind == "too_large"), None)
+    too_large = next((p for p in sub.problems if p.kind == ProblemKind.TOO_LARGE), None)
     if too_large:
         return [finding("BCF-GATE-003", too_large.sheet, found=too_large.found, expected=too_large.expected)]
-    current = specs.load()
-    expected = f"{current.title}, version {current.version}"
-    if sub.template_id != current.template_id or sub.version not in specs.versions():
+    own = rounds.for_template(sub.template_id)
+    wanted = rounds.get(round_id).ret(kind or (own.kind if own else "plan")) if round_id else own or sub.ret
+    if own is None or sub.version not in own.versions():
         found = sub.template_id and f"{sub.template_id} v{sub.version}"
-        return [finding("BCF-GATE-006", "", found=found, expected=expected)]
+        return [finding("BCF-GATE-006", "", found=found, expected=f"{wanted.title}, version {wanted.spec().version}")]
+    if own != wanted:
+        return [finding(FOREIGN, "", found=_name(own), expected=_name(wanted))]
     out = []
+    current = own.spec()
     if sub.version != current.version:
         out.append(finding("BCF-GATE-007", "", found=sub.version, expected=current.version))
     hwb = sub.fields.get("hwb_name")
-    if hwb and areas.find(hwb) is None and "Cover" in sub.sheet_names:
-        out.append(finding("BCF-GATE-008", sub.sheet_of("Cover"), sub.field_cells.get("hwb_name"), found=hwb))
+    cover = sub.spec.field("hwb_name").sheet if sub.spec.has("hwb_name") else None
+    if hwb and sub.area is None and cover in sub.sheet_names:
+        out.append(finding("BCF-GATE-008", sub.sheet_of(cover), sub.field_cells.get("hwb_name"), found=hwb))
     for p in sub.problems:
-        if p.kind == "text_too_long":
+        if p.kind == ProblemKind.TEXT_TOO_LONG:
             out.append(finding("BCF-CELL-010", p.sheet, p.cell, found=f"{p.found:,} characters", expected=p.expected,
                                label=_label(sub, p.name)))
     return out

@@ -1,8 +1,9 @@
 """Arithmetic, policy and consistency rules: small named functions over a submission.
 
-Each rule is registered under its catalogue id and yields findings. A rule that needs a sheet the file
-lacks says nothing: the missing sheet is already one structure finding, and guessing on top of it would
-only bury it. Thresholds come from ``rules/parameters.yaml``.
+Each rule is registered under its catalogue id with the fields and tables it reads, and yields findings.
+It runs only where the catalogue says it is in force (round and return) and the return's template has
+what it reads. A rule whose sheet the file lacks says nothing: the missing sheet is already one structure
+finding, and guessing on top of it would only bury it. Thresholds are the round's parameters.
 """
 
 from __future__ import annotations
@@ -14,28 +15,30 @@ from typing import Any
 
 import pandas as pd
 
-from bcf import areas
-from bcf.params import values as parameters
+from bcf import rounds
+from bcf.findings import Finding, ProblemKind, finding, rules
 from bcf.read import Submission
-from bcf.validate.catalogue import Finding, finding
 
 Rule = Callable[[Submission], Iterator[Finding]]
-RULES: dict[str, tuple[tuple[str, ...], Rule]] = {}  # rule id -> (sheets it needs, function)
+RULES: dict[str, tuple[tuple[str, ...], Rule]] = {}  # rule id -> (fields and tables it reads, function)
 NEL = "Fewer NEL admissions"
+QUARTERS = tuple(f"{period}_q{i}" for period in ("baseline", "plan") for i in range(1, 5))
 # calculated cells typed over: which rule speaks for which cell (default BCF-ARITH-007)
 CALC_RULES = {"total_pooled": "BCF-ARITH-002", "metrics.rate_baseline": "BCF-ARITH-003",
               "metrics.rate_plan": "BCF-ARITH-003", "risks.score": "BCF-ARITH-004", "share_total": None}
 
 
-def rule(rule_id: str, *sheets: str) -> Callable[[Rule], Rule]:
+def rule(rule_id: str, *reads: str) -> Callable[[Rule], Rule]:
+    """Register a rule under its catalogue id, with the field and table ids it reads."""
     def register(fn: Rule) -> Rule:
-        RULES[rule_id] = (sheets, fn)
+        RULES[rule_id] = (reads, fn)
         return fn
     return register
 
 
-def p(name: str) -> Any:
-    return parameters()["checks"][name]
+def p(sub: Submission, name: str) -> Any:
+    """A check parameter of the round the submission belongs to."""
+    return sub.ret.round.values()["checks"][name]
 
 
 def rows(df: pd.DataFrame) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -55,11 +58,7 @@ def total(sub: Submission, name: str) -> float:
 
 def has_type_problem(sub: Submission, *names: str) -> bool:
     """True when a value the rule adds up could not be read as a number: the type finding says it all."""
-    return any(pr.kind == "wrong_type" and pr.name in names for pr in sub.problems)
-
-
-def _area(sub: Submission) -> areas.Area | None:
-    return areas.find(sub.fields.get("hwb_name"))
+    return any(pr.kind == ProblemKind.WRONG_TYPE and pr.name in names for pr in sub.problems)
 
 
 def nel_rows(sub: Submission) -> pd.DataFrame:
@@ -75,19 +74,19 @@ def planned_reduction(sub: Submission) -> float | None:
 
 
 # -- arithmetic ---------------------------------------------------------------------------------------
-@rule("BCF-ARITH-001", "Funding", "Schemes")
+@rule("BCF-ARITH-001", "funding", "schemes")
 def totals_tie(sub: Submission) -> Iterator[Finding]:
-    if has_type_problem(sub, "funding.amount_1516", "schemes.spend_1516"):
+    if has_type_problem(sub, "funding.amount_this_year", "schemes.spend_this_year"):
         return
-    funding, schemes = total(sub, "funding.amount_1516"), total(sub, "schemes.spend_1516")
-    if abs(funding - schemes) >= p("tie_tolerance_000"):
-        yield finding("BCF-ARITH-001", *sub.where("schemes.spend_1516"), found=schemes, expected=funding)
+    funding, schemes = total(sub, "funding.amount_this_year"), total(sub, "schemes.spend_this_year")
+    if abs(funding - schemes) >= p(sub, "tie_tolerance_000"):
+        yield finding("BCF-ARITH-001", *sub.where("schemes.spend_this_year"), found=schemes, expected=funding)
 
 
 def _typed_over(sub: Submission) -> Iterator[tuple[str, int | None, Any, Any]]:
     """(name, row, shown, formula gives) for every calculated cell whose saved value disagrees."""
     def lookup(key: Any, column: str) -> Any:
-        a = areas.find(key)
+        a = sub.ret.round.areas.find(key)
         return a.get(column) if a else None
 
     def get(name: str) -> Any:
@@ -101,7 +100,7 @@ def _typed_over(sub: Submission) -> Iterator[tuple[str, int | None, Any, Any]]:
             return False
         if isinstance(want, str) or isinstance(shown, str):
             return str(shown) != str(want)
-        return abs(float(shown) - float(want)) > max(0.01, p("calc_tolerance") * abs(float(want)))
+        return abs(float(shown) - float(want)) > max(0.01, p(sub, "calc_tolerance") * abs(float(want)))
 
     for f in sub.spec.fields:
         if f.calc and f.id in sub.field_cells:
@@ -125,34 +124,34 @@ def calculated_cells_typed_over(sub: Submission) -> Iterator[Finding]:
             yield finding(rule_id, *sub.where(name, row), found=shown, expected=want)
 
 
-@rule("BCF-ARITH-005", "Governance")
+@rule("BCF-ARITH-005", "share_ccg", "share_la")
 def risk_share_sums_to_100(sub: Submission) -> Iterator[Finding]:
     ccg, la = num(sub.fields.get("share_ccg")), num(sub.fields.get("share_la"))
     if ccg is not None and la is not None and abs(ccg + la - 100) > 1e-9:
         yield finding("BCF-ARITH-005", *sub.where("share_total"), found=ccg + la, expected=100)
 
 
-@rule("BCF-ARITH-006", "Benefits")
+@rule("BCF-ARITH-006", "benefits")
 def saving_is_volume_times_cost(sub: Submission) -> Iterator[Finding]:
     for row, b in rows(sub.tables["benefits"]):
         change, cost, saving = num(b["planned_change"]), num(b["unit_cost"]), num(b["planned_saving"])
         if None in (change, cost, saving) or b["benefit_type"] == NEL:
             continue  # NEL rows are priced by BCF-CONS-002
         want = abs(change) * cost / 1000  # type: ignore[arg-type, operator]
-        if abs(saving - want) > max(1, p("consistency_tolerance") * want):  # type: ignore[operator]
+        if abs(saving - want) > max(1, p(sub, "consistency_tolerance") * want):  # type: ignore[operator]
             yield finding("BCF-ARITH-006", *sub.where("benefits.planned_saving", row), found=saving,
                           expected=round(want))
 
 
 # -- dates ----------------------------------------------------------------------------------------------
-@rule("BCF-CELL-007", "Cover")
+@rule("BCF-CELL-007", "date_agreed", "date_submitted")
 def agreed_before_submitted(sub: Submission) -> Iterator[Finding]:
     agreed, submitted = sub.fields.get("date_agreed"), sub.fields.get("date_submitted")
     if agreed and submitted and agreed > submitted:
         yield finding("BCF-CELL-007", *sub.where("date_agreed"), found=agreed, expected=submitted)
 
 
-@rule("BCF-CELL-008", "Cover")
+@rule("BCF-CELL-008", "date_submitted")
 def submitted_by_deadline(sub: Submission) -> Iterator[Finding]:
     submitted = sub.fields.get("date_submitted")
     if submitted and submitted > sub.spec.deadline:
@@ -160,41 +159,41 @@ def submitted_by_deadline(sub: Submission) -> Iterator[Finding]:
 
 
 # -- policy ---------------------------------------------------------------------------------------------
-@rule("BCF-POL-001", "Cover", "Funding")
+@rule("BCF-POL-001", "total_pooled", "funding")
 def pooled_at_least_minimum(sub: Submission) -> Iterator[Finding]:
-    area = _area(sub)
-    if area and not has_type_problem(sub, "funding.amount_1516"):
-        pooled = total(sub, "funding.amount_1516")
+    area = sub.area
+    if area and not has_type_problem(sub, "funding.amount_this_year"):
+        pooled = total(sub, "funding.amount_this_year")
         if pooled < area.minimum_pooled_000:
             yield finding("BCF-POL-001", *sub.where("total_pooled"), found=pooled, expected=area.minimum_pooled_000)
 
 
-@rule("BCF-POL-002", "Funding")
+@rule("BCF-POL-002", "social_care_protection")
 def social_care_protected(sub: Submission) -> Iterator[Finding]:
     v = num(sub.fields.get("social_care_protection"))
     if v is not None and v <= 0:
         yield finding("BCF-POL-002", *sub.where("social_care_protection"), found=v)
 
 
-@rule("BCF-POL-003", "Cover", "Funding")
+@rule("BCF-POL-003", "hwb_name", "ringfenced_oohs")
 def ringfence_at_least_share(sub: Submission) -> Iterator[Finding]:
-    area, v = _area(sub), num(sub.fields.get("ringfenced_oohs"))
+    area, v = sub.area, num(sub.fields.get("ringfenced_oohs"))
     if area and v is not None and v < area.ringfence_000 - 0.5:
         yield finding("BCF-POL-003", *sub.where("ringfenced_oohs"), found=v, expected=area.ringfence_000)
 
 
-@rule("BCF-POL-004", "NEL & P4P")
+@rule("BCF-POL-004", "nel_justification", *QUARTERS)
 def nel_cut_or_justified(sub: Submission) -> Iterator[Finding]:
     r, base = planned_reduction(sub), sum(num(sub.fields.get(f"baseline_q{i}")) or 0 for i in range(1, 5))
     if r is None or not base or sub.fields.get("nel_justification"):
         return
     pct = r / base * 100
-    if pct < p("nel_expected_reduction_pct"):
+    if pct < p(sub, "nel_expected_reduction_pct"):
         yield finding("BCF-POL-004", *sub.where("nel_justification"), found=round(pct, 2),
-                      expected=p("nel_expected_reduction_pct"))
+                      expected=p(sub, "nel_expected_reduction_pct"))
 
 
-@rule("BCF-POL-005", "Cover")
+@rule("BCF-POL-005", "signoffs", "ccgs")
 def signed_off(sub: Submission) -> Iterator[Finding]:
     signoffs = sub.tables["signoffs"]
     needed = 2 + len(sub.tables["ccgs"])  # chair, chief executive, one per CCG listed
@@ -203,28 +202,29 @@ def signed_off(sub: Submission) -> Iterator[Finding]:
             yield finding("BCF-POL-005", *sub.where("signoffs.signed", row), found=s["role"])
 
 
-@rule("BCF-POL-006", "Conditions")
+@rule("BCF-POL-006", "conditions")
 def conditions_met_or_explained(sub: Submission) -> Iterator[Finding]:
     for row, c in rows(sub.tables["conditions"]):
         if c["meets"] in (None, "Yes"):
             continue  # blank is BCF-CELL-001
         missing = "explanation" if not c["explanation"] else "date_expected" if c["date_expected"] is None else None
         if missing and not has_type_problem(sub, "conditions.date_expected"):
-            yield finding("BCF-POL-006", *sub.where(f"conditions.{missing}", row), found=c["condition"])
+            yield finding("BCF-POL-006", *sub.where(f"conditions.{missing}", row), found=c["condition"],
+                          deadline=p(sub, "conditions_deadline"))
 
 
-@rule("BCF-POL-011", "Conditions")
-def conditions_by_april_2015(sub: Submission) -> Iterator[Finding]:
+@rule("BCF-POL-011", "conditions")
+def conditions_by_deadline(sub: Submission) -> Iterator[Finding]:
     for row, c in rows(sub.tables["conditions"]):
-        if c["meets"] != "Yes" and c["date_expected"] and c["date_expected"] > p("conditions_deadline"):
+        if c["meets"] != "Yes" and c["date_expected"] and c["date_expected"] > p(sub, "conditions_deadline"):
             yield finding("BCF-POL-011", *sub.where("conditions.date_expected", row), found=c["condition"],
-                          expected=c["date_expected"])
+                          expected=c["date_expected"], deadline=p(sub, "conditions_deadline"))
 
 
-@rule("BCF-POL-007", "Risks")
+@rule("BCF-POL-007", "risks")
 def risk_for_nel_target(sub: Submission) -> Iterator[Finding]:
     risks = sub.tables["risks"]
-    words = re.compile("|".join(rf"\b{re.escape(w)}" for w in p("nel_risk_words")), re.I)
+    words = re.compile("|".join(rf"\b{re.escape(w)}" for w in p(sub, "nel_risk_words")), re.I)
     if not any(words.search(str(d or "")) for d in risks["description"]):
         t = sub.spec.table("risks")
         row = int(risks.index[0]) if len(risks) else None
@@ -232,22 +232,22 @@ def risk_for_nel_target(sub: Submission) -> Iterator[Finding]:
         yield finding("BCF-POL-007", sheet, cell)
 
 
-@rule("BCF-POL-008", "Risks")
+@rule("BCF-POL-008", "risks")
 def high_risks_mitigated(sub: Submission) -> Iterator[Finding]:
     for row, r in rows(sub.tables["risks"]):
         score = (num(r["likelihood"]) or 0) * (num(r["impact"]) or 0)
-        if score >= p("high_risk_score") and not r["mitigation"]:
+        if score >= p(sub, "high_risk_score") and not r["mitigation"]:
             yield finding("BCF-POL-008", *sub.where("risks.mitigation", row), found=r["risk_id"], expected=score)
 
 
-@rule("BCF-POL-009", "Governance")
+@rule("BCF-POL-009")
 def governance_agreed(sub: Submission) -> Iterator[Finding]:
     for fid, bad in (("s75_status", "Not started"), ("exit_agreed", "No"), ("arbitration_agreed", "No")):
         if sub.spec.has(fid) and sub.fields.get(fid) == bad:
             yield finding("BCF-POL-009", *sub.where(fid), found=bad, label=sub.spec.field(fid).label)
 
 
-@rule("BCF-POL-010", "Risks")
+@rule("BCF-POL-010", "risks", "boundaries")
 def boundaries_examined(sub: Submission) -> Iterator[Finding]:
     if not sub.spec.has("boundaries"):
         return
@@ -258,23 +258,23 @@ def boundaries_examined(sub: Submission) -> Iterator[Finding]:
 
 
 # -- consistency ----------------------------------------------------------------------------------------
-@rule("BCF-CONS-001", "Benefits", "NEL & P4P")
+@rule("BCF-CONS-001", "benefits", *QUARTERS)
 def avoided_admissions_match_plan(sub: Submission) -> Iterator[Finding]:
     nel, r = nel_rows(sub), planned_reduction(sub)
     if nel.empty or r is None or nel["planned_change"].isna().any():
         return
     avoided = -nel["planned_change"].sum()
-    if abs(avoided - r) > p("consistency_tolerance") * max(abs(r), 1):
+    if abs(avoided - r) > p(sub, "consistency_tolerance") * max(abs(r), 1):
         yield finding("BCF-CONS-001", *sub.where("benefits.planned_change", int(nel.index[0])), found=avoided, expected=r)
 
 
-@rule("BCF-CONS-002", "Benefits", "NEL & P4P")
+@rule("BCF-CONS-002", "benefits", "nel_unit_cost")
 def nel_saving_priced_at_unit_cost(sub: Submission) -> Iterator[Finding]:
     nel, c = nel_rows(sub), num(sub.fields.get("nel_unit_cost"))
     if nel.empty or c is None or nel[["planned_change", "planned_saving"]].isna().any().any():
         return
     claimed, repriced = nel["planned_saving"].sum(), -nel["planned_change"].sum() * c / 1000
-    if claimed > repriced * (1 + p("consistency_tolerance")) + 1:
+    if claimed > repriced * (1 + p(sub, "consistency_tolerance")) + 1:
         yield finding("BCF-CONS-002", *sub.where("benefits.planned_saving", int(nel.index[0])), found=claimed,
                       expected=round(repriced))
 
@@ -283,11 +283,11 @@ def scheme_ids(text: Any) -> list[str]:
     return [s for s in re.split(r"[,;\s]+", str(text or "")) if s]
 
 
-@rule("BCF-CONS-003", "Benefits", "Schemes")
+@rule("BCF-CONS-003", "benefits", "schemes")
 def savings_within_scheme_spend(sub: Submission) -> Iterator[Finding]:
-    if has_type_problem(sub, "schemes.spend_1516"):
+    if has_type_problem(sub, "schemes.spend_this_year"):
         return
-    spend = sub.tables["schemes"].groupby("scheme_id")["spend_1516"].sum().to_dict()
+    spend = sub.tables["schemes"].groupby("scheme_id")["spend_this_year"].sum().to_dict()
     for row, b in rows(sub.tables["benefits"]):
         ids = [i for i in scheme_ids(b["scheme_ids"]) if i in spend]
         saving = num(b["planned_saving"])
@@ -296,22 +296,21 @@ def savings_within_scheme_spend(sub: Submission) -> Iterator[Finding]:
                           expected=sum(spend[i] for i in ids))
 
 
-@rule("BCF-CONS-004", "Benefits", "Provider impact")
+@rule("BCF-CONS-004", "benefits", "providers")
 def acute_income_reconciled(sub: Submission) -> Iterator[Finding]:
     nel, providers = nel_rows(sub), sub.tables["providers"]
     acute = providers[providers["provider_kind"] == "Acute"]
     if nel.empty or nel["planned_saving"].isna().any() or has_type_problem(sub, "providers.income_change"):
         return
     saving, lost = nel["planned_saving"].sum(), -acute["income_change"].sum()
-    if abs(saving - lost) > p("provider_tolerance") * max(saving, 1):
+    if abs(saving - lost) > p(sub, "provider_tolerance") * max(saving, 1):
         row = int(acute.index[0]) if len(acute) else None
-        sheet, cell = (sub.where("providers.income_change", row) if row
-                       else sub.where("providers.income_change", int(providers.index[0])) if len(providers)
-                       else (sub.sheet_of("Provider impact"), "E4"))
+        first = row or (int(providers.index[0]) if len(providers) else sub.spec.table("providers").header_row)
+        sheet, cell = sub.where("providers.income_change", first)
         yield finding("BCF-CONS-004", sheet, cell, found=saving, expected=lost)
 
 
-@rule("BCF-CONS-005", "Benefits", "Schemes")
+@rule("BCF-CONS-005", "benefits", "schemes")
 def benefits_name_real_schemes(sub: Submission) -> Iterator[Finding]:
     known = set(sub.tables["schemes"]["scheme_id"].dropna())
     for row, b in rows(sub.tables["benefits"]):
@@ -321,10 +320,44 @@ def benefits_name_real_schemes(sub: Submission) -> Iterator[Finding]:
                 break
 
 
+# -- quarterly returns ----------------------------------------------------------------------------------
+@rule("BCF-ARITH-008", "p4p_planned", "p4p_released")
+def p4p_released_within_plan(sub: Submission) -> Iterator[Finding]:
+    planned, released = num(sub.fields.get("p4p_planned")), num(sub.fields.get("p4p_released"))
+    if planned is not None and released is not None and released > planned + p(sub, "tie_tolerance_000"):
+        yield finding("BCF-ARITH-008", *sub.where("p4p_released"), found=released, expected=planned)
+
+
+@rule("BCF-POL-012", "planned_admissions", "actual_admissions", "narrative")
+def variance_explained(sub: Submission) -> Iterator[Finding]:
+    planned, actual = num(sub.fields.get("planned_admissions")), num(sub.fields.get("actual_admissions"))
+    if not planned or actual is None:
+        return
+    pct = (actual - planned) / planned * 100
+    words = re.compile("|".join(rf"\b{re.escape(w)}" for w in p(sub, "variance_words")), re.I)
+    if abs(pct) > p(sub, "variance_explain_pct") and not words.search(str(sub.fields.get("narrative") or "")):
+        yield finding("BCF-POL-012", *sub.where("narrative"), found=round(pct, 1))
+
+
+@rule("BCF-POL-013", "income_actual", "spend_actual")
+def spending_within_income(sub: Submission) -> Iterator[Finding]:
+    income, spend = num(sub.fields.get("income_actual")), num(sub.fields.get("spend_actual"))
+    if income is not None and spend is not None and spend > income + p(sub, "tie_tolerance_000"):
+        yield finding("BCF-POL-013", *sub.where("spend_actual"), found=spend, expected=income)
+
+
 def logic_findings(sub: Submission) -> list[Finding]:
-    """Every arithmetic, policy and consistency finding, skipping rules whose sheets are missing."""
+    """Every arithmetic, policy and consistency finding in force for the submission's round and return,
+    skipping rules whose fields or tables the template lacks or whose sheets the file lacks."""
+    order = list(rounds.all_rounds())
     out: list[Finding] = []
-    for sheets, fn in RULES.values():
-        if all(s in sub.sheet_names for s in sheets):
+    for rule_id, (reads, fn) in RULES.items():
+        if not rules()[rule_id].applies(sub.spec.round_id, sub.spec.kind, order):
+            continue
+        if all(sub.spec.has(name) and _sheet_of(sub, name) in sub.sheet_names for name in reads):
             out.extend(fn(sub))
     return out
+
+
+def _sheet_of(sub: Submission, name: str) -> str:
+    return sub.spec.table(name).sheet if any(t.id == name for t in sub.spec.tables) else sub.spec.field(name).sheet

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
 import shutil
@@ -23,10 +24,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bcf import areas, content
-from bcf.params import values as parameters
+from bcf import content, rounds
+from bcf.findings import FAMILIES, rules
+from bcf.params import shared as parameters
 from bcf.present import as_json, grouped
-from bcf.validate.catalogue import FAMILIES, rules
 from bcf.web import upload
 from bcf.web.checker import Busy, Checker
 from bcf.web.results import FILES, XLSX, Results, findings_csv
@@ -87,19 +88,24 @@ def plain_words(text: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: PLACEHOLDERS.get(m.group(1), "…"), text)
 
 
+def current() -> rounds.Return:
+    """The return the page offers: the latest round's plan."""
+    return rounds.latest().ret("plan")
+
+
 @cache
 def hwb_choices() -> list[tuple[str, str]]:
-    """(ONS code, name) of every Health and Wellbeing Board, by name."""
-    return sorted(((a.ons_code, a.hwb_name) for a in areas.areas()), key=lambda c: c[1])
+    """(ONS code, name) of every Health and Wellbeing Board of the latest round, by name."""
+    return sorted(((a.ons_code, a.hwb_name) for a in current().round.areas.all), key=lambda c: c[1])
 
 
 @cache
 def template_bytes(hwb_name: str | None) -> bytes:
-    from bcf import generate, spec
+    from bcf import generate
 
     with tempfile.TemporaryDirectory(prefix="bcf-template-") as tmp:
         path = Path(tmp) / "template.xlsx"
-        generate.new_template(spec.load(), path, hwb_name)
+        generate.new_template(current().spec(), path, hwb_name)
         return path.read_bytes()
 
 
@@ -132,7 +138,7 @@ def create_app(settings: Settings | None = None) -> App:
 
     def page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         html = env.get_template(f"web/{name}.html.j2").render(
-            root=request.scope.get("root_path", ""), cap_mb=f"{cap / 1024 / 1024:g}",
+            root=request.scope.get("root_path", ""), cap_mb=f"{cap / 1024 / 1024:g}", offered=current(),
             keep_minutes=f"{settings.keep_minutes:g}", **ctx)
         return HTMLResponse(html, status)
 
@@ -156,7 +162,7 @@ def create_app(settings: Settings | None = None) -> App:
             return message(request, 400, "Choose a Health and Wellbeing Board from the list",
                            "The template can only be filled in for a Health and Wellbeing Board in the list.")
         data = await run_in_threadpool(template_bytes, names.get(code))
-        filename = f"bcf-plan-2015-16-{code or 'blank'}.xlsx"
+        filename = f"{current().template_id}-{code or 'blank'}.xlsx"
         return Response(data, media_type=XLSX, headers={"content-disposition": f'attachment; filename="{filename}"'})
 
     async def check(request: Request) -> Response:
@@ -181,8 +187,7 @@ def create_app(settings: Settings | None = None) -> App:
                                "Many workbooks are being checked at the moment. Wait a minute, then try again.")
             finally:
                 shutil.rmtree(folder, ignore_errors=True)  # the upload itself is never kept
-            report = outcome.report
-            report.file = up.name
+            report = dataclasses.replace(outcome.report, file=up.name)
             log.info("checked an upload of %d bytes in %.2fs: %s", up.size, outcome.seconds, report.status)
             (result / FILES["findings.json"][0]).write_text(as_json(report), encoding="utf-8")
             (result / FILES["findings.csv"][0]).write_text(findings_csv(report), encoding="utf-8-sig")

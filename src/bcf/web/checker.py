@@ -10,29 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import resource
-import signal
-import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from bcf import sandbox
+from bcf.findings import finding
 from bcf.validate import Report
-from bcf.validate.catalogue import finding
 
 log = logging.getLogger("bcf.web")
-MB = 1024 * 1024
+WARM = ("bcf.annotate", "bcf.validate.cells")  # imported when a worker starts, not inside the first check's time
 
 
 class Busy(Exception):
     """Every worker stayed busy for longer than a request may wait."""
-
-
-class _Timeout(Exception):
-    pass
 
 
 @dataclass
@@ -46,53 +38,44 @@ class Outcome:
 
 
 def _not_checked(name: str, why: str, timed_out: bool = False) -> Outcome:
-    return Outcome(Report(name, [finding("BCF-GATE-011", "", found=why)]), timed_out=timed_out)
-
-
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise _Timeout
-
-
-def _init_worker(memory_mb: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory_mb * MB, memory_mb * MB))
-    signal.signal(signal.SIGALRM, _on_alarm)
-    import bcf.annotate  # noqa: F401  (imported once here, not inside the first check's time)
-    import bcf.validate.cells  # noqa: F401
+    return Outcome(Report(name, (finding("BCF-GATE-011", "", found=why),)), timed_out=timed_out)
 
 
 def _warm() -> None:
     """Nothing: submitted once so that each worker starts (and imports) before the first upload."""
 
 
-def _work(path: str, annotated: str | None, seconds: float) -> Outcome:
-    """Check one file inside a worker; write the annotated copy when the workbook could be read."""
+def _check(path: str, annotated: str | None) -> Outcome:
+    """Check one file; write the annotated copy when the workbook could be read."""
     from bcf.annotate import annotate
     from bcf.validate import check_file
 
+    report = check_file(path)
+    marked = False
+    if annotated and report.submission is not None:
+        try:
+            annotate(Path(path), report, Path(annotated))
+            marked = True
+        except sandbox.Timeout:
+            raise
+        except Exception:  # the findings stand without the copy; the reason goes to the server log
+            log.exception("could not write the annotated copy")
+    return Outcome(report, marked)
+
+
+def _work(path: str, annotated: str | None, seconds: float) -> Outcome:
+    """The outcome of checking one file inside a worker, within ``seconds``."""
     name = Path(path).name
-    start = time.perf_counter()
-    try:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-        report = check_file(path)
-        marked = False
-        if annotated and report.submission is not None:
-            try:
-                annotate(Path(path), report, Path(annotated))
-                marked = True
-            except _Timeout:
-                raise
-            except Exception:  # the findings stand without the copy; the reason goes to the server log
-                log.exception("could not write the annotated copy")
-        return Outcome(report, marked, seconds=time.perf_counter() - start)
-    except _Timeout:
+    ran = sandbox.run(_check, seconds, path, annotated)
+    if ran.value is not None:
+        ran.value.seconds = ran.seconds
+        return ran.value
+    if ran.failure == "timeout":
         return _not_checked(name, f"it took longer than {seconds:.0f} seconds", timed_out=True)
-    except MemoryError:
+    if ran.failure == "memory":
         return _not_checked(name, "it needed more memory than a workbook should")
-    except Exception:
-        log.exception("the checker failed")
-        return _not_checked(name, "the checker failed on it")
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+    log.error("the checker failed", exc_info=ran.error)
+    return _not_checked(name, "the checker failed on it")
 
 
 class Checker:
@@ -104,8 +87,7 @@ class Checker:
         self._free: asyncio.Queue[int] = asyncio.Queue()
 
     def _pool(self) -> tuple[ProcessPoolExecutor, Future[None]]:
-        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker, initargs=(self.memory_mb,))
+        pool = sandbox.pool(1, self.memory_mb, WARM)
         return pool, pool.submit(_warm)
 
     async def start(self) -> None:
@@ -120,26 +102,13 @@ class Checker:
         except Exception:  # the server still starts; a broken worker is replaced at its first upload
             log.exception("a worker did not start")
 
-    @staticmethod
-    def _kill(pool: ProcessPoolExecutor) -> None:
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
-
     def close(self) -> None:
         """Stop every worker: idle ones are asked to exit, one still busy after five seconds is killed."""
-        for pool in self._pools:
-            procs = list(getattr(pool, "_processes", {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            deadline = time.monotonic() + 5
-            for proc in procs:
-                proc.join(max(0.0, deadline - time.monotonic()))
-                if proc.is_alive():
-                    proc.kill()
+        sandbox.close(self._pools, grace=5)
         self._pools = []
 
     def _replace(self, slot: int) -> None:
-        self._kill(self._pools[slot])
+        sandbox.kill(self._pools[slot])
         self._pools[slot] = self._pool()[0]
 
     async def check(self, path: Path, annotated: Path | None) -> Outcome:

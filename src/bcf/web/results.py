@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bcf.findings import show
 from bcf.present import formula_safe
 from bcf.validate import Report
-from bcf.validate.catalogue import show
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # download name in the URL → (file in the result's folder, media type)

@@ -1,0 +1,137 @@
+"""The sample round: one filled workbook per plan (or per plan and quarter), some with planted defects,
+and a manifest of them.
+
+Plans are optimistic the way the first real plans were: claims rest mostly on weak evidence. About 40% of the
+plan files carry defects; ``manifest.json`` lists each one by kind, the rule that must find it, and its
+sheet and cell, and the assurance category the plan should get. Quarterly returns are made from the same
+plans, so they agree with them. The same seed always gives the same figures.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from bcf import rounds
+from bcf.areas import Area
+from bcf.generate import write_workbook
+from bcf.samples.build import Plan, build_plan
+from bcf.samples.defects import DEFECTS, NEEDS
+from bcf.samples.quarterly import quarters
+
+__all__ = ["Plan", "build_plan", "plans", "generate", "expected_category", "file_name", "DEFECTS"]
+DEFECT_SHARE = 0.4
+TIMES_EACH = 3
+SEED = 151
+
+
+def _applicable(ret: rounds.Return, sample: Plan) -> list[str]:
+    """The defect kinds that can be planted in this return: their rule is in force, their needs are met."""
+    from bcf.findings import rules
+
+    order = list(rounds.all_rounds())
+    return [k for k, (rule, _, _) in DEFECTS.items()
+            if rules()[rule].applies(ret.round_id, ret.kind, order) and NEEDS.get(k, lambda p: True)(sample)]
+
+
+def _assign(kinds: list[str], n_files: int, rng: random.Random) -> dict[int, list[str]]:
+    """Spread each defect kind over TIMES_EACH files; no file gets two defects on one sheet."""
+    pool = [k for k in kinds for _ in range(TIMES_EACH)]
+    rng.shuffle(pool)
+    pool.sort(key=lambda k: DEFECTS[k][1] != "*")  # whole-file defects first: they need a file of their own
+    files = rng.sample(range(n_files), round(n_files * DEFECT_SHARE))
+    out: dict[int, list[str]] = {i: [] for i in files}
+    for kind in pool:
+        sheets = set(DEFECTS[kind][1].split("|"))
+        for i in sorted(files, key=lambda i: (len(out[i]), rng.random())):
+            taken = {s for k in out[i] for s in DEFECTS[k][1].split("|")}
+            if "*" not in taken and not sheets & taken and not ("*" in sheets and out[i]):
+                out[i].append(kind)
+                break
+    return out
+
+
+def plans(ret: rounds.Return, seed: int = SEED) -> Iterator[Plan]:
+    """Every plan of a round's plan return, defects planted, in the order of the HWB list."""
+    rng = random.Random(seed)
+    all_areas = ret.round.areas.plans()
+    kinds = _applicable(ret, build_plan(all_areas[0], random.Random(seed), ret))
+    assigned = _assign(kinds, len(all_areas), rng)
+    for i, area in enumerate(all_areas):
+        r = random.Random(f"{seed}:{area.plan_code}")
+        p = build_plan(area, r, ret)
+        for kind in assigned.get(i, []):
+            DEFECTS[kind][2](p, r)
+        yield p
+
+
+def expected_category(p: Plan) -> str:
+    """The assurance category this plan should get (reference section 6), worked out from what was planted
+    and the figures written; the test oracle for the checks, the stress test and the category together."""
+    from bcf.findings import rules
+
+    prm = {k: v.value for k, v in p.ret.round.params().items()}
+    severities = [str(rules()[d["rule"]].severity) for d in p.defects]
+    blocking, advisory = severities.count("blocking"), severities.count("advisory")
+    benefits = [b for b in p.filled.tables["benefits"] if b]
+    f = p.filled.fields
+    reduction = sum(f[f"baseline_q{i}"] - f[f"plan_q{i}"] for i in range(1, 5))
+    avoided = -sum(b["planned_change"] for b in benefits if b["benefit_type"] == "Fewer NEL admissions")
+    weight = {"High": prm["weight_high"], "Medium": prm["weight_medium"], "Low": prm["weight_low"]}
+    credible = 0.0
+    for b in benefits:
+        w = weight[b["confidence"]] if b["evidence"] else 0.0
+        if b["benefit_type"] == "Fewer NEL admissions":
+            credible += max(min(avoided, reduction), 0) * prm["unit_cost"] / 1000 * (-b["planned_change"] / avoided) * w
+        else:
+            credible += b["planned_saving"] * w
+    claimed = sum(b["planned_saving"] for b in benefits)
+    optimism = claimed / credible if credible > 0 else float("inf")
+    if {"BCF-POL-005", "BCF-POL-001"} & {d["rule"] for d in p.defects} or blocking >= prm["not_approved_blocking"]:
+        return "Not approved"
+    if blocking or optimism > prm["conditions_optimism"]:
+        return "Approved subject to conditions"
+    if optimism > prm["support_optimism"] or advisory > prm["support_advisory"]:
+        return "Approved with support"
+    return "Approved"
+
+
+def file_name(area: Area, period: str | None = None) -> str:
+    stem = f"{area.plan_code}_{area.plan_name.replace(',', '').replace(' ', '_')}"
+    return f"{stem}_{period.replace(' ', '_').replace('/', '-')}.xlsx" if period else f"{stem}.xlsx"
+
+
+def _write(args: tuple[Plan, Path]) -> None:
+    p, path = args
+    write_workbook(p.spec, path, p.filled, p.layout, cached_values=p.cached_values)
+
+
+def generate(out: Path, round_id: str | None = None, kind: str = "plan", seed: int = SEED,
+             workers: int | None = None) -> dict[str, Any]:
+    """Write a round's sample returns of one kind and their manifest into ``out``; returns the manifest.
+
+    Quarterly returns are made from the same plans (same seed), four to a plan; defects are planted in plans.
+    """
+    rnd = rounds.get(round_id) if round_id else rounds.latest()
+    ret = rnd.ret(kind)
+    out.mkdir(parents=True, exist_ok=True)
+    the_plans = list(plans(rnd.ret("plan"), seed))
+    if kind == "plan":
+        jobs = [(p, out / file_name(p.area)) for p in the_plans]
+    else:
+        jobs = [(q, out / file_name(q.area, q.filled.fields.get(ret.spec().period_field or "")))
+                for p in the_plans for q in quarters(p, ret, random.Random(f"{seed}:{p.area.plan_code}:{kind}"))]
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(_write, jobs, chunksize=8))
+    spec = ret.spec()
+    manifest = {
+        "seed": seed, "round": rnd.id, "return": kind, "template": f"{spec.template_id} v{spec.version}",
+        "files": [{"file": path.name, "plan_code": p.area.plan_code, "hwb": p.area.hwb_name, "defects": p.defects,
+                   **({"expected_category": expected_category(p)} if kind == "plan" else {})} for p, path in jobs],
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return manifest

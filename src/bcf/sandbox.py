@@ -1,0 +1,109 @@
+"""Worker processes that run one piece of work at a time within a time limit and a memory cap.
+
+The batch and the web checker both open files sent by others, and a file that makes the checker loop or balloon
+must cost that one file, never the run or the server. So each check runs in a spawned worker whose address space
+is capped and whose alarm interrupts work that runs too long; a worker stuck where even the alarm cannot reach it
+is killed from outside. This module owns that machinery once, for both of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import resource
+import signal
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from typing import Any, Generic, Literal, TypeVar
+
+MB = 1024 * 1024
+T = TypeVar("T")
+
+
+class Timeout(Exception):
+    """The work ran past its alarm."""
+
+
+@dataclass
+class Ran(Generic[T]):
+    """What became of one call: its value, or why there is none (``error`` is what it raised)."""
+
+    value: T | None = None
+    failure: Literal["timeout", "memory", "error"] | None = None
+    error: Exception | None = None
+    seconds: float = 0.0
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise Timeout
+
+
+def _init_worker(memory_mb: int, warm: tuple[str, ...]) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory_mb * MB, memory_mb * MB))
+    signal.signal(signal.SIGALRM, _on_alarm)
+    for module in warm:  # imported once here, not inside the first piece of work's time
+        importlib.import_module(module)
+
+
+def pool(workers: int, memory_mb: int, warm: Iterable[str] = ()) -> ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes, each capped at ``memory_mb`` and with ``warm`` modules imported."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(memory_mb, tuple(warm)))
+
+
+@contextmanager
+def alarm(seconds: float) -> Iterator[None]:
+    """Raise Timeout inside the block after ``seconds`` (in a pool's worker); the alarm is always cleared."""
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def run(fn: Callable[..., T], seconds: float, *args: Any) -> Ran[T]:
+    """Call ``fn(*args)`` under an alarm of ``seconds``; a timeout, MemoryError or any error becomes the outcome."""
+    start = time.perf_counter()
+    try:
+        with alarm(seconds):
+            value = fn(*args)
+        return Ran(value, seconds=time.perf_counter() - start)
+    except Timeout:  # also when the alarm fires as it is being cleared: the alarm is one-shot, so it is spent
+        return Ran(failure="timeout", seconds=time.perf_counter() - start)
+    except MemoryError as e:
+        return Ran(failure="memory", error=e, seconds=time.perf_counter() - start)
+    except Exception as e:
+        return Ran(failure="error", error=e, seconds=time.perf_counter() - start)
+
+
+def processes(pool: ProcessPoolExecutor) -> list[BaseProcess]:
+    """The pool's worker processes now (none once it is shut down)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def kill(pool: ProcessPoolExecutor) -> None:
+    """Kill every worker of the pool at once, busy or not, and shut it down."""
+    procs = processes(pool)
+    for proc in procs:
+        proc.kill()
+    for proc in procs:
+        proc.join(1)
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def close(pools: Iterable[ProcessPoolExecutor], grace: float = 5.0) -> None:
+    """Shut the pools down: idle workers are asked to exit, any still busy after ``grace`` seconds is killed."""
+    procs: list[BaseProcess] = []
+    for p in pools:
+        procs += processes(p)
+        p.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1)

@@ -1,0 +1,71 @@
+"""The sandbox: work that overruns its alarm or its memory cap becomes a clear outcome; stopped pools leave no workers."""
+
+from __future__ import annotations
+
+import time
+
+from bcf import sandbox
+
+MB = 1024 * 1024
+
+
+def test_overrunning_the_alarm_is_a_timeout_and_the_alarm_is_cleared() -> None:
+    pool = sandbox.pool(1, 512)
+    try:
+        late = pool.submit(sandbox.run, time.sleep, 0.2, 30).result(timeout=60)
+        in_time = pool.submit(sandbox.run, sum, 5, [1, 2, 3]).result(timeout=60)
+        left = pool.submit(sandbox.run, time.sleep, 5, 0.5).result(timeout=60)  # a spent alarm must not fire later
+    finally:
+        sandbox.close([pool])
+    assert (late.value, late.failure) == (None, "timeout") and 0.1 < late.seconds < 5
+    assert (in_time.value, in_time.failure) == (6, None)
+    assert left.failure is None
+
+
+def test_allocating_beyond_the_cap_is_a_memory_error() -> None:
+    pool = sandbox.pool(1, 512)
+    try:
+        ran = pool.submit(sandbox.run, bytearray, 30, 2048 * MB).result(timeout=60)
+        small = pool.submit(sandbox.run, bytearray, 30, 16 * MB).result(timeout=60)
+    finally:
+        sandbox.close([pool])
+    assert (ran.value, ran.failure) == (None, "memory") and isinstance(ran.error, MemoryError)
+    assert small.failure is None and small.value is not None and len(small.value) == 16 * MB
+
+
+def test_any_other_error_is_an_error_outcome() -> None:
+    pool = sandbox.pool(1, 512)
+    try:
+        ran = pool.submit(sandbox.run, int, 30, "not a number").result(timeout=60)
+    finally:
+        sandbox.close([pool])
+    assert ran.failure == "error" and isinstance(ran.error, ValueError)
+
+
+def test_kill_leaves_no_live_worker() -> None:
+    pool = sandbox.pool(2, 512)
+    futures = [pool.submit(time.sleep, 60) for _ in range(2)]
+    deadline = time.monotonic() + 60
+    while not all(f.running() for f in futures) or len(sandbox.processes(pool)) < 2:
+        assert time.monotonic() < deadline, "the workers did not start"
+        time.sleep(0.05)
+    procs = sandbox.processes(pool)
+    start = time.monotonic()
+    sandbox.kill(pool)
+    assert time.monotonic() - start < 5
+    assert procs and not any(p.is_alive() for p in procs)
+
+
+def test_close_lets_idle_workers_exit_and_kills_busy_ones_after_the_grace() -> None:
+    idle, busy = sandbox.pool(1, 512), sandbox.pool(1, 512)
+    idle.submit(sum, [1]).result(timeout=60)
+    sleeper = busy.submit(time.sleep, 60)
+    deadline = time.monotonic() + 60
+    while not sleeper.running() or not sandbox.processes(busy):
+        assert time.monotonic() < deadline, "the worker did not start"
+        time.sleep(0.05)
+    procs = sandbox.processes(idle) + sandbox.processes(busy)
+    start = time.monotonic()
+    sandbox.close([idle, busy], grace=1)
+    assert time.monotonic() - start < 10
+    assert len(procs) == 2 and not any(p.is_alive() for p in procs)
