@@ -119,7 +119,7 @@ def test_letters_name_every_blocking_finding(assured: duckdb.DuckDBPyConnection,
                            "USING (submission_id) WHERE severity = 'blocking'").fetchall()
     assert rows
     for code, message, sheet, cell in rows:
-        page = (tmp_path / f"letter-{code}.html").read_text(encoding="utf-8")
+        page = (tmp_path / ROUND / f"letter-{code}.html").read_text(encoding="utf-8")
         assert escape(message) in page and (not cell or f"{escape(sheet)} {cell}" in page), (code, message)
 
 

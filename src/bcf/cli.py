@@ -449,14 +449,17 @@ def samples() -> None:
 @samples.command("generate")
 @click.option("--round", "round_", metavar="ROUND", help="The round (default: the latest). See `bcf rounds`.")
 @_return_option("plan")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("sample_submissions"),
-              show_default=True, help="Folder for the workbooks and manifest.json.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the workbooks and manifest.json (default: sample_submissions/ROUND/RETURN).")
 @click.option("--seed", type=int, default=151, show_default=True, help="The same seed gives the same round.")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: one per core).")
-def samples_generate(round_: str | None, kind: str, output: Path, seed: int, workers: int | None) -> None:
+def samples_generate(round_: str | None, kind: str, output: Path | None, seed: int, workers: int | None) -> None:
     """Write one filled workbook per plan (quarterly: one per plan and quarter) and a manifest of planted defects."""
+    from bcf import rounds
     from bcf import samples as sample_round
 
+    round_ = round_ or rounds.latest().id
+    output = output or Path("sample_submissions") / round_ / kind
     start = time.perf_counter()
     with console().status("Writing the sample returns…"):
         manifest = sample_round.generate(output, round_, kind, seed, workers)
