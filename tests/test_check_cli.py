@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -14,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from bcf.cli import main
+from bcf.findings import Finding
 from bcf.generate import write_workbook
 from bcf.samples import Plan
 
@@ -113,3 +115,18 @@ def test_annotated_copy_opens_in_libreoffice(defective: Path, tmp_path: Path) ->
                    check=True, capture_output=True, timeout=120)
     wb = openpyxl.load_workbook(tmp_path / "lo" / "annotated.xlsx")
     assert wb.sheetnames[0] == "Findings" and wb["Cover"]["C12"].value
+
+
+def test_a_fault_of_the_checker_is_never_called_damage(tmp_path: Path, clean_plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bcf.validate import logic
+
+    def broken(sub: object) -> Iterator[Finding]:
+        raise KeyError("a bug in a rule")
+        yield  # pragma: no cover
+
+    path = tmp_path / "plan.xlsx"
+    write_workbook(clean_plan.spec, path, clean_plan.filled)
+    monkeypatch.setitem(logic.RULES, "BCF-POL-002", (("social_care_protection",), broken))
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 3
+    assert "fault in bcf, not in your file" in result.output and "damaged" not in result.output

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from bcf import samples
+from bcf import rounds, samples
 from bcf.cli import main
 from bcf.generate import write_workbook
 from bcf.web import App, Settings, create_app
@@ -111,7 +111,7 @@ def test_template_download_for_one_hwb(client: TestClient) -> None:
     r = client.get("/template", params={"hwb": "E08000035"})
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    assert r.headers["content-disposition"] == 'attachment; filename="bcf-plan-2015-16-E08000035.xlsx"'
+    assert r.headers["content-disposition"] == f'attachment; filename="{rounds.latest().ret("plan").template_id}-E08000035.xlsx"'
     wb = openpyxl.load_workbook(io.BytesIO(r.content))
     assert wb["Cover"]["C4"].value == "Leeds"
     blank = openpyxl.load_workbook(io.BytesIO(client.get("/template", params={"hwb": ""}).content))

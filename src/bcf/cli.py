@@ -154,7 +154,9 @@ checked; the marked-up copy and the findings are kept for --keep-minutes, then d
 @click.option("--timeout", type=click.FloatRange(1, 600), default=30, show_default=True, help="Seconds allowed per file.")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Files checked at the same time.")
 @click.option("--root-path", default="", metavar="PREFIX", help="The path the page is served under behind a proxy, e.g. /bcf.")
-def serve_cmd(host: str, port: int, keep_minutes: float, timeout: float, workers: int, root_path: str) -> None:
+@click.option("--round", "round_", metavar="ROUND", help="The round whose plan template the page offers (default: the latest).")
+def serve_cmd(host: str, port: int, keep_minutes: float, timeout: float, workers: int, root_path: str,
+              round_: str | None) -> None:
     import logging
 
     import uvicorn
@@ -162,7 +164,11 @@ def serve_cmd(host: str, port: int, keep_minutes: float, timeout: float, workers
     from bcf.web import Settings, create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(Settings(keep_minutes=keep_minutes, check_seconds=timeout, workers=workers))
+    from bcf import rounds
+
+    if round_:
+        rounds.get(round_).ret("plan")
+    app = create_app(Settings(keep_minutes=keep_minutes, check_seconds=timeout, workers=workers, round_id=round_))
     click.echo(f"Open http://{host}:{port}{root_path}/ in a browser. Press Ctrl+C to stop.")
     uvicorn.run(app, host=host, port=port, root_path=root_path, log_level="info", server_header=False)
 

@@ -24,7 +24,7 @@ MB = 1024 * 1024
 T = TypeVar("T")
 
 
-class Timeout(Exception):
+class Timeout(BaseException):
     """The work ran past its alarm."""
 
 

@@ -14,6 +14,7 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException
 
 from bcf import rounds
+from bcf.errors import CheckerFault
 from bcf.findings import Finding, Severity, finding
 from bcf.read import Submission, read_submission
 from bcf.spec import split_ref
@@ -127,10 +128,17 @@ def inspect_file(path: Path | str, round_id: str | None = None, kind: str | None
         return Report(path.name, (finding("BCF-GATE-010", "", found="entity declarations in its XML"),))
     except (Damaged, ParseError, UnicodeDecodeError) as e:
         return Report(path.name, (finding("BCF-GATE-004", "", found=damage(e)[:160]),))
-    gate += template_findings(sub, round_id, kind)
-    if any(f.stops for f in gate):
-        return Report(path.name, (next(f for f in gate if f.stops),), sub)
-    return Report(path.name, tuple(gate + structure_findings(sub) + logic_findings(sub)), sub)
+    except (MemoryError, RecursionError):
+        raise
+    except Exception as e:  # anything else is the reader's own fault, never the file's
+        raise CheckerFault(f"{type(e).__name__} while reading {path.name}") from e
+    try:
+        gate += template_findings(sub, round_id, kind)
+        if any(f.stops for f in gate):
+            return Report(path.name, (next(f for f in gate if f.stops),), sub)
+        return Report(path.name, tuple(gate + structure_findings(sub) + logic_findings(sub)), sub)
+    except Exception as e:
+        raise CheckerFault(f"{type(e).__name__} while checking {path.name}") from e
 
 
 def complete(reports: list[Report]) -> list[Report]:
@@ -146,5 +154,10 @@ def complete(reports: list[Report]) -> list[Report]:
 
 
 def check_file(path: Path | str, round_id: str | None = None, kind: str | None = None) -> Report:
-    """Check one workbook file. Never raises for anything the file contains."""
-    return complete([inspect_file(path, round_id, kind)])[0]
+    """Check one workbook file. Never raises for anything the file contains (a fault of the checker raises
+    ``CheckerFault``)."""
+    report = inspect_file(path, round_id, kind)
+    try:
+        return complete([report])[0]
+    except Exception as e:
+        raise CheckerFault(f"{type(e).__name__} while checking the cells of {report.file}") from e

@@ -51,6 +51,7 @@ PLACEHOLDERS = {"found": "[what was found]", "expected": "[what is expected]", "
 class Settings:
     keep_minutes: float = 15.0  # how long the downloads of a result are kept
     check_seconds: float = 30.0  # time limit for checking one file
+    round_id: str | None = None  # the round whose plan template the page offers (default: the latest)
     workers: int = 2  # files checked at the same time
     workdir: Path | None = None  # where uploads and results go (default: a new temporary folder)
 
@@ -88,24 +89,19 @@ def plain_words(text: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: PLACEHOLDERS.get(m.group(1), "…"), text)
 
 
-def current() -> rounds.Return:
-    """The return the page offers: the latest round's plan."""
-    return rounds.latest().ret("plan")
+@cache
+def hwb_choices(offered: rounds.Return) -> list[tuple[str, str]]:
+    """(ONS code, name) of every Health and Wellbeing Board of the offered round, by name."""
+    return sorted(((a.ons_code, a.hwb_name) for a in offered.round.areas.all), key=lambda c: c[1])
 
 
 @cache
-def hwb_choices() -> list[tuple[str, str]]:
-    """(ONS code, name) of every Health and Wellbeing Board of the latest round, by name."""
-    return sorted(((a.ons_code, a.hwb_name) for a in current().round.areas.all), key=lambda c: c[1])
-
-
-@cache
-def template_bytes(hwb_name: str | None) -> bytes:
+def template_bytes(offered: rounds.Return, hwb_name: str | None) -> bytes:
     from bcf import generate
 
     with tempfile.TemporaryDirectory(prefix="bcf-template-") as tmp:
         path = Path(tmp) / "template.xlsx"
-        generate.new_template(current().spec(), path, hwb_name)
+        generate.new_template(offered.spec(), path, hwb_name)
         return path.read_bytes()
 
 
@@ -133,12 +129,13 @@ def create_app(settings: Settings | None = None) -> App:
     uploads = workdir / "uploads"
     results = Results(workdir / "results", settings.keep_minutes * 60)
     checker = Checker(settings.workers, settings.check_seconds)
+    offered = (rounds.get(settings.round_id) if settings.round_id else rounds.latest()).ret("plan")
     env = environment()
     cap = cap_bytes()
 
     def page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         html = env.get_template(f"web/{name}.html.j2").render(
-            root=request.scope.get("root_path", ""), cap_mb=f"{cap / 1024 / 1024:g}", offered=current(),
+            root=request.scope.get("root_path", ""), cap_mb=f"{cap / 1024 / 1024:g}", offered=offered,
             keep_minutes=f"{settings.keep_minutes:g}", **ctx)
         return HTMLResponse(html, status)
 
@@ -146,7 +143,7 @@ def create_app(settings: Settings | None = None) -> App:
         return page(request, "message", status, title=title, lines=lines)
 
     def start_page(request: Request, status: int = 200, error: str | None = None) -> HTMLResponse:
-        return page(request, "start", status, hwbs=hwb_choices(), error=error, rule_count=len(rules()))
+        return page(request, "start", status, hwbs=hwb_choices(offered), error=error, rule_count=len(rules()))
 
     async def start(request: Request) -> Response:
         return start_page(request)
@@ -157,12 +154,12 @@ def create_app(settings: Settings | None = None) -> App:
 
     async def template(request: Request) -> Response:
         code = request.query_params.get("hwb", "")
-        names = dict(hwb_choices())
+        names = dict(hwb_choices(offered))
         if code and code not in names:
             return message(request, 400, "Choose a Health and Wellbeing Board from the list",
                            "The template can only be filled in for a Health and Wellbeing Board in the list.")
-        data = await run_in_threadpool(template_bytes, names.get(code))
-        filename = f"{current().template_id}-{code or 'blank'}.xlsx"
+        data = await run_in_threadpool(template_bytes, offered, names.get(code))
+        filename = f"{offered.template_id}-{code or 'blank'}.xlsx"
         return Response(data, media_type=XLSX, headers={"content-disposition": f'attachment; filename="{filename}"'})
 
     async def check(request: Request) -> Response:
