@@ -205,25 +205,26 @@ def _boundary(p: Plan, rng: random.Random) -> None:
     p.plant("boundary_unexamined", "BCF-POL-010", p.cell("boundaries.reason_none", 1))
 
 
+def _change_nel_claim(p: Plan, column: str, value: Any) -> None:
+    """Change the NEL benefit's volume or unit cost, re-price its saving and keep the acute provider in step."""
+    b, acute = p.filled.tables["benefits"][0], p.filled.tables["providers"][0]
+    assert b is not None and acute is not None
+    b[column] = value
+    b["planned_saving"] = round(-b["planned_change"] * b["unit_cost"] / 1000)
+    acute["income_change"] = -b["planned_saving"]
+
+
 @defect("nel_volume_overclaimed", "BCF-CONS-001", "Benefits|Provider impact")
 def _overclaim(p: Plan, rng: random.Random) -> None:
     b = p.filled.tables["benefits"][0]
-    acute = p.filled.tables["providers"][0]
-    assert b is not None and acute is not None
-    b["planned_change"] = round(b["planned_change"] * rng.uniform(1.5, 2.2))
-    b["planned_saving"] = round(-b["planned_change"] * b["unit_cost"] / 1000)
-    acute["income_change"] = -b["planned_saving"]
+    assert b is not None
+    _change_nel_claim(p, "planned_change", round(b["planned_change"] * rng.uniform(1.5, 2.2)))
     p.plant("nel_volume_overclaimed", "BCF-CONS-001", p.cell("benefits.planned_change", 0))
 
 
 @defect("nel_overpriced", "BCF-CONS-002", "Benefits|Provider impact")
 def _overpriced(p: Plan, rng: random.Random) -> None:
-    b = p.filled.tables["benefits"][0]
-    acute = p.filled.tables["providers"][0]
-    assert b is not None and acute is not None
-    b["unit_cost"] = rng.choice([2400, 3000, 3600])
-    b["planned_saving"] = round(-b["planned_change"] * b["unit_cost"] / 1000)
-    acute["income_change"] = -b["planned_saving"]
+    _change_nel_claim(p, "unit_cost", rng.choice([2400, 3000, 3600]))
     p.plant("nel_overpriced", "BCF-CONS-002", p.cell("benefits.planned_saving", 0))
 
 
