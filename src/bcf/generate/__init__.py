@@ -8,14 +8,11 @@ so a file written here reads back like one saved by Excel.
 from __future__ import annotations
 
 import io
-import re
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 from openpyxl import Workbook
 from openpyxl.formatting.rule import CellIsRule
@@ -27,6 +24,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from bcf import rounds
 from bcf.areas import Area
 from bcf.errors import UnknownArea
+from bcf.generate.cached import with_cached_values
 from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET, TAG_COLUMN, Field, Sheet, Spec, Table, col_letter, split_ref
 
 INPUT = PatternFill("solid", fgColor="FFF2A8")
@@ -417,33 +415,6 @@ def _protect_and_page(ws: Worksheet) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+\d+)"([^>]*)><f>(.*?)</f><v\s*/></c>', re.S)
-
-
-def _with_cached_values(xlsx: bytes, titles: list[str], cached: dict[tuple[str, str], Any]) -> bytes:
-    """Store each formula's computed value in the file, as Excel does on save."""
-    src, out = zipfile.ZipFile(io.BytesIO(xlsx)), io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            m = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
-            if m:
-                title = titles[int(m.group(1)) - 1]
-
-                def fill(mo: re.Match[bytes], title: str = title) -> bytes:
-                    ref, attrs, formula = mo.group(1).decode(), mo.group(2), mo.group(3)
-                    v = cached.get((title, ref))
-                    if isinstance(v, bool) or v is None or isinstance(v, str):
-                        text = "" if v is None else escape(str(v))
-                        return b'<c r="%s"%s t="str"><f>%s</f><v>%s</v></c>' % (
-                            ref.encode(), attrs, formula, text.encode())
-                    return b'<c r="%s"%s><f>%s</f><v>%s</v></c>' % (ref.encode(), attrs, formula, repr(float(v)).encode())
-
-                data = _FORMULA_CELL.sub(fill, data)
-            dst.writestr(info, data)
-    return out.getvalue()
-
-
 def write_workbook(spec: Spec, path: Path | io.BytesIO, filled: Filled | None = None, layout: Layout | None = None,
                    cached_values: bool = True) -> None:
     """Write one workbook: blank when ``filled`` is None; ``cached_values=False`` mimics a never-opened file."""
@@ -451,7 +422,7 @@ def write_workbook(spec: Spec, path: Path | io.BytesIO, filled: Filled | None = 
     wb = w.build()
     buf = io.BytesIO()
     wb.save(buf)
-    data = _with_cached_values(buf.getvalue(), wb.sheetnames, w.cached) if cached_values else buf.getvalue()
+    data = with_cached_values(buf.getvalue(), wb.sheetnames, w.cached) if cached_values else buf.getvalue()
     if isinstance(path, io.BytesIO):
         path.write(data)
     else:
