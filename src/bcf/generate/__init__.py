@@ -10,14 +10,12 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.formatting.rule import CellIsRule
-from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Protection, Side
-from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -25,17 +23,8 @@ from bcf import rounds
 from bcf.areas import Area
 from bcf.errors import UnknownArea
 from bcf.generate.cached import with_cached_values
+from bcf.generate.styles import CALC, GREEN, HEADER, INPUT, RED, Styles, Validations, protect_and_page, style_header, style_total
 from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET, TAG_COLUMN, Field, Sheet, Spec, Table, col_letter, split_ref
-
-INPUT = PatternFill("solid", fgColor="FFF2A8")
-CALC = PatternFill("solid", fgColor="D9D9D9")
-HEADER = PatternFill("solid", fgColor="1D3557")
-RED = PatternFill("solid", fgColor="F4C7C3")
-GREEN = PatternFill("solid", fgColor="C6EFCE")
-THIN = Border(*(Side(style="thin", color="999999"),) * 4)
-UNLOCKED = Protection(locked=False)
-FORMATS = {"date": "dd/mm/yyyy", "integer": "#,##0", "number": "#,##0.0", "text": "@", "email": "@"}
-EXCEL_EPOCH = date(1899, 12, 30)
 
 
 @dataclass
@@ -84,7 +73,7 @@ class _Writer:
         self.wb = Workbook()
         self.wb.remove(self.wb.active)
         self.cached: dict[tuple[str, str], Any] = {}
-        self.styles: set[str] = set()
+        self.styles = Styles(self.wb)
         self.sheet = ""  # sheet being written
         self.row_ctx: tuple[Table, int] | None = None
         self.list_ranges: dict[str, str] = {}
@@ -144,6 +133,8 @@ class _Writer:
     # -- writing ---------------------------------------------------------------------------
     def build(self) -> Workbook:
         self._lists_sheet()
+        checks = self.round.values()["checks"]
+        self.validations = Validations(self.list_ranges, (checks["date_earliest"], checks["date_latest"]), self.spec.deadline)
         for s in self.spec.sheets:
             self.sheet = s.name
             if not self.layout.title(s.name):
@@ -161,34 +152,21 @@ class _Writer:
         self.wb.calculation.fullCalcOnLoad = True
         return self.wb
 
-    def _style(self, role: str, f: Field) -> str:
-        """A named style per (input/calc/fixed, format): assigning a name is far cheaper than per-cell styles."""
-        fmt = "#,##0" if f.unit in ("£000", "£") else FORMATS.get(f.type, "General")
-        wrap = f.type == "text" and (f.width or 0) >= 30
-        name = f"bcf {role} {fmt}{' wrap' if wrap else ''}"
-        if name not in self.styles:
-            st = NamedStyle(name, border=THIN, fill=INPUT if role == "input" else CALC, number_format=fmt,
-                            alignment=Alignment(wrap_text=wrap, vertical="top"),
-                            protection=UNLOCKED if role == "input" else Protection(locked=True))
-            self.wb.add_named_style(st)
-            self.styles.add(name)
-        return name
-
     def _put(self, ws: Worksheet, ref: str, f: Field, value: Any, formula_ctx: tuple[Table, int] | None = None) -> None:
         c = ws[ref]
         over: tuple[str, int | None] = (f.id, None)
         if formula_ctx:
             over = (f"{formula_ctx[0].id}.{f.id}", formula_ctx[1] - self.table_rows(formula_ctx[0])[0])
         if f.calc and over in self.filled.typed_over:
-            c.value, c.style = self.filled.typed_over[over], self._style("calc", f)
+            c.value, c.style = self.filled.typed_over[over], self.styles.name("calc", f)
         elif f.calc:
             self.row_ctx = formula_ctx
             c.value = f.calc.to_excel(self)
             self.cached[(ws.title, ref)] = value
             self.row_ctx = None
-            c.style = self._style("calc", f)
+            c.style = self.styles.name("calc", f)
         else:
-            c.value, c.style = value, self._style("fixed" if f.fixed else "input", f)
+            c.value, c.style = value, self.styles.name("fixed" if f.fixed else "input", f)
 
     def _data_sheet(self, ws: Worksheet, s: Sheet) -> None:
         L = self.layout
@@ -210,7 +188,7 @@ class _Writer:
             if col == "C":
                 ws[f"B{row}"] = f.label + (" *" if f.required else "")
             self._put(ws, ref, f, self.value_of(f.id) if f.calc else self.filled.fields.get(f.id))
-            self._validate(ws, f, ref)
+            self.validations.add(ws, f, ref)
         for ref, text in s.texts.items():
             ws[L.cell(s.name, ref)] = text
             ws[L.cell(s.name, ref)].font = Font(bold=True)
@@ -220,7 +198,7 @@ class _Writer:
             t = s.tables[0]
             ws.freeze_panes = f"C{self.layout.row(s.name, t.header_row) + 1}"
             ws.print_title_rows = f"{self.layout.row(s.name, t.header_row)}:{self.layout.row(s.name, t.header_row)}"
-        _protect_and_page(ws)
+        protect_and_page(ws)
 
     def _table(self, ws: Worksheet, t: Table) -> None:
         header = self.layout.row(t.sheet, t.header_row)
@@ -231,8 +209,7 @@ class _Writer:
         for c in t.columns:
             cell = ws[f"{t.letter(c.id)}{header}"]
             cell.value = self.layout.headers.get((t.id, c.id), c.label + (" *" if c.required else ""))
-            cell.fill, cell.font, cell.border = HEADER, Font(bold=True, color="FFFFFF"), THIN
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            style_header(cell)
             ws.column_dimensions[t.letter(c.id)].width = max(c.width or 14, ws.column_dimensions[t.letter(c.id)].width or 0)
         ws.row_dimensions[header].height = 62
         rows = self.filled.tables.get(t.id, [])
@@ -248,41 +225,13 @@ class _Writer:
         ws[f"B{end}"], ws[f"B{end}"].font = "Total" if any(c.total for c in t.columns) else "", Font(bold=True)
         for c in t.columns:
             if c.is_input:
-                self._validate(ws, c, f"{t.letter(c.id)}{self.table_rows(t)[0]}:{t.letter(c.id)}{self.table_rows(t)[-1]}")
+                self.validations.add(ws, c, f"{t.letter(c.id)}{self.table_rows(t)[0]}:{t.letter(c.id)}{self.table_rows(t)[-1]}")
             if c.total:
                 ref = f"{t.letter(c.id)}{end}"
                 ws[ref] = f"=SUM({self.column_range(t.id, c.id)})"
-                ws[ref].fill, ws[ref].font, ws[ref].number_format = CALC, Font(bold=True), FORMATS["number"]
+                style_total(ws[ref])
                 self.cached[(ws.title, ref)] = float(sum(v for v in self.value_of(f"{t.id}.{c.id}")
                                                          if isinstance(v, (int, float))))
-
-    def _validate(self, ws: Worksheet, f: Field, sqref: str) -> None:
-        if not f.is_input:
-            return
-        what = f"{f.label}: "
-        if f.list:
-            dv = DataValidation(type="list", formula1=self.list_ranges[f.list], allow_blank=True)
-            dv.error = what + "choose an option from the list."
-        elif f.numeric and f.min is not None:
-            dv = DataValidation(type="whole" if f.type == "integer" else "decimal", operator="between",
-                                formula1=str(f.min), formula2=str(f.max), allow_blank=True)
-            dv.error = what + f"enter a {'whole ' if f.type == 'integer' else ''}number between {f.min:,.0f} and {f.max:,.0f}."
-        elif f.type == "date":
-            checks = self.round.values()["checks"]
-            lo, hi = (d.toordinal() - EXCEL_EPOCH.toordinal() for d in (checks["date_earliest"], checks["date_latest"]))
-            dv = DataValidation(type="date", operator="between", formula1=str(lo), formula2=str(hi), allow_blank=True)
-            dv.error = what + f"enter a date, for example {self.spec.deadline:%d/%m/%Y}."
-        elif f.type == "email":
-            first = sqref.split(":")[0]
-            dv = DataValidation(type="custom", formula1=f'ISNUMBER(FIND("@",{first}))', allow_blank=True)
-            dv.error = what + "enter an email address, for example name@council.gov.uk."
-        else:
-            return
-        dv.showErrorMessage, dv.errorTitle = True, "Check this entry"
-        if f.help:
-            dv.showInputMessage, dv.prompt = True, f.help[:255]
-        ws.add_data_validation(dv)
-        dv.add(sqref)
 
     def _lists_sheet(self) -> None:
         ws = self.wb.create_sheet(LISTS_SHEET)
@@ -334,7 +283,7 @@ class _Writer:
         for r in range(len(lines) - 2, len(lines) + 1):
             ws[f"B{r}"].fill = key[ws[f"B{r}"].value.split(":")[0]]
         ws[f"B{len(lines)}"].font = Font(color="FFFFFF")
-        _protect_and_page(ws)
+        protect_and_page(ws)
 
     def _checklist(self) -> None:
         ws = self.wb.create_sheet(CHECKLIST_SHEET)
@@ -381,7 +330,7 @@ class _Writer:
         checks = f"E3:E{total}"
         ws.conditional_formatting.add(checks, CellIsRule(operator="equal", formula=['"No"'], fill=RED))
         ws.conditional_formatting.add(checks, CellIsRule(operator="equal", formula=['"Yes"'], fill=GREEN))
-        _protect_and_page(ws)
+        protect_and_page(ws)
 
     def _checklist_items(self, s: Sheet) -> Iterator[tuple[str, str, str, bool]]:
         """(item, cell, checker formula, filled now?) for each required item on a sheet."""
@@ -404,15 +353,6 @@ class _Writer:
                 else:
                     yield (f"{t.label}: at least one row", f"{t.letter(c.id)}{rows[0]}",
                            f'=IF(COUNTA({rng})>0,"Yes","No")', bool(values))
-
-
-def _protect_and_page(ws: Worksheet) -> None:
-    """Lock all but the input cells (no password; column widths and row heights stay adjustable); print landscape."""
-    ws.protection.sheet = True
-    ws.protection.formatColumns = ws.protection.formatRows = False
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 def write_workbook(spec: Spec, path: Path | io.BytesIO, filled: Filled | None = None, layout: Layout | None = None,
