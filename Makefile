@@ -30,12 +30,16 @@ demo: $(STAMP)
 	$(BIN)/bcf stress --db out/national.duckdb --round 2015-16
 	$(BIN)/bcf letters --db out/national.duckdb --round 2015-16 -o out/letters
 	$(BIN)/bcf report national --db out/national.duckdb --round 2015-16 -o out/report
+	$(BIN)/bcf monitor --db out/national.duckdb --round 2015-16 --quarter 1
+	$(BIN)/bcf report monitoring --db out/national.duckdb --round 2015-16 --quarter 1 -o out/monitoring
+	$(BIN)/bcf report monitoring --db out/national.duckdb --round 2015-16 -o out/monitoring
 	$(BIN)/bcf stress --db out/national.duckdb --round 2016-17
 	$(BIN)/bcf letters --db out/national.duckdb --round 2016-17 -o out/letters --no-pdf
 	$(BIN)/bcf report national --db out/national.duckdb --round 2016-17 -o out/report
 	@echo
 	@echo "Open: out/letters/2015-16/index.html (151 letters, HTML and PDF) and out/letters/2016-17/index.html,"
 	@echo "      out/report/national-assurance-report-2015-16.html (and 2016-17, with PDFs),"
+	@echo "      out/monitoring/2015-16/quarter-1/monitoring-report.html (and quarter-4, with a note per area),"
 	@echo "      out/export/bcf-national-2015-16.xlsx; the store out/national.duckdb holds both rounds and the quarters"
 
 test: $(STAMP)

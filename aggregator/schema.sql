@@ -16,6 +16,14 @@ CREATE TABLE IF NOT EXISTS plans (          -- each round's plans and their (syn
     PRIMARY KEY (round, plan_code)
 );
 
+CREATE TABLE IF NOT EXISTS periods (        -- the periods a return covers (the quarters of a monitoring year), in order
+    round VARCHAR NOT NULL,
+    return_kind VARCHAR NOT NULL,
+    period VARCHAR NOT NULL,
+    quarter_no INTEGER NOT NULL,             -- 1 for the first period reported, which matches the plan's first quarter
+    PRIMARY KEY (round, return_kind, period)
+);
+
 CREATE TABLE IF NOT EXISTS submissions (
     submission_id BIGINT PRIMARY KEY DEFAULT nextval('submission_ids'),
     round VARCHAR NOT NULL,

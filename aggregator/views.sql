@@ -112,3 +112,42 @@ SELECT r.round, f.family, count(*) FILTER (WHERE f.severity = 'blocking') AS blo
        count(*) FILTER (WHERE f.severity = 'advisory') AS advisory, count(DISTINCT r.submission_id) AS files
 FROM round_files r JOIN findings f USING (submission_id) GROUP BY r.round, f.family
 ORDER BY array_position(['gate', 'structure', 'cell', 'arithmetic', 'policy', 'consistency'], any_value(f.family));
+
+-- Plan against actual: each plan's current quarterly returns beside the plan's own quarters.
+CREATE OR REPLACE VIEW quarters_reported AS           -- the current, readable quarterly return of every plan and quarter
+SELECT c.round, c.plan_code, c.period, pr.quarter_no, c.submission_id, c.status, c.blocking,
+       a.planned_admissions AS planned_reported, a.actual_admissions, p.p4p_planned, p.p4p_released,
+       f.income_planned, f.income_actual, f.spend_planned, f.spend_actual, n.narrative
+FROM current_returns c
+JOIN periods pr ON pr.round = c.round AND pr.return_kind = c.return_kind AND pr.period = c.period
+LEFT JOIN q_admissions a USING (submission_id) LEFT JOIN q_p4p p USING (submission_id)
+LEFT JOIN q_finance f USING (submission_id) LEFT JOIN q_narrative n USING (submission_id)
+WHERE c.return_kind = 'quarterly' AND c.status <> 'unreadable';
+
+CREATE OR REPLACE VIEW plan_vs_actual AS              -- per plan and quarter: baseline, plan, actual, and the plan's cover
+SELECT q.round, q.plan_code, pl.plan_name, pl.region_name, q.quarter_no, q.period,
+       [n.baseline_q1, n.baseline_q2, n.baseline_q3, n.baseline_q4][q.quarter_no] AS baseline,
+       [n.plan_q1, n.plan_q2, n.plan_q3, n.plan_q4][q.quarter_no] AS planned,
+       q.actual_admissions AS actual,
+       q.actual_admissions - [n.plan_q1, n.plan_q2, n.plan_q3, n.plan_q4][q.quarter_no] AS variance, q.planned_reported,
+       q.p4p_planned, q.p4p_released, q.narrative, q.blocking AS quarter_blocking,
+       nt.baseline AS baseline_year, nt.planned AS planned_year, n.nel_unit_cost,
+       fs.ringfenced_oohs, g.share_ccg, g.share_la, g.contingency
+FROM quarters_reported q
+JOIN current_submissions c ON c.round = q.round AND c.plan_code = q.plan_code
+JOIN plans pl ON pl.round = q.round AND pl.plan_code = q.plan_code
+JOIN nel_plan n ON n.submission_id = c.submission_id
+JOIN nel_totals nt ON nt.submission_id = c.submission_id
+LEFT JOIN funding_summary fs ON fs.submission_id = c.submission_id
+LEFT JOIN governance g ON g.submission_id = c.submission_id;
+
+CREATE OR REPLACE VIEW national_by_quarter AS          -- the nation's planned and actual emergency admissions by quarter
+SELECT round, quarter_no, any_value(period) AS period, count(*) AS hwbs, sum(baseline) AS baseline,
+       sum(planned) AS planned, sum(actual) AS actual, sum(variance) AS variance,
+       sum(p4p_planned) AS p4p_planned, sum(p4p_released) AS p4p_released
+FROM plan_vs_actual GROUP BY round, quarter_no ORDER BY round, quarter_no;
+
+CREATE OR REPLACE VIEW region_by_quarter AS
+SELECT round, region_name, quarter_no, count(*) AS hwbs, sum(planned) AS planned, sum(actual) AS actual,
+       sum(variance) AS variance
+FROM plan_vs_actual GROUP BY ALL ORDER BY round, region_name, quarter_no;

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bcf import rounds, sandbox
+from bcf.against_plan import check_against_plans, plan_quarters
 from bcf.findings import finding
 from bcf.store import Store
 from bcf.validate import Report, complete, inspect_file
@@ -154,9 +155,14 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
         result.seconds["hash"] = time.perf_counter() - start
         batch: list[tuple[Path, Report]] = []
 
+        plans = plan_quarters(store.con, round_) if the_round.ret(kind).spec().period_field else None
+
         def flush() -> None:
             t0 = time.perf_counter()
-            batch[:] = zip([p for p, _ in batch], complete([r for _, r in batch]), strict=True)
+            reports = complete([r for _, r in batch])
+            if plans is not None:
+                reports = check_against_plans(reports, plans)
+            batch[:] = zip([p for p, _ in batch], reports, strict=True)
             t1 = time.perf_counter()
             items = [(r, hashes[p], datetime.fromtimestamp(p.stat().st_mtime)) for p, r in batch]
             try:

@@ -1,4 +1,4 @@
-"""Charts for the national report, drawn with matplotlib as inline SVG (text stays text)."""
+"""Charts for the national and monitoring reports, drawn with matplotlib as inline SVG (text stays text)."""
 
 from __future__ import annotations
 
@@ -62,4 +62,51 @@ def categories_by_region(counts: pd.DataFrame) -> str:
         left += table[category]
     ax.set_xlabel("Plans")
     ax.legend(frameon=False, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    return _svg(fig)
+
+
+def planned_vs_actual(by_quarter: pd.DataFrame) -> str:
+    """Emergency admissions by quarter: baseline, plan and actual, nationally (thousands)."""
+    fig, ax = plt.subplots(figsize=(7.5, 2.8))
+    x = list(range(len(by_quarter)))
+    ax.plot(x, by_quarter["baseline"] / 1000, color=TREND, linestyle="--", marker="o", label="Baseline year")
+    ax.plot(x, by_quarter["planned"] / 1000, color=EXPECTED, marker="o", label="Planned")
+    ax.plot(x, by_quarter["actual"] / 1000, color=CLAIMED, marker="o", linewidth=2.5, label="Actual")
+    ax.set_xticks(x, by_quarter["period"])
+    ax.set_ylabel("Admissions, thousands")
+    ax.legend(frameon=False, loc="upper left", ncol=3)
+    return _svg(fig)
+
+
+def variance_by_region(by_region: pd.DataFrame) -> str:
+    """Horizontal bars: each region's admissions against plan to date, %."""
+    df = by_region.assign(pct=100 * (by_region["actual"] - by_region["planned"]) / by_region["planned"]).sort_values("pct")
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(df) + 1))
+    ax.barh(df["region_name"], df["pct"], color=[CLAIMED if v > 0 else CREDIBLE for v in df["pct"]])
+    ax.axvline(0, color="#0b0c0c", linewidth=1)
+    ax.set_xlabel("Actual emergency admissions against plan to date, %")
+    return _svg(fig)
+
+
+def variance_distribution(pct: pd.Series, explain: float) -> str:
+    """How many plans are how far from plan to date, with the band inside which no explanation is needed."""
+    fig, ax = plt.subplots(figsize=(7.5, 2.6))
+    ax.hist(pct.dropna(), bins=24, color="#b1b4b6", edgecolor="white")
+    ax.axvspan(-explain, explain, color=CREDIBLE, alpha=0.12, label=f"Within {explain:g}% of plan")
+    ax.set_xlabel("Actual emergency admissions against plan to date, %")
+    ax.set_ylabel("Plans")
+    ax.legend(frameon=False, loc="upper left")
+    return _svg(fig)
+
+
+def money_at_risk(plans: pd.DataFrame) -> str:
+    """Pay for performance at risk against contingency funds, by region (£m)."""
+    df = plans.groupby("region_name")[["at_risk_000", "contingency"]].sum().sort_values("at_risk_000")
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(df) + 1))
+    y = range(len(df))
+    ax.barh([i + 0.2 for i in y], df["at_risk_000"] / 1000, height=0.4, color=CLAIMED, label="At risk (projected)")
+    ax.barh([i - 0.2 for i in y], df["contingency"] / 1000, height=0.4, color=CREDIBLE, label="Contingency funds")
+    ax.set_yticks(list(y), df.index)
+    ax.set_xlabel("£m")
+    ax.legend(frameon=False, loc="lower right")
     return _svg(fig)

@@ -380,6 +380,88 @@ def report_national(db: Path, round_: str | None, output: Path, pdf: bool, overr
     click.echo(f"Wrote round {round_}'s report: " + " and ".join(str(p) for p in paths))
 
 
+def _quarter(con: duckdb.DuckDBPyConnection, round_: str, quarter: str | None) -> int:
+    """The quarter asked for: its number in the plan period (1-4, or Q1-Q4) or its label; default the latest held."""
+    from bcf.errors import StoreError
+
+    held = con.execute("SELECT DISTINCT pr.quarter_no, pr.period FROM quarters_reported q JOIN periods pr USING (round, period) "
+                       "WHERE q.round = ? ORDER BY 1", [round_]).fetchall()
+    if not held:
+        raise StoreError(f"The store holds no quarterly returns for round {round_}. Load them with "
+                         f"`bcf batch DIR --round {round_} --return quarterly`.")
+    if quarter is None:
+        return int(held[-1][0])
+    wanted = quarter.strip().upper().removeprefix("Q")
+    found = next((n for n, label in held if wanted == str(n) or quarter.strip().casefold() == label.casefold()), None)
+    if found is None:
+        raise StoreError(f"No quarter {quarter!r} in round {round_}: the store holds "
+                         + ", ".join(f"{n} ({label})" for n, label in held) + ".")
+    return int(found)
+
+
+MONITOR_HELP = """Print the national picture of emergency admissions against plan, from the quarterly returns.
+
+With the quarters reported so far, each plan's year and the nation's are projected, with a range, and
+the plans whose money at risk is beyond their contingency, or whose narrative does not explain a
+variance, are listed. --quarter 1 is the first quarter of the plan period (the first quarterly return).
+"""
+
+
+@main.command("monitor", help=MONITOR_HELP)
+@_db_option
+@_round_option
+@click.option("--quarter", metavar="N|LABEL", help="Up to which quarter: 1-4 (Q1-Q4) or its label, e.g. 'Q1 2015/16' "
+              "(default: the latest held).")
+@click.option("--backtest", "seeds", type=click.IntRange(1, 200), metavar="YEARS",
+              help="Instead, compare the projection methods on this many synthetic years and print their errors.")
+def monitor_cmd(db: Path, round_: str | None, quarter: str | None, seeds: int | None) -> None:
+    from bcf import aggregate, monitor
+
+    with aggregate.connect(db) as con:
+        round_ = aggregate.pick_round(con, round_, db)
+        if seeds:
+            _df_table(f"Projection error on {seeds} synthetic years, % of the year's admissions above plan",
+                      monitor.summarise(monitor.backtest(round_, range(1, seeds + 1))))
+            return
+        upto = _quarter(con, round_, quarter)
+        n = monitor.national(con, round_, upto)
+        plans = monitor.warnings(con, round_, upto)
+    more = "more" if n.projected_gap > 0 else "fewer"
+    console().print(
+        f"[bold]Round {round_}, {n.quarters} quarter(s) to {n.period}: {n.plans} plans.[/bold]\n"
+        f"Planned for the year: {n.planned_year:,.0f} emergency admissions ({n.planned_change_pct:+.1f}% on the baseline).\n"
+        f"Projected ({n.method}): {n.projected_year:,.0f} ({n.projected_change_pct:+.1f}%), "
+        f"{abs(n.projected_gap):,.0f} {more} than planned "
+        f"(range {n.low - n.planned_year:,.0f} to {n.high - n.planned_year:,.0f}).\n"
+        f"{int(plans['beyond_contingency'].sum())} plans risk more than their contingency; "
+        f"{int(plans['narrative_silent'].sum())} do not explain their variance.", highlight=False)
+    watch = plans[plans["beyond_contingency"] | plans["narrative_silent"]].sort_values("at_risk_000", ascending=False)
+    why = watch["beyond_contingency"].map({True: "risk beyond contingency", False: ""}).str.cat(
+        watch["narrative_silent"].map({True: "variance not explained", False: ""}), sep="; ").str.strip("; ")
+    _df_table(f"Plans to watch ({len(watch)}, the 15 with most at risk; £000)", watch.assign(why=why)[
+        ["plan_name", "projected_gap", "at_risk_000", "contingency", "why"]].head(15))
+
+
+@report.command("monitoring")
+@_db_option
+@_round_option
+@click.option("--quarter", metavar="N|LABEL", help="Up to which quarter (default: the latest held).")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the report and the areas' notes (in ROUND/quarter-N/ inside it).")
+@click.option("--pdf/--no-pdf", default=True, show_default=True, help="Also print the report to PDF.")
+def report_monitoring(db: Path, round_: str | None, quarter: str | None, output: Path, pdf: bool) -> None:
+    """The quarter's monitoring report (plan against actual, early warning, money at risk) and a note per area."""
+    from bcf import aggregate
+    from bcf.monitoring_report import write_monitoring
+
+    with aggregate.connect(db) as con:
+        round_ = aggregate.pick_round(con, round_, db)
+        upto = _quarter(con, round_, quarter)
+        paths = write_monitoring(con, output, round_, upto, pdf)
+    notes = sum("notes" in p.parts for p in paths)
+    click.echo(f"Wrote round {round_}'s monitoring report to quarter {upto} and {notes} area notes: {paths[0]}")
+
+
 @main.command("rules")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 def rules_cmd(fmt: str) -> None:

@@ -91,13 +91,18 @@ class Store:
             self.columns.setdefault(table, []).append(column)
 
     def _add_plans(self) -> None:
-        """Each round's plans, once."""
+        """Each round's plans, and the periods its returns cover, once."""
         have = {r for (r,) in self.con.execute("SELECT DISTINCT round FROM plans").fetchall()}
         skip = ("hwb_name", "ons_code", "la_type")
+        new = [rnd for rnd in rounds.all_rounds().values() if rnd.id not in have]
         rows = [{"round": rnd.id, **{k: v for k, v in asdict(a).items() if k not in skip}}
-                for rnd in rounds.all_rounds().values() if rnd.id not in have for a in rnd.areas.plans()]
+                for rnd in new for a in rnd.areas.plans()]
         if rows:
             self._insert("plans", pd.DataFrame(rows))
+        periods = [{"round": rnd.id, "return_kind": ret.kind, "period": label, "quarter_no": i}
+                   for rnd in new for ret in rnd.returns.values() for i, label in enumerate(_periods(ret.spec()), 1)]
+        if periods:
+            self._insert("periods", pd.DataFrame(periods))
 
     def _insert(self, table: str, frame: pd.DataFrame) -> None:
         """Bulk insert: the frame is scanned by DuckDB directly, columns matched by name."""
@@ -170,6 +175,13 @@ def _frames(report: Report) -> dict[str, pd.DataFrame]:
     for t in sub.spec.tables:
         out[t.id] = sub.tables[t.id].reset_index()
     return {k: v for k, v in out.items() if not v.empty}
+
+
+def _periods(spec: Spec) -> tuple[str, ...]:
+    """The periods a return's template lets it cover, in order (none for a plan)."""
+    if not spec.period_field:
+        return ()
+    return spec.lists.get(spec.field(spec.period_field).list or "", ())
 
 
 def _text(v: Any) -> str | None:

@@ -9,6 +9,7 @@ come from the ``quarterly`` part of ``sample_submissions/profile.yaml``.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -34,6 +35,7 @@ def quarters(plan: Plan, ret: rounds.Return, rng: random.Random) -> list[Plan]:
     q, spec = profile()["quarterly"], ret.spec()
     f = plan.filled.fields
     drift = rng.gauss(q["drift"]["mean"], q["drift"]["sd"])  # this area's drift from its plan
+    trend = rng.gauss(q["trend"]["mean"], q["trend"]["sd"])  # and how it grows through the year
     payments = _p4p_schedule(plan)
     pooled = sum(r["amount_this_year"] for r in plan.filled.tables["funding"] if r)
     explain = ret.round.values()["checks"]["variance_explain_pct"]
@@ -41,7 +43,7 @@ def quarters(plan: Plan, ret: rounds.Return, rng: random.Random) -> list[Plan]:
     out = []
     for i, quarter in enumerate(spec.lists["quarter"]):
         planned, baseline = f[f"plan_q{i + 1}"], f[f"baseline_q{i + 1}"]
-        actual = round(planned * (1 + drift + rng.gauss(0, 0.01)))
+        actual = round(planned * (1 + drift + trend * (i - 1.5) + rng.gauss(0, q["noise"])))
         planned_cut = baseline - planned
         achieved = min(max((baseline - actual) / planned_cut, 0), 1) if planned_cut > 0 else 0
         share = (i + 1) / len(spec.lists["quarter"])
@@ -54,10 +56,74 @@ def quarters(plan: Plan, ret: rounds.Return, rng: random.Random) -> list[Plan]:
             "income_planned": round(pooled * share), "income_actual": round(pooled * share),
             "spend_planned": round(pooled * share), "spend_actual": round(pooled * share * rng.uniform(*q["spend_ratio"])),
             "s75_in_place": "Yes",
-            "narrative": q["narrative_above"] if abs(actual - planned) / planned * 100 > explain else q["narrative_on_plan"],
+            "narrative": (q["narrative_on_plan"] if abs(actual - planned) / planned * 100 <= explain
+                          else q["narrative_above"] if actual > planned else q["narrative_below"]),
         }
         fields["spend_actual"] = min(fields["spend_actual"], fields["income_actual"])
         tables: dict[str, list[dict[str, Any] | None]] = {
             "q_conditions": [{"meets": "Yes"} for _ in spec.table("q_conditions").fixed_rows]}
         out.append(Plan(plan.area, fill_unknown(spec, Filled(fields, tables)), ret))
     return out
+
+
+# -- planted defects in quarterly returns: kind -> (rule, how); each records where its finding must appear ----
+QuarterDefect = Callable[[Plan, random.Random], None]
+QUARTER_DEFECTS: dict[str, tuple[str, QuarterDefect]] = {}
+
+
+def quarter_defect(kind: str, rule: str) -> Callable[[QuarterDefect], QuarterDefect]:
+    def register(fn: QuarterDefect) -> QuarterDefect:
+        QUARTER_DEFECTS[kind] = (rule, fn)
+        return fn
+    return register
+
+
+def _put(q: Plan, kind: str, rule: str, name: str, value: Any) -> None:
+    q.filled.fields[name] = value
+    q.plant(kind, rule, q.cell(name))
+
+
+@quarter_defect("variance_unexplained", "BCF-POL-012")
+def _unexplained(q: Plan, rng: random.Random) -> None:
+    f = q.filled.fields
+    f["actual_admissions"] = round(f["planned_admissions"] * rng.uniform(1.08, 1.15))
+    _put(q, "variance_unexplained", "BCF-POL-012", "narrative", "Schemes are progressing as planned.")
+
+
+@quarter_defect("p4p_over_released", "BCF-ARITH-008")
+def _over_released(q: Plan, rng: random.Random) -> None:
+    f = q.filled.fields
+    _put(q, "p4p_over_released", "BCF-ARITH-008", "p4p_released", round(f["p4p_planned"] + rng.choice([40, 120, 300]), 1))
+
+
+@quarter_defect("spend_ahead_of_income", "BCF-POL-013")
+def _spend_ahead(q: Plan, rng: random.Random) -> None:
+    f = q.filled.fields
+    _put(q, "spend_ahead_of_income", "BCF-POL-013", "spend_actual", round(f["income_actual"] * rng.uniform(1.05, 1.2)))
+
+
+@quarter_defect("actuals_as_text", "BCF-CELL-002")
+def _text(q: Plan, rng: random.Random) -> None:
+    _put(q, "actuals_as_text", "BCF-CELL-002", "actual_admissions", rng.choice(["approx 9,000", "TBC", "9,120 (provisional)"]))
+
+
+@quarter_defect("narrative_blank", "BCF-CELL-001")
+def _blank(q: Plan, rng: random.Random) -> None:
+    f = q.filled.fields
+    f["actual_admissions"] = f["planned_admissions"]  # on plan, so only the blank is wrong
+    _put(q, "narrative_blank", "BCF-CELL-001", "narrative", None)
+
+
+@quarter_defect("yes_no_not_in_list", "BCF-CELL-004")
+def _not_in_list(q: Plan, rng: random.Random) -> None:
+    _put(q, "yes_no_not_in_list", "BCF-CELL-004", "s75_in_place", rng.choice(["Y", "Signed", "In place"]))
+
+
+def plant(returns: list[Plan], rng: random.Random, times: int) -> None:
+    """Plant each quarterly defect kind in ``times`` returns, never two in one return."""
+    share = profile()["quarterly"]["defect_share"]
+    chosen = rng.sample(range(len(returns)), max(len(QUARTER_DEFECTS) * times, round(len(returns) * share)))
+    kinds = [k for k in QUARTER_DEFECTS for _ in range(times)]
+    kinds += [rng.choice(list(QUARTER_DEFECTS)) for _ in range(len(chosen) - len(kinds))]
+    for i, kind in zip(chosen, kinds, strict=True):
+        QUARTER_DEFECTS[kind][1](returns[i], rng)

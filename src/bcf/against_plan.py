@@ -1,0 +1,49 @@
+"""Checks of a quarterly return against its plan in the national store, made when the batch loads it.
+
+A return's own workbook cannot say whether its plan was ever submitted, or whether the planned figures it
+quotes are the plan's: only the store knows. These findings are added to the return's report before it is
+stored, like any other finding, so a rerun after the plan arrives simply checks the return again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from bcf.findings import finding
+from bcf.validate import Report
+
+TOLERANCE = 0.5  # admissions: the plan's figure and the one quoted are whole numbers
+
+
+def plan_quarters(con: duckdb.DuckDBPyConnection, round_: str) -> dict[tuple[str, str], float | None]:
+    """(plan code, period) -> the plan's planned admissions for that quarter, for every current plan."""
+    rows = con.execute(
+        "SELECT c.plan_code, pr.period, [n.plan_q1, n.plan_q2, n.plan_q3, n.plan_q4][pr.quarter_no] "
+        "FROM current_submissions c JOIN nel_plan n USING (submission_id) "
+        "JOIN periods pr ON pr.round = c.round AND pr.return_kind = 'quarterly' "
+        "WHERE c.round = ? AND c.status <> 'unreadable'", [round_]).fetchall()
+    return {(code, period): planned for code, period, planned in rows}
+
+
+def check_against_plans(reports: list[Report], plans: dict[tuple[str, str], Any]) -> list[Report]:
+    """Each quarterly report with a finding where its plan is missing or its planned figure differs."""
+    codes = {code for code, _ in plans}
+    out = []
+    for r in reports:
+        sub = r.submission
+        if sub is None or r.stopped or r.plan_code is None:
+            out.append(r)
+            continue
+        sheet, cell = sub.where("hwb_name") if sub.spec.has("hwb_name") else ("", None)
+        if r.plan_code not in codes:
+            out.append(r.with_findings([*r.findings, finding("BCF-CONS-006", sheet, cell, found=r.hwb)]))
+            continue
+        planned, quoted = plans.get((r.plan_code, r.period or "")), sub.fields.get("planned_admissions")
+        if planned is not None and quoted is not None and abs(float(quoted) - planned) > TOLERANCE:
+            at = sub.where("planned_admissions")
+            out.append(r.with_findings([*r.findings, finding("BCF-CONS-007", *at, found=quoted, expected=planned)]))
+        else:
+            out.append(r)
+    return out
