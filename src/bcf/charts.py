@@ -74,7 +74,7 @@ def planned_vs_actual(by_quarter: pd.DataFrame) -> str:
     ax.plot(x, by_quarter["actual"] / 1000, color=CLAIMED, marker="o", linewidth=2.5, label="Actual")
     ax.set_xticks(x, by_quarter["period"])
     ax.set_ylabel("Admissions, thousands")
-    ax.legend(frameon=False, loc="upper left", ncol=3)
+    ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
     return _svg(fig)
 
 

@@ -92,6 +92,8 @@ def warnings(con: duckdb.DuckDBPyConnection, round_: str, upto: int) -> pd.DataF
     achieved = (df["baseline_year"] - df["projected_year"]) / reduction.where(reduction > 0)
     value = (reduction.clip(lower=0) * stress["unit_cost"] / 1000).clip(upper=df["ringfenced"])
     df["at_risk_000"] = value * (1 - achieved.clip(0, 1).fillna(0))
+    df["borne_by_ccg_000"] = df["at_risk_000"] * df["share_ccg"].fillna(50) / 100
+    df["borne_by_council_000"] = df["at_risk_000"] - df["borne_by_ccg_000"]
     df["gap_cost_000"] = df["projected_gap"].clip(lower=0) * stress["unit_cost"] / 1000
     df["beyond_contingency"] = df["at_risk_000"] > df["contingency"].fillna(0)
     words = _mentions(checks["variance_words"])
