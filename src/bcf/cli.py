@@ -410,7 +410,7 @@ variance, are listed. --quarter 1 is the first quarter of the plan period (the f
 @main.command("monitor", help=MONITOR_HELP)
 @_db_option
 @_round_option
-@click.option("--quarter", metavar="N|LABEL", help="Up to which quarter: 1-4 (Q1-Q4) or its label, e.g. 'Q1 2015/16' "
+@click.option("--quarter", metavar="N|LABEL", help="Up to which quarter: 1-4 (Q1-Q4) or its label as in the return's list "
               "(default: the latest held).")
 @click.option("--backtest", "seeds", type=click.IntRange(1, 200), metavar="YEARS",
               help="Instead, compare the projection methods on this many synthetic years and print their errors.")

@@ -1,4 +1,4 @@
-"""Plan against actual, and the early warning that would have caught 2014's gap after one quarter.
+"""Plan against actual, and the early warning that would have caught the first round's gap after one quarter.
 
 Each plan's quarterly returns are joined to the plan's own quarters in the store (``plan_vs_actual``).
 From the quarters reported so far, each plan's year is projected two ways: a naive run-rate (what has
