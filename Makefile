@@ -25,6 +25,13 @@ demo: $(STAMP)
 	$(BIN)/bcf batch sample_submissions/2015-16/plan --db out/national.duckdb --round 2015-16
 	$(BIN)/bcf batch sample_submissions/2015-16/quarterly --db out/national.duckdb --round 2015-16 --return quarterly
 	$(BIN)/bcf batch sample_submissions/2016-17/plan --db out/national.duckdb --round 2016-17
+	$(BIN)/bcf samples generate --round 2015-16 --resubmissions -o sample_submissions/2015-16/resubmitted
+	$(BIN)/bcf batch sample_submissions/2015-16/resubmitted --db out/national.duckdb --round 2015-16
+	$(BIN)/bcf changes --db out/national.duckdb --round 2015-16
+	$(BIN)/bcf changes --db out/national.duckdb --round 2015-16 --hwb Wirral
+	$(BIN)/bcf decide --db out/national.duckdb --round 2015-16 --rule BCF-POL-010 --accept \
+		--reason "No such boundary in a single-council area" --by "Demo assurer"
+	$(BIN)/bcf decisions --db out/national.duckdb --round 2015-16
 	$(BIN)/bcf national --db out/national.duckdb --round 2015-16
 	$(BIN)/bcf export --db out/national.duckdb --round 2015-16 --format xlsx -o out/export
 	$(BIN)/bcf stress --db out/national.duckdb --round 2015-16

@@ -53,5 +53,24 @@ CREATE TABLE IF NOT EXISTS findings (
     found VARCHAR,
     expected VARCHAR,
     message VARCHAR NOT NULL,
-    fix VARCHAR NOT NULL
+    fix VARCHAR NOT NULL,
+    location VARCHAR,                        -- where, in the plan's own terms (a field, or a table row's key and column)
+    explanation VARCHAR,                     -- the area's explanation of an advisory finding
+    fingerprint VARCHAR                      -- what a decision on the explanation was made on
+);
+
+CREATE SEQUENCE IF NOT EXISTS decision_ids START 1;
+
+CREATE TABLE IF NOT EXISTS decisions (       -- assurers' decisions on explanations: appended, never changed
+    decision_id BIGINT PRIMARY KEY DEFAULT nextval('decision_ids'),
+    round VARCHAR NOT NULL,
+    plan_code VARCHAR NOT NULL,
+    submission_id BIGINT NOT NULL,           -- the submission the decision was made on
+    rule_id VARCHAR NOT NULL,
+    location VARCHAR NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    decision VARCHAR NOT NULL CHECK (decision IN ('accepted', 'rejected')),
+    reason VARCHAR NOT NULL,
+    decided_by VARCHAR NOT NULL,
+    decided_at TIMESTAMP NOT NULL DEFAULT current_timestamp
 );

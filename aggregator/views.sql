@@ -151,3 +151,23 @@ CREATE OR REPLACE VIEW region_by_quarter AS
 SELECT round, region_name, quarter_no, count(*) AS hwbs, sum(planned) AS planned, sum(actual) AS actual,
        sum(variance) AS variance
 FROM plan_vs_actual GROUP BY ALL ORDER BY round, region_name, quarter_no;
+
+-- Explanations and decisions: the latest decision on each explained finding, and whether it still holds.
+CREATE OR REPLACE VIEW latest_decisions AS
+SELECT * EXCLUDE (newest) FROM (
+    SELECT d.*, row_number() OVER (PARTITION BY round, plan_code, rule_id, location
+                                   ORDER BY decided_at DESC, decision_id DESC) AS newest
+    FROM decisions d
+) WHERE newest = 1;
+
+CREATE OR REPLACE VIEW explained_findings AS          -- every explained finding of a current plan, and its state
+SELECT c.round, c.plan_code, f.submission_id, f.rule_id, f.severity, f.sheet, f.cell,
+       coalesce(f.location, f.sheet || '!' || f.cell) AS location, f.message, f.explanation,
+       d.decision, d.reason AS decision_reason, d.decided_by, d.decided_at,
+       CASE WHEN d.decision IS NULL THEN 'awaiting a decision'
+            WHEN d.fingerprint <> f.fingerprint THEN 'reopened'
+            ELSE d.decision END AS state
+FROM current_submissions c JOIN findings f USING (submission_id)
+LEFT JOIN latest_decisions d ON d.round = c.round AND d.plan_code = c.plan_code AND d.rule_id = f.rule_id
+     AND d.location = coalesce(f.location, f.sheet || '!' || f.cell)
+WHERE f.explanation IS NOT NULL;

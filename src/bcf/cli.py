@@ -155,8 +155,12 @@ checked; the marked-up copy and the findings are kept for --keep-minutes, then d
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="Files checked at the same time.")
 @click.option("--root-path", default="", metavar="PREFIX", help="The path the page is served under behind a proxy, e.g. /bcf.")
 @click.option("--round", "round_", metavar="ROUND", help="The round whose plan template the page offers (default: the latest).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="The national store: with --users, opens the assurers' console at /console.")
+@click.option("--users", type=click.Path(dir_okay=False, path_type=Path), help="The console's accounts file (bcf users add).")
+@click.option("--secure-cookies", is_flag=True, help="Send the console's session cookie over HTTPS only (behind a proxy).")
 def serve_cmd(host: str, port: int, keep_minutes: float, timeout: float, workers: int, root_path: str,
-              round_: str | None) -> None:
+              round_: str | None, db: Path | None, users: Path | None, secure_cookies: bool) -> None:
     import logging
 
     import uvicorn
@@ -168,7 +172,16 @@ def serve_cmd(host: str, port: int, keep_minutes: float, timeout: float, workers
 
     if round_:
         rounds.get(round_).ret("plan")
-    app = create_app(Settings(keep_minutes=keep_minutes, check_seconds=timeout, workers=workers, round_id=round_))
+    from bcf.errors import BcfError
+    from bcf.web.console import ConsoleSettings
+
+    if bool(db) != bool(users):
+        raise BcfError("The console needs both --db (the national store) and --users (the accounts file).")
+    if db and not db.exists():
+        raise BcfError(f"There is no store at {db}. Run `bcf batch` first.")
+    console = ConsoleSettings(db, users, secure_cookies=secure_cookies) if db and users else None
+    app = create_app(Settings(keep_minutes=keep_minutes, check_seconds=timeout, workers=workers, round_id=round_,
+                              console=console))
     click.echo(f"Open http://{host}:{port}{root_path}/ in a browser. Press Ctrl+C to stop.")
     uvicorn.run(app, host=host, port=port, root_path=root_path, log_level="info", server_header=False)
 
@@ -486,6 +499,163 @@ def rules_cmd(fmt: str) -> None:
         console().print(f"{len(catalogue)} rules. Full wording: bcf rules --format markdown")
 
 
+@main.command("diff")
+@click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def diff_cmd(old: Path, new: Path, fmt: str) -> None:
+    """Show what changed between two workbooks of one plan: values, added and removed rows, and each finding
+    labelled new, resolved or still there."""
+    from bcf import diff
+    from bcf.errors import BcfError
+    from bcf.validate import check_file
+
+    before, after = check_file(old), check_file(new)
+    if before.submission is None or after.submission is None:
+        bad = before if before.submission is None else after
+        raise BcfError(f"{bad.file} could not be read: " + "; ".join(f.message for f in bad.findings))
+    result = diff.compare(diff.Contents.of(before.submission), diff.Contents.of(after.submission),
+                          before.findings, after.findings)
+    click.echo(json.dumps(diff.as_dict(result), indent=1, ensure_ascii=False) if fmt == "json"
+               else diff.as_text(result, old.name, new.name))
+
+
+def _plan_code(round_: str, plan: str) -> str:
+    from bcf import rounds
+    from bcf.errors import UnknownArea
+
+    area = rounds.get(round_).areas.find(plan)
+    if area is None:
+        raise UnknownArea(f"{plan!r} is not a Health and Wellbeing Board in the {round_} list.")
+    return area.plan_code
+
+
+@main.command("changes")
+@_db_option
+@_round_option
+@click.option("--hwb", "plan", metavar="CODE|NAME", help="Show one plan's changes in full.")
+def changes_cmd(db: Path, round_: str | None, plan: str | None) -> None:
+    """What changed between each plan's last two submissions, which findings were resolved, and the national
+    bridge of claimed savings (by reason: unit cost, admissions claimed, benefits added or removed, evidence)."""
+    import pandas as pd
+
+    from bcf import aggregate, resubmissions
+
+    with aggregate.connect(db) as con:
+        round_ = aggregate.pick_round(con, round_, db)
+        pairs = resubmissions.compare_all(con, round_, _plan_code(round_, plan) if plan else None)
+    if plan:
+        if not pairs:
+            click.echo(f"{plan} has only one submission in round {round_}: nothing to compare.")
+        for pair in pairs:
+            click.echo(resubmissions.as_text(pair))
+        return
+    if not pairs:
+        click.echo(f"No plan in round {round_} has been resubmitted yet.")
+        return
+    _df_table(f"Resubmitted plans — round {round_}", pd.DataFrame([resubmissions.summary(p) for p in pairs]))
+    _df_table("How the claimed savings moved (£000)", resubmissions.national_bridge(pairs))
+
+
+@main.command("decide")
+@_db_option
+@_round_option
+@click.option("--rule", "rule_id", required=True, metavar="RULE", help="The rule of the explained finding, e.g. BCF-POL-010.")
+@click.option("--hwb", "plan", metavar="CODE|NAME", help="The plan (default: every plan that explained a finding of the rule).")
+@click.option("--at", "place", metavar="PLACE",
+              help="Where the finding is: as `bcf decisions` shows it, or its sheet and cell, e.g. 'Risks C40' (default: all).")
+@click.option("--accept/--reject", "accept", required=True, help="Accept or reject the area's explanation.")
+@click.option("--reason", required=True, help="Why: it appears in the decision log and, when accepted, in the letter.")
+@click.option("--by", "who", required=True, help="Who decides (your name).")
+def decide_cmd(db: Path, round_: str | None, rule_id: str, plan: str | None, place: str | None, accept: bool, reason: str,
+               who: str) -> None:
+    """Accept or reject an area's explanation of an advisory finding. Decisions are only ever added: the log
+    keeps every one, with who, when and why."""
+    from bcf import aggregate, resubmissions
+
+    with aggregate.connect(db) as con:
+        round_ = aggregate.pick_round(con, round_, db)
+    verdict = "accepted" if accept else "rejected"
+    ids = resubmissions.decide(db, round_, rule_id.upper(), verdict, reason, who, _plan_code(round_, plan) if plan else None,
+                               place)
+    click.echo(f"Recorded {len(ids)} decision(s) ({', '.join(map(str, ids))}): {rule_id.upper()} {verdict}. "
+               "Run `bcf stress` to see the effect on the categories.")
+
+
+@main.command("decisions")
+@_db_option
+@_round_option
+@click.option("--hwb", "plan", metavar="CODE|NAME", help="Only this plan.")
+def decisions_cmd(db: Path, round_: str | None, plan: str | None) -> None:
+    """The explained findings awaiting a decision, and the decision log (every decision ever made)."""
+    from bcf import aggregate
+
+    with aggregate.connect(db) as con:
+        round_ = aggregate.pick_round(con, round_, db)
+        code = _plan_code(round_, plan) if plan else None
+        waiting = con.execute("SELECT plan_code, rule_id, location, explanation, state FROM explained_findings "
+                              "WHERE round = ? AND (? IS NULL OR plan_code = ?) ORDER BY plan_code, rule_id",
+                              [round_, code, code]).df()
+        log = con.execute("SELECT decision_id, decided_at, decided_by, plan_code, rule_id, location, decision, reason "
+                          "FROM decisions WHERE round = ? AND (? IS NULL OR plan_code = ?) ORDER BY decision_id",
+                          [round_, code, code]).df()
+    _df_table(f"Explained findings — round {round_}", waiting)
+    _df_table("Decision log", log)
+
+
+@main.group()
+def users() -> None:
+    """Accounts of the assurers' console (bcf serve --db ... --users FILE)."""
+
+
+def _users_file(f: Callable[..., None]) -> Callable[..., None]:
+    return click.option("--users", "path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                        help="The accounts file.")(f)
+
+
+@users.command("add")
+@_users_file
+@click.argument("name")
+@click.option("--role", type=click.Choice(["national", "regional"]), required=True,
+              help="national: every plan; regional: one region's plans.")
+@click.option("--region", help="The region of a regional account, as in the HWB list (e.g. 'North East').")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of asking.")
+def users_add(path: Path, name: str, role: str, region: str | None, password_stdin: bool) -> None:
+    """Add an account (or set a new password). The password is kept only as an argon2 hash."""
+    from bcf import rounds
+    from bcf.errors import BcfError
+    from bcf.web.accounts import Accounts
+
+    known = {a.region_name for r in rounds.all_rounds().values() for a in r.areas.all}
+    if region and region not in known:
+        raise BcfError(f"{region!r} is not a region. Regions: {', '.join(sorted(known))}.")
+    password = (sys.stdin.readline().rstrip("\n") if password_stdin
+                else click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    account = Accounts(path).add(name, password, role, region)
+    click.echo(f"{account.name} can now sign in to the console ({account.role}{', ' + region if region else ''}).")
+
+
+@users.command("remove")
+@_users_file
+@click.argument("name")
+def users_remove(path: Path, name: str) -> None:
+    """Remove an account: it can no longer sign in (its past decisions stay in the log)."""
+    from bcf.web.accounts import Accounts
+
+    Accounts(path).remove(name)
+    click.echo(f"Removed {name}.")
+
+
+@users.command("list")
+@_users_file
+def users_list(path: Path) -> None:
+    """The accounts, their roles and regions (never their passwords)."""
+    from bcf.web.accounts import Accounts
+
+    for a in Accounts(path).names():
+        click.echo(f"{a.name}\t{a.role}\t{a.region or ''}")
+
+
 @main.command("rounds")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def rounds_cmd(fmt: str) -> None:
@@ -541,16 +711,20 @@ def samples() -> None:
               help="Folder for the workbooks and manifest.json (default: sample_submissions/ROUND/RETURN).")
 @click.option("--seed", type=int, default=151, show_default=True, help="The same seed gives the same round.")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: one per core).")
-def samples_generate(round_: str | None, kind: str, output: Path | None, seed: int, workers: int | None) -> None:
+@click.option("--resubmissions", "resubmit", is_flag=True,
+              help="Instead, the second submission of each plan first sent with defects: blocking ones fixed, advisory "
+                   "ones explained, some evidence improved.")
+def samples_generate(round_: str | None, kind: str, output: Path | None, seed: int, workers: int | None,
+                     resubmit: bool) -> None:
     """Write one filled workbook per plan (quarterly: one per plan and quarter) and a manifest of planted defects."""
     from bcf import rounds
     from bcf import samples as sample_round
 
     round_ = round_ or rounds.latest().id
-    output = output or Path("sample_submissions") / round_ / kind
+    output = output or Path("sample_submissions") / round_ / ("resubmitted" if resubmit else kind)
     start = time.perf_counter()
     with console().status("Writing the sample returns…"):
-        manifest = sample_round.generate(output, round_, kind, seed, workers)
+        manifest = sample_round.generate(output, round_, kind, seed, workers, resubmit)
     files = manifest["files"]
     defective = sum(1 for f in files if f["defects"])
     console().print(f"Wrote {len(files)} {manifest['round']} {kind} workbooks to {output} in "

@@ -108,11 +108,12 @@ class Finding:
     fix: str
     title: str
     stops: bool = field(default=False, compare=False)
+    explanation: str | None = field(default=None, compare=False)  # the officer's, from the Explanations sheet
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule_id": self.rule_id, "severity": str(self.severity), "family": str(self.family), "sheet": self.sheet,
                 "cell": self.cell, "found": _plain(self.found), "expected": _plain(self.expected),
-                "message": self.message, "fix": self.fix, "title": self.title}
+                "message": self.message, "fix": self.fix, "title": self.title, "explanation": self.explanation}
 
 
 def _plain(v: Any) -> Any:

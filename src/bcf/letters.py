@@ -41,7 +41,13 @@ def letter_context(con: duckdb.DuckDBPyConnection, submission_id: int, params: d
     stress = _records(con, "SELECT * FROM stress_test WHERE submission_id = ?", submission_id)
     scenarios = _records(con, "SELECT * FROM stress_scenarios WHERE submission_id = ? ORDER BY scenario = 'trend', "
                               "achieved DESC", submission_id)
+    from bcf.resubmissions import compare_all
+
+    explained = _records(con, "SELECT rule_id, explanation, state, decision_reason FROM explained_findings "
+                              "WHERE submission_id = ? ORDER BY rule_id", submission_id)
+    resubmission = next(iter(compare_all(con, round_, plan["plan_code"])), None)
     return {
+        "resubmission": resubmission, "explained": explained,
         "plan": plan, "round": rounds.get(round_), "today": dt.date.today().strftime("%d %B %Y"),
         "category": decision["category"],
         "category_class": CLASSES[decision["category"]], "reasons": decision["reasons"],

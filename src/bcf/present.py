@@ -53,6 +53,8 @@ def as_text(report: Report) -> str:
                 if f.found not in (None, "") or f.expected not in (None, ""):
                     lines.append(f"           Found: {show(f.found) or '(blank)'}   Expected: {show(f.expected) or '-'}")
                 lines.append(f"           Fix: {f.fix}")
+                if f.explanation:
+                    lines.append(f"           Explained: {f.explanation} (the central team will accept or reject this)")
             lines.append(f"           (Rule: {RULES_DOC}#{rule.anchor})")
         lines.append("")
     lines.append(verdict(report))

@@ -221,7 +221,8 @@ class _Reader:
                 sheet = next((self.raw.sheets[n] for n in unmatched
                               if n not in self.spec_names and wanted & set(_tags(self.raw.sheets[n]))), None)
                 if sheet is None:
-                    self.problem(ProblemKind.SHEET_MISSING, s.name, None, None, f"a sheet called {s.name}")
+                    if not s.optional:
+                        self.problem(ProblemKind.SHEET_MISSING, s.name, None, None, f"a sheet called {s.name}")
                     for t in s.tables:
                         self.sub.tables[t.id] = _frame(t, [], [])
                     for f in s.fields:

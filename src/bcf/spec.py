@@ -85,6 +85,7 @@ class Table:
     max_rows: int
     required: bool = False
     fixed_rows: tuple[dict[str, Any], ...] = ()
+    key: tuple[str, ...] = ()  # the columns that identify a row: a unique id, the fixed label, or as declared
 
     @property
     def end_row(self) -> int:
@@ -118,6 +119,7 @@ class Sheet:
     tables: tuple[Table, ...] = ()
     texts: dict[str, str] = field(default_factory=dict)
     guidance: bool = False
+    optional: bool = False  # a workbook without this sheet is still complete (no finding)
     store: str | None = None  # the store table holding the sheet's single-value fields
 
 
@@ -168,6 +170,12 @@ def _field(raw: dict[str, Any], sheet: str, kinds: dict[str, dict[str, Any]]) ->
     return Field(sheet=sheet, **merged)
 
 
+def _key(table: dict[str, Any]) -> list[str]:
+    """A table's row key when its spec does not declare one: its unique id column, else its fixed label."""
+    columns = table["columns"]
+    return ([c["id"] for c in columns if c.get("unique")][:1] or [c["id"] for c in columns if c.get("fixed")][:1])
+
+
 def _build(doc: dict[str, Any], round_id: str, kind: str) -> Spec:
     kinds = doc.get("kinds", {})
     sheets = []
@@ -179,9 +187,10 @@ def _build(doc: dict[str, Any], round_id: str, kind: str) -> Spec:
             tables.append(Table(
                 id=t["id"], label=t["label"], sheet=name, header_row=t["header_row"],
                 columns=tuple(_field(c, name, kinds) for c in t["columns"]),
-                max_rows=len(rows) or t["max_rows"], required=t.get("required", False), fixed_rows=rows))
+                max_rows=len(rows) or t["max_rows"], required=t.get("required", False), fixed_rows=rows,
+                key=tuple(t.get("key") or _key(t))))
         sheets.append(Sheet(
-            name=name, title=s.get("title", name), guidance=s.get("guidance", False),
+            name=name, title=s.get("title", name), guidance=s.get("guidance", False), optional=s.get("optional", False),
             texts=s.get("texts", {}), tables=tuple(tables), store=s.get("store"),
             fields=tuple(_field(f, name, kinds) for f in s.get("fields", []))))
     return Spec(

@@ -20,7 +20,10 @@ import duckdb
 import pandas as pd
 
 from bcf import content, rounds
+from bcf.diff import Contents
 from bcf.errors import StoreBusy
+from bcf.explain import fingerprint
+from bcf.findings import Finding
 from bcf.spec import Field, Spec
 from bcf.validate import Report
 
@@ -163,9 +166,16 @@ def sql(name: str) -> str:
 
 def _frames(report: Report) -> dict[str, pd.DataFrame]:
     """The file's findings and data as one frame per store table (empty frames left out)."""
-    out = {"findings": pd.DataFrame([{**f.as_dict(), "found": _text(f.found), "expected": _text(f.expected)}
-                                     for f in report.findings])}
     sub = report.submission
+    contents = Contents.of(sub) if sub is not None else None
+
+    def place(f: Finding) -> str:
+        return (contents.locate(f.sheet, f.cell) if contents else None) or f"{f.sheet}!{f.cell}"
+
+    out = {"findings": pd.DataFrame([{**f.as_dict(), "found": _text(f.found), "expected": _text(f.expected),
+                                      "location": place(f), "fingerprint": fingerprint(f.rule_id, place(f), _text(f.found),
+                                                                                       _text(f.expected))}
+                                     for f in report.findings])}
     if sub is None or report.foreign:
         return out
     tables = {t.id for t in sub.spec.tables}

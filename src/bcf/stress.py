@@ -30,8 +30,11 @@ def run(con: duckdb.DuckDBPyConnection, round_: str, chosen: dict[str, Parameter
         con.execute(f"SET VARIABLE {name} = ?", [chosen[name].value])
     con.execute(sql("stress.sql")).fetchall()
     stress = con.execute("SELECT * FROM stress_test WHERE round = ?", [round_]).df()
-    findings = con.execute("SELECT submission_id, rule_id, severity, sheet, cell FROM findings "
-                           "WHERE submission_id IN (SELECT submission_id FROM stress_test WHERE round = ?)", [round_]).df()
+    findings = con.execute(
+        "SELECT f.submission_id, f.rule_id, f.severity, f.sheet, f.cell, coalesce(e.state = 'accepted', false) AS accepted "
+        "FROM findings f LEFT JOIN explained_findings e ON e.submission_id = f.submission_id AND e.rule_id = f.rule_id "
+        "AND e.location = coalesce(f.location, f.sheet || '!' || f.cell) "
+        "WHERE f.submission_id IN (SELECT submission_id FROM stress_test WHERE round = ?)", [round_]).df()
     by_file = dict(tuple(findings.groupby("submission_id")))
     rows = [decide(s, by_file.get(s["submission_id"], findings.iloc[0:0]), chosen) for s in stress.to_dict("records")]
     assurance = pd.DataFrame(rows, columns=["submission_id", "plan_code", "category", "reasons"]).assign(round=round_)
@@ -49,7 +52,8 @@ def decide(stress: dict[Any, Any], findings: pd.DataFrame, chosen: dict[str, Par
     """The assurance category of one plan and the reasons that decided it (reference section 6)."""
     p = {k: v.value for k, v in chosen.items()}
     blocking = findings[findings.severity == "blocking"]
-    advisory = len(findings) - len(blocking)
+    accepted = int((findings.severity == "advisory").mul(findings.get("accepted", False)).sum())
+    advisory = len(findings) - len(blocking) - accepted  # explanations the assurers accepted no longer count
     optimism = stress["optimism"]
     optimism = math.inf if optimism is None or optimism != optimism else optimism
     if stress["claimed"] <= 0:
@@ -82,5 +86,7 @@ def decide(stress: dict[Any, Any], findings: pd.DataFrame, chosen: dict[str, Par
         category = CATEGORIES[2]
     else:
         reasons, category = ["No blocking findings, and savings backed by evidence"], CATEGORIES[3]
+    if accepted:
+        reasons.append(f"{accepted} advisory finding{'s' if accepted > 1 else ''} explained by the area and accepted")
     return {"submission_id": stress["submission_id"], "plan_code": stress["plan_code"], "category": category,
             "reasons": reasons}

@@ -10,7 +10,9 @@ plans, so they agree with them. The same seed always gives the same figures.
 from __future__ import annotations
 
 import json
+import os
 import random
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -112,22 +114,50 @@ def file_name(area: Area, period: str | None = None) -> str:
     return f"{stem}_{period.replace(' ', '_').replace('/', '-')}.xlsx" if period else f"{stem}.xlsx"
 
 
+def resubmissions(ret: rounds.Return, seed: int = SEED) -> Iterator[Plan]:
+    """Each plan first sent with planted defects, sent again: blocking defects fixed, advisory ones kept and
+    explained on the Explanations sheet, and in some plans the evidence behind Low-rated benefits improved."""
+    from bcf.findings import Severity, rules
+    from bcf.samples.build import profile
+
+    again = profile()["resubmission"]
+    for first in plans(ret, seed):
+        if not first.defects or not ret.spec().has("explanations"):
+            continue
+        r = random.Random(f"{seed}:{first.area.plan_code}:again")
+        p = build_plan(first.area, random.Random(f"{seed}:{first.area.plan_code}"), ret)
+        for d in first.defects:
+            if rules()[d["rule"]].severity == Severity.ADVISORY and d["cell"]:
+                DEFECTS[d["kind"]][2](p, r)
+        p.filled.tables["explanations"] = [
+            {"rule_id": d["rule"], "location": f"{d['sheet']} {d['cell']}", "reason": r.choice(again["explanations"])}
+            for d in p.defects]
+        if r.random() < again["better_evidence_share"]:
+            for b in p.filled.tables["benefits"]:
+                if b and b["confidence"] == "Low":
+                    b.update(confidence="Medium", evidence=again["better_evidence_text"])
+        yield p
+
+
 def _write(args: tuple[Plan, Path]) -> None:
     p, path = args
     write_workbook(p.spec, path, p.filled, p.layout, cached_values=p.cached_values)
 
 
 def generate(out: Path, round_id: str | None = None, kind: str = "plan", seed: int = SEED,
-             workers: int | None = None) -> dict[str, Any]:
+             workers: int | None = None, resubmit: bool = False) -> dict[str, Any]:
     """Write a round's sample returns of one kind and their manifest into ``out``; returns the manifest.
 
-    Quarterly returns are made from the same plans (same seed), four to a plan; defects are planted in plans.
+    Quarterly returns are made from the same plans (same seed), four to a plan; ``resubmit`` writes the second
+    submission of every plan first sent with defects, dated a day later so that it becomes current.
     """
     rnd = rounds.get(round_id) if round_id else rounds.latest()
     ret = rnd.ret(kind)
     out.mkdir(parents=True, exist_ok=True)
     the_plans = list(plans(rnd.ret("plan"), seed))
-    if kind == "plan":
+    if resubmit:
+        jobs = [(p, out / file_name(p.area).replace(".xlsx", "_resubmitted.xlsx")) for p in resubmissions(ret, seed)]
+    elif kind == "plan":
         jobs = [(p, out / file_name(p.area)) for p in the_plans]
     else:
         returns = [q for p in the_plans for q in quarters(p, ret, random.Random(f"{seed}:{p.area.plan_code}:{kind}"))]
@@ -135,6 +165,10 @@ def generate(out: Path, round_id: str | None = None, kind: str = "plan", seed: i
         jobs = [(q, out / file_name(q.area, q.filled.fields.get(ret.spec().period_field or ""))) for q in returns]
     with ProcessPoolExecutor(workers) as pool:
         list(pool.map(_write, jobs, chunksize=8))
+    if resubmit:  # sent later than the first submissions, so that each becomes its plan's current one
+        later = time.time() + 24 * 3600
+        for _, path in jobs:
+            os.utime(path, (later, later))
     spec = ret.spec()
     manifest = {
         "seed": seed, "round": rnd.id, "return": kind, "template": f"{spec.template_id} v{spec.version}",

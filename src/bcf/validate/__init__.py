@@ -142,14 +142,16 @@ def inspect_file(path: Path | str, round_id: str | None = None, kind: str | None
 
 
 def complete(reports: list[Report]) -> list[Report]:
-    """The reports with their cell-level findings added (one pandera pass for all), merged and sorted."""
+    """The reports with their cell-level findings added (one pandera pass for all) and the area's explanations
+    attached, merged and sorted."""
+    from bcf.explain import attach
     from bcf.validate.cells import cell_findings_many
 
     todo = [i for i, r in enumerate(reports) if r.submission is not None and not r.stopped]
     cells = cell_findings_many([reports[i].submission for i in todo])  # type: ignore[misc]
     out = list(reports)
     for i, found in zip(todo, cells, strict=True):
-        out[i] = reports[i].with_findings([*reports[i].findings, *found])
+        out[i] = reports[i].with_findings(attach([*reports[i].findings, *found], reports[i].submission))
     return out
 
 

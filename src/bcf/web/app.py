@@ -9,7 +9,7 @@ import logging
 import re
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -30,6 +30,7 @@ from bcf.params import shared as parameters
 from bcf.present import as_json, grouped
 from bcf.web import upload
 from bcf.web.checker import Busy, Checker
+from bcf.web.console import ConsoleSettings, console_app
 from bcf.web.results import FILES, XLSX, Results, findings_csv
 
 log = logging.getLogger("bcf.web")
@@ -52,6 +53,7 @@ class Settings:
     keep_minutes: float = 15.0  # how long the downloads of a result are kept
     check_seconds: float = 30.0  # time limit for checking one file
     round_id: str | None = None  # the round whose plan template the page offers (default: the latest)
+    console: ConsoleSettings | None = None  # the assurers' console at /console, when given a store and accounts
     workers: int = 2  # files checked at the same time
     workdir: Path | None = None  # where uploads and results go (default: a new temporary folder)
 
@@ -134,8 +136,9 @@ def create_app(settings: Settings | None = None) -> App:
     cap = cap_bytes()
 
     def page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+        root = ctx.pop("root", request.scope.get("root_path", ""))
         html = env.get_template(f"web/{name}.html.j2").render(
-            root=request.scope.get("root_path", ""), cap_mb=f"{cap / 1024 / 1024:g}", offered=offered,
+            root=root, cap_mb=f"{cap / 1024 / 1024:g}", offered=offered,
             keep_minutes=f"{settings.keep_minutes:g}", **ctx)
         return HTMLResponse(html, status)
 
@@ -238,14 +241,17 @@ def create_app(settings: Settings | None = None) -> App:
             await asyncio.sleep(60)
             results.sweep()
 
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = [sweeper]
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await checker.start()
-        task = asyncio.create_task(sweeper())
+        tasks = [asyncio.create_task(job()) for job in background]
         try:
             yield
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
             checker.close()
             results.close()
             shutil.rmtree(uploads, ignore_errors=True)
@@ -262,6 +268,10 @@ def create_app(settings: Settings | None = None) -> App:
         Route("/favicon.ico", favicon),
         Mount("/static", StaticFiles(directory=content.path("reports", "web", "static")), name="static"),
     ]
+    if settings.console:
+        console, retry = console_app(settings.console, page)
+        routes.insert(-1, Mount("/console", app=console))
+        background.append(retry)
     inner = Starlette(routes=routes, lifespan=lifespan,
                       exception_handlers={HTTPException: http_error, Exception: server_error})
     # the headers go on outside Starlette's own error handling, so that error pages carry them too

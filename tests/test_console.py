@@ -1,0 +1,180 @@
+"""The assurers' console: signed in, by region, with forms that cannot be forged, and in a real browser."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+from bcf.batch import run_batch
+from bcf.cli import main
+from bcf.web import Settings, create_app
+from bcf.web.console import ConsoleSettings
+from tests.test_resubmissions import _category, advisory_plan, write
+from tests.test_web import CHROMIUM, free_port
+
+PASSWORD = "correct horse battery staple"
+LONDON = "E09000002"  # Barking and Dagenham, in London; Leeds is in Yorkshire and The Humber
+
+
+@pytest.fixture(scope="module")
+def console_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A store with Leeds (one advisory finding explained) and a London plan, and two accounts."""
+    tmp = tmp_path_factory.mktemp("console")
+    write(advisory_plan(), tmp / "in" / "E08000035_Leeds.xlsx")
+    from tests.test_resubmissions import leeds
+
+    london = leeds(5)
+    london.filled.fields["hwb_name"] = "Barking and Dagenham"
+    write(london, tmp / "in" / f"{LONDON}_Barking.xlsx")
+    db = tmp / "n.duckdb"
+    run_batch(tmp / "in", db, "2015-16", workers=1)
+    assert _category(db)[0] == "Approved with support"  # Leeds; stress run for the round
+    users = tmp / "users.json"
+    runner = CliRunner()
+    for args in (["ann", "--role", "national"], ["rita", "--role", "regional", "--region", "London"]):
+        result = runner.invoke(main, ["users", "add", "--users", str(users), *args, "--password-stdin"], input=PASSWORD + "\n")
+        assert result.exit_code == 0, result.output
+    return db, users
+
+
+@pytest.fixture
+def client(console_files: tuple[Path, Path], tmp_path: Path) -> Iterator[TestClient]:
+    db, users = console_files
+    app = create_app(Settings(workdir=tmp_path, workers=1, console=ConsoleSettings(db, users)))
+    with TestClient(app, follow_redirects=False) as c:
+        yield c
+
+
+def token(html: str) -> str:
+    m = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert m, "no form token on the page"
+    return m.group(1)
+
+
+def sign_in(c: TestClient, name: str, password: str = PASSWORD) -> int:
+    t = token(c.get("/console/login").text)
+    return c.post("/console/login", data={"name": name, "password": password, "csrf": t}).status_code
+
+
+def test_passwords_are_kept_only_as_hashes(console_files: tuple[Path, Path]) -> None:
+    text = console_files[1].read_text(encoding="utf-8")
+    assert PASSWORD not in text and text.count("$argon2id$") == 2
+    assert CliRunner().invoke(main, ["users", "add", "--users", str(console_files[1]), "x", "--role", "regional",
+                                     "--password-stdin"], input=PASSWORD + "\n").exit_code == 2  # a region is needed
+
+
+def test_signing_in_is_required_and_the_cookie_is_locked_down(client: TestClient) -> None:
+    for path in ("/console/", "/console/plan/E08000035", "/console/decisions"):
+        r = client.get(path)
+        assert (r.status_code, r.headers["location"]) == (303, "/console/login")
+    assert sign_in(client, "ann", "wrong password") == 401
+    assert sign_in(client, "nobody") == 401
+    assert sign_in(client, "ann") == 303
+    assert client.get("/console/").status_code == 200
+    assert client.post("/console/logout", data={"csrf": token(client.get("/console/").text)}).status_code == 303
+    assert client.get("/console/").status_code == 303
+
+
+def test_the_session_cookie_is_httponly_and_samesite_strict(client: TestClient) -> None:
+    t = token(client.get("/console/login").text)
+    r = client.post("/console/login", data={"name": "ann", "password": PASSWORD, "csrf": t})
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and PASSWORD.lower() not in cookie
+
+
+def test_sign_in_attempts_are_limited(client: TestClient) -> None:
+    codes = [sign_in(client, "rita", f"guess {i}") for i in range(6)]
+    assert codes == [401] * 5 + [429]
+    assert sign_in(client, "rita") == 429  # even the right password, until the window passes
+
+
+def test_a_forged_form_is_refused(client: TestClient) -> None:
+    assert sign_in(client, "ann") == 303
+    r = client.post("/console/plan/E08000035/decide", data={"csrf": "forged", "rule_id": "BCF-ARITH-006",
+                                                            "location": "Benefits I6", "decision": "accepted", "reason": "x"})
+    assert r.status_code == 403 and "expired" in r.text
+    assert "accepted" not in client.get("/console/decisions").text
+
+
+def test_a_regional_account_sees_its_region_only(client: TestClient) -> None:
+    assert sign_in(client, "rita") == 303
+    overview = client.get("/console/").text
+    assert "Barking and Dagenham" in overview and "Leeds" not in overview and "1 of 1 plans" in overview
+    assert client.get("/console/plan/E08000035").status_code == 403
+    assert client.get("/console/plan/E08000035/letter").status_code == 403
+    t = token(client.get(f"/console/plan/{LONDON}").text)
+    r = client.post("/console/plan/E08000035/decide", data={"csrf": t, "rule_id": "BCF-ARITH-006",
+                                                            "location": "Benefits I6", "decision": "accepted", "reason": "x"})
+    assert r.status_code == 403
+
+
+def test_filters_by_region_and_category(client: TestClient) -> None:
+    assert sign_in(client, "ann") == 303
+    page = client.get("/console/", params={"category": "Approved with support"}).text
+    assert "Leeds" in page and "Barking" not in page and "1 of 2 plans" in page
+    assert "Leeds" not in client.get("/console/", params={"region": "London"}).text
+
+
+@pytest.fixture
+def served(console_files: tuple[Path, Path], tmp_path: Path) -> Iterator[str]:
+    import uvicorn
+
+    port = free_port()
+    app = create_app(Settings(workdir=tmp_path, workers=1, console=ConsoleSettings(*console_files)))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(30)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+def test_accepting_an_explanation_in_a_browser(served: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    axe = Axe()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            page.goto(served + "/console/")
+            assert page.url.endswith("/console/login")
+            violations = {"login": axe.run(page).violations_count}
+            page.fill("#name", "ann")
+            page.fill("#password", PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(re.compile(r"/console/$"))
+            violations["round"] = axe.run(page).violations_count
+            page.get_by_role("link", name="Leeds").click()
+            assert "Approved with support" in page.locator(".lead").inner_text()
+            violations["plan"] = axe.run(page).violations_count
+            page.get_by_label("Reason for your decision").fill("The netting was agreed with the region")
+            page.get_by_role("button", name="Accept").click()
+            page.wait_for_selector(".notice")
+            assert "Recorded" in page.locator(".notice").inner_text()
+            lead = page.locator(".lead").inner_text()
+            assert "category Approved" in lead and "Approved with support" not in lead
+            page.get_by_role("link", name="Preview the letter").click()
+            assert "Accepted: The netting was agreed with the region" in page.content()
+            assert "Assurance category: Approved" in page.locator(".category").inner_text()
+            page.goto(served + "/console/decisions")
+            assert "The netting was agreed with the region" in page.content()
+            violations["decisions"] = axe.run(page).violations_count
+            assert violations == dict.fromkeys(violations, 0)
+        finally:
+            browser.close()
