@@ -145,7 +145,8 @@ def test_every_catalogued_rule_is_exercised() -> None:
                  | {"BCF-CELL-010"}  # test_corpus: a cell with 1 MB of text
                  | {"BCF-GATE-012", "BCF-POL-012", "BCF-ARITH-008"}  # test_rounds
                  | {"BCF-POL-013"}  # below
-                 | {"BCF-CONS-006", "BCF-CONS-007"})  # test_monitor
+                 | {"BCF-CONS-006", "BCF-CONS-007"}  # test_monitor
+                 | {"BCF-CONS-008"})  # test_resubmissions
     assert set(rules()) == exercised
 
 
