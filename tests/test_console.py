@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +14,8 @@ from bcf.batch import run_batch
 from bcf.cli import main
 from bcf.web import Settings, create_app
 from bcf.web.console import ConsoleSettings
+from tests.support import BROWSER_ARGS, CHROMIUM, serving
 from tests.test_resubmissions import _category, advisory_plan, write
-from tests.test_web import CHROMIUM, free_port
 
 PASSWORD = "correct horse battery staple"
 LONDON = "E09000002"  # Barking and Dagenham, in London; Leeds is in Yorkshire and The Humber
@@ -124,20 +122,8 @@ def test_filters_by_region_and_category(client: TestClient) -> None:
 
 @pytest.fixture
 def served(console_files: tuple[Path, Path], tmp_path: Path) -> Iterator[str]:
-    import uvicorn
-
-    port = free_port()
-    app = create_app(Settings(workdir=tmp_path, workers=1, console=ConsoleSettings(*console_files)))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(30)
+    with serving(create_app(Settings(workdir=tmp_path, workers=1, console=ConsoleSettings(*console_files)))) as url:
+        yield url
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
@@ -147,9 +133,7 @@ def test_accepting_an_explanation_in_a_browser(served: str) -> None:
 
     axe = Axe()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
         try:
             page = browser.new_page()
             page.goto(served + "/console/")

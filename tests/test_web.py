@@ -7,8 +7,6 @@ import io
 import json
 import random
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,9 +23,8 @@ from bcf.generate import write_workbook
 from bcf.web import App, Settings, create_app
 from bcf.web.app import cap_bytes
 from bcf.web.results import findings_csv, neutral
-from tests.support import AREAS, PLAN
+from tests.support import AREAS, BROWSER_ARGS, CHROMIUM, PLAN, serving
 
-CHROMIUM = Path("/usr/bin/chromium")
 SECURITY = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
 SCRIPT = "<script>alert(1)</script>"
 
@@ -298,29 +295,11 @@ def test_serve_command_is_listed() -> None:
 
 # --- in a real browser -------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
-    """The app served by uvicorn on 127.0.0.1 in a background thread; yields its address."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(Settings(workdir=tmp_path)), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(30)
+    """The app served by uvicorn on 127.0.0.1; yields its address."""
+    with serving(create_app(Settings(workdir=tmp_path))) as url:
+        yield url
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
@@ -328,9 +307,7 @@ def test_in_a_browser(served: str, workbooks: dict[str, Path]) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
         try:
             page = browser.new_page()
             problems: list[str] = []

@@ -97,6 +97,20 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
         return page(request, f"console/{name}", status, csrf=csrf(request), console=base(request), user=user(request),
                     flash=flash, root=site, **{"error": None, **ctx})
 
+    def the_plan(con: duckdb.DuckDBPyConnection, request: Request, round_: str | None) -> tuple[str, list[dict[str, Any]]]:
+        """The round asked for (default: the latest in the store) and the plan of the page's path in it."""
+        round_ = aggregate.pick_round(con, round_ or None, settings.db)
+        return round_, _records(con, OVERVIEW + " AND p.plan_code = ?", round_, request.path_params["code"])
+
+    def refused(request: Request, who: Account, found: list[dict[str, Any]], code: str) -> HTMLResponse | None:
+        """The page to show instead when the plan does not exist or is in another region."""
+        if not found:
+            return view(request, "message", 404, title="No such plan", lines=[f"There is no plan {code} in this round."])
+        if not who.may_see(found[0]["region_name"]):
+            return view(request, "message", 403, title="Not your region",
+                        lines=["This plan is in another region. Your account sees your region's plans only."])
+        return None
+
     def user(request: Request) -> Account | None:
         u = request.session.get("user")
         return Account(**u) if u else None
@@ -162,13 +176,9 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
 
         code = request.path_params["code"]
         with aggregate.connect(settings.db) as con:
-            round_ = aggregate.pick_round(con, request.query_params.get("round") or None, settings.db)
-            found = _records(con, OVERVIEW + " AND p.plan_code = ?", round_, code)
-            if not found:
-                return view(request, "message", 404, title="No such plan", lines=[f"There is no plan {code} in round {round_}."])
-            if not who.may_see(found[0]["region_name"]):
-                return view(request, "message", 403, title="Not your region",
-                            lines=["This plan is in another region. Your account sees your region's plans only."])
+            round_, found = the_plan(con, request, request.query_params.get("round"))
+            if no := refused(request, who, found, code):
+                return no
             sid = found[0]["submission_id"]
             findings = _records(con, FINDINGS, sid)
             stress = _records(con, "SELECT * FROM stress_test WHERE submission_id = ?", sid)
@@ -186,11 +196,9 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
 
         code = request.path_params["code"]
         with aggregate.connect(settings.db) as con:
-            round_ = aggregate.pick_round(con, request.query_params.get("round") or None, settings.db)
-            found = _records(con, OVERVIEW + " AND p.plan_code = ?", round_, code)
-            if not found or not who.may_see(found[0]["region_name"]):
-                return view(request, "message", 404 if not found else 403, title="No letter to show",
-                            lines=["There is no such plan in your region."])
+            round_, found = the_plan(con, request, request.query_params.get("round"))
+            if no := refused(request, who, found, code):
+                return no
             if found[0]["category"] is None:
                 return view(request, "message", 409, title="No category yet",
                             lines=["Run the stress test (bcf stress) on this round first; the letter follows from it."])
@@ -203,10 +211,9 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
 
         code, form = request.path_params["code"], await request.form()
         with aggregate.connect(settings.db) as con:
-            round_ = aggregate.pick_round(con, str(form.get("round", "")) or None, settings.db)
-            found = _records(con, OVERVIEW + " AND p.plan_code = ?", round_, code)
-        if not found or not who.may_see(found[0]["region_name"]):
-            return view(request, "message", 403, title="Not your region", lines=["This plan is in another region."])
+            round_, found = the_plan(con, request, str(form.get("round", "")))
+        if no := refused(request, who, found, code):
+            return no
         reason = str(form.get("reason", "")).strip()
         if not reason:
             request.session["flash"] = "Give a reason for the decision: it goes into the decision log and the letter."
