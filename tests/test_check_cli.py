@@ -69,7 +69,7 @@ def test_json_schema(defective: Path) -> None:
     assert [(f["rule_id"], f["sheet"], f["cell"]) for f in doc["findings"]] == [
         ("BCF-CELL-006", "Cover", "C12"), ("BCF-ARITH-005", "Governance", "C11")]
     assert set(doc["findings"][0]) == {"rule_id", "severity", "family", "sheet", "cell", "found", "expected", "message",
-                                       "fix", "title", "rule_ref"}
+                                       "fix", "title", "rule_ref", "explanation"}
     assert doc["findings"][0]["found"] == HOSTILE
 
 

@@ -1,7 +1,7 @@
 """The resubmission cycle in the store: each plan's last two submissions compared, the national bridge of
 claimed savings between them, and assurers' decisions on explanations recorded without ever being lost.
 
-In 2014 plans went from April to September resubmissions to conditions cleared in January; the central
+In the first round plans went from April to September resubmissions to conditions cleared in January; the central
 team's questions were "what changed since the last file?", "has the condition been met?" and "do we accept
 this explanation?". This module answers them from the store; ``bcf.diff`` does the comparing.
 """
