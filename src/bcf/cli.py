@@ -283,10 +283,8 @@ def export_cmd(db: Path, round_: str | None, fmt: str, output: Path) -> None:
 def _assure(db: Path, round_: str | None, overrides: tuple[str, ...]
             ) -> tuple[duckdb.DuckDBPyConnection, dict[str, Parameter], str]:
     """Open the store, run one round's stress test with its parameters; (connection, parameters, round)."""
-    import duckdb
-
-    from bcf import aggregate, rounds, stress
-    from bcf.errors import StoreBusy, StoreError
+    from bcf import aggregate, rounds, store, stress
+    from bcf.errors import StoreError
 
     if not db.exists():
         raise StoreError(f"There is no store at {db}. Run `bcf batch` first.")
@@ -294,10 +292,7 @@ def _assure(db: Path, round_: str | None, overrides: tuple[str, ...]
         pairs = dict(o.split("=", 1) for o in overrides)
     except ValueError as e:
         raise click.UsageError("--param takes NAME=VALUE, for example unit_cost=1550") from e
-    try:
-        con = duckdb.connect(str(db))
-    except duckdb.IOException as e:
-        raise StoreBusy(f"{db} is in use by another run. Wait for it to finish, then try again.") from e
+    con = store.connect(db, read_only=False)
     round_ = aggregate.pick_round(con, round_, db)
     params = rounds.get(round_).params(pairs)
     stress.run(con, round_, params)
