@@ -26,8 +26,8 @@ from bcf.validate import Report
 
 # Never fetch or load code because of what a file looks like: a SQLite file or a Parquet path would otherwise make
 # DuckDB download and load an extension from the internet.
-CONFIG = {"autoload_known_extensions": False, "autoinstall_known_extensions": False,
-          "allow_community_extensions": False}
+CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoload_known_extensions": False, "autoinstall_known_extensions": False, "allow_community_extensions": False}
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 BCF_TABLES = {"plans", "submissions", "findings"}
 SQL_TYPES = {"number": "DOUBLE", "integer": "DOUBLE", "date": "DATE", "text": "VARCHAR", "email": "VARCHAR"}
