@@ -183,7 +183,10 @@ class Store:
                 self._insert(table, data[[c for c in self.columns[table] if c in data.columns]])
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:  # the database itself failed (a full disk): DuckDB has dropped the transaction
+                pass
             raise
         return ids
 
