@@ -8,6 +8,7 @@ import io
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -174,3 +175,46 @@ def test_a_killed_batch_leaves_no_worker_or_resource_tracker_running(tmp_path: P
     finally:
         for pid, _ in processes_in_session(proc.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def _can_mount() -> bool:
+    return shutil.which("unshare") is not None and subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs tmpfs /mnt"], capture_output=True).returncode == 0
+
+
+DISK_FULL = """
+set -u
+mount -t tmpfs -o size=600k tmpfs "$DISK"
+"$PY" -m bcf batch "$FOLDER" --db "$DISK/n.duckdb" --round "$ROUND" > "$OUT/first.out" 2> "$OUT/first.err"
+echo $? > "$OUT/first.rc"
+"$PY" -c "$DUMP" "$DISK/n.duckdb" > "$OUT/after-full.txt"
+mount -o remount,size=50m "$DISK"  # space freed
+"$PY" -m bcf batch "$FOLDER" --db "$DISK/n.duckdb" --round "$ROUND" > "$OUT/again.out" 2>&1
+echo $? > "$OUT/again.rc"
+"$PY" -c "$DUMP" "$DISK/n.duckdb" > "$OUT/after-rerun.txt"
+"""
+DUMP = """import duckdb, json, sys
+con = duckdb.connect(sys.argv[1], read_only=True)
+query = "SELECT count(*), count(*) FILTER (WHERE status = 'unreadable'), count(DISTINCT sha256) FROM submissions"
+print(json.dumps(con.execute(query).fetchone()))"""
+
+
+@pytest.mark.skipif(not _can_mount(), reason="needs user namespaces (unshare -rm) to mount a small real disk")
+def test_a_full_disk_stops_the_batch_in_one_sentence_and_the_rerun_completes_the_store(
+        sample_round: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    disk, out = tmp_path / "disk", tmp_path / "out"
+    disk.mkdir()
+    out.mkdir()
+    env = {**os.environ, "DISK": str(disk), "OUT": str(out), "FOLDER": str(sample_round[0]), "ROUND": ROUND,
+           "PY": sys.executable, "DUMP": DUMP, "COLUMNS": "200"}
+    subprocess.run(["unshare", "-rm", "sh", "-c", DISK_FULL], env=env, check=True, timeout=600)
+    err = (out / "first.err").read_text()
+    assert (out / "first.rc").read_text().strip() == "2"
+    assert err.strip().splitlines() == [f"Error: There is no space left on the disk that holds {disk}/n.duckdb. Free "
+                                        "some space, then run the batch again: what was stored before is kept, and "
+                                        "nothing of the files being stored was written."]
+    stored, unreadable, hashes = json.loads((out / "after-full.txt").read_text())
+    assert 0 < stored < 151 and stored % 40 == 0 and unreadable == 0 and hashes == stored  # whole chunks, no verdicts
+    assert (out / "again.rc").read_text().strip() == "0"
+    assert f"{151 - stored} checked now, {stored} already in the store" in (out / "again.out").read_text()
+    assert json.loads((out / "after-rerun.txt").read_text()) == [151, 0, 151]

@@ -39,7 +39,9 @@ SKIP_SUFFIXES = {".json", ".md", ".duckdb", ".wal"}  # the manifest, READMEs and
 JUNK = {".DS_Store", "Thumbs.db", "desktop.ini"}  # left by file managers
 Inspect = Callable[[Snapshot, str, str], Report]  # (file as read, round, return) -> report
 # failures of the machine rather than of one file's content: never recorded against a file
-ENVIRONMENT = (OSError, MemoryError, duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException)
+# (DuckDB reports a write that failed at commit, a full disk among them, as a TransactionException)
+ENVIRONMENT = (OSError, MemoryError, duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException,
+               duckdb.TransactionException)
 
 
 @dataclass
