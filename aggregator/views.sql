@@ -2,10 +2,13 @@
 -- period becomes current and the older file stays in `submissions`. National figures use valid plans only
 -- (current, no blocking findings), and every aggregate says how many HWB plans it covers (`hwbs`).
 
+-- The current file is the one changed last; of files changed at the same moment, the one whose name sorts last
+-- ("leeds v2" after "leeds v1"), then the larger content hash. It never depends on which file was checked or
+-- stored first, so the same files always give the same current submission.
 CREATE OR REPLACE VIEW current_returns AS            -- the current file of every plan, return and period
 SELECT * EXCLUDE (newest) FROM (
     SELECT s.*, row_number() OVER (PARTITION BY round, return_kind, period, plan_code
-                                   ORDER BY received_at DESC, submission_id DESC) AS newest
+                                   ORDER BY received_at DESC, file_name DESC, sha256 DESC) AS newest
     FROM submissions s
     WHERE plan_code IS NOT NULL
 ) WHERE newest = 1;

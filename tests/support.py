@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -52,3 +53,28 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+def processes_in_session(sid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of every live process in a session (started with start_new_session=True)."""
+    out = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            if state != "Z" and os.getsid(int(proc.name)) == sid:
+                out.append((int(proc.name), (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")))
+        except (OSError, IndexError):
+            continue
+    return out
+
+
+def wait_until(condition: Any, seconds: float) -> bool:
+    """Poll ``condition()`` until it is true or ``seconds`` pass; its last value."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return bool(condition())

@@ -7,6 +7,7 @@ import random
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from bcf import samples
 from bcf.findings import rules
 from bcf.generate import write_workbook
 from bcf.samples import Plan
+from bcf.spec import Table
 from bcf.validate import Report, check_file
 from tests.support import AREAS, PLAN, findings_table
 
@@ -112,6 +114,48 @@ def test_too_many_rows(tmp_path: Path, clean_plan: Plan) -> None:
     assert ("BCF-STRUCT-008", "Provider impact", f"B{t.header_row + 1 + t.max_rows}") in table
 
 
+def _providers(ws: Any, rows: range) -> None:
+    for r in rows:
+        ws[f"B{r}"], ws[f"C{r}"], ws[f"D{r}"], ws[f"E{r}"], ws[f"F{r}"] = f"Provider {r}", "Other", 0, 0, "Yes"
+
+
+def _many_rows(ws: Any, t: Table) -> str:
+    ws.insert_rows(t.end_row, 250)  # far more rows than the template allows, the totals row still below them
+    _providers(ws, range(t.header_row + 1, t.end_row + 250))
+    return "BCF-STRUCT-008"
+
+
+def _totals_row_deleted(ws: Any, t: Table) -> str:
+    ws.delete_rows(t.end_row)
+    _providers(ws, range(t.header_row + 1, t.header_row + 1 + 3 * t.max_rows))
+    return "BCF-STRUCT-008"
+
+
+def _past_the_last_row_read(ws: Any, t: Table) -> str:
+    ws.insert_rows(t.end_row, 500)  # the table runs on past the last row the checker reads
+    _providers(ws, range(t.header_row + 1, t.end_row + 500))
+    return "BCF-STRUCT-009"
+
+
+def _past_the_last_column_read(ws: Any, t: Table) -> str:
+    ws[f"AZ{t.header_row + 1}"] = 12345
+    return "BCF-STRUCT-009"
+
+
+@pytest.mark.parametrize("edit", [_many_rows, _totals_row_deleted, _past_the_last_row_read, _past_the_last_column_read])
+def test_reading_never_stops_without_a_finding(edit: Callable[[Any, Table], str], tmp_path: Path,
+                                               clean_plan: Plan) -> None:
+    import openpyxl
+
+    path = write(clean_plan, tmp_path / "plan.xlsx")
+    wb = openpyxl.load_workbook(path)
+    rule_id = edit(wb["Provider impact"], PLAN.spec().table("providers"))
+    wb.save(path)
+    report = check_file(path)
+    assert rule_id in {f.rule_id for f in report.findings if f.sheet == "Provider impact"}
+    assert report.status == "not ready"
+
+
 def test_missing_sheet_does_not_cascade(tmp_path: Path, clean_plan: Plan) -> None:
     clean_plan.layout.titles["Benefits"] = ""
     report = check_file(write(clean_plan, tmp_path / "plan.xlsx"))
@@ -140,7 +184,7 @@ def test_every_catalogued_rule_is_exercised() -> None:
     from tests.test_gate import GATE_CASES
 
     exercised = ({r for r, _, _ in samples.DEFECTS.values()} | set(EXTRA) | {r for r, _ in GATE_CASES.values()}
-                 | {"BCF-STRUCT-003", "BCF-STRUCT-007", "BCF-STRUCT-008"}  # tests above
+                 | {"BCF-STRUCT-003", "BCF-STRUCT-007", "BCF-STRUCT-008", "BCF-STRUCT-009"}  # tests above
                  | {"BCF-GATE-011"}  # test_batch: a worker that raises, hangs or crashes
                  | {"BCF-CELL-010"}  # test_corpus: a cell with 1 MB of text
                  | {"BCF-GATE-012", "BCF-POL-012", "BCF-ARITH-008"}  # test_rounds

@@ -1,10 +1,14 @@
-"""Nothing is lost: hostile files mixed into a batch, a batch killed part way, a run resumed."""
+"""Nothing is lost: hostile files mixed into a batch, a batch killed part way, a run resumed, files changing
+under a running batch, a full disk, odd file names, submitter text that looks like console markup."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,22 +17,36 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
 from bcf import samples
 from bcf.batch import Limits, run_batch
 from bcf.generate import write_workbook
-from tests.support import AREAS, PLAN, ROUND
+from tests.support import AREAS, PLAN, ROUND, processes_in_session, wait_until
+from tests.workers import meddling_inspect
 
 from .corpus import CASES, build_case, soffice_available
 
 
-def _good(folder: Path, hwb: str) -> Path:
+def _plan_bytes(hwb: str, **fields: Any) -> bytes:
     plan = samples.build_plan(AREAS.find(hwb), random.Random(11), PLAN)  # type: ignore[arg-type]
+    plan.filled.fields.update(fields)
     buf = io.BytesIO()
     write_workbook(plan.spec, buf, plan.filled)
+    return buf.getvalue()
+
+
+def _good(folder: Path, hwb: str) -> Path:
     path = folder / f"good {hwb}.xlsx"
-    path.write_bytes(buf.getvalue())
+    path.write_bytes(_plan_bytes(hwb))
     return path
+
+
+def _stored(db: Path) -> list[tuple[str, str, str | None, str]]:
+    """(file name, SHA-256, the HWB its stored data names, status) of every stored file."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("SELECT s.file_name, s.sha256, c.hwb_name, s.status FROM submissions s "
+                           "LEFT JOIN cover c USING (submission_id) ORDER BY 1").fetchall()
 
 
 def test_the_corpus_in_a_batch_loads_every_good_file(tmp_path: Path) -> None:
@@ -81,3 +99,122 @@ def test_a_killed_batch_resumes_with_no_partial_file_and_no_duplicate(sample_rou
         names = [f for (f,) in con.execute("SELECT file_name FROM submissions").fetchall()]
         shas = con.execute("SELECT count(DISTINCT sha256) FROM submissions").fetchall()[0][0]
     assert sorted(names) == sorted(f["file"] for f in manifest["files"]) and shas == 151
+
+
+def test_files_swapped_or_removed_under_a_running_batch_are_stored_as_read_or_left_for_the_next_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, db = tmp_path / "in", tmp_path / "n.duckdb"
+    folder.mkdir()
+    areas = ("Kent", "Rutland", "Wigan", "Leeds", "Bury", "Sefton")
+    versions = {hwb: _plan_bytes(hwb) for hwb in areas}
+    for i, hwb in enumerate(areas):
+        (folder / f"{i:02d} {hwb}.xlsx").write_bytes(versions[hwb])
+    hwb_of = {hashlib.sha256(data).hexdigest(): hwb for hwb, data in versions.items()}
+    # while the first file is checked, a sync client swaps two files and a colleague removes one
+    monkeypatch.setenv("BCF_TEST_MEDDLE", json.dumps([["swap", str(folder / "03 Leeds.xlsx"), str(folder / "04 Bury.xlsx")],
+                                                      ["remove", str(folder / "05 Sefton.xlsx")]]))
+    result = run_batch(folder, db, ROUND, workers=1, inspect=meddling_inspect)
+    stored = _stored(db)
+    assert [(name, hwb_of[sha], hwb, status) for name, sha, hwb, status in stored] == [
+        ("00 Kent.xlsx", "Kent", "Kent", "ready"), ("01 Rutland.xlsx", "Rutland", "Rutland", "ready"),
+        ("02 Wigan.xlsx", "Wigan", "Wigan", "ready"), ("03 Leeds.xlsx", "Bury", "Bury", "ready"),
+        ("04 Bury.xlsx", "Leeds", "Leeds", "ready")]  # each hash stored with the data of the bytes it is the hash of
+    assert len(result.not_stored) == 1 and result.not_stored[0].startswith("05 Sefton.xlsx: it was removed")
+    (folder / "05 Sefton.xlsx").write_bytes(versions["Sefton"])  # back again: the next run checks it
+    again = run_batch(folder, db, ROUND, workers=1)
+    assert (again.checked, again.already_loaded, again.not_stored) == (1, 5, [])
+    assert [hwb for _, _, hwb, _ in _stored(db)] == ["Kent", "Rutland", "Wigan", "Bury", "Leeds", "Sefton"]
+
+
+def _bcf(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bcf", *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "COLUMNS": "400"})  # wide enough that no table cell wraps
+
+
+def test_odd_file_names_and_markup_in_submitter_text_never_stop_a_batch_or_an_export(tmp_path: Path) -> None:
+    folder, db = tmp_path / "in", tmp_path / "n.duckdb"
+    folder.mkdir()
+    names = {b"\xff\xfe legacy zip.xlsx": "Kent", b"ctrl \x1b[31m\x07 plan.xlsx": "Rutland",
+             "rtl \u202egnp.xlsx".encode(): "Wigan"}
+    for raw, hwb in names.items():
+        with open(os.path.join(os.fsencode(folder), raw), "wb") as f:
+            f.write(_plan_bytes(hwb))
+    markup = "[/x] [link=https://evil.example]click[/link] [bold red]"
+    (folder / "markup.xlsx").write_bytes(_plan_bytes("Leeds", hwb_name=markup))
+    first = _bcf("batch", str(folder), "--db", str(db), "--round", ROUND)
+    assert first.returncode == 0 and "Traceback" not in first.stderr, first.stderr
+    assert markup.split()[0] in first.stdout and "[link=https://evil.example]click[/link]" in first.stdout
+    assert "4 checked now, 0 already in the store" in first.stdout
+    again = _bcf("batch", str(folder), "--db", str(db), "--round", ROUND)
+    assert again.returncode == 0 and "0 checked now, 4 already in the store" in again.stdout, again.stderr
+    stored = {name for name, *_ in _stored(db)}
+    assert stored == {"\\xff\\xfe legacy zip.xlsx", "ctrl \\x1b[31m\\x07 plan.xlsx", "rtl \\u202egnp.xlsx", "markup.xlsx"}
+    export = _bcf("export", "--db", str(db), "--format", "xlsx", "-o", str(tmp_path / "out"))
+    assert export.returncode == 0, export.stderr
+    import openpyxl
+
+    wb = openpyxl.load_workbook(tmp_path / "out" / f"bcf-national-{ROUND}.xlsx", read_only=True)
+    shown = {row[5] for row in wb["submission_status"].iter_rows(min_row=2, values_only=True)}
+    assert stored - {"markup.xlsx"} <= shown
+
+
+def test_a_killed_batch_leaves_no_worker_or_resource_tracker_running(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for hwb in ("Kent", "Rutland", "Wigan", "Leeds", "Bury", "Sefton", "Trafford", "Bolton"):
+        _good(folder, hwb)
+    proc = subprocess.Popen([sys.executable, "-m", "bcf", "batch", str(folder), "--db", str(tmp_path / "n.duckdb"),
+                             "--round", ROUND, "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        workers = lambda: [p for p, cmd in processes_in_session(proc.pid) if "multiprocessing" in cmd]  # noqa: E731
+        assert wait_until(lambda: len(workers()) >= 3, 60), processes_in_session(proc.pid)  # 2 workers, the tracker
+        os.kill(proc.pid, signal.SIGKILL)  # the batch alone, mid-run: its workers get no word from it
+        proc.wait()
+        assert wait_until(lambda: not processes_in_session(proc.pid), 10), processes_in_session(proc.pid)
+    finally:
+        for pid, _ in processes_in_session(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _can_mount() -> bool:
+    return shutil.which("unshare") is not None and subprocess.run(
+        ["unshare", "-rm", "sh", "-c", "mount -t tmpfs tmpfs /mnt"], capture_output=True).returncode == 0
+
+
+DISK_FULL = """
+set -u
+mount -t tmpfs -o size=600k tmpfs "$DISK"
+"$PY" -m bcf batch "$FOLDER" --db "$DISK/n.duckdb" --round "$ROUND" > "$OUT/first.out" 2> "$OUT/first.err"
+echo $? > "$OUT/first.rc"
+"$PY" -c "$DUMP" "$DISK/n.duckdb" > "$OUT/after-full.txt"
+mount -o remount,size=50m "$DISK"  # space freed
+"$PY" -m bcf batch "$FOLDER" --db "$DISK/n.duckdb" --round "$ROUND" > "$OUT/again.out" 2>&1
+echo $? > "$OUT/again.rc"
+"$PY" -c "$DUMP" "$DISK/n.duckdb" > "$OUT/after-rerun.txt"
+"""
+DUMP = """import duckdb, json, sys
+con = duckdb.connect(sys.argv[1], read_only=True)
+query = "SELECT count(*), count(*) FILTER (WHERE status = 'unreadable'), count(DISTINCT sha256) FROM submissions"
+print(json.dumps(con.execute(query).fetchone()))"""
+
+
+@pytest.mark.skipif(not _can_mount(), reason="needs user namespaces (unshare -rm) to mount a small real disk")
+def test_a_full_disk_stops_the_batch_in_one_sentence_and_the_rerun_completes_the_store(
+        sample_round: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    disk, out = tmp_path / "disk", tmp_path / "out"
+    disk.mkdir()
+    out.mkdir()
+    env = {**os.environ, "DISK": str(disk), "OUT": str(out), "FOLDER": str(sample_round[0]), "ROUND": ROUND,
+           "PY": sys.executable, "DUMP": DUMP, "COLUMNS": "200"}
+    subprocess.run(["unshare", "-rm", "sh", "-c", DISK_FULL], env=env, check=True, timeout=600)
+    err = (out / "first.err").read_text()
+    assert (out / "first.rc").read_text().strip() == "2"
+    assert err.strip().splitlines() == [f"Error: There is no space left on the disk that holds {disk}/n.duckdb. Free "
+                                        "some space, then run the batch again: what was stored before is kept, and "
+                                        "nothing of the files being stored was written."]
+    stored, unreadable, hashes = json.loads((out / "after-full.txt").read_text())
+    assert 0 < stored < 151 and stored % 40 == 0 and unreadable == 0 and hashes == stored  # whole chunks, no verdicts
+    assert (out / "again.rc").read_text().strip() == "0"
+    assert f"{151 - stored} checked now, {stored} already in the store" in (out / "again.out").read_text()
+    assert json.loads((out / "after-rerun.txt").read_text()) == [151, 0, 151]

@@ -14,10 +14,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from bcf import rounds
+from bcf import rounds, store
 from bcf.errors import StoreError
 from bcf.present import formula_safe
-from bcf.store import sql
+from bcf.shown import escaped
 
 EXPORT_VIEWS = ("submission_status", "pooled_by_hwb", "pooled_by_region", "funding_by_stream",
                 "spend_by_scheme_type", "spend_by_commissioner", "nel_by_hwb", "nel_distribution", "p4p_total",
@@ -27,9 +27,8 @@ EXPORT_VIEWS = ("submission_status", "pooled_by_hwb", "pooled_by_region", "fundi
 
 
 def connect(db: Path) -> duckdb.DuckDBPyConnection:
-    if not Path(db).exists():
-        raise StoreError(f"There is no store at {db}. Run `bcf batch` first.")
-    return duckdb.connect(str(db), read_only=True)
+    """The store at ``db``, for reading."""
+    return store.connect(db, read_only=True)
 
 
 def rounds_in(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -54,7 +53,7 @@ def pick_round(con: duckdb.DuckDBPyConnection, round_: str | None, db: Path) -> 
 
 def named_queries(name: str) -> list[tuple[str, str]]:
     """(title, SQL) for each query in an aggregator/ file, titled by its "-- table:" line."""
-    parts = re.split(r"^-- table: (.+)$", sql(name), flags=re.M)
+    parts = re.split(r"^-- table: (.+)$", store.sql(name), flags=re.M)
     return [(title.strip(), query.strip().rstrip(";")) for title, query in zip(parts[1::2], parts[2::2], strict=True)]
 
 
@@ -98,5 +97,6 @@ def export(con: duckdb.DuckDBPyConnection, fmt: str, out: Path, round_: str) -> 
     path = out / f"bcf-national-{round_}.xlsx"
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
         for view, df in frames.items():
-            neutralise(df).to_excel(xl, sheet_name=view[:31], index=False)
+            neutralise(df).map(lambda v: escaped(v, lines=True) if isinstance(v, str) else v).to_excel(
+                xl, sheet_name=view[:31], index=False)
     return [path]

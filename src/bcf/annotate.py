@@ -8,6 +8,7 @@ first sheet "Findings" with a link to every cell, and is meant for reviewing, no
 from __future__ import annotations
 
 from pathlib import Path
+from typing import IO
 
 import openpyxl
 from openpyxl.comments import Comment
@@ -21,10 +22,9 @@ FILL = {"blocking": PatternFill("solid", fgColor="F4A09A"), "advisory": PatternF
 HEADINGS = ("Severity", "Rule", "Sheet", "Cell", "Problem", "How to fix it")
 
 
-def annotate(source: Path, report: Report, out: Path) -> int:
-    """Write the annotated copy to ``out``; returns how many cells were marked."""
-    if Path(out).resolve() == Path(source).resolve():
-        raise ValueError("the annotated copy must not overwrite the original workbook")
+def annotate(source: Path | IO[bytes], report: Report, out: Path) -> int:
+    """Write the annotated copy to ``out`` (never the source: callers compare the files); returns how many cells
+    were marked."""
     wb = openpyxl.load_workbook(source, keep_vba=False, keep_links=False)
     marked = 0
     notes: dict[tuple[str, str], list[str]] = {}

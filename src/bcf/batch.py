@@ -1,36 +1,48 @@
 """Check a folder of submissions in worker processes and load them into the national store.
 
 One bad file never stops the batch: each file is checked in a worker with a time limit and a memory cap;
-a timeout, a crash or an error of the checker itself becomes that file's BCF-GATE-011 finding. Cell rules
-run once per chunk of files in the parent (pandera's cost is per call), and each chunk is stored in one
-transaction, so a file is either wholly in the store or not at all, and a killed run simply resumes.
+a timeout, a crash or an error of the checker itself becomes that file's BCF-GATE-011 finding. Each file is
+read once, in the parent (``bcf.intake``): the bytes a worker checks are the bytes whose hash is stored. A
+file that cannot be read now (removed, changed while read, an I/O error) is reported and left for the next
+run, never recorded as the file's status; so is a chunk the store cannot take for want of disk space, which
+stops the batch with nothing half-written. Cell rules run once per chunk of files in the parent (pandera's
+cost is per call), and each chunk is stored in one transaction, so a file is either wholly in the store or
+not at all, and a killed run simply resumes.
 """
 
 from __future__ import annotations
 
-import hashlib
+import errno
 import os
 import re
 import resource
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
-from bcf import rounds, sandbox
+import duckdb
+
+from bcf import intake, rounds, sandbox
 from bcf.against_plan import check_against_plans, plan_quarters
+from bcf.errors import StoreError, StoreFull
 from bcf.findings import finding
+from bcf.intake import Snapshot
 from bcf.store import Store
 from bcf.validate import Report, complete, inspect_file
+from bcf.validate.gate import max_bytes
 
-STAGES = ("hash", "read+check (worker)", "cells", "load")
+STAGES = ("read", "read+check (worker)", "cells", "load")
 SKIP_SUFFIXES = {".json", ".md", ".duckdb", ".wal"}  # the manifest, READMEs and a store kept alongside
 JUNK = {".DS_Store", "Thumbs.db", "desktop.ini"}  # left by file managers
-Inspect = Callable[[Path, str, str], Report]  # (file, round, return) -> report
+Inspect = Callable[[Snapshot, str, str], Report]  # (file as read, round, return) -> report
+# failures of the machine rather than of one file's content: never recorded against a file
+# (DuckDB reports a write that failed at commit, a full disk among them, as a TransactionException)
+ENVIRONMENT = (OSError, MemoryError, duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException,
+               duckdb.TransactionException)
 
 
 @dataclass
@@ -44,6 +56,7 @@ class BatchResult:
     files: int = 0
     already_loaded: int = 0  # the same bytes are already in the store (or twice in the folder)
     status: Counter[str] = field(default_factory=Counter)
+    not_stored: list[str] = field(default_factory=list)  # why each file left for the next run was not stored
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))  # worker time summed
     peak_rss_mb: float = 0.0  # the largest worker's peak resident memory
 
@@ -68,48 +81,53 @@ def plan_from_name(name: str, round_: rounds.Round) -> str | None:
     return m.group(1) if m and m.group(1) in round_.areas.plan_codes() else None
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _gate_011(name: str, why: str) -> Report:
+    return Report(name, (finding("BCF-GATE-011", "", found=why),))
 
 
-def _gate_011(path: Path, why: str) -> Report:
-    return Report(path.name, (finding("BCF-GATE-011", "", found=why),))
-
-
-def _work(path: Path, round_: str, kind: str, seconds: float, inspect: Inspect) -> tuple[Report, float, float]:
+def _work(snap: Snapshot, round_: str, kind: str, seconds: float, inspect: Inspect) -> tuple[Report, float, float]:
     """(report, seconds, peak RSS in MB) for one file, inside a worker."""
-    ran = sandbox.run(inspect, seconds, path, round_, kind)
+    ran = sandbox.run(inspect, seconds, snap, round_, kind)
     if ran.value is not None:
         report = ran.value
     elif ran.failure == "timeout":
-        report = _gate_011(path, f"it took longer than {seconds:.0f} seconds")
+        report = _gate_011(snap.name, f"it took longer than {seconds:.0f} seconds")
     elif ran.failure == "memory":
-        report = _gate_011(path, "it needed more memory than a workbook should")
+        report = _gate_011(snap.name, "it needed more memory than a workbook should")
     else:  # the checker's own failure: recorded for this file, the batch goes on
-        report = _gate_011(path, f"the checker failed on it ({type(ran.error).__name__})")
+        report = _gate_011(snap.name, f"the checker failed on it ({type(ran.error).__name__})")
     return report, ran.seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _isolated(path: Path, round_: str, kind: str, limits: Limits, inspect: Inspect) -> tuple[Report, float, float]:
+def _isolated(snap: Snapshot, round_: str, kind: str, limits: Limits, inspect: Inspect) -> tuple[Report, float, float]:
     """Re-check one file alone after a worker died, so the file that kills a worker is named."""
     pool = sandbox.pool(1, limits.memory_mb)
     try:
-        return pool.submit(_work, path, round_, kind, limits.seconds, inspect).result(timeout=limits.seconds + 30)
+        return pool.submit(_work, snap, round_, kind, limits.seconds, inspect).result(timeout=limits.seconds + 30)
     except Exception:
         sandbox.kill(pool)
-        return _gate_011(path, "the checker stopped while reading it"), 0.0, 0.0
+        return _gate_011(snap.name, "the checker stopped while reading it"), 0.0, 0.0
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def check_files(paths: list[Path], round_: str, kind: str, workers: int, limits: Limits,
-                inspect: Inspect = inspect_file) -> Iterable[tuple[Path, Report, float, float]]:
-    """(path, report, seconds, peak MB) for every file, in completion order, whatever happens to workers."""
+def check_files(files: Iterable[Snapshot], round_: str, kind: str, workers: int, limits: Limits,
+                inspect: Inspect = inspect_file) -> Iterator[tuple[Snapshot, Report, float, float]]:
+    """(file, report, seconds, peak MB) for every file, in completion order, whatever happens to workers.
+
+    Files are taken from ``files`` as workers need them, so at most two per worker are held in memory.
+    """
     pool = sandbox.pool(workers, limits.memory_mb)
-    pending: dict[Future[tuple[Report, float, float]], Path] = {
-        pool.submit(_work, p, round_, kind, limits.seconds, inspect): p for p in paths}
-    orphans: list[Path] = []
+    queue = iter(files)
+    pending: dict[Future[tuple[Report, float, float]], Snapshot] = {}
+
+    def fill() -> None:
+        while len(pending) < 2 * workers and (snap := next(queue, None)) is not None:
+            pending[pool.submit(_work, snap, round_, kind, limits.seconds, inspect)] = snap
+
+    orphans: list[Snapshot] = []
     try:
+        fill()
         while pending:
             done, _ = wait(pending, timeout=limits.seconds + 30, return_when=FIRST_COMPLETED)
             if not done:  # a worker is stuck where even its own alarm cannot reach: stop the pool
@@ -117,28 +135,41 @@ def check_files(paths: list[Path], round_: str, kind: str, workers: int, limits:
                 sandbox.kill(pool)
                 break
             for fut in done:
-                path = pending.pop(fut)
+                snap = pending.pop(fut)
                 try:
-                    yield (path, *fut.result())
+                    yield (snap, *fut.result())
                 except BrokenProcessPool:
-                    orphans.append(path)
+                    orphans.append(snap)
             if orphans:
                 orphans += list(pending.values())
                 sandbox.kill(pool)
                 break
+            fill()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    for path in orphans:
-        yield (path, *_isolated(path, round_, kind, limits, inspect))
+    for snap in [*orphans, *queue]:  # after a worker died: one at a time, each in a fresh worker
+        yield (snap, *_isolated(snap, round_, kind, limits, inspect))
+
+
+def store_failure(e: BaseException, db: Path) -> StoreError:
+    """The one sentence for a store that could not be written, for a reason that is not any file's content."""
+    if "no space left" in str(e).lower() or getattr(e, "errno", None) == errno.ENOSPC:
+        return StoreFull(f"There is no space left on the disk that holds {db}. Free some space, then run the batch "
+                         "again: what was stored before is kept, and nothing of the files being stored was written.")
+    detail = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+    return StoreError(f"The store {db} could not be written ({detail}). Nothing of the files being stored was "
+                      "written; run the batch again once the problem is fixed.")
 
 
 def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: int | None = None,
-              limits: Limits | None = None, chunk: int = 40, progress: Callable[[Path, Report], None] | None = None,
+              limits: Limits | None = None, chunk: int = 40, progress: Callable[[str, Report], None] | None = None,
               inspect: Inspect = inspect_file) -> BatchResult:
     """Check every file under ``folder`` as the ``kind`` return of ``round_`` and store the results;
     re-running skips files already stored. A workbook of another round or return is refused, never mixed in.
 
-    ``progress`` is called for each file once its checks are complete and it is stored.
+    ``progress`` is called with each file's name and report once it is stored. A file that could not be read
+    now is listed in ``not_stored``; a store that cannot be written raises ``StoreError`` (``StoreFull`` when
+    the disk is full) with nothing of the chunk written.
     """
     the_round = rounds.get(round_)
     the_round.ret(kind)  # refuse a return the round does not have before any file is read
@@ -147,13 +178,51 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
     with Store(db) as store:
         files = discover(folder)
         result.files = len(files)
-        start = time.perf_counter()
-        hashes = {p: sha256(p) for p in files}
-        first = {h: p for p, h in reversed(hashes.items())}  # identical bytes under two names: check the first
-        todo = [p for p in files if first[hashes[p]] == p and not store.is_loaded(round_, hashes[p])]
-        result.already_loaded = len(files) - len(todo)
-        result.seconds["hash"] = time.perf_counter() - start
-        batch: list[tuple[Path, Report]] = []
+        seen: set[str] = set()
+
+        def read_once() -> Iterator[Snapshot]:
+            """Each file read once, in name order: identical bytes under two names are checked under the first."""
+            for path in files:
+                t0 = time.perf_counter()
+                try:
+                    snap = intake.read(path, keep=max_bytes())
+                except (intake.Unavailable, intake.NotAFile) as e:
+                    result.not_stored.append(str(e))
+                    continue
+                finally:
+                    result.seconds["read"] += time.perf_counter() - t0
+                if snap.sha256 in seen or store.is_loaded(round_, snap.sha256):
+                    result.already_loaded += 1
+                    continue
+                seen.add(snap.sha256)
+                yield snap
+
+        batch: list[tuple[Snapshot, Report]] = []
+
+        def load(items: list[tuple[Snapshot, Report]]) -> None:
+            try:
+                store.load([(r, s.sha256, s.received_at) for s, r in items], round_, kind)
+            except ENVIRONMENT as e:
+                raise store_failure(e, db) from e
+
+        def one_by_one(items: list[tuple[Snapshot, Report]]) -> Iterator[tuple[Snapshot, Report]]:
+            """The files of a chunk the store refused, stored alone: one file's failure never takes the others."""
+            for snap, report in items:
+                try:
+                    load([(snap, report)])
+                    yield snap, report
+                    continue
+                except StoreError:
+                    raise
+                except Exception as e:  # its content: recorded as such, so that a rerun does not try it forever
+                    refused = _gate_011(snap.name, f"it could not be stored ({type(e).__name__})")
+                try:
+                    load([(snap, refused)])
+                    yield snap, refused
+                except StoreError:
+                    raise
+                except Exception as e:
+                    result.not_stored.append(f"{snap.name}: it could not be stored ({type(e).__name__}).")
 
         plans = plan_quarters(store.con, round_) if the_round.ret(kind).spec().period_field else None
 
@@ -162,32 +231,28 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
             reports = complete([r for _, r in batch])
             if plans is not None:
                 reports = check_against_plans(reports, plans)
-            batch[:] = zip([p for p, _ in batch], reports, strict=True)
+            items = list(zip([s for s, _ in batch], reports, strict=True))
             t1 = time.perf_counter()
-            items = [(r, hashes[p], datetime.fromtimestamp(p.stat().st_mtime)) for p, r in batch]
             try:
-                store.load(items, round_, kind)
-            except Exception:  # one file the store refuses must not take its chunk with it
-                for i, (report, sha, received) in enumerate(items):
-                    try:
-                        store.load([(report, sha, received)], round_, kind)
-                    except Exception as e:
-                        path = batch[i][0]
-                        batch[i] = (path, _gate_011(path, f"it could not be stored ({type(e).__name__})"))
-                        store.load([(batch[i][1], sha, received)], round_, kind)
+                load(items)
+                stored = items
+            except StoreError:
+                raise
+            except Exception:
+                stored = list(one_by_one(items))
             result.seconds["cells"] += t1 - t0
             result.seconds["load"] += time.perf_counter() - t1
-            for p, r in batch:
+            for snap, r in stored:
                 result.status[r.status] += 1
                 if progress:
-                    progress(p, r)
+                    progress(snap.name, r)
             batch.clear()
 
-        for path, report, seconds, peak in check_files(todo, round_, kind, workers, limits, inspect):
-            report = report.filed_under(None if report.foreign else plan_from_name(path.name, the_round))
+        for snap, report, seconds, peak in check_files(read_once(), round_, kind, workers, limits, inspect):
+            report = report.filed_under(None if report.foreign else plan_from_name(snap.name, the_round))
             result.seconds["read+check (worker)"] += seconds
             result.peak_rss_mb = max(result.peak_rss_mb, peak)
-            batch.append((path, report))
+            batch.append((snap, report))
             if len(batch) >= chunk:
                 flush()
         if batch:

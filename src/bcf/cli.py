@@ -99,6 +99,22 @@ Exit status:
 """
 
 
+def _outputs_apart(source: Path, outputs: dict[str, Path | None]) -> None:
+    """Refuse an output that is the input, or another output, as a file (a link or another path to it included)."""
+    import os
+
+    seen: dict[str, Path] = {"the workbook being checked": source}
+    for option, out in outputs.items():
+        if out is None:
+            continue
+        for what, other in seen.items():
+            same = (os.path.samefile(out, other) if out.exists() and other.exists()
+                    else out.resolve() == other.resolve())
+            if same:
+                raise click.UsageError(f"{option} {out} is {what}. Choose a new file name for it.")
+        seen[f"also given to {option}"] = out
+
+
 @main.command("check", help=CHECK_HELP)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
@@ -110,13 +126,18 @@ Exit status:
 @_return_option(None)
 def check_cmd(file: Path, fmt: str, output: Path | None, annotate: Path | None, round_: str | None,
               kind: str | None) -> None:
-    from bcf import rounds
+    import io
+
+    from bcf import intake, rounds
     from bcf.present import FORMATS, verdict
     from bcf.validate import check_file
+    from bcf.validate.gate import max_bytes
 
     if round_:
         rounds.get(round_).ret(kind or "plan")
-    report = check_file(file, round_, kind)
+    _outputs_apart(file, {"-o": output, "--annotate": annotate})
+    snap = intake.read(file, keep=max_bytes())  # checked and marked up from the same bytes
+    report = check_file(snap, round_, kind)
     text = FORMATS[fmt](report)
     if output:
         output.write_text(text + "\n", encoding="utf-8")
@@ -130,9 +151,11 @@ def check_cmd(file: Path, fmt: str, output: Path | None, annotate: Path | None, 
             from bcf.annotate import annotate as write_annotated
 
             try:
-                n = write_annotated(file, report, annotate)
-            except ValueError as e:
-                raise click.UsageError(str(e)) from e
+                n = write_annotated(io.BytesIO(snap.data or b""), report, annotate)
+            except Exception as e:  # the check stands without its copy; the copy's failure changes no verdict
+                click.echo(f"No annotated copy: it could not be written ({type(e).__name__}). The findings above "
+                           "are complete.", err=True)
+                sys.exit(report.exit_code)
             click.echo(f"Wrote an annotated copy to {annotate} ({n} cells marked; the original is unchanged).",
                        err=fmt != "text")
     sys.exit(report.exit_code)
@@ -193,9 +216,14 @@ checker becomes a finding for that file and the batch goes on. Files already loa
 same round) are skipped, so a stopped batch can simply be run again. A newer file for the same plan
 becomes the current submission; the older one is kept as history.
 
+Each file is read once: the bytes checked are the bytes whose hash is stored. A file that
+vanishes or changes while it is read, and a load the disk has no space for, are reported and
+recorded nowhere, so the next run checks them.
+
 \b
-Exit status: 0 the batch ran (whatever the files held); 2 it could not run (for example the
-store is in use by another batch, or DIR does not exist).
+Exit status: 0 the batch ran (whatever the files held); 1 it ran, but some files could not be
+read or stored this time (run it again); 2 it could not run (for example the store is in use by
+another batch, is not a bcf store, the disk is full, or DIR does not exist).
 """
 
 
@@ -210,13 +238,15 @@ def _heading(column: str) -> str:
 def _df_table(title: str, df: object) -> None:
     import pandas as pd
     from rich.table import Table
+    from rich.text import Text
 
     from bcf.findings import show
+    from bcf.shown import escaped
 
     assert isinstance(df, pd.DataFrame)
-    table = Table(*[_heading(str(c)) for c in df.columns], title=title, title_justify="left")
-    for row in df.itertuples(index=False):
-        table.add_row(*[show(v) if not isinstance(v, float) or v == v else "" for v in row])
+    table = Table(*[_heading(str(c)) for c in df.columns], title=Text(title), title_justify="left")
+    for row in df.itertuples(index=False):  # Text, not str: what a submitter typed is never console markup
+        table.add_row(*[Text(escaped(show(v))) if not isinstance(v, float) or v == v else "" for v in row])
     console().print(table)
 
 
@@ -231,9 +261,11 @@ def _df_table(title: str, df: object) -> None:
 def batch_cmd(folder: Path, db: Path, round_: str, kind: str, workers: int | None, timeout: float) -> None:
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.text import Text
 
     from bcf import aggregate, rounds
     from bcf.batch import Limits, discover, run_batch
+    from bcf.shown import escaped
 
     the_round = rounds.get(round_)
     the_round.ret(kind)
@@ -243,7 +275,7 @@ def batch_cmd(folder: Path, db: Path, round_: str, kind: str, workers: int | Non
                   console=out, transient=False) as bar:
         task = bar.add_task("Checking", total=len(discover(folder)))
 
-        def tick(path: Path, report: Report) -> None:
+        def tick(name: str, report: Report) -> None:
             counts[report.status] += 1
             bar.update(task, advance=1, description=(f"ready {counts['ready']} · not ready {counts['not ready']}"
                                                      f" · unreadable {counts['unreadable']}"))
@@ -253,16 +285,22 @@ def batch_cmd(folder: Path, db: Path, round_: str, kind: str, workers: int | Non
         summary = aggregate.batch_summary(con, round_)
     files = summary["files"].iloc[0]
     plans = len(the_round.areas.plans())
-    out.print(f"\n[bold]{result.files} files[/bold] under {escape(str(folder))}: {result.checked} checked now, "
+    out.print(f"\n[bold]{result.files} files[/bold] under {escape(escaped(str(folder)))}: {result.checked} checked now, "
               f"{result.already_loaded} already in the store. Round {round_} has {files['files']} files covering "
               f"{files['hwbs']} of {plans} plans.")
     _df_table(f"Plans by status — round {round_}", summary["status"])
     missing = summary["missing"]["plan_name"].tolist()
     if missing:
-        out.print(f"Missing plans ({len(missing)}): " + escape(", ".join(missing)))
+        out.print(f"Missing plans ({len(missing)}): " + escape(escaped(", ".join(missing))))
     _df_table("Findings by family and severity", summary["families"])
     _df_table("The ten most frequent rules", summary["rules"])
-    out.print(f"Store: {escape(str(db.resolve()))}")
+    out.print(f"Store: {escape(escaped(str(db.resolve())))}")
+    if result.not_stored:
+        out.print(f"\n[bold]{len(result.not_stored)} file(s) could not be read or stored this time[/bold], and nothing "
+                  "was recorded about them. Run the batch again to check them:")
+        for why in result.not_stored:
+            out.print(Text(f"  {escaped(why)}"))
+        sys.exit(1)
 
 
 @main.command("national")
@@ -296,10 +334,8 @@ def export_cmd(db: Path, round_: str | None, fmt: str, output: Path) -> None:
 def _assure(db: Path, round_: str | None, overrides: tuple[str, ...]
             ) -> tuple[duckdb.DuckDBPyConnection, dict[str, Parameter], str]:
     """Open the store, run one round's stress test with its parameters; (connection, parameters, round)."""
-    import duckdb
-
-    from bcf import aggregate, rounds, stress
-    from bcf.errors import StoreBusy, StoreError
+    from bcf import aggregate, rounds, store, stress
+    from bcf.errors import StoreError
 
     if not db.exists():
         raise StoreError(f"There is no store at {db}. Run `bcf batch` first.")
@@ -307,10 +343,7 @@ def _assure(db: Path, round_: str | None, overrides: tuple[str, ...]
         pairs = dict(o.split("=", 1) for o in overrides)
     except ValueError as e:
         raise click.UsageError("--param takes NAME=VALUE, for example unit_cost=1550") from e
-    try:
-        con = duckdb.connect(str(db))
-    except duckdb.IOException as e:
-        raise StoreBusy(f"{db} is in use by another run. Wait for it to finish, then try again.") from e
+    con = store.connect(db, read_only=False)
     round_ = aggregate.pick_round(con, round_, db)
     params = rounds.get(round_).params(pairs)
     stress.run(con, round_, params)

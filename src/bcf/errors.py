@@ -39,6 +39,14 @@ class StoreBusy(StoreError):
     """Another process has the store open for writing."""
 
 
+class StoreFull(StoreError):
+    """The disk that holds the store has no space left."""
+
+
+class NotAStore(StoreError):
+    """The file given as the store is something else: another kind of file, a damaged store, another database."""
+
+
 class CheckerFault(Exception):
     """The checker itself failed on a file: a fault of the tool, never a verdict on the file (exit 3)."""
 

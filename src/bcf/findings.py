@@ -51,6 +51,7 @@ class ProblemKind(StrEnum):
     FIELD_MOVED = "field_moved"
     HEADER_CHANGED = "header_changed"
     TOO_MANY_ROWS = "too_many_rows"
+    NOT_READ = "not_read"
     NO_CACHED_VALUE = "no_cached_value"
     TEXT_TOO_LONG = "text_too_long"
     WRONG_TYPE = "wrong_type"
@@ -63,6 +64,7 @@ PROBLEM_RULES: dict[ProblemKind, str] = {
     ProblemKind.TABLE_MOVED: "BCF-STRUCT-004", ProblemKind.FIELD_MOVED: "BCF-STRUCT-004",
     ProblemKind.HEADER_CHANGED: "BCF-STRUCT-005", ProblemKind.NO_CACHED_VALUE: "BCF-STRUCT-006",
     ProblemKind.SHEET_HIDDEN: "BCF-STRUCT-007", ProblemKind.TOO_MANY_ROWS: "BCF-STRUCT-008",
+    ProblemKind.NOT_READ: "BCF-STRUCT-009",
     ProblemKind.WRONG_TYPE: "BCF-CELL-002", ProblemKind.TEXT_TOO_LONG: "BCF-CELL-010",
 }
 

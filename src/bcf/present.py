@@ -13,6 +13,7 @@ from itertools import groupby
 from typing import Any
 
 from bcf.findings import Finding, Rule, rules, show
+from bcf.shown import escaped
 from bcf.validate import Report
 
 SCHEMA = "bcf-check/1"
@@ -58,7 +59,7 @@ def as_text(report: Report) -> str:
             lines.append(f"           (Rule: {RULES_DOC}#{rule.anchor})")
         lines.append("")
     lines.append(verdict(report))
-    return "\n".join(lines)
+    return "\n".join(escaped(line) for line in lines)
 
 
 def as_json(report: Report) -> str:

@@ -25,7 +25,8 @@ from bcf.xlsx import MAX_CELL_TEXT, RawWorkbook, SheetCells, col_number, read_ce
 
 MAX_ROW = 400  # the template's last row is ~70; past this nothing of ours can be
 MAX_COL = 40
-ROW_SLACK = 200  # rows a submitter may insert inside a table before we stop reading
+LAST_READ = f"row {MAX_ROW} or column AN"  # column MAX_COL
+_A1 = re.compile(r"[A-Z]{1,3}\d+")
 _EXCEL_EPOCH = date(1899, 12, 30)
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T[\d:.]+)?")
@@ -196,9 +197,11 @@ class _Reader:
             text = str(h.value).rstrip(" *") if h and h.value is not None else ""
             if text != c.label:
                 self.problem(ProblemKind.HEADER_CHANGED, sheet.name, f"{t.letter(c.id)}{start}", text, c.label)
-        end = tags.get(t.end_tag, start + t.max_rows + 1)
-        if end - start - 1 > t.max_rows + ROW_SLACK or end <= start:
-            end = start + t.max_rows + 1
+        end = tags.get(t.end_tag, 0)
+        if end <= start:  # the totals row is gone: read on to the next tag, or to the last row read
+            later = [r for r in tags.values() if r > start]
+            end = (start + t.max_rows + 1 if t.fixed_rows
+                   else min(later) if later else max((r for r, _ in sheet.cells), default=start) + 1)
         self.sub.end_rows[t.id] = end
         records, index = [], []
         for r in range(start + 1, end):
@@ -232,6 +235,9 @@ class _Reader:
             self.sub.sheet_names[s.name] = sheet.name
             if sheet.state != "visible":
                 self.problem(ProblemKind.SHEET_HIDDEN, sheet.name, None, sheet.state, "visible")
+            if sheet.beyond:  # reading stopped at the last row or column read, and there is more
+                cell = sheet.beyond if _A1.fullmatch(sheet.beyond) else None
+                self.problem(ProblemKind.NOT_READ, sheet.name, cell, sheet.beyond, LAST_READ)
             tags = _tags(sheet)
             self.read_fields(s, sheet, tags)
             for t in s.tables:
@@ -272,7 +278,7 @@ def _limits(sheet: str) -> tuple[int, int]:
 
 
 def read_submission(source: str | Path | IO[bytes], raw: RawWorkbook | None = None,
-                    expect: rounds.Return | None = None) -> Submission:
+                    expect: rounds.Return | None = None, name: str | None = None) -> Submission:
     """Read a workbook (path or open binary file) with the specification of the return and version it declares.
 
     A workbook that is not a known template is read with ``expect`` (default: the latest round's plan), so
@@ -282,7 +288,7 @@ def read_submission(source: str | Path | IO[bytes], raw: RawWorkbook | None = No
     template_id, version = template_stamp(raw)
     ret = rounds.for_template(template_id) or expect or rounds.latest().ret("plan")
     spec = ret.spec(version) if version in ret.versions() else ret.spec()
-    sub = Submission(path=str(getattr(source, "name", source)), spec=spec, template_id=template_id,
+    sub = Submission(path=name or str(getattr(source, "name", source)), spec=spec, template_id=template_id,
                      version=version, sheets_found=raw.names, sheet_names={})
     if raw.too_large:  # reading stopped part way: the gate reports it and checks nothing else
         big = raw.too_large

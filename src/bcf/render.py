@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from bcf import content
 from bcf.findings import show
+from bcf.shown import escaped
 
 
 def money(value_000: Any) -> str:
@@ -38,10 +39,15 @@ def scenario(label: str) -> str:
     return "Admissions follow the trend" if label == "trend" else f"{label.split()[0]} of the cut delivered"
 
 
+def _shown(v: Any) -> Any:
+    """Every value a template prints: plain text with no character that could reorder or hide what is around it."""
+    return escaped(v, lines=True) if type(v) is str else v
+
+
 @cache
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(content.path("reports")), autoescape=select_autoescape(default=True),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=_shown)
     env.filters.update(money=money, show=show, count=count, pct=pct, date=date, scenario=scenario)
     return env
 

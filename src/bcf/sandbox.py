@@ -3,24 +3,31 @@
 The batch and the web checker both open files sent by others, and a file that makes the checker loop or balloon
 must cost that one file, never the run or the server. So each check runs in a spawned worker whose address space
 is capped and whose alarm interrupts work that runs too long; a worker stuck where even the alarm cannot reach it
-is killed from outside. This module owns that machinery once, for both of them.
+is killed from outside. A worker also dies with the process that started it, however that ends (SIGKILL
+included), so a killed batch or server leaves no worker behind. This module owns that machinery once, for both.
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import multiprocessing
+import os
 import resource
 import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 MB = 1024 * 1024
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 T = TypeVar("T")
 
 
@@ -42,7 +49,25 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise Timeout
 
 
-def _init_worker(memory_mb: int, warm: tuple[str, ...]) -> None:
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process as soon as ``parent`` ends: the kernel's parent-death signal where there is one (Linux),
+    else a thread that watches for the parent to change."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent was gone before the signal was asked for
+        os._exit(1)
+
+
+def _init_worker(parent: int, memory_mb: int, warm: tuple[str, ...]) -> None:
+    die_with_parent(parent)
     resource.setrlimit(resource.RLIMIT_AS, (memory_mb * MB, memory_mb * MB))
     signal.signal(signal.SIGALRM, _on_alarm)
     for module in warm:  # imported once here, not inside the first piece of work's time
@@ -52,7 +77,7 @@ def _init_worker(memory_mb: int, warm: tuple[str, ...]) -> None:
 def pool(workers: int, memory_mb: int, warm: Iterable[str] = ()) -> ProcessPoolExecutor:
     """A pool of ``workers`` spawned processes, each capped at ``memory_mb`` and with ``warm`` modules imported."""
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(memory_mb, tuple(warm)))
+                               initializer=_init_worker, initargs=(os.getpid(), memory_mb, tuple(warm)))
 
 
 @contextmanager
@@ -83,6 +108,29 @@ def run(fn: Callable[..., T], seconds: float, *args: Any) -> Ran[T]:
 def processes(pool: ProcessPoolExecutor) -> list[BaseProcess]:
     """The pool's worker processes now (none once it is shut down)."""
     return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def running(pid: int | None) -> bool:
+    """The process exists and is not a zombie. Asked of the system, not of ``multiprocessing``, whose answer is
+    wrong once something else in the process (a server's child watcher) has reaped the worker."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):  # no /proc here: the signal check above has answered
+        return True
+
+
+def alive(pool: ProcessPoolExecutor) -> bool:
+    """Every worker of the pool is running and the pool can take work."""
+    procs = processes(pool)
+    return bool(procs) and not getattr(pool, "_broken", False) and all(running(p.pid) for p in procs)
 
 
 def kill(pool: ProcessPoolExecutor) -> None:

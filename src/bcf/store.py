@@ -21,12 +21,18 @@ import pandas as pd
 
 from bcf import content, rounds
 from bcf.diff import Contents
-from bcf.errors import StoreBusy
+from bcf.errors import NotAStore, StoreBusy, StoreError
 from bcf.explain import fingerprint
 from bcf.findings import Finding
 from bcf.spec import Field, Spec
 from bcf.validate import Report
 
+# Never fetch or load code because of what a file looks like: a SQLite file or a Parquet path would otherwise make
+# DuckDB download and load an extension from the internet.
+CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoload_known_extensions": False, "autoinstall_known_extensions": False, "allow_community_extensions": False}
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+BCF_TABLES = {"plans", "submissions", "findings"}
 SQL_TYPES = {"number": "DOUBLE", "integer": "DOUBLE", "date": "DATE", "text": "VARCHAR", "email": "VARCHAR"}
 
 
@@ -72,16 +78,47 @@ def data_ddl() -> list[str]:
     return out
 
 
+def _not_a_store(db: Path) -> NotAStore:
+    return NotAStore(f"{db} is not a bcf store. Give --db the .duckdb file that `bcf batch` made, "
+                     "or a new file name to start a store.")
+
+
+def connect(db: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open the store at ``db``, refusing in one sentence anything that is not a bcf store.
+
+    Reading needs an existing store; writing also accepts a new file name or an empty DuckDB database (a
+    batch stopped before its first commit). The file is looked at before DuckDB is given it.
+    """
+    db = Path(db)
+    exists = db.exists()
+    if not exists and read_only:
+        raise StoreError(f"There is no store at {db}. Run `bcf batch` first.")
+    if exists:
+        try:
+            with db.open("rb") as f:
+                head = f.read(16) if db.is_file() else b""
+        except OSError as e:
+            raise StoreError(f"{db} could not be opened ({e.strerror}).") from e
+        if head[8:12] != DUCKDB_MAGIC:
+            raise _not_a_store(db)
+    try:
+        con = duckdb.connect(str(db), read_only=read_only, config=CONFIG)
+        tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    except duckdb.Error as e:
+        if "lock" in str(e).lower():
+            raise StoreBusy(f"{db} is in use by another run. Wait for it to finish, then try again.") from e
+        raise _not_a_store(db) from e
+    if not BCF_TABLES <= tables and (tables or read_only):
+        con.close()
+        raise _not_a_store(db)
+    return con
+
+
 class Store:
     """An open store. Opening for writing creates (or extends) the schema and views."""
 
     def __init__(self, db: Path, read_only: bool = False):
-        try:
-            self.con = duckdb.connect(str(db), read_only=read_only)
-        except duckdb.IOException as e:
-            if "lock" in str(e).lower():
-                raise StoreBusy(f"{db} is in use by another run. Wait for it to finish, then try again.") from e
-            raise
+        self.con = connect(db, read_only)
         if not read_only:
             self.con.execute(sql("schema.sql")).fetchall()
             for statement in data_ddl():
@@ -154,7 +191,10 @@ class Store:
                 self._insert(table, data[[c for c in self.columns[table] if c in data.columns]])
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:  # the database itself failed (a full disk): DuckDB has dropped the transaction
+                pass
             raise
         return ids
 

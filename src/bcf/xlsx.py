@@ -87,7 +87,7 @@ class SheetCells:
     name: str
     state: str  # visible | hidden | veryHidden
     cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
-    truncated: bool = False  # the sheet goes on past the rows read
+    beyond: str | None = None  # the first cell past the rows and columns read that holds a value (A1)
 
     def get(self, row: int, col: int) -> Cell | None:
         return self.cells.get((row, col))
@@ -229,16 +229,17 @@ class _SheetReader:
     def read(self, f: IO[bytes], budget: _Budget) -> None:
         """Every row up to max_row; the budget is charged per element, inline as this is the hot loop."""
         row, left = 0, budget.elements
+        elements = _sheet_elements(f)
         try:
-            for el in _sheet_elements(f):
+            for el in elements:
                 left -= 1
                 if left < 0:
                     raise budget.over()
                 tag = el.tag
                 if tag == _ROW:
                     row = _int(el.get("r")) or row + 1  # a row without r follows the one before it
-                    if row > self.max_row:
-                        self.sheet.truncated = True
+                    if row > self.max_row:  # never stop without saying so: is there a value further down?
+                        self.sheet.beyond = self.sheet.beyond or _first_value(el, row) or _first_value_in(elements)
                         return
                     self.row(el, row, budget)
                     el.clear()
@@ -255,6 +256,8 @@ class _SheetReader:
             m = _REF.fullmatch(c.get("r", ""))
             r, col = (int(m.group(2)), col_number(m.group(1))) if m else (row, col + 1)  # no r: the next column
             if r > max_row or col > max_col:
+                if self.sheet.beyond is None and _has_value(c):
+                    self.sheet.beyond = c.get("r") or f"row {r}"
                 continue
             t = c.get("t", "n")
             v = c.find(_V)
@@ -269,6 +272,32 @@ class _SheetReader:
                 if type(cell.value) is str:
                     budget.spend_text(len(cell.value))
                 cells[(r, col)] = cell
+
+
+def _has_value(c: Any) -> bool:
+    v = c.find(_V)
+    return bool(v is not None and v.text) or c.find(_IS) is not None
+
+
+def _first_value(row: Any, r: int) -> str | None:
+    """The first cell of a row element that holds a value (A1), if any."""
+    return next(((c.get("r") or f"row {r}") for c in row if c.tag == _C and _has_value(c)), None)
+
+
+def _first_value_in(elements: Iterator[Any]) -> str | None:
+    """The first cell holding a value in the rest of a sheet. Only looked for, never kept: not charged to the
+    budget, and bounded by the size of the part the gate lets through."""
+    row = 0
+    for el in elements:
+        if el.tag == _ROW:
+            row = _int(el.get("r")) or row + 1
+            found = _first_value(el, row)
+            el.clear()
+            if found:
+                return found
+        elif el.tag == _SHEET_DATA:
+            return None
+    return None
 
 
 def _sheet_elements(f: IO[bytes], chunk: int = 1 << 16) -> Iterator[Any]:

@@ -6,6 +6,7 @@ and a gate finding that stops the check is the only finding reported, so nothing
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,13 @@ from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
 
-from bcf import rounds
+from bcf import intake, rounds
 from bcf.errors import CheckerFault
 from bcf.findings import Finding, Severity, finding
+from bcf.intake import Snapshot
 from bcf.read import Submission, read_submission
 from bcf.spec import split_ref
-from bcf.validate.gate import FOREIGN, file_findings, template_findings
+from bcf.validate.gate import FOREIGN, file_findings, max_bytes, template_findings
 from bcf.xlsx import Damaged, damage
 
 
@@ -106,39 +108,41 @@ def _merge(found: list[Finding], sub: Submission | None) -> list[Finding]:
     return sorted(unique.values(), key=key)
 
 
-def inspect_file(path: Path | str, round_id: str | None = None, kind: str | None = None) -> Report:
+def inspect_file(source: Path | str | Snapshot, round_id: str | None = None, kind: str | None = None) -> Report:
     """Gate, read, structure and cross-sheet rules for one file; cell rules are added by ``complete``.
 
-    ``round_id`` and ``kind`` say what the file must be (default: whatever known return it declares).
-    The split lets a batch run this part in worker processes and the pandera part once for all files.
-    Never raises for anything the file contains; a fault of the checker itself is raised, not reported as
-    a problem with the file.
+    ``source`` is a file, read here once, or a file already read (a batch reads it in the parent). ``round_id``
+    and ``kind`` say what the file must be (default: whatever known return it declares). The split lets a batch
+    run this part in worker processes and the pandera part once for all files. Never raises for anything the
+    file contains; a fault of the checker itself is raised, not reported as a problem with the file.
     """
     from bcf.validate.logic import logic_findings
     from bcf.validate.structure import structure_findings
 
-    path = Path(path)
-    gate = file_findings(path)
+    snap = source if isinstance(source, Snapshot) else intake.read(source, keep=max_bytes())
+    name = snap.name
+    gate = file_findings(snap)
     if any(f.stops for f in gate):
-        return Report(path.name, (next(f for f in gate if f.stops),))
+        return Report(name, (next(f for f in gate if f.stops),))
+    assert snap.data is not None  # the gate stops a file it did not keep
     expect = rounds.get(round_id).ret(kind or "plan") if round_id else None
     try:
-        sub = read_submission(path, expect=expect)
+        sub = read_submission(io.BytesIO(snap.data), expect=expect, name=name)
     except DefusedXmlException:
-        return Report(path.name, (finding("BCF-GATE-010", "", found="entity declarations in its XML"),))
+        return Report(name, (finding("BCF-GATE-010", "", found="entity declarations in its XML"),))
     except (Damaged, ParseError, UnicodeDecodeError) as e:
-        return Report(path.name, (finding("BCF-GATE-004", "", found=damage(e)[:160]),))
+        return Report(name, (finding("BCF-GATE-004", "", found=damage(e)[:160]),))
     except (MemoryError, RecursionError):
         raise
     except Exception as e:  # anything else is the reader's own fault, never the file's
-        raise CheckerFault(f"{type(e).__name__} while reading {path.name}") from e
+        raise CheckerFault(f"{type(e).__name__} while reading {name}") from e
     try:
         gate += template_findings(sub, round_id, kind)
         if any(f.stops for f in gate):
-            return Report(path.name, (next(f for f in gate if f.stops),), sub)
-        return Report(path.name, tuple(gate + structure_findings(sub) + logic_findings(sub)), sub)
+            return Report(name, (next(f for f in gate if f.stops),), sub)
+        return Report(name, tuple(gate + structure_findings(sub) + logic_findings(sub)), sub)
     except Exception as e:
-        raise CheckerFault(f"{type(e).__name__} while checking {path.name}") from e
+        raise CheckerFault(f"{type(e).__name__} while checking {name}") from e
 
 
 def complete(reports: list[Report]) -> list[Report]:
@@ -155,7 +159,7 @@ def complete(reports: list[Report]) -> list[Report]:
     return out
 
 
-def check_file(path: Path | str, round_id: str | None = None, kind: str | None = None) -> Report:
+def check_file(path: Path | str | Snapshot, round_id: str | None = None, kind: str | None = None) -> Report:
     """Check one workbook file. Never raises for anything the file contains (a fault of the checker raises
     ``CheckerFault``)."""
     report = inspect_file(path, round_id, kind)

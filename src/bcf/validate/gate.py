@@ -10,12 +10,13 @@ See docs/security.md for the threats each check answers.
 
 from __future__ import annotations
 
+import io
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
 
 from bcf import rounds
 from bcf.findings import Finding, ProblemKind, finding
+from bcf.intake import Snapshot
 from bcf.params import shared as parameters
 from bcf.read import Submission
 from bcf.xlsx import DAMAGED, damage
@@ -99,9 +100,9 @@ def _content_finding(z: zipfile.ZipFile, infos: list[zipfile.ZipInfo], sheet: st
     return None
 
 
-def _zip_findings(path: Path, sheet: str) -> Iterator[Finding]:
+def _zip_findings(data: bytes, sheet: str) -> Iterator[Finding]:
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
             names = {i.filename.lower() for i in infos}
             kind = _kind(z, infos, names) if not any(i.flag_bits & 0x1 for i in infos) else None
@@ -118,30 +119,28 @@ def _zip_findings(path: Path, sheet: str) -> Iterator[Finding]:
         yield finding("BCF-GATE-004", sheet, found=damage(e))
 
 
-def file_findings(path: Path) -> list[Finding]:
-    """Findings about the file itself; one with ``stops`` set means it cannot be read."""
-    p = parameters()["gate"]
-    sheet = ""
-    try:
-        size = path.stat().st_size
-        if size > p["max_file_mb"] * MB:
-            return [finding("BCF-GATE-003", sheet, found=f"{size / MB:,.1f} MB", expected=f"{p['max_file_mb']} MB")]
-        with path.open("rb") as f:
-            data = f.read(min(size, 64 * 1024) if size else 0)
-    except OSError as e:
-        return [finding("BCF-GATE-004", sheet, found=e.strerror or "unreadable")]
+def max_bytes() -> int:
+    """The largest file the gate lets through."""
+    return int(parameters()["gate"]["max_file_mb"] * MB)
+
+
+def file_findings(snap: Snapshot) -> list[Finding]:
+    """Findings about the file itself, from its bytes as read once; one with ``stops`` set means it cannot be read."""
+    sheet, size, data = "", snap.size, snap.data
+    if data is None or size > max_bytes():
+        return [finding("BCF-GATE-003", sheet, found=f"{size / MB:,.1f} MB",
+                        expected=f"{parameters()['gate']['max_file_mb']} MB")]
     if size == 0:
         return [finding("BCF-GATE-001", sheet, found="an empty file")]
     if data.startswith(OLE_MAGIC):
-        with path.open("rb") as f:
-            kind = _ole_kind(f.read())
+        kind = _ole_kind(data)
         if kind == "encrypted":
             return [finding("BCF-GATE-005", sheet)]
         return [finding("BCF-GATE-002", sheet, found=kind)]
     if not data.startswith(b"PK"):
         kind = _guess(data)
         return [finding("BCF-GATE-002", sheet, found=kind)] if kind else [finding("BCF-GATE-001", sheet)]
-    return list(_zip_findings(path, sheet))
+    return list(_zip_findings(data, sheet))
 
 
 def _label(sub: Submission, name: str | None) -> str:

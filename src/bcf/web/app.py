@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import fcntl
 import logging
 import re
 import shutil
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -29,7 +30,7 @@ from bcf.findings import FAMILIES, rules
 from bcf.params import shared as parameters
 from bcf.present import as_json, grouped
 from bcf.web import upload
-from bcf.web.checker import Busy, Checker
+from bcf.web.checker import Budget, Busy, Checker
 from bcf.web.console import ConsoleSettings, console_app
 from bcf.web.results import FILES, XLSX, Results, findings_csv
 
@@ -52,10 +53,42 @@ PLACEHOLDERS = {"found": "[what was found]", "expected": "[what is expected]", "
 class Settings:
     keep_minutes: float = 15.0  # how long the downloads of a result are kept
     check_seconds: float = 30.0  # time limit for checking one file
+    annotate_seconds: float = 10.0  # time limit for its marked-up copy, after the verdict
+    upload_seconds: float = 120.0  # time limit for receiving one upload's body, however slowly it arrives
     round_id: str | None = None  # the round whose plan template the page offers (default: the latest)
     console: ConsoleSettings | None = None  # the assurers' console at /console, when given a store and accounts
     workers: int = 2  # files checked at the same time
+    recycle_checks: int = 200  # a worker is replaced after this many checks
+    recycle_mb: float = 400.0  # or once it has grown past this
     workdir: Path | None = None  # where uploads and results go (default: a new temporary folder)
+
+
+WORKDIR_PREFIX = "bcf-serve-"
+LOCK = ".in-use"  # held locked by the server that owns a working folder, for as long as it runs
+
+
+def claim(workdir: Path) -> IO[bytes]:
+    """Lock a working folder for this server; the lock goes with the process, however it ends."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    lock = (workdir / LOCK).open("ab")
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return lock
+
+
+def clear_leftovers(workdir: Path | None) -> None:
+    """At start-up, delete what a server that was killed left behind: its uploads and results in a working folder
+    given to it, and the temporary working folders of servers that no longer run (their lock is free)."""
+    if workdir is not None:
+        for part in ("uploads", "results"):
+            shutil.rmtree(workdir / part, ignore_errors=True)
+        return
+    for old in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+        try:
+            with (old / LOCK).open("ab") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises while its server runs
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            continue
 
 
 class SecurityHeaders:
@@ -127,10 +160,13 @@ def create_app(settings: Settings | None = None) -> App:
 
     settings = settings or Settings()
     own_workdir = settings.workdir is None
-    workdir = settings.workdir or Path(tempfile.mkdtemp(prefix="bcf-serve-"))
+    clear_leftovers(settings.workdir)
+    workdir = settings.workdir or Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
+    lock = claim(workdir)
     uploads = workdir / "uploads"
     results = Results(workdir / "results", settings.keep_minutes * 60)
-    checker = Checker(settings.workers, settings.check_seconds)
+    checker = Checker(settings.workers, Budget(settings.check_seconds, settings.annotate_seconds,
+                                               recycle_checks=settings.recycle_checks, recycle_mb=settings.recycle_mb))
     offered = (rounds.get(settings.round_id) if settings.round_id else rounds.latest()).ret("plan")
     env = environment()
     cap = cap_bytes()
@@ -173,7 +209,7 @@ def create_app(settings: Settings | None = None) -> App:
         published = False
         try:
             try:
-                up = await upload.receive(request, folder / "workbook.xlsx", cap)
+                up = await upload.receive(request, folder / "workbook.xlsx", cap, settings.upload_seconds)
                 outcome = await checker.check(up.path, result / FILES["marked-up.xlsx"][0])
             except upload.TooLarge:
                 return page(request, "too_large", 413)
@@ -203,7 +239,7 @@ def create_app(settings: Settings | None = None) -> App:
                     checked=datetime.now().strftime("%d %B %Y at %H:%M").lstrip("0"))
 
     async def check_get(request: Request) -> Response:
-        return RedirectResponse(request.url_for("start"), 303)
+        return RedirectResponse(f"{request.scope.get('root_path', '')}/", 303)  # relative: never the Host header
 
     async def download(request: Request) -> Response:
         kept = results.get(request.path_params["token"])
@@ -257,6 +293,7 @@ def create_app(settings: Settings | None = None) -> App:
             shutil.rmtree(uploads, ignore_errors=True)
             if own_workdir:
                 shutil.rmtree(workdir, ignore_errors=True)
+            lock.close()
 
     routes = [
         Route("/", start, name="start"),

@@ -3,13 +3,18 @@
 Each slot is a one-process pool, started (and warmed: the checker's imports done) when the server starts.
 Inside the worker an alarm stops a check that runs too long; if the worker is stuck where the alarm cannot
 reach it, or dies, the server kills that one worker and starts a fresh one, and the file is reported as
-"could not be checked". The check itself is ``bcf.validate.check_file``, the same engine as ``bcf check``.
+"could not be checked". A worker found dead while idle is replaced before it is given an upload, and a worker
+is retired after a number of checks or once it has grown past a size, so that no upload pays for another's.
+The check itself is ``bcf.validate.check_file``, the same engine as ``bcf check``; the marked-up copy is made
+after it, with a time budget of its own, so a slow copy never changes or delays the verdict past that budget.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+import resource
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -35,6 +40,18 @@ class Outcome:
     annotated: bool = False
     timed_out: bool = False
     seconds: float = 0.0
+    worker_mb: float = 0.0  # the worker's peak resident memory so far
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long a check and its marked-up copy may take, and when a worker is retired."""
+
+    check_seconds: float = 30.0
+    annotate_seconds: float = 10.0
+    memory_mb: int = 1024  # address-space cap of a worker
+    recycle_checks: int = 200  # a worker is replaced after this many checks
+    recycle_mb: float = 400.0  # or once its peak resident memory passes this
 
 
 def _not_checked(name: str, why: str, timed_out: bool = False) -> Outcome:
@@ -45,61 +62,68 @@ def _warm() -> None:
     """Nothing: submitted once so that each worker starts (and imports) before the first upload."""
 
 
-def _check(path: str, annotated: str | None) -> Outcome:
-    """Check one file; write the annotated copy when the workbook could be read."""
-    from bcf.annotate import annotate
+def _check(path: str) -> tuple[Report, bytes | None]:
+    """Check one file as read once; the bytes are kept for the marked-up copy."""
+    from bcf import intake
     from bcf.validate import check_file
+    from bcf.validate.gate import max_bytes
 
-    report = check_file(path)
-    marked = False
-    if annotated and report.submission is not None:
-        try:
-            annotate(Path(path), report, Path(annotated))
-            marked = True
-        except sandbox.Timeout:
-            raise
-        except Exception:  # the findings stand without the copy; the reason goes to the server log
-            log.exception("could not write the annotated copy")
-    return Outcome(report, marked)
+    snap = intake.read(path, keep=max_bytes())
+    return check_file(snap), snap.data
 
 
-def _work(path: str, annotated: str | None, seconds: float) -> Outcome:
-    """The outcome of checking one file inside a worker, within ``seconds``."""
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _work(path: str, annotated: str | None, budget: Budget) -> Outcome:
+    """The outcome of checking one file inside a worker: the verdict within its limit, then the copy within its own."""
+    from bcf.annotate import annotate
+
     name = Path(path).name
-    ran = sandbox.run(_check, seconds, path, annotated)
-    if ran.value is not None:
-        ran.value.seconds = ran.seconds
-        return ran.value
-    if ran.failure == "timeout":
-        return _not_checked(name, f"it took longer than {seconds:.0f} seconds", timed_out=True)
-    if ran.failure == "memory":
-        return _not_checked(name, "it needed more memory than a workbook should")
-    log.error("the checker failed", exc_info=ran.error)
-    return _not_checked(name, "the checker failed on it")
+    ran = sandbox.run(_check, budget.check_seconds, path)
+    if ran.value is None:
+        if ran.failure == "timeout":
+            return _not_checked(name, f"it took longer than {budget.check_seconds:.0f} seconds", timed_out=True)
+        if ran.failure == "memory":
+            return _not_checked(name, "it needed more memory than a workbook should")
+        log.error("the checker failed", exc_info=ran.error)
+        return _not_checked(name, "the checker failed on it")
+    report, data = ran.value
+    marked = False
+    if annotated and report.submission is not None and data is not None:
+        copy = sandbox.run(annotate, budget.annotate_seconds, io.BytesIO(data), report, Path(annotated))
+        marked = copy.failure is None
+        if not marked:  # the findings stand without the copy; the reason goes to the server log
+            log.warning("no marked-up copy (%s)", copy.failure, exc_info=copy.error)
+            Path(annotated).unlink(missing_ok=True)
+    return Outcome(report, marked, seconds=ran.seconds, worker_mb=_peak_mb())
 
 
 class Checker:
-    """``workers`` checks at a time, each limited to ``seconds`` and ``memory_mb``."""
+    """``workers`` checks at a time, each within the ``budget``."""
 
-    def __init__(self, workers: int = 2, seconds: float = 30.0, memory_mb: int = 1024, queue_seconds: float = 120.0):
-        self.workers, self.seconds, self.memory_mb, self.queue_seconds = workers, seconds, memory_mb, queue_seconds
+    def __init__(self, workers: int = 2, budget: Budget | None = None, queue_seconds: float = 120.0):
+        self.workers, self.budget, self.queue_seconds = workers, budget or Budget(), queue_seconds
         self._pools: list[ProcessPoolExecutor] = []
+        self._checks: list[int] = []
         self._free: asyncio.Queue[int] = asyncio.Queue()
 
     def _pool(self) -> tuple[ProcessPoolExecutor, Future[None]]:
-        pool = sandbox.pool(1, self.memory_mb, WARM)
+        pool = sandbox.pool(1, self.budget.memory_mb, WARM)
         return pool, pool.submit(_warm)
 
     async def start(self) -> None:
         """Start the workers and wait until each is ready, so that the first upload is as quick as the rest."""
         started = [self._pool() for _ in range(self.workers)]
         self._pools = [pool for pool, _ in started]
+        self._checks = [0] * self.workers
         self._free = asyncio.Queue()
         for slot in range(self.workers):
             self._free.put_nowait(slot)
         try:
             await asyncio.wait_for(asyncio.gather(*(asyncio.wrap_future(ready) for _, ready in started)), 120)
-        except Exception:  # the server still starts; a broken worker is replaced at its first upload
+        except Exception:  # the server still starts; a broken worker is replaced before its first upload
             log.exception("a worker did not start")
 
     def close(self) -> None:
@@ -107,9 +131,23 @@ class Checker:
         sandbox.close(self._pools, grace=5)
         self._pools = []
 
-    def _replace(self, slot: int) -> None:
-        sandbox.kill(self._pools[slot])
-        self._pools[slot] = self._pool()[0]
+    def pids(self) -> list[int | None]:
+        """The process id of each slot's worker (for the log and for tests)."""
+        return [next((p.pid for p in sandbox.processes(pool)), None) for pool in self._pools]
+
+    def _replace(self, slot: int, kill: bool = True) -> None:
+        old = self._pools[slot]
+        if kill:
+            sandbox.kill(old)
+        else:  # retired while idle: it exits once it reads the pool's shutdown
+            old.shutdown(wait=False)
+        self._pools[slot], self._checks[slot] = self._pool()[0], 0
+
+    def _after(self, slot: int, outcome: Outcome) -> None:
+        self._checks[slot] += 1
+        if self._checks[slot] >= self.budget.recycle_checks or outcome.worker_mb > self.budget.recycle_mb:
+            log.info("a worker was replaced after %d checks at %.0f MB", self._checks[slot], outcome.worker_mb)
+            self._replace(slot, kill=False)
 
     async def check(self, path: Path, annotated: Path | None) -> Outcome:
         """The outcome of checking ``path``; never raises for anything the file does (raises Busy when full)."""
@@ -118,12 +156,19 @@ class Checker:
         except TimeoutError as e:
             raise Busy from e
         try:  # the worker's own alarm normally answers first; the wait below catches a worker beyond its reach
-            future = self._pools[slot].submit(_work, str(path), str(annotated) if annotated else None, self.seconds)
-            return await asyncio.wait_for(asyncio.wrap_future(future), timeout=self.seconds + 30)
+            if not sandbox.alive(self._pools[slot]):  # died while idle: never hand it an upload
+                log.warning("an idle worker had stopped and was replaced")
+                self._replace(slot)
+            future = self._pools[slot].submit(_work, str(path), str(annotated) if annotated else None, self.budget)
+            limit = self.budget.check_seconds + self.budget.annotate_seconds + 30
+            outcome = await asyncio.wait_for(asyncio.wrap_future(future), timeout=limit)
+            self._after(slot, outcome)
+            return outcome
         except TimeoutError:
-            log.warning("a worker did not answer within %.0f seconds and was stopped", self.seconds + 30)
+            log.warning("a worker did not answer in time and was stopped")
             self._replace(slot)
-            return _not_checked(path.name, f"it took longer than {self.seconds:.0f} seconds", timed_out=True)
+            return _not_checked(path.name, f"it took longer than {self.budget.check_seconds:.0f} seconds",
+                                timed_out=True)
         except BrokenProcessPool:
             log.warning("a worker stopped while checking a file and was restarted")
             self._replace(slot)

@@ -7,6 +7,7 @@ the cap while arriving is refused as soon as it does. The submitter's file name 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -32,6 +33,12 @@ class TooLarge(Refused):
 
 class NoFile(Refused):
     """The form was sent without a file chosen."""
+
+
+class TooSlow(Refused):
+    """The body did not arrive within the time allowed (a connection trickling bytes holds a server slot)."""
+
+    status = 408
 
 
 @dataclass
@@ -98,8 +105,9 @@ class _Form:
                 "on_headers_finished": self.on_headers_finished, "on_part_data": self.on_part_data}
 
 
-async def receive(request: Request, dest: Path, cap: int) -> Upload:
-    """Read the form's file into ``dest`` (a name the server chose); raises Refused, TooLarge or NoFile."""
+async def receive(request: Request, dest: Path, cap: int, seconds: float = 120.0) -> Upload:
+    """Read the form's file into ``dest`` (a name the server chose) within ``seconds``; raises Refused, TooLarge,
+    TooSlow or NoFile."""
     ctype, params = parse_options_header(request.headers.get("content-type"))
     if ctype != b"multipart/form-data" or not params.get(b"boundary"):
         raise Refused("The form was not sent as this page sends it.")
@@ -111,12 +119,16 @@ async def receive(request: Request, dest: Path, cap: int) -> Upload:
         form = _Form(out, cap)
         parser = MultipartParser(params[b"boundary"], form.callbacks())  # type: ignore[arg-type]
         try:
-            async for chunk in request.stream():
-                received += len(chunk)
-                if received > cap + OVERHEAD:
-                    raise TooLarge
-                parser.write(chunk)
+            async with asyncio.timeout(seconds):
+                async for chunk in request.stream():
+                    received += len(chunk)
+                    if received > cap + OVERHEAD:
+                        raise TooLarge
+                    parser.write(chunk)
             parser.finalize()
+        except TimeoutError as e:
+            raise TooSlow(f"The upload took longer than {seconds:g} seconds, so it was stopped. Check your connection, "
+                          "then choose the file again.") from e
         except FormParserError as e:
             raise Refused("The form was not sent as this page sends it.") from e
         except ClientDisconnect as e:
