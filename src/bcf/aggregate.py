@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from bcf import rounds
+from bcf import rounds, store
 from bcf.errors import StoreError
 from bcf.present import formula_safe
 from bcf.store import sql
@@ -29,13 +29,16 @@ EXPORT_VIEWS = ("submission_status", "pooled_by_hwb", "pooled_by_region", "fundi
 def connect(db: Path) -> duckdb.DuckDBPyConnection:
     if not Path(db).exists():
         raise StoreError(f"There is no store at {db}. Run `bcf batch` first.")
-    return duckdb.connect(str(db), read_only=True)
+    return store.connect(db, read_only=True)
 
 
 def rounds_in(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The rounds the store holds files for, oldest first (in the order the content gives them)."""
     order = list(rounds.all_rounds())
-    held = [r for (r,) in con.execute("SELECT DISTINCT round FROM submissions").fetchall()]
+    try:
+        held = [r for (r,) in con.execute("SELECT DISTINCT round FROM submissions").fetchall()]
+    except duckdb.CatalogException as e:
+        raise StoreError("This DuckDB file is not a bcf store: it has no submissions. Check the --db path.") from e
     return sorted(held, key=lambda r: (order.index(r) if r in order else len(order), r))
 
 

@@ -29,6 +29,20 @@ def console() -> Console:
     return Console()
 
 
+class _OutputFile(click.Path):
+    """A file to write: its folder must already exist, which is checked before any work is done."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = Path(super().convert(value, param, ctx))
+        if not path.parent.is_dir():
+            self.fail(f"the folder {path.parent} does not exist. Create it, or choose another place to write to.",
+                      param, ctx)
+        return path
+
+
 def _db_option(f: Callable[..., None]) -> Callable[..., None]:
     return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True,
                         help="The national store (DuckDB file).")(f)
@@ -57,8 +71,18 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except BcfError as e:
             raise _Failed(str(e)) from e
+        except OSError as e:  # a file or folder named on the command line that cannot be used
+            if e.filename is None:
+                raise
+            raise _Failed(_os_problem(Path(str(e.filename)), e)) from e
         except CheckerFault as e:
             raise _Fault(f"bcf itself failed ({e}). This is a fault in bcf, not in your file; please report it.") from e
+
+
+def _os_problem(path: Path, e: OSError) -> str:
+    if isinstance(e, FileNotFoundError) and not path.parent.exists():
+        return f"The folder {path.parent} does not exist. Create it, or choose another place to write to."
+    return f"Could not use {path}: {(e.strerror or str(e)).lower()}. Choose another file or folder."
 
 
 class _Failed(click.ClickException):
@@ -103,8 +127,8 @@ Exit status:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
               help="text for reading, json for scripts, html for a page to share.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file.")
-@click.option("--annotate", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT.xlsx",
+@click.option("-o", "--output", type=_OutputFile(), help="Write the report to this file.")
+@click.option("--annotate", type=_OutputFile(), metavar="OUT.xlsx",
               help="Also write a copy of the workbook with each problem marked in its cell.")
 @click.option("--round", "round_", metavar="ROUND", help="The round the workbook must belong to (see `bcf rounds`).")
 @_return_option(None)
@@ -283,10 +307,8 @@ def export_cmd(db: Path, round_: str | None, fmt: str, output: Path) -> None:
 def _assure(db: Path, round_: str | None, overrides: tuple[str, ...]
             ) -> tuple[duckdb.DuckDBPyConnection, dict[str, Parameter], str]:
     """Open the store, run one round's stress test with its parameters; (connection, parameters, round)."""
-    import duckdb
-
-    from bcf import aggregate, rounds, stress
-    from bcf.errors import StoreBusy, StoreError
+    from bcf import aggregate, rounds, store, stress
+    from bcf.errors import StoreError
 
     if not db.exists():
         raise StoreError(f"There is no store at {db}. Run `bcf batch` first.")
@@ -294,13 +316,14 @@ def _assure(db: Path, round_: str | None, overrides: tuple[str, ...]
         pairs = dict(o.split("=", 1) for o in overrides)
     except ValueError as e:
         raise click.UsageError("--param takes NAME=VALUE, for example unit_cost=1550") from e
+    con = store.connect(db)
     try:
-        con = duckdb.connect(str(db))
-    except duckdb.IOException as e:
-        raise StoreBusy(f"{db} is in use by another run. Wait for it to finish, then try again.") from e
-    round_ = aggregate.pick_round(con, round_, db)
-    params = rounds.get(round_).params(pairs)
-    stress.run(con, round_, params)
+        round_ = aggregate.pick_round(con, round_, db)
+        params = rounds.get(round_).params(pairs)
+        stress.run(con, round_, params)
+    except BaseException:
+        con.close()
+        raise
     return con, params, round_
 
 
@@ -435,8 +458,7 @@ def template() -> None:
 @_return_option("plan")
 @click.option("--hwb", metavar="NAME|CODE", help="Pre-fill the Cover for this Health and Wellbeing Board.")
 @click.option("--version", "version", metavar="X.Y", help="Template version (default: the current one).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Where to write the workbook (.xlsx).")
+@click.option("-o", "--output", type=_OutputFile(), required=True, help="Where to write the workbook (.xlsx).")
 def template_new(round_: str | None, kind: str, hwb: str | None, version: str | None, output: Path) -> None:
     """Write a blank workbook for one return of a round."""
     from bcf import generate, rounds

@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from bcf import content, rounds
-from bcf.errors import StoreBusy
+from bcf.errors import StoreBusy, StoreError
 from bcf.spec import Field, Spec
 from bcf.validate import Report
 
@@ -69,16 +69,23 @@ def data_ddl() -> list[str]:
     return out
 
 
+def connect(db: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the store file; one clear error when another run holds it or it is not a DuckDB file."""
+    if str(db) != ":memory:" and not Path(db).parent.is_dir():
+        raise StoreError(f"The folder {Path(db).parent} does not exist. Create it, or choose another place for the store.")
+    try:
+        return duckdb.connect(str(db), read_only=read_only)
+    except duckdb.Error as e:
+        if "lock" in str(e).lower():
+            raise StoreBusy(f"{db} is in use by another run. Wait for it to finish, then try again.") from e
+        raise StoreError(f"{db} is not a bcf store (DuckDB could not open it). Check the --db path.") from e
+
+
 class Store:
     """An open store. Opening for writing creates (or extends) the schema and views."""
 
     def __init__(self, db: Path, read_only: bool = False):
-        try:
-            self.con = duckdb.connect(str(db), read_only=read_only)
-        except duckdb.IOException as e:
-            if "lock" in str(e).lower():
-                raise StoreBusy(f"{db} is in use by another run. Wait for it to finish, then try again.") from e
-            raise
+        self.con = connect(db, read_only)
         if not read_only:
             self.con.execute(sql("schema.sql")).fetchall()
             for statement in data_ddl():
