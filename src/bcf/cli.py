@@ -36,7 +36,7 @@ class _OutputFile(click.Path):
         super().__init__(dir_okay=False, path_type=Path)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        path = Path(super().convert(value, param, ctx))
+        path = Path(str(super().convert(value, param, ctx)))
         if not path.parent.is_dir():
             self.fail(f"the folder {path.parent} does not exist. Create it, or choose another place to write to.",
                       param, ctx)
@@ -136,15 +136,17 @@ def check_cmd(file: Path, fmt: str, output: Path | None, annotate: Path | None, 
               kind: str | None) -> None:
     from bcf import rounds
     from bcf.present import FORMATS, verdict
+    from bcf.preview import preview
     from bcf.validate import check_file
 
     if round_:
         rounds.get(round_).ret(kind or "plan")
     report = check_file(file, round_, kind)
-    text = FORMATS[fmt](report)
+    pv = preview(report)
+    text = FORMATS[fmt](report, pv)
     if output:
         output.write_text(text + "\n", encoding="utf-8")
-        click.echo(f"Wrote the {fmt} report to {output}. {verdict(report)}")
+        click.echo(f"Wrote the {fmt} report to {output}. {verdict(report, pv)}")
     else:
         click.echo(text)
     if annotate:
@@ -154,7 +156,7 @@ def check_cmd(file: Path, fmt: str, output: Path | None, annotate: Path | None, 
             from bcf.annotate import annotate as write_annotated
 
             try:
-                n = write_annotated(file, report, annotate)
+                n = write_annotated(file, report, annotate, pv)
             except ValueError as e:
                 raise click.UsageError(str(e)) from e
             click.echo(f"Wrote an annotated copy to {annotate} ({n} cells marked; the original is unchanged).",

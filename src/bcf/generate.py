@@ -278,11 +278,13 @@ class _Writer:
             first = sqref.split(":")[0]
             dv = DataValidation(type="custom", formula1=f'ISNUMBER(FIND("@",{first}))', allow_blank=True)
             dv.error = what + "enter an email address, for example name@council.gov.uk."
+        elif f.help:  # any value: the validation only carries the input message
+            dv = DataValidation(allow_blank=True)
         else:
             return
-        dv.showErrorMessage, dv.errorTitle = True, "Check this entry"
+        dv.showErrorMessage, dv.errorTitle = dv.type is not None, "Check this entry"
         if f.help:
-            dv.showInputMessage, dv.prompt = True, f.help[:255]
+            dv.showInputMessage, dv.promptTitle, dv.prompt = True, f.label[:32], f.help[:255]
         ws.add_data_validation(dv)
         dv.add(sqref)
 

@@ -3,7 +3,8 @@
 Each slot is a one-process pool, started (and warmed: the checker's imports done) when the server starts.
 Inside the worker an alarm stops a check that runs too long; if the worker is stuck where the alarm cannot
 reach it, or dies, the server kills that one worker and starts a fresh one, and the file is reported as
-"could not be checked". The check itself is ``bcf.validate.check_file``, the same engine as ``bcf check``.
+"could not be checked". The check itself is ``bcf.validate.check_file`` and its provisional category
+``bcf.preview.preview``, the same engine as ``bcf check``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from pathlib import Path
 
 from bcf import sandbox
 from bcf.findings import finding
+from bcf.preview import Preview
 from bcf.validate import Report
 
 log = logging.getLogger("bcf.web")
-WARM = ("bcf.annotate", "bcf.validate.cells")  # imported when a worker starts, not inside the first check's time
+WARM = ("bcf.annotate", "bcf.validate.cells", "bcf.preview")  # imported when a worker starts, not inside the first check's time
 
 
 class Busy(Exception):
@@ -32,6 +34,7 @@ class Outcome:
     """What a worker sends back: the report, whether the annotated copy was written, how long it took."""
 
     report: Report
+    preview: Preview | None = None
     annotated: bool = False
     timed_out: bool = False
     seconds: float = 0.0
@@ -48,19 +51,21 @@ def _warm() -> None:
 def _check(path: str, annotated: str | None) -> Outcome:
     """Check one file; write the annotated copy when the workbook could be read."""
     from bcf.annotate import annotate
+    from bcf.preview import preview
     from bcf.validate import check_file
 
     report = check_file(path)
+    pv = preview(report)
     marked = False
     if annotated and report.submission is not None:
         try:
-            annotate(Path(path), report, Path(annotated))
+            annotate(Path(path), report, Path(annotated), pv)
             marked = True
         except sandbox.Timeout:
             raise
         except Exception:  # the findings stand without the copy; the reason goes to the server log
             log.exception("could not write the annotated copy")
-    return Outcome(report, marked)
+    return Outcome(report, pv, marked)
 
 
 def _work(path: str, annotated: str | None, seconds: float) -> Outcome:
