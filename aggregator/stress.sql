@@ -2,7 +2,7 @@
 -- parameters arrive as variables: round, unit_cost, trend_growth, weight_high/medium/low, ...
 -- Money in £000, unit cost in £. Results are kept per round: a run replaces its own round's rows only.
 
-CREATE OR REPLACE TEMP TABLE stress_run AS
+CREATE OR REPLACE TEMP TABLE plan_run AS               -- each current plan's emergency admissions and claims
 WITH nel AS (SELECT submission_id, baseline AS b, planned AS p FROM nel_totals),
 claims AS (
     SELECT submission_id,
@@ -11,34 +11,43 @@ claims AS (
            coalesce(sum(planned_saving), 0) AS claimed,
            coalesce(sum(planned_saving) FILTER (WHERE confidence = 'High' AND nullif(trim(evidence), '') IS NOT NULL), 0) AS claimed_high
     FROM benefits GROUP BY submission_id
-),
-base AS (
-    SELECT c.submission_id, c.round, c.plan_code, pl.plan_name, pl.region_name, c.status,
-           nel.b, nel.p, nel.b - nel.p AS r, 100 * (nel.b - nel.p) / nullif(nel.b, 0) AS r_pct,
-           coalesce(cl.a, 0) AS a, coalesce(cl.s_nel, 0) AS s_nel, coalesce(cl.claimed, 0) AS claimed,
-           coalesce(cl.claimed_high, 0) AS claimed_high,
-           fs.ringfenced_oohs, g.share_ccg, g.share_la, g.contingency
-    FROM current_submissions c JOIN plans pl USING (round, plan_code)
-    LEFT JOIN nel USING (submission_id) LEFT JOIN claims cl USING (submission_id)
-    LEFT JOIN funding_summary fs USING (submission_id) LEFT JOIN governance g USING (submission_id)
-    WHERE c.round = getvariable('round')
-),
-credible AS (   -- each benefit weighted by its evidence; NEL rows re-priced at min(A, R) x unit cost
-    SELECT bn.submission_id,
-           sum(CASE WHEN bn.benefit_type = 'Fewer NEL admissions'
-                    THEN greatest(least(base.a, base.r), 0) * getvariable('unit_cost') / 1000
-                         * (-bn.planned_change / nullif(base.a, 0))
-                    ELSE bn.planned_saving END
-               * CASE WHEN nullif(trim(bn.evidence), '') IS NULL THEN 0
-                      WHEN bn.confidence = 'High' THEN getvariable('weight_high')
-                      WHEN bn.confidence = 'Medium' THEN getvariable('weight_medium')
-                      ELSE getvariable('weight_low') END) AS credible
-    FROM benefits bn JOIN base USING (submission_id) GROUP BY bn.submission_id
-),
+)
+SELECT c.submission_id, c.round, c.plan_code, pl.plan_name, pl.region_name, c.status,
+       nel.b, nel.p, nel.b - nel.p AS r, 100 * (nel.b - nel.p) / nullif(nel.b, 0) AS r_pct,
+       coalesce(cl.a, 0) AS a, coalesce(cl.s_nel, 0) AS s_nel, coalesce(cl.claimed, 0) AS claimed,
+       coalesce(cl.claimed_high, 0) AS claimed_high,
+       fs.ringfenced_oohs, g.share_ccg, g.share_la, g.contingency
+FROM current_submissions c JOIN plans pl USING (round, plan_code)
+LEFT JOIN nel USING (submission_id) LEFT JOIN claims cl USING (submission_id)
+LEFT JOIN funding_summary fs USING (submission_id) LEFT JOIN governance g USING (submission_id)
+WHERE c.round = getvariable('round');
+
+CREATE OR REPLACE TEMP TABLE benefit_run AS            -- each benefit's claim and the part its evidence backs:
+SELECT base.round, bn.submission_id, bn.row, bn.benefit_id, bn.benefit_type, bn.confidence,  -- NEL rows re-priced
+       nullif(trim(bn.evidence), '') IS NOT NULL AS has_evidence, bn.planned_saving AS claimed,  -- at min(A, R) x
+       CASE WHEN bn.benefit_type = 'Fewer NEL admissions'                                         -- unit cost, then
+            THEN greatest(least(base.a, base.r), 0) * getvariable('unit_cost') / 1000              -- weighted by the
+                 * (-bn.planned_change / nullif(base.a, 0))                                        -- evidence rating
+            ELSE bn.planned_saving END AS backable,
+       CASE WHEN NOT has_evidence THEN 0
+            WHEN bn.confidence = 'High' THEN getvariable('weight_high')
+            WHEN bn.confidence = 'Medium' THEN getvariable('weight_medium')
+            ELSE getvariable('weight_low') END AS weight,
+       coalesce(backable * weight, 0) AS credible,
+       coalesce(backable * getvariable('weight_high'), 0) AS credible_if_high
+FROM benefits bn JOIN plan_run base USING (submission_id);
+
+CREATE TABLE IF NOT EXISTS stress_benefits AS SELECT * FROM benefit_run LIMIT 0;
+DELETE FROM stress_benefits WHERE round = getvariable('round');
+INSERT INTO stress_benefits BY NAME SELECT * FROM benefit_run;
+
+CREATE OR REPLACE TEMP TABLE stress_run AS
+WITH credible AS (SELECT submission_id, sum(credible) AS credible FROM benefit_run GROUP BY submission_id),
 links AS (      -- each benefit's claimed saving against the year's spend of the schemes it names
     SELECT bn.submission_id, bn.benefit_id, any_value(bn.planned_saving) AS saving, sum(s.spend_this_year) AS spend
     FROM benefits bn, unnest(string_split(regexp_replace(coalesce(bn.scheme_ids, ''), '[;\s]+', ',', 'g'), ',')) AS t(id)
     JOIN schemes s ON s.submission_id = bn.submission_id AND s.scheme_id = t.id
+    WHERE bn.submission_id IN (SELECT submission_id FROM plan_run)
     GROUP BY bn.submission_id, bn.benefit_id
 ),
 roi AS (
@@ -57,7 +66,7 @@ SELECT base.*,
        roi.saving_per_pound, coalesce(roi.benefits_above_spend, 0) AS benefits_above_spend,
        greatest(least(base.r * getvariable('unit_cost') / 1000, base.ringfenced_oohs), 0) AS p4p_value,
        greatest(base.b * (1 + getvariable('trend_growth')) - base.p, 0) * getvariable('unit_cost') / 1000 AS unplanned_activity
-FROM base LEFT JOIN credible USING (submission_id) LEFT JOIN roi USING (submission_id);
+FROM plan_run base LEFT JOIN credible USING (submission_id) LEFT JOIN roi USING (submission_id);
 
 CREATE TABLE IF NOT EXISTS stress_test AS SELECT * FROM stress_run LIMIT 0;
 DELETE FROM stress_test WHERE round = getvariable('round');

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -14,11 +15,12 @@ import pytest
 from markupsafe import escape
 
 from bcf import samples, stress
+from bcf.actions import assess, where
 from bcf.batch import run_batch
 from bcf.errors import BadParameter
 from bcf.generate import write_workbook
 from bcf.letters import write_letters
-from bcf.render import money
+from bcf.render import date, money
 from bcf.report import national_context, write_national
 from tests.conftest import SEED
 from tests.support import AREAS, PLAN, ROUND
@@ -112,15 +114,49 @@ def test_every_category_matches_the_manifest(assured: duckdb.DuckDBPyConnection,
     assert set(got.values()) == set(stress.CATEGORIES)
 
 
-def test_letters_name_every_blocking_finding(assured: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    paths = write_letters(assured, tmp_path, PLAN.round.params(), ROUND, pdf=False)
+def test_letters_turn_every_reason_into_an_action(assured: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    params = PLAN.round.params()
+    paths = write_letters(assured, tmp_path, params, ROUND, pdf=False)
     assert len(paths) == 151 and (tmp_path / ROUND / "index.html").exists()
     rows = assured.execute("SELECT plan_code, message, sheet, cell FROM findings JOIN current_submissions "
                            "USING (submission_id) WHERE severity = 'blocking'").fetchall()
     assert rows
-    for code, message, sheet, cell in rows:
+    for code, message, sheet, cell in rows:  # every blocking finding is an action, with where it is
         page = (tmp_path / ROUND / f"letter-{code}.html").read_text(encoding="utf-8")
-        assert escape(message) in page and (not cell or f"{escape(sheet)} {cell}" in page), (code, message)
+        assert escape(message) in page and escape(where({"sheet": sheet, "cell": cell})) in page, (code, message)
+    by = f"<strong>By:</strong> {date(params['resubmit_by'].value)}"
+    for code, category, reasons in assured.execute("SELECT plan_code, category, reasons FROM assurance").fetchall():
+        page = (tmp_path / ROUND / f"letter-{code}.html").read_text(encoding="utf-8")
+        assert "no blocking items" not in page.lower()
+        actions = page.count('<li><p class="what">')
+        if category == "Approved":
+            assert actions == 0 and "corrected workbook" not in page and "No resubmission is needed" in page
+        else:  # a request for a corrected workbook always comes with what to change, where, and by when
+            assert actions >= len(reasons) and page.count(by) == actions, code
+            assert page.count("<strong>Where:</strong>") == page.count("<strong>Done when:</strong>") == actions
+        assert "How we assessed your plan" in page and params["published_parameters"].value in page
+        assert "<table class=\"params" not in page  # the parameter table is a paragraph now
+
+
+def test_an_optimism_action_names_the_benefits_that_would_satisfy_it(assured: duckdb.DuckDBPyConnection) -> None:
+    """Raising the evidence the action names brings the plan's ratio under the threshold; cutting claims to the
+    figure it gives does too."""
+    params = PLAN.round.params()
+    sids = [sid for (sid,) in assured.execute("SELECT submission_id FROM assurance WHERE list_contains(reasons, "
+                                               "reasons[1]) AND reasons[1] LIKE 'Claimed savings are%'").fetchall()]
+    assert len(sids) >= 5
+    for sid in sids:
+        action = next(a for a in assess(assured, sid, params).actions if a.rule_id is None)
+        claimed, credible, limit = assured.execute(
+            "SELECT s.claimed, s.credible, CASE WHEN a.category = 'Approved with support' THEN ? ELSE ? END "
+            "FROM stress_test s JOIN assurance a USING (submission_id) WHERE submission_id = ?",
+            [params["support_optimism"].value, params["conditions_optimism"].value, sid]).fetchall()[0]
+        named = re.findall(r"(B\d+) in [A-Z]+\d+", action.where)
+        if named:
+            gain = assured.execute("SELECT sum(credible_if_high - credible) FROM stress_benefits WHERE submission_id = ? "
+                                   "AND list_contains(?, benefit_id)", [sid, named]).fetchall()[0][0]
+            assert claimed <= limit * (credible + gain), (sid, action)
+        assert money(limit * credible) in action.done_when
 
 
 def test_hostile_text_is_inert_in_letters_html_and_pdf(tmp_path: Path) -> None:

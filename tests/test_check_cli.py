@@ -46,7 +46,8 @@ def test_exit_codes_as_a_subprocess(make: str, code: int, request: pytest.Fixtur
     assert proc.returncode == code, proc.stdout + proc.stderr
     last = proc.stdout.strip().splitlines()[-1]
     assert last == ("0 blocking, 0 advisory: ready to submit." if code == 0 else
-                    "1 blocking, 1 advisory: not ready to submit.")
+                    "1 blocking, 1 advisory: not ready to submit.") + (
+        " Assurance category today (provisional): Approved subject to conditions.")
 
 
 def test_usage_error_is_exit_2() -> None:
@@ -64,7 +65,10 @@ def test_json_schema(defective: Path) -> None:
     result = CliRunner().invoke(main, ["check", "--format", "json", str(defective)])
     doc = json.loads(result.output)
     assert result.exit_code == 1
-    assert set(doc) == {"schema", "file", "hwb", "plan_code", "template", "status", "blocking", "advisory", "findings"}
+    assert set(doc) == {"schema", "file", "hwb", "plan_code", "template", "status", "blocking", "advisory", "findings",
+                        "assurance_preview"}
+    assert doc["assurance_preview"]["category"] == "Approved subject to conditions"
+    assert doc["assurance_preview"]["provisional"] is True
     assert (doc["schema"], doc["hwb"], doc["plan_code"], doc["status"]) == ("bcf-check/1", "Leeds", "E08000035", "not ready")
     assert [(f["rule_id"], f["sheet"], f["cell"]) for f in doc["findings"]] == [
         ("BCF-CELL-006", "Cover", "C12"), ("BCF-ARITH-005", "Governance", "C11")]

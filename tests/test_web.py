@@ -124,6 +124,9 @@ def test_good_workbook_is_ready(client: TestClient, app: App, workbooks: dict[st
     assert r.status_code == 200
     assert '<h1 class="verdict-title">Ready to submit</h1>' in r.text
     assert "0 blocking problems" in r.text and "Leeds" in r.text
+    # ready to submit, and the page says plainly what the central team's stress test would decide today
+    assert "Assurance category (provisional): Approved subject to conditions" in r.text
+    assert "Optimism ratio" in r.text and "national parameters" in r.text and "Done when:" in r.text
     assert set(links(r.text)) == {"marked-up.xlsx", "findings.csv", "findings.json"}
     no_uploads_left(app)
 

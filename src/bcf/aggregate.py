@@ -34,7 +34,10 @@ def connect(db: Path) -> duckdb.DuckDBPyConnection:
 def rounds_in(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The rounds the store holds files for, oldest first (in the order the content gives them)."""
     order = list(rounds.all_rounds())
-    held = [r for (r,) in con.execute("SELECT DISTINCT round FROM submissions").fetchall()]
+    try:
+        held = [r for (r,) in con.execute("SELECT DISTINCT round FROM submissions").fetchall()]
+    except duckdb.CatalogException as e:
+        raise StoreError("This DuckDB file is not a bcf store: it has no submissions. Check the --db path.") from e
     return sorted(held, key=lambda r: (order.index(r) if r in order else len(order), r))
 
 

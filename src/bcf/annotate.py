@@ -14,17 +14,20 @@ import openpyxl
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.worksheet import Worksheet
 
 from bcf.generate import quote
+from bcf.preview import Preview
 from bcf.validate import Report
 
 FILL = {"blocking": PatternFill("solid", fgColor="F4A09A"), "advisory": PatternFill("solid", fgColor="FFD966")}
 HEADINGS = ("Severity", "Rule", "Sheet", "Cell", "Problem", "How to fix it")
+PREVIEW_SHEET = "Assurance preview"
 
 
-def annotate(source: Path | IO[bytes], report: Report, out: Path) -> int:
-    """Write the annotated copy to ``out`` (never the source: callers compare the files); returns how many cells
-    were marked."""
+def annotate(source: Path | IO[bytes], report: Report, out: Path, pv: Preview | None = None) -> int:
+    """Write the annotated copy to ``out`` (never the source: callers compare the files), with the provisional
+    assurance category when there is one; returns how many cells were marked."""
     wb = openpyxl.load_workbook(source, keep_vba=False, keep_links=False)
     marked = 0
     notes: dict[tuple[str, str], list[str]] = {}
@@ -58,8 +61,24 @@ def annotate(source: Path | IO[bytes], report: Report, out: Path) -> int:
         for c in row[4:]:
             c.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A2"
+    if pv:
+        _preview_sheet(wb.create_sheet(PREVIEW_SHEET, 1), pv)
     wb.active = 0
     for other in wb.worksheets[1:]:
         other.sheet_view.tabSelected = False
     wb.save(out)
     return marked
+
+
+def _preview_sheet(ws: Worksheet, pv: Preview) -> None:
+    """The provisional category, the figures that decide it and what would change it, as on the check page."""
+    from bcf.present import preview_lines
+
+    lines = preview_lines(pv)
+    ws.append([lines[0]])
+    ws["A1"].font = Font(bold=True, size=14)
+    for line in lines[1:]:
+        ws.append([line.strip()])
+    ws.column_dimensions["A"].width = 120
+    for row in ws.iter_rows(min_row=2):
+        row[0].alignment = Alignment(wrap_text=True, vertical="top")

@@ -1,4 +1,8 @@
-"""Charts for the national and monitoring reports, drawn with matplotlib as inline SVG (text stays text)."""
+"""Charts for the national and monitoring reports, drawn with matplotlib as inline SVG (text stays text).
+
+Every chart is drawn at a fixed width that fits A4 portrait, and the page never scales it up or down in
+print, so its text prints at the font size set here (9 pt; the report's test holds it at 8 pt or more).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-plt.rcParams.update({"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 9,
+WIDTH = 6.8  # inches: A4 less the report's margins is 7.0
+plt.rcParams.update({"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 9, "figure.constrained_layout.use": True,
                      "axes.spines.top": False, "axes.spines.right": False})
 CLAIMED, CREDIBLE, EXPECTED, TREND = "#d4351c", "#00703c", "#1d70b8", "#505a5f"
 CATEGORY_COLOURS = {"Approved": "#00703c", "Approved with support": "#ffdd00",
@@ -19,7 +24,7 @@ CATEGORY_COLOURS = {"Approved": "#00703c", "Approved with support": "#ffdd00",
 
 def _svg(fig: plt.Figure) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    fig.savefig(buf, format="svg")
     plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg"):]
@@ -28,7 +33,7 @@ def _svg(fig: plt.Figure) -> str:
 def claimed_vs_credible(by_region: pd.DataFrame, year: str) -> str:
     """Horizontal bars per region: what plans claim against what their evidence supports (£m)."""
     df = by_region.sort_values("claimed")
-    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(df) + 1))
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.35 * len(df) + 1))
     y = range(len(df))
     ax.barh([i + 0.2 for i in y], df["claimed"] / 1000, height=0.4, color=CLAIMED, label="Claimed")
     ax.barh([i - 0.2 for i in y], df["credible"] / 1000, height=0.4, color=CREDIBLE, label="Backed by evidence")
@@ -40,7 +45,7 @@ def claimed_vs_credible(by_region: pd.DataFrame, year: str) -> str:
 
 def nel_distribution(r_pct: pd.Series, expected: float, trend_growth: float) -> str:
     """How many plans plan each size of cut in emergency admissions, against 3.5% and the trend."""
-    fig, ax = plt.subplots(figsize=(7.5, 2.8))
+    fig, ax = plt.subplots(figsize=(WIDTH, 2.8))
     ax.hist(r_pct.dropna(), bins=[x / 2 for x in range(-2, 17)], color="#b1b4b6", edgecolor="white")
     ax.axvline(expected, color=EXPECTED, linewidth=2, label=f"{expected}% expected")
     ax.axvline(-trend_growth * 100, color=TREND, linestyle="--", linewidth=2,
@@ -55,7 +60,7 @@ def categories_by_region(counts: pd.DataFrame) -> str:
     """Stacked bars: plans per assurance category in each region."""
     table = counts.pivot_table(index="region_name", columns="category", values="plans", fill_value=0)
     table = table[[c for c in CATEGORY_COLOURS if c in table.columns]]
-    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(table) + 1.2))
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.35 * len(table) + 1.2))
     left = pd.Series(0, index=table.index)
     for category in table.columns:
         ax.barh(table.index, table[category], left=left, color=CATEGORY_COLOURS[category], label=category)

@@ -29,6 +29,20 @@ def console() -> Console:
     return Console()
 
 
+class _OutputFile(click.Path):
+    """A file to write: its folder must already exist, which is checked before any work is done."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = Path(str(super().convert(value, param, ctx)))
+        if not path.parent.is_dir():
+            self.fail(f"the folder {path.parent} does not exist. Create it, or choose another place to write to.",
+                      param, ctx)
+        return path
+
+
 def _db_option(f: Callable[..., None]) -> Callable[..., None]:
     return click.option("--db", type=click.Path(dir_okay=False, path_type=Path), required=True,
                         help="The national store (DuckDB file).")(f)
@@ -57,8 +71,18 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except BcfError as e:
             raise _Failed(str(e)) from e
+        except OSError as e:  # a file or folder named on the command line that cannot be used
+            if e.filename is None:
+                raise
+            raise _Failed(_os_problem(Path(str(e.filename)), e)) from e
         except CheckerFault as e:
             raise _Fault(f"bcf itself failed ({e}). This is a fault in bcf, not in your file; please report it.") from e
+
+
+def _os_problem(path: Path, e: OSError) -> str:
+    if isinstance(e, FileNotFoundError) and not path.parent.exists():
+        return f"The folder {path.parent} does not exist. Create it, or choose another place to write to."
+    return f"Could not use {path}: {(e.strerror or str(e)).lower()}. Choose another file or folder."
 
 
 class _Failed(click.ClickException):
@@ -119,8 +143,8 @@ def _outputs_apart(source: Path, outputs: dict[str, Path | None]) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True,
               help="text for reading, json for scripts, html for a page to share.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to this file.")
-@click.option("--annotate", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT.xlsx",
+@click.option("-o", "--output", type=_OutputFile(), help="Write the report to this file.")
+@click.option("--annotate", type=_OutputFile(), metavar="OUT.xlsx",
               help="Also write a copy of the workbook with each problem marked in its cell.")
 @click.option("--round", "round_", metavar="ROUND", help="The round the workbook must belong to (see `bcf rounds`).")
 @_return_option(None)
@@ -130,6 +154,7 @@ def check_cmd(file: Path, fmt: str, output: Path | None, annotate: Path | None, 
 
     from bcf import intake, rounds
     from bcf.present import FORMATS, verdict
+    from bcf.preview import preview
     from bcf.validate import check_file
     from bcf.validate.gate import max_bytes
 
@@ -138,10 +163,11 @@ def check_cmd(file: Path, fmt: str, output: Path | None, annotate: Path | None, 
     _outputs_apart(file, {"-o": output, "--annotate": annotate})
     snap = intake.read(file, keep=max_bytes())  # checked and marked up from the same bytes
     report = check_file(snap, round_, kind)
-    text = FORMATS[fmt](report)
+    pv = preview(report)
+    text = FORMATS[fmt](report, pv)
     if output:
         output.write_text(text + "\n", encoding="utf-8")
-        click.echo(f"Wrote the {fmt} report to {output}. {verdict(report)}")
+        click.echo(f"Wrote the {fmt} report to {output}. {verdict(report, pv)}")
     else:
         click.echo(text)
     if annotate:
@@ -151,7 +177,7 @@ def check_cmd(file: Path, fmt: str, output: Path | None, annotate: Path | None, 
             from bcf.annotate import annotate as write_annotated
 
             try:
-                n = write_annotated(io.BytesIO(snap.data or b""), report, annotate)
+                n = write_annotated(io.BytesIO(snap.data or b""), report, annotate, pv)
             except Exception as e:  # the check stands without its copy; the copy's failure changes no verdict
                 click.echo(f"No annotated copy: it could not be written ({type(e).__name__}). The findings above "
                            "are complete.", err=True)
@@ -344,9 +370,13 @@ def _assure(db: Path, round_: str | None, overrides: tuple[str, ...]
     except ValueError as e:
         raise click.UsageError("--param takes NAME=VALUE, for example unit_cost=1550") from e
     con = store.connect(db, read_only=False)
-    round_ = aggregate.pick_round(con, round_, db)
-    params = rounds.get(round_).params(pairs)
-    stress.run(con, round_, params)
+    try:
+        round_ = aggregate.pick_round(con, round_, db)
+        params = rounds.get(round_).params(pairs)
+        stress.run(con, round_, params)
+    except BaseException:
+        con.close()
+        raise
     return con, params, round_
 
 
@@ -720,8 +750,7 @@ def template() -> None:
 @_return_option("plan")
 @click.option("--hwb", metavar="NAME|CODE", help="Pre-fill the Cover for this Health and Wellbeing Board.")
 @click.option("--version", "version", metavar="X.Y", help="Template version (default: the current one).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Where to write the workbook (.xlsx).")
+@click.option("-o", "--output", type=_OutputFile(), required=True, help="Where to write the workbook (.xlsx).")
 def template_new(round_: str | None, kind: str, hwb: str | None, version: str | None, output: Path) -> None:
     """Write a blank workbook for one return of a round."""
     from bcf import generate, rounds

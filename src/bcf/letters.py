@@ -1,4 +1,5 @@
-"""A feedback letter per plan: its assurance category and why, what to fix, and its savings stress-tested.
+"""A feedback letter per plan: its assurance category, each reason for it as a numbered action, and its savings
+stress-tested.
 
 Letters are written from the national store after ``stress.run``, one round at a time into a folder of
 that round's own (``<out>/<round>/``), so one round's letters never overwrite another's: HTML through
@@ -17,6 +18,7 @@ from typing import Any
 import duckdb
 
 from bcf import rounds
+from bcf.actions import assess, where
 from bcf.params import Parameter
 from bcf.render import environment, write_pdf
 
@@ -36,7 +38,7 @@ def letter_context(con: duckdb.DuckDBPyConnection, submission_id: int, params: d
     (plan,) = _records(con, "SELECT c.*, p.plan_name, cv.hwb_name FROM current_submissions c "
                             "JOIN plans p USING (round, plan_code) LEFT JOIN cover cv USING (submission_id) "
                             "WHERE submission_id = ?", submission_id)
-    (decision,) = _records(con, "SELECT category, reasons FROM assurance WHERE submission_id = ?", submission_id)
+    assessment = assess(con, submission_id, params)
     findings = _records(con, "SELECT * FROM findings WHERE submission_id = ?", submission_id)
     stress = _records(con, "SELECT * FROM stress_test WHERE submission_id = ?", submission_id)
     scenarios = _records(con, "SELECT * FROM stress_scenarios WHERE submission_id = ? ORDER BY scenario = 'trend', "
@@ -49,10 +51,9 @@ def letter_context(con: duckdb.DuckDBPyConnection, submission_id: int, params: d
     return {
         "resubmission": resubmission, "explained": explained,
         "plan": plan, "round": rounds.get(round_), "today": dt.date.today().strftime("%d %B %Y"),
-        "category": decision["category"],
-        "category_class": CLASSES[decision["category"]], "reasons": decision["reasons"],
-        "blocking": [f for f in findings if f["severity"] == "blocking"],
-        "advisory": [f for f in findings if f["severity"] == "advisory"],
+        "category": assessment.category, "category_class": CLASSES[assessment.category],
+        "reasons": assessment.reasons, "actions": assessment.actions,
+        "advisory": [{**f, "where": where(f)} for f in findings if f["severity"] == "advisory"],
         "s": stress[0] if stress and stress[0]["b"] is not None else None, "scenarios": scenarios,
         "trend": next((s for s in scenarios if s["scenario"] == "trend"), None),
         "p": {k: v.value for k, v in params.items()}, "params": list(params.values()),

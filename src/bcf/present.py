@@ -13,6 +13,8 @@ from itertools import groupby
 from typing import Any
 
 from bcf.findings import Finding, Rule, rules, show
+from bcf.preview import Preview
+from bcf.render import counts_as, money, pct
 from bcf.shown import escaped
 from bcf.validate import Report
 
@@ -37,13 +39,37 @@ def grouped(findings: Sequence[Finding]) -> list[tuple[str, list[tuple[Rule, lis
     return out
 
 
-def verdict(report: Report) -> str:
+def verdict(report: Report, pv: Preview | None = None) -> str:
     status = {"ready": "ready to submit", "not ready": "not ready to submit",
               "unreadable": "the file could not be checked"}[report.status]
-    return f"{report.blocking} blocking, {report.advisory} advisory: {status}."
+    category = f" Assurance category today (provisional): {pv.assessment.category}." if pv else ""
+    return f"{report.blocking} blocking, {report.advisory} advisory: {status}.{category}"
 
 
-def as_text(report: Report) -> str:
+
+def ratio(optimism: float | None) -> str:
+    return "no savings backed by evidence" if optimism is None else f"{optimism:.2f}"
+
+
+def preview_lines(pv: Preview) -> list[str]:
+    """The provisional category and the figures that decide it, as lines of text."""
+    a, f = pv.assessment, pv.assessment.figures
+    lines = [f"Assurance category (provisional): {a.category}",
+             f"  Claimed savings {money(f.claimed)}; backed by evidence {money(f.credible)}. Evidence rated High counts "
+             f"{counts_as(f.weight_high)}, Medium {counts_as(f.weight_medium)}, Low {counts_as(f.weight_low)}; a saving "
+             "with no evidence written counts as nothing.",
+             f"  Optimism ratio (claimed / backed by evidence): {ratio(f.optimism)}. Above {f.conditions_optimism:g} "
+             f"means approval with conditions; above {f.support_optimism:g}, approval with support.",
+             f"  Planned cut in emergency admissions: {pct(f.r_pct)}, against the {f.expected_pct:g}% expected."]
+    if a.actions:
+        lines.append("  What would change it:")
+        for i, act in enumerate(a.actions, 1):
+            lines += [f"  {i}. {act.what}", f"     Where: {act.where}", f"     Done when: {act.done_when}"]
+    lines.append(f"  {pv.note}")
+    return lines
+
+
+def as_text(report: Report, pv: Preview | None = None) -> str:
     lines = [f"{report.file}" + (f" ({report.hwb})" if report.hwb else ""), ""]
     for sheet, by_rule in grouped(report.findings):
         lines.append(sheet or "The file")
@@ -58,22 +84,24 @@ def as_text(report: Report) -> str:
                     lines.append(f"           Explained: {f.explanation} (the central team will accept or reject this)")
             lines.append(f"           (Rule: {RULES_DOC}#{rule.anchor})")
         lines.append("")
-    lines.append(verdict(report))
+    if pv:
+        lines += [*preview_lines(pv), ""]
+    lines.append(verdict(report, pv))
     return "\n".join(escaped(line) for line in lines)
 
 
-def as_json(report: Report) -> str:
-    doc: dict[str, Any] = {"schema": SCHEMA, **report.as_dict()}
+def as_json(report: Report, pv: Preview | None = None) -> str:
+    doc: dict[str, Any] = {"schema": SCHEMA, **report.as_dict(), "assurance_preview": pv.as_dict() if pv else None}
     for f in doc["findings"]:
         f["rule_ref"] = f"{RULES_DOC}#{f['rule_id'].lower()}"
     return json.dumps(doc, indent=1, ensure_ascii=False)
 
 
-def as_html(report: Report) -> str:
+def as_html(report: Report, pv: Preview | None = None) -> str:
     from bcf.render import environment
 
     return environment().get_template("check.html.j2").render(
-        report=report, sub=report.submission, groups=grouped(report.findings),
+        report=report, sub=report.submission, groups=grouped(report.findings), preview=pv,
         checked=datetime.now().strftime("%d %B %Y %H:%M"))
 
 

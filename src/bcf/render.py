@@ -35,6 +35,11 @@ def date(v: Any) -> str:
     return f"{v:%d %B %Y}".lstrip("0") if isinstance(v, (dt.date, dt.datetime)) else str(v or "")
 
 
+def counts_as(weight: float) -> str:
+    """How an evidence weight counts: 'in full', 'at 50%', 'not at all'."""
+    return "in full" if weight == 1 else "not at all" if weight == 0 else f"at {weight:.0%}"
+
+
 def scenario(label: str) -> str:
     return "Admissions follow the trend" if label == "trend" else f"{label.split()[0]} of the cut delivered"
 
@@ -48,7 +53,7 @@ def _shown(v: Any) -> Any:
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(content.path("reports")), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=_shown)
-    env.filters.update(money=money, show=show, count=count, pct=pct, date=date, scenario=scenario)
+    env.filters.update(money=money, show=show, count=count, pct=pct, date=date, scenario=scenario, counts_as=counts_as)
     return env
 
 

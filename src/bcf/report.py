@@ -48,7 +48,7 @@ def national_context(con: duckdb.DuckDBPyConnection, params: dict[str, Parameter
                          "WHERE round = $round AND status IN ('missing', 'not ready') ORDER BY status, plan_name", round_)
     count, claimed, credible, s_nel, repriced = (totals[k] for k in ("n", "claimed", "credible", "s_nel", "repriced"))
     return {
-        "round": rounds.get(round_), "today": dt.date.today().strftime("%d %B %Y"), "plans": count, "claimed": claimed,
+        "round": rounds.get(round_), "today": dt.date.today().strftime("%d %B %Y"), "plans": int(count), "claimed": claimed,
         "credible": credible, "s_nel": s_nel, "repriced": repriced,
         "optimism": claimed / credible if credible else None, "by_region": by_region.to_dict("records"),
         "categories": [(c, category_totals.get(c, 0)) for c in CATEGORIES],

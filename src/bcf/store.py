@@ -93,6 +93,8 @@ def connect(db: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     exists = db.exists()
     if not exists and read_only:
         raise StoreError(f"There is no store at {db}. Run `bcf batch` first.")
+    if str(db) != ":memory:" and not db.parent.is_dir():
+        raise StoreError(f"The folder {db.parent} does not exist. Create it, or choose another place for the store.")
     if exists:
         try:
             with db.open("rb") as f:

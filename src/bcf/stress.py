@@ -9,6 +9,7 @@ first match wins, and keeps the reasons that decided it so the letter can name t
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -17,6 +18,11 @@ import pandas as pd
 from bcf.params import Parameter
 from bcf.store import sql
 
+# each plan's findings, an advisory one marked when the assurers accepted the area's explanation of it
+FINDINGS = ("SELECT f.submission_id, f.rule_id, f.severity, f.sheet, f.cell, f.message, f.fix, "
+            "coalesce(e.state = 'accepted', false) AS accepted FROM findings f LEFT JOIN explained_findings e "
+            "ON e.submission_id = f.submission_id AND e.rule_id = f.rule_id "
+            "AND e.location = coalesce(f.location, f.sheet || '!' || f.cell) WHERE ")
 CATEGORIES = ("Not approved", "Approved subject to conditions", "Approved with support", "Approved")
 DECISIVE = {"BCF-POL-005": "a sign-off is missing", "BCF-POL-001": "the pooled budget is below the minimum",
             "BCF-GATE-006": "the workbook is not the planning template"}
@@ -30,14 +36,12 @@ def run(con: duckdb.DuckDBPyConnection, round_: str, chosen: dict[str, Parameter
         con.execute(f"SET VARIABLE {name} = ?", [chosen[name].value])
     con.execute(sql("stress.sql")).fetchall()
     stress = con.execute("SELECT * FROM stress_test WHERE round = ?", [round_]).df()
-    findings = con.execute(
-        "SELECT f.submission_id, f.rule_id, f.severity, f.sheet, f.cell, coalesce(e.state = 'accepted', false) AS accepted "
-        "FROM findings f LEFT JOIN explained_findings e ON e.submission_id = f.submission_id AND e.rule_id = f.rule_id "
-        "AND e.location = coalesce(f.location, f.sheet || '!' || f.cell) "
-        "WHERE f.submission_id IN (SELECT submission_id FROM stress_test WHERE round = ?)", [round_]).df()
+    findings = con.execute(FINDINGS + "f.submission_id IN (SELECT submission_id FROM stress_test WHERE round = ?)",
+                           [round_]).df()
     by_file = dict(tuple(findings.groupby("submission_id")))
     rows = [decide(s, by_file.get(s["submission_id"], findings.iloc[0:0]), chosen) for s in stress.to_dict("records")]
-    assurance = pd.DataFrame(rows, columns=["submission_id", "plan_code", "category", "reasons"]).assign(round=round_)
+    assurance = pd.DataFrame([{k: v for k, v in r.items() if k != "why"} for r in rows],
+                             columns=["submission_id", "plan_code", "category", "reasons"]).assign(round=round_)
     con.register("decided", assurance)
     con.execute("INSERT INTO assurance BY NAME SELECT * FROM decided")
     con.unregister("decided")
@@ -48,12 +52,23 @@ def optimism_text(claimed: float, credible: float) -> str:
     return "no credible savings" if credible <= 0 else f"{claimed / credible:.2f}"
 
 
+@dataclass(frozen=True)
+class Reason:
+    """One reason a plan got its category: the sentence a letter gives, and what it rests on."""
+
+    kind: str  # "decisive", "blocking", "optimism", "advisory" or "clean"
+    text: str
+    findings: tuple[dict[str, Any], ...] = ()  # the findings it rests on
+    threshold: float | None = None  # the optimism ratio or advisory count it went past
+
+
 def decide(stress: dict[Any, Any], findings: pd.DataFrame, chosen: dict[str, Parameter]) -> dict[str, Any]:
     """The assurance category of one plan and the reasons that decided it (reference section 6)."""
     p = {k: v.value for k, v in chosen.items()}
-    blocking = findings[findings.severity == "blocking"]
-    accepted = int((findings.severity == "advisory").mul(findings.get("accepted", False)).sum())
-    advisory = len(findings) - len(blocking) - accepted  # explanations the assurers accepted no longer count
+    records = [{str(k): v for k, v in f.items()} for f in findings.to_dict("records")]
+    blocking = [f for f in records if f["severity"] == "blocking"]
+    accepted = [f for f in records if f["severity"] != "blocking" and f.get("accepted")]
+    advisory = [f for f in records if f["severity"] != "blocking" and not f.get("accepted")]  # accepted ones no longer count
     optimism = stress["optimism"]
     optimism = math.inf if optimism is None or optimism != optimism else optimism
     if stress["claimed"] <= 0:
@@ -63,30 +78,42 @@ def decide(stress: dict[Any, Any], findings: pd.DataFrame, chosen: dict[str, Par
     def where(f: dict[Any, Any]) -> str:
         return f"{f['rule_id']}, {f['sheet']} {f['cell']}" if f["cell"] else f["rule_id"]
 
-    decisive = [f"{DECISIVE[f['rule_id']].capitalize()} ({where(f)})" for f in blocking.to_dict("records")
-                if f["rule_id"] in DECISIVE]
+    def too_optimistic(limit: float) -> Reason:
+        return Reason("optimism", f"Claimed savings are {ratio} times those backed by evidence (an optimism ratio above "
+                      f"{limit})" if optimism != math.inf
+                      else "None of the claimed savings is backed by evidence rated High or Medium", threshold=limit)
+
+    decisive = [f for f in blocking if f["rule_id"] in DECISIVE]
+    reasons: list[Reason]
     if decisive or len(blocking) >= p["not_approved_blocking"]:
-        reasons = decisive or [f"{len(blocking)} blocking findings ({p['not_approved_blocking']} or more)"]
+        reasons = ([Reason("decisive", f"{DECISIVE[f['rule_id']].capitalize()} ({where(f)})", (f,)) for f in decisive]
+                   or [Reason("blocking", f"{len(blocking)} blocking findings ({p['not_approved_blocking']} or more)",
+                              tuple(blocking), p["not_approved_blocking"])])
         category = CATEGORIES[0]
-    elif len(blocking) or optimism > p["conditions_optimism"]:
-        reasons = ([f"{len(blocking)} blocking finding{'s' if len(blocking) > 1 else ''} "
-                    f"({', '.join(sorted(set(blocking.rule_id)))})"] if len(blocking) else [])
+    elif blocking or optimism > p["conditions_optimism"]:
+        reasons = ([Reason("blocking", f"{len(blocking)} blocking finding{'s' if len(blocking) > 1 else ''} "
+                           f"({', '.join(sorted({f['rule_id'] for f in blocking}))})", tuple(blocking))]
+                   if blocking else [])
         if optimism > p["conditions_optimism"]:
-            reasons.append(f"Claimed savings are {ratio} times those backed by evidence "
-                           f"(an optimism ratio above {p['conditions_optimism']})"
-                           if optimism != math.inf else "None of the claimed savings is backed by evidence rated High or Medium")
+            reasons.append(too_optimistic(p["conditions_optimism"]))
         category = CATEGORIES[1]
-    elif optimism > p["support_optimism"] or advisory > p["support_advisory"]:
-        reasons = []
-        if optimism > p["support_optimism"]:
-            reasons.append(f"Claimed savings are {ratio} times those backed by evidence "
-                           f"(an optimism ratio above {p['support_optimism']})")
-        if advisory > p["support_advisory"]:
-            reasons.append(f"{advisory} advisory findings (more than {p['support_advisory']})")
+    elif optimism > p["support_optimism"] or len(advisory) > p["support_advisory"]:
+        reasons = [too_optimistic(p["support_optimism"])] if optimism > p["support_optimism"] else []
+        if len(advisory) > p["support_advisory"]:
+            reasons.append(Reason("advisory", f"{len(advisory)} advisory findings (more than {p['support_advisory']})",
+                                  tuple(advisory), p["support_advisory"]))
         category = CATEGORIES[2]
     else:
-        reasons, category = ["No blocking findings, and savings backed by evidence"], CATEGORIES[3]
+        reasons, category = [Reason("clean", "No blocking findings, and savings backed by evidence")], CATEGORIES[3]
     if accepted:
-        reasons.append(f"{accepted} advisory finding{'s' if accepted > 1 else ''} explained by the area and accepted")
+        reasons.append(Reason("accepted", f"{len(accepted)} advisory finding{'s' if len(accepted) > 1 else ''} explained "
+                              "by the area and accepted", tuple(accepted)))
     return {"submission_id": stress["submission_id"], "plan_code": stress["plan_code"], "category": category,
-            "reasons": reasons}
+            "reasons": [r.text for r in reasons], "why": reasons}
+
+
+def decision(con: duckdb.DuckDBPyConnection, submission_id: int, chosen: dict[str, Parameter]) -> dict[str, Any]:
+    """One plan's category and its reasons, decided again from the store after ``run`` (the same ``decide``)."""
+    (row,) = con.execute("SELECT * FROM stress_test WHERE submission_id = ?", [submission_id]).df().to_dict("records")
+    findings = con.execute(FINDINGS + "f.submission_id = ? ORDER BY f.severity, f.sheet, f.cell", [submission_id]).df()
+    return decide(row, findings, chosen)

@@ -87,9 +87,9 @@ class Validations:
         dv = self._rule(f, sqref) if f.is_input else None
         if dv is None:
             return
-        dv.showErrorMessage, dv.errorTitle = True, "Check this entry"
+        dv.showErrorMessage, dv.errorTitle = dv.type is not None, "Check this entry"
         if f.help:
-            dv.showInputMessage, dv.prompt = True, f.help[:255]
+            dv.showInputMessage, dv.promptTitle, dv.prompt = True, f.label[:32], f.help[:255]
         ws.add_data_validation(dv)
         dv.add(sqref)
 
@@ -108,6 +108,8 @@ class Validations:
             first = sqref.split(":")[0]
             return _dv(f, "enter an email address, for example name@council.gov.uk.",
                        type="custom", formula1=f'ISNUMBER(FIND("@",{first}))')
+        if f.help:  # any value: the validation only carries the input message
+            return DataValidation(allow_blank=True)
         return None
 
 

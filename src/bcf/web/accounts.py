@@ -38,6 +38,8 @@ class Accounts:
     """The accounts file: ``{name: {"hash": ..., "role": ..., "region": ...}}``, written atomically."""
 
     def __init__(self, path: Path):
+        if not path.parent.is_dir():
+            raise BcfError(f"The folder {path.parent} does not exist. Create it, or choose another place for the accounts file.")
         self.path = path
 
     def _read(self) -> dict[str, dict[str, str | None]]:

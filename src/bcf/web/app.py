@@ -225,7 +225,7 @@ def create_app(settings: Settings | None = None) -> App:
                 shutil.rmtree(folder, ignore_errors=True)  # the upload itself is never kept
             report = dataclasses.replace(outcome.report, file=up.name)
             log.info("checked an upload of %d bytes in %.2fs: %s", up.size, outcome.seconds, report.status)
-            (result / FILES["findings.json"][0]).write_text(as_json(report), encoding="utf-8")
+            (result / FILES["findings.json"][0]).write_text(as_json(report, outcome.preview), encoding="utf-8")
             (result / FILES["findings.csv"][0]).write_text(findings_csv(report), encoding="utf-8-sig")
             results.publish(token, result, report.plan_code or "workbook")
             published = True
@@ -234,6 +234,7 @@ def create_app(settings: Settings | None = None) -> App:
                 shutil.rmtree(result, ignore_errors=True)
         kept_until = (datetime.now() + timedelta(minutes=settings.keep_minutes)).strftime("%H:%M")
         return page(request, "results", report=report, sub=report.submission, groups=grouped(report.findings),
+                    preview=outcome.preview,
                     verdict=VERDICT[report.status] + (" in time" if outcome.timed_out else ""),
                     token=token, annotated=outcome.annotated, kept_until=kept_until,
                     checked=datetime.now().strftime("%d %B %Y at %H:%M").lstrip("0"))

@@ -5,8 +5,9 @@ Inside the worker an alarm stops a check that runs too long; if the worker is st
 reach it, or dies, the server kills that one worker and starts a fresh one, and the file is reported as
 "could not be checked". A worker found dead while idle is replaced before it is given an upload, and a worker
 is retired after a number of checks or once it has grown past a size, so that no upload pays for another's.
-The check itself is ``bcf.validate.check_file``, the same engine as ``bcf check``; the marked-up copy is made
-after it, with a time budget of its own, so a slow copy never changes or delays the verdict past that budget.
+The check itself is ``bcf.validate.check_file`` and its provisional category ``bcf.preview.preview``, the same
+engine as ``bcf check``; the marked-up copy is made after it, with a time budget of its own, so a slow copy never
+changes or delays the verdict past that budget.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from pathlib import Path
 
 from bcf import sandbox
 from bcf.findings import finding
+from bcf.preview import Preview
 from bcf.validate import Report
 
 log = logging.getLogger("bcf.web")
-WARM = ("bcf.annotate", "bcf.validate.cells")  # imported when a worker starts, not inside the first check's time
+WARM = ("bcf.annotate", "bcf.validate.cells", "bcf.preview")  # imported when a worker starts, not inside the first check's time
 
 
 class Busy(Exception):
@@ -37,6 +39,7 @@ class Outcome:
     """What a worker sends back: the report, whether the annotated copy was written, how long it took."""
 
     report: Report
+    preview: Preview | None = None
     annotated: bool = False
     timed_out: bool = False
     seconds: float = 0.0
@@ -62,14 +65,16 @@ def _warm() -> None:
     """Nothing: submitted once so that each worker starts (and imports) before the first upload."""
 
 
-def _check(path: str) -> tuple[Report, bytes | None]:
-    """Check one file as read once; the bytes are kept for the marked-up copy."""
+def _check(path: str) -> tuple[Report, Preview | None, bytes | None]:
+    """Check one file as read once, with its provisional category; the bytes are kept for the marked-up copy."""
     from bcf import intake
+    from bcf.preview import preview
     from bcf.validate import check_file
     from bcf.validate.gate import max_bytes
 
     snap = intake.read(path, keep=max_bytes())
-    return check_file(snap), snap.data
+    report = check_file(snap)
+    return report, preview(report), snap.data
 
 
 def _peak_mb() -> float:
@@ -89,15 +94,15 @@ def _work(path: str, annotated: str | None, budget: Budget) -> Outcome:
             return _not_checked(name, "it needed more memory than a workbook should")
         log.error("the checker failed", exc_info=ran.error)
         return _not_checked(name, "the checker failed on it")
-    report, data = ran.value
+    report, pv, data = ran.value
     marked = False
     if annotated and report.submission is not None and data is not None:
-        copy = sandbox.run(annotate, budget.annotate_seconds, io.BytesIO(data), report, Path(annotated))
+        copy = sandbox.run(annotate, budget.annotate_seconds, io.BytesIO(data), report, Path(annotated), pv)
         marked = copy.failure is None
         if not marked:  # the findings stand without the copy; the reason goes to the server log
             log.warning("no marked-up copy (%s)", copy.failure, exc_info=copy.error)
             Path(annotated).unlink(missing_ok=True)
-    return Outcome(report, marked, seconds=ran.seconds, worker_mb=_peak_mb())
+    return Outcome(report, pv, marked, seconds=ran.seconds, worker_mb=_peak_mb())
 
 
 class Checker:

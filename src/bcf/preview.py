@@ -1,0 +1,47 @@
+"""The self-check's preview of the assurance category: what the central team's stress test would decide today.
+
+The one workbook just checked is loaded into a store in memory and put through the same ``stress.sql``,
+``stress.decide`` and ``actions.assess`` that the central team runs over the whole round, so the preview and
+the letter cannot disagree. It is provisional: national parameters (the unit cost, the evidence weights,
+the thresholds) may be revised before assurance, and a plan's place among the others is not known yet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bcf import rounds, stress
+from bcf.actions import Assessment, assess
+from bcf.store import Store
+from bcf.validate import Report
+
+PROVISIONAL = ("Provisional: this is the category the central team's stress test would give this plan today. It "
+               "depends on the national parameters for the round (the unit cost of an admission, how evidence "
+               "ratings count, the thresholds), which may be revised before assurance.")
+
+
+@dataclass(frozen=True)
+class Preview:
+    round_id: str
+    assessment: Assessment
+    note: str = PROVISIONAL
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"round": self.round_id, "provisional": True, "note": self.note, **self.assessment.as_dict()}
+
+
+def preview(report: Report) -> Preview | None:
+    """The provisional category of a checked plan, or None when there is nothing to assess (not a plan, not
+    read far enough, or no Health and Wellbeing Board the round knows)."""
+    sub = report.submission
+    if sub is None or report.stopped or report.foreign or sub.spec.kind != "plan" or not report.plan_code:
+        return None
+    round_ = sub.spec.round_id
+    params = rounds.get(round_).params()
+    with Store(Path(":memory:")) as store:
+        (sid,) = store.load([(report, "", datetime.now())], round_, "plan")
+        stress.run(store.con, round_, params)
+        return Preview(round_, assess(store.con, sid, params))

@@ -1,0 +1,128 @@
+"""Every command, used wrongly or at a bad moment, says so in one sentence with exit status 2, never a traceback.
+
+Three ways things go wrong in real use: a file or folder that does not exist, a store another run is
+writing to (a batch still running), and a round the content or the store does not hold.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bcf.cli import main
+from tests.support import ROUND
+
+STORE_COMMANDS = [["national"], ["export", "-o", "{tmp}/export"], ["stress"], ["letters", "-o", "{tmp}/letters"],
+                  ["report", "national", "-o", "{tmp}/report"], ["monitor"], ["report", "monitoring", "-o", "{tmp}/mon"],
+                  ["changes"], ["decisions"],
+                  ["decide", "--rule", "BCF-POL-010", "--accept", "--reason", "r", "--by", "b"],
+                  ["batch", "{plans}", "--round", ROUND]]
+
+
+def _commands(group: object, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    import click
+
+    assert isinstance(group, click.Group)
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
+@pytest.fixture(scope="module")
+def store(national: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("locked") / "national.duckdb"
+    shutil.copy(national, db)
+    return db
+
+
+@pytest.fixture
+def locked(store: Path) -> Iterator[Path]:
+    """The store held open for writing by another process, as a running batch holds it."""
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); sys.stdin.read()", str(store)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    try:
+        yield store
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(30)
+
+
+def _run(args: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(main, args)
+    output = result.output  # standard output and error, as a terminal shows them
+    assert not (result.exception and not isinstance(result.exception, SystemExit)), (args, repr(result.exception))
+    return result.exit_code, output
+
+
+def _assert_one_sentence(code: int, output: str, *words: str) -> None:
+    assert code == 2, output
+    assert "Traceback" not in output and "Exception" not in output and "Error: " in output, output
+    message = output[output.index("Error: "):].strip()
+    assert len(message.splitlines()) <= 2, message  # click may wrap; never a dump
+    for w in words:
+        assert w in message, (w, message)
+
+
+def test_every_command_is_covered() -> None:
+    """A new command must be added to the cases below (or to the ones that need neither store nor round)."""
+    covered = {"check", "template new", "batch", "read", "national", "export", "stress", "letters", "report national",
+               "samples generate", "serve", "monitor", "report monitoring", "changes", "decisions", "decide", "diff",
+               "users add", "users remove", "users list"}
+    no_files_or_store = {"rules", "rounds"}
+    assert {" ".join(c) for c in _commands(main)} == covered | no_files_or_store
+
+
+def test_missing_folders(tmp_path: Path, sample_round: tuple[Path, dict]) -> None:
+    folder, manifest = sample_round
+    plan = str(folder / manifest["files"][0]["file"])
+    missing = tmp_path / "no such folder"
+    cases = [["check", plan, "-o", f"{missing}/report.html"], ["check", plan, "--annotate", f"{missing}/copy.xlsx"],
+             ["template", "new", "-o", f"{missing}/t.xlsx"], ["batch", str(missing), "--db", f"{tmp_path}/n.duckdb",
+                                                              "--round", ROUND],
+             ["batch", str(folder), "--db", f"{missing}/n.duckdb", "--round", ROUND], ["read", str(missing)],
+             ["diff", plan, f"{missing}/new.xlsx"], ["users", "list", "--users", f"{missing}/users.json"],
+             ["users", "remove", "--users", f"{missing}/users.json", "ann"]]
+    cases += [[*c.copy(), "--db", f"{missing}/n.duckdb"] for c in STORE_COMMANDS[:-1]]
+    for args in cases:
+        args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+        code, output = _run(args)
+        _assert_one_sentence(code, output, "exist" if "--db" not in args else "")
+    assert not missing.exists()
+
+
+def test_a_store_held_by_a_running_batch(locked: Path, tmp_path: Path, sample_round: tuple[Path, dict]) -> None:
+    for args in STORE_COMMANDS:
+        args = [a.replace("{tmp}", str(tmp_path)).replace("{plans}", str(sample_round[0])) for a in args]
+        code, output = _run([*args, "--db", str(locked)])
+        _assert_one_sentence(code, output, "in use by another run")
+
+
+def test_a_store_held_by_a_running_batch_as_a_subprocess(locked: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "bcf", "national", "--db", str(locked)], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == f"Error: {locked} is in use by another run. Wait for it to finish, then try again."
+
+
+def test_a_round_that_does_not_exist(store: Path, tmp_path: Path, sample_round: tuple[Path, dict]) -> None:
+    folder, manifest = sample_round
+    plan = str(folder / manifest["files"][0]["file"])
+    cases = [["check", plan, "--round", "1999-00"], ["template", "new", "--round", "1999-00", "-o", f"{tmp_path}/t.xlsx"],
+             ["samples", "generate", "--round", "1999-00", "-o", f"{tmp_path}/s"], ["serve", "--round", "1999-00"],
+             ["batch", str(folder), "--db", f"{tmp_path}/n.duckdb", "--round", "1999-00"]]
+    cases += [[*c, "--db", str(store), "--round", "1999-00"] for c in STORE_COMMANDS[:-1]]
+    cases += [[*c, "--db", str(store), "--round", "2016-17"] for c in STORE_COMMANDS[:-1]]  # a round the store lacks
+    for args in cases:
+        code, output = _run([a.replace("{tmp}", str(tmp_path)) for a in args])
+        _assert_one_sentence(code, output, "1999-00" if "1999-00" in args else "2016-17")
+    assert not (tmp_path / "t.xlsx").exists() and not (tmp_path / "n.duckdb").exists()
