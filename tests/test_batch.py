@@ -182,6 +182,6 @@ def test_export_files_carry_no_live_formula(tmp_path: Path) -> None:
         aggregate.export(c, "xlsx", tmp_path / "xlsx", ROUND)
     text = (tmp_path / "csv" / f"conditions_not_met-{ROUND}.csv").read_text(encoding="utf-8")
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
-    ws = openpyxl.load_workbook(tmp_path / "xlsx" / f"bcf-national-{ROUND}.xlsx")["conditions_not_met"]
+    ws = openpyxl.load_workbook(tmp_path / "xlsx" / f"bcf-national-{ROUND}.xlsx")["Conditions not met"]
     cells = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value]
     assert cells and all(c.data_type == "s" and c.value.startswith("'=") for c in cells)

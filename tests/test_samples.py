@@ -122,3 +122,12 @@ def test_samples_saved_by_libreoffice_give_the_same_findings(sample_round: tuple
         original = {(f.rule_id, f.sheet, f.cell) for f in check_file(folder / e["file"]).findings}
         resaved = {(f.rule_id, f.sheet, f.cell) for f in check_file(tmp_path / e["file"]).findings}
         assert resaved == original, e["file"]
+
+
+def test_the_category_mix_resembles_2014s(sample_round: tuple[Path, dict]) -> None:
+    """About 5 plans approved outright, 91 with conditions, 50 with support and 5 not approved (reference section 9)."""
+    from collections import Counter
+
+    mix = Counter(f["expected_category"] for f in sample_round[1]["files"])
+    assert 3 <= mix["Approved"] <= 10 and 80 <= mix["Approved subject to conditions"] <= 105
+    assert 35 <= mix["Approved with support"] <= 60 and 3 <= mix["Not approved"] <= 8

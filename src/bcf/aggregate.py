@@ -17,7 +17,6 @@ import pandas as pd
 from bcf import rounds, store
 from bcf.errors import StoreError
 from bcf.present import formula_safe
-from bcf.shown import escaped
 
 EXPORT_VIEWS = ("submission_status", "pooled_by_hwb", "pooled_by_region", "funding_by_stream",
                 "spend_by_scheme_type", "spend_by_commissioner", "nel_by_hwb", "nel_distribution", "p4p_total",
@@ -97,9 +96,6 @@ def export(con: duckdb.DuckDBPyConnection, fmt: str, out: Path, round_: str) -> 
         for path, df in zip(paths, frames.values(), strict=True):
             neutralise(df).to_csv(path, index=False)
         return paths
-    path = out / f"bcf-national-{round_}.xlsx"
-    with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        for view, df in frames.items():
-            neutralise(df).map(lambda v: escaped(v, lines=True) if isinstance(v, str) else v).to_excel(
-                xl, sheet_name=view[:31], index=False)
-    return [path]
+    from bcf.workbook_export import write
+
+    return [write(con, out / f"bcf-national-{round_}.xlsx", round_, EXPORT_VIEWS)]

@@ -253,24 +253,17 @@ another batch, is not a bcf store, the disk is full, or DIR does not exist).
 """
 
 
-def _heading(column: str) -> str:
-    """'minimum_pooled_000' → 'Minimum pooled £000'."""
-    words = column.replace("_000", "_£000").replace("_pct", "_%").split("_")
-    acronyms = {"hwbs": "HWBs", "p4p": "P4P", "nel": "NEL", "ccg": "CCG", "la": "LA"}
-    text = " ".join(acronyms.get(w, w) for w in words)
-    return text[:1].upper() + text[1:]
-
-
 def _df_table(title: str, df: object) -> None:
     import pandas as pd
     from rich.table import Table
     from rich.text import Text
 
     from bcf.findings import show
+    from bcf.render import heading
     from bcf.shown import escaped
 
     assert isinstance(df, pd.DataFrame)
-    table = Table(*[_heading(str(c)) for c in df.columns], title=Text(title), title_justify="left")
+    table = Table(*[heading(str(c)) for c in df.columns], title=Text(title), title_justify="left")
     for row in df.itertuples(index=False):  # Text, not str: what a submitter typed is never console markup
         table.add_row(*[Text(escaped(show(v))) if not isinstance(v, float) or v == v else "" for v in row])
     console().print(table)

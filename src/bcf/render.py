@@ -23,6 +23,14 @@ def money(value_000: Any) -> str:
     return f"{sign}£{abs(v) / 1000:,.1f}m" if abs(v) >= 1000 else f"{sign}£{abs(v):,.0f}k"
 
 
+def heading(column: str) -> str:
+    """'minimum_pooled_000' → 'Minimum pooled £000': a column name as a table heading."""
+    words = column.replace("_000", "_£000").replace("_pct", "_%").split("_")
+    acronyms = {"hwbs": "HWBs", "hwb": "HWB", "p4p": "P4P", "nel": "NEL", "ccg": "CCG", "la": "LA", "id": "ID"}
+    text = " ".join(acronyms.get(w, w) for w in words)
+    return text[:1].upper() + text[1:]
+
+
 def count(v: Any) -> str:
     return "—" if v is None or v != v else f"{float(v):,.0f}"
 

@@ -139,10 +139,10 @@ def _nel(c: _Context) -> tuple[list[int], list[int], str]:
 
 def _benefits(c: _Context, schemes: list[Row], baseline: int, avoided: int) -> list[Row]:
     ev, rng = profile()["evidence"], c.rng
-    weights = ev["well"] if rng.random() < ev["well_evidenced_share"] else ev["weak"]
-    well = weights is ev["well"]
+    tier = rng.choices(ev["tiers"], [t["share"] for t in ev["tiers"]])[0]
 
-    def confidence() -> str:
+    def confidence(benefit: str = "rest") -> str:
+        weights = tier[benefit]
         return rng.choices(list(weights), list(weights.values()))[0]
 
     linked = sorted(schemes, key=lambda s: -s["spend_this_year"])[:3]
@@ -150,7 +150,7 @@ def _benefits(c: _Context, schemes: list[Row], baseline: int, avoided: int) -> l
                         "benefit_type": "Fewer NEL admissions", "unit": "admissions", "baseline_volume": baseline,
                         "planned_change": -avoided, "unit_cost": c.unit_cost,
                         "planned_saving": round(avoided * c.unit_cost / 1000), "accrues_to": "CCG", "cashable": "Yes",
-                        "evidence": ev["nel_text"], "confidence": confidence()}]
+                        "evidence": ev["nel_text"], "confidence": confidence("nel")}]
     others = profile()["other_benefits"]
     for j, (btype, unit, cost, per_100k) in enumerate(rng.sample(others, rng.randint(2, len(others))), 2):
         volume = round(per_100k * c.area.population / 100_000)
@@ -165,7 +165,7 @@ def _benefits(c: _Context, schemes: list[Row], baseline: int, avoided: int) -> l
         rows.append({"benefit_id": f"B{j:02d}", "scheme_ids": scheme["scheme_id"], "benefit_type": btype, "unit": unit,
                      "baseline_volume": volume, "planned_change": change, "unit_cost": cost, "planned_saving": saving,
                      "accrues_to": rng.choice(["CCG", "LA", "Shared"]), "cashable": rng.choice(["Yes", "No"]),
-                     "evidence": "" if conf == "Low" and rng.random() < 0.5 else ev["well_text"] if well else ev["weak_text"],
+                     "evidence": "" if conf == "Low" and rng.random() < 0.5 else tier["text"],
                      "confidence": conf})
     return rows
 
