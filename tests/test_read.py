@@ -99,7 +99,7 @@ def test_missing_renamed_and_hidden_sheets(tmp_path: Path, clean_plan: Plan) -> 
     layout = Layout(titles={"Provider impact": "", "Risks": "Risk log v3"})
     sub = write_and_read(tmp_path, clean_plan.filled, layout)
     assert sorted((p.kind, p.sheet, p.expected) for p in sub.problems) == [
-        ("sheet_missing", "Provider impact", "a sheet called Provider impact"),
+        ("sheet_missing", "Provider impact", "Provider impact"),
         ("sheet_renamed", "Risk log v3", "Risks")]
     assert sub.tables["providers"].empty
     assert len(sub.tables["risks"]) == len(clean_plan.filled.tables["risks"])

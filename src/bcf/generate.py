@@ -27,7 +27,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from bcf import rounds
 from bcf.areas import Area
 from bcf.errors import UnknownArea
-from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET, TAG_COLUMN, Field, Sheet, Spec, Table, col_letter, split_ref
+from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET, TAG_COLUMN, Field, Sheet, Spec, Table, col_letter, split_ref, version_line
 
 INPUT = PatternFill("solid", fgColor="FFF2A8")
 CALC = PatternFill("solid", fgColor="D9D9D9")
@@ -200,7 +200,7 @@ class _Writer:
         for col in "DEFG" if s.fields else "":
             ws.column_dimensions[col].width = 14
         ws["B1"], ws["B1"].font = s.title, Font(bold=True, size=14)
-        ws["B2"] = f"Version {self.spec.version}. Fill in the yellow cells; * marks a required item."
+        ws["B2"] = version_line(self.spec.version)
         ws["B2"].font = Font(italic=True, color="555555")
         rows_tagged: set[int] = set()
         for f in s.fields:
