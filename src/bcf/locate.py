@@ -49,7 +49,7 @@ class TablePlace:
     start: int
     end: int
     columns: dict[str, int] = field(default_factory=dict)  # column id -> column number; a lost column is absent
-    lost: dict[str, int] = field(default_factory=dict)  # column id -> where the template would have it
+    lost: set[int] = field(default_factory=set)  # the columns a column not found may be in
 
     def letter(self, column_id: str) -> str:
         return col_letter(self.columns[column_id])
@@ -105,33 +105,32 @@ def _end_row(sheet: SheetCells, t: Table, start: int, found_tags: dict[str, int]
 
 
 def _find_columns(sheet: SheetCells, t: Table, place: TablePlace, problems: list[Problem]) -> None:
+    """Each column by its heading; a column whose heading is not found is the one free column between its
+    found neighbours, if there is exactly one (its heading was retyped), else it is lost."""
     headings = _row_texts(sheet, place.start)
     labels = {norm(c.label): c.id for c in t.columns}
-    by_heading: dict[str, int] = {}
     for col, text in sorted(headings.items()):
         cid = labels.get(text)
-        if cid and cid not in by_heading:
-            by_heading[cid] = col
-    place.columns.update(by_heading)
-    taken = set(by_heading.values())
-    shift = 0
-    for i, c in enumerate(t.columns):  # a heading not found: the column where the template had it, if still free
-        if c.id in by_heading:
-            shift = by_heading[c.id] - (FIRST_TABLE_COLUMN + i)
+        if cid and cid not in place.columns:
+            place.columns[cid] = col
+    found = dict(place.columns)
+    ids = [c.id for c in t.columns]
+    for i, c in enumerate(t.columns):
+        if c.id in found:
             continue
-        col = FIRST_TABLE_COLUMN + i + shift
-        text = headings.get(col, "")
-        ref = f"{col_letter(col)}{place.start}"
-        if col in taken or text in labels:
-            place.lost[c.id] = col
-            problems.append(Problem(ProblemKind.COLUMN_NOT_FOUND, sheet.name, f"{col_letter(FIRST_TABLE_COLUMN + i)}"
-                                    f"{place.start}", None, c.label, name=f"{t.id}.{c.id}"))
+        left = next((found[x] for x in reversed(ids[:i]) if x in found), FIRST_TABLE_COLUMN - 1)
+        right = next((found[x] for x in ids[i + 1:] if x in found), None)
+        free = [col for col in range(left + 1, right if right is not None else left + 2)
+                if col not in place.columns.values() and headings.get(col, "") not in labels]
+        if len(free) == 1:
+            shown = sheet.get(place.start, free[0])
+            problems.append(Problem(ProblemKind.HEADER_CHANGED, sheet.name, f"{col_letter(free[0])}{place.start}",
+                                    str(shown.value).rstrip(" *") if shown and shown.value is not None else "", c.label))
+            place.columns[c.id] = free[0]
             continue
-        shown = sheet.get(place.start, col)
-        problems.append(Problem(ProblemKind.HEADER_CHANGED, sheet.name, ref,
-                                str(shown.value).rstrip(" *") if shown and shown.value is not None else "", c.label))
-        place.columns[c.id] = col
-        taken.add(col)
+        place.lost |= set(free)
+        problems.append(Problem(ProblemKind.COLUMN_NOT_FOUND, sheet.name, f"{col_letter(left + 1)}{place.start}", None,
+                                c.label, name=f"{t.id}.{c.id}"))
 
 
 def row_label(s: specs.Sheet, fs: list[Field]) -> str:

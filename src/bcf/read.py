@@ -244,7 +244,7 @@ class _Reader:
         cols = place.columns
         for r in (place.start - 1, place.start, place.end):
             self.seen |= {(r, col) for col in cols.values()}
-        for col in place.lost.values():  # a lost column is one structure finding, not one per cell
+        for col in place.lost:  # a lost column is one structure finding, not one per cell
             self.seen |= {(r, col) for r in range(place.start, place.end + 1)}
         records, index = [], []
         for r in range(place.start + 1, place.end):

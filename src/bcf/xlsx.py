@@ -14,9 +14,9 @@ Every submitted file is untrusted, so the reader also keeps to budgets: it parse
 XML elements within the limits (and ``MAX_TAIL_ELEMENTS`` past them) and keeps at most ``MAX_TEXT``
 characters of text in all, and clips any one cell's text to Excel's own limit of 32,767 characters. A file
 that goes over a budget is not read further; the workbook says which budget and where
-(``RawWorkbook.too_large``). Shared strings are parsed last and only as far as the last one a read cell uses. Damage of any kind (to the zip, a part or the XML) is raised as ``Damaged``,
-a ``zipfile.BadZipFile`` whose message says in plain words what is wrong; entities in the XML raise
-defusedxml's own exceptions.
+(``RawWorkbook.too_large``). Shared strings are parsed last and only as far as the last one a read cell
+uses. Damage of any kind (to the zip, a part or the XML) is raised as ``Damaged``, a ``zipfile.BadZipFile``
+whose message says in plain words what is wrong; entities in the XML raise defusedxml's own exceptions.
 """
 
 from __future__ import annotations
