@@ -142,9 +142,11 @@ def test_findings_are_sorted_and_messages_filled(tmp_path: Path, clean_plan: Pla
 
 
 def test_every_catalogued_rule_is_exercised() -> None:
+    from tests.habits import HABITS
     from tests.test_gate import GATE_CASES
 
     exercised = ({r for r, _, _ in samples.DEFECTS.values()} | set(EXTRA) | {r for r, _ in GATE_CASES.values()}
+                 | {r for h in HABITS.values() for r, _, _ in h.expect}  # test_habits
                  | {"BCF-STRUCT-003", "BCF-STRUCT-007", "BCF-STRUCT-008"}  # tests above
                  | {"BCF-GATE-011"}  # test_batch: a worker that raises, hangs or crashes
                  | {"BCF-CELL-010"}  # test_corpus: a cell with 1 MB of text

@@ -10,16 +10,9 @@ import pytest
 
 from bcf.validate import Report, check_file
 from tests.habits import HABITS
-from tests.habits import build_all as build_habits
 from tests.support import findings_table
 
 pytestmark = pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
-
-
-@pytest.fixture(scope="session")
-def habit_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every habit's file, saved through LibreOffice once per test session."""
-    return build_habits(tmp_path_factory.mktemp("habits"))
 
 
 @pytest.fixture(scope="session")
