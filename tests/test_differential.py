@@ -40,6 +40,8 @@ def by_openpyxl(path: Path) -> tuple[Seen, Seen]:
     inside: Seen = {}
     outside: Seen = {}
     for ws_f, ws_v in zip(formulas.worksheets, values.worksheets, strict=True):
+        ws_f.reset_dimensions()  # never trust a sheet's declared size (the reader does not either)
+        ws_v.reset_dimensions()
         lim = _limits(ws_f.title)
         for row_f, row_v in zip(ws_f.iter_rows(), ws_v.iter_rows(), strict=True):
             for cf, cv in zip(row_f, row_v, strict=True):

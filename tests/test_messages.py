@@ -128,7 +128,7 @@ def test_messages_word_for_word(rule_id: str, message: str) -> None:
     assert finding(rule_id, "Cover", "C9", **REALISTIC[rule_id]).message == message
 
 
-@pytest.mark.parametrize("value, words", [(1062.0, "£1,062k"), (1062, "£1,062k"), (-0.3, "-£0.3k"), (-0.04, "£0k"), (-250.0, "-£250k"),
-                                          (0.4, "£0.4k"), (3021.72, "£3,022k"), (None, "")])
+@pytest.mark.parametrize("value, words", [(1062.0, "£1,062k"), (1062, "£1,062k"), (-0.3, "-£0.3k"), (-0.04, "£0k"),
+                                          (-250.0, "-£250k"), (0.4, "£0.4k"), (3021.72, "£3,022k"), (None, "")])
 def test_money_in_words(value: Any, words: str) -> None:
     assert money(value) == words
