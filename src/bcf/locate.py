@@ -20,8 +20,7 @@ from bcf.xlsx import SheetCells, col_number
 
 ROW_SLACK = 200  # rows a submitter may insert inside a table before we stop reading
 LABEL_COLUMN = 2  # single-value fields have their label in column B and their value to its right
-_FOLD = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"',
-                       "\u201d": '"', "\u00a0": " "})
+_FOLD = str.maketrans({"–": "-", "—": "-", "−": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "\xa0": " "})
 
 
 def norm(text: Any) -> str:

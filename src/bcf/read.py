@@ -10,7 +10,7 @@ recorded too (``outside``), so nothing typed is lost without a word.
 Values are read as the officer meant them and as the workbook shows them: a number stored as text is read
 as the number (and noted, as the workbook's own sums leave it out); a drop-down option typed in another
 case or spacing is read as the option (and noted); a placeholder such as "n/a" or "TBC" in a text cell is
-no answer; dates follow the workbook's own date system (1900 or 1904).
+no answer; dates follow the workbook's own date system (Windows or Mac).
 """
 
 from __future__ import annotations
@@ -31,13 +31,12 @@ from bcf.findings import ProblemKind
 from bcf.locate import LABEL_COLUMN, Problem, find_field_row, find_table, norm, tags
 from bcf.outside import REFERENCE_COLUMNS, Found, outside_cells, template_texts
 from bcf.spec import LISTS_SHEET, Field, Spec, Table, col_letter, split_ref
-from bcf.xlsx import MAX_CELL_TEXT, Limits, RawWorkbook, SheetCells, col_number, read_cells
+from bcf.xlsx import MAC_EPOCH, MAX_CELL_TEXT, WINDOWS_EPOCH, Limits, RawWorkbook, SheetCells, col_number, read_cells
 
 __all__ = ["Problem", "Submission", "convert", "read_submission", "template_stamp", "describe"]
 
 MAX_ROW = 400  # the template's last row is ~70; past this nothing of ours can be (cells there are still noted)
 MAX_COL = 40
-_EPOCHS = {False: date(1899, 12, 30), True: date(1904, 1, 1)}
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T[\d:.]+)?")
 _PUNCTUATION = re.compile(r"[\W_]+")
@@ -122,9 +121,9 @@ class Submission:
             "." not in name and any(u.startswith(name + ".") for u in self.unreadable))
 
 
-def _to_date(v: Any, date1904: bool = False) -> date | None:
+def _to_date(v: Any, mac_dates: bool = False) -> date | None:
     if isinstance(v, float) and 1 < v < 2958466:
-        return _EPOCHS[date1904] + timedelta(days=int(v))
+        return (MAC_EPOCH if mac_dates else WINDOWS_EPOCH) + timedelta(days=int(v))
     if isinstance(v, str) and _ISO_DATE.fullmatch(v.strip()):
         try:
             return datetime.fromisoformat(v.strip()).date()
@@ -133,7 +132,7 @@ def _to_date(v: Any, date1904: bool = False) -> date | None:
     return None
 
 
-def convert(f: Field, v: Any, date1904: bool = False) -> tuple[Any, str | None]:
+def convert(f: Field, v: Any, mac_dates: bool = False) -> tuple[Any, str | None]:
     """The typed value of a cell for a field, and the expected type if the value is not of it."""
     if v is None or (isinstance(v, str) and not v.strip()):
         return None, None
@@ -146,7 +145,7 @@ def convert(f: Field, v: Any, date1904: bool = False) -> tuple[Any, str | None]:
             return None, "a whole number"
         return v, None
     if f.type == "date":
-        d = _to_date(v, date1904)
+        d = _to_date(v, mac_dates)
         return (d, None) if d else (None, "a date")
     if isinstance(v, float):
         return (str(int(v)) if v.is_integer() else str(v)), None
@@ -193,7 +192,7 @@ class _Reader:
             if f.is_input:
                 self.problem(ProblemKind.WRONG_TYPE, sheet.name, ref, value, f"a value, not the error {value}", name)
             return None
-        typed, expected = convert(f, value, self.raw.date1904)
+        typed, expected = convert(f, value, self.raw.mac_dates)
         if expected and f.is_input:
             self.problem(ProblemKind.WRONG_TYPE, sheet.name, ref, value, expected, name)
         elif f.numeric and isinstance(value, str) and typed is not None:

@@ -8,7 +8,8 @@ value-only readers it keeps formulas apart from blanks.
 
 Nothing past the limits is kept, but nothing there is lost unseen either: a non-empty cell outside them is
 noted in ``SheetCells.beyond`` (up to ``MAX_BEYOND`` a sheet), so that the caller can say it was not read. The
-workbook's date system (1900 or 1904) is kept with the cells, as every date serial depends on it.
+workbook's date system (Windows, or the Mac's, four years later) is kept with the cells, as every date serial
+depends on it.
 
 Every submitted file is untrusted, so the reader also keeps to budgets: it parses at most ``MAX_ELEMENTS``
 XML elements within the limits (and ``MAX_TAIL_ELEMENTS`` past them) and keeps at most ``MAX_TEXT``
@@ -29,6 +30,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import IO, Any, NamedTuple
 from xml.etree.ElementTree import ParseError, XMLPullParser
 
@@ -47,6 +49,9 @@ MAX_ELEMENTS = 200_000  # XML elements parsed in all; the whole template has und
 MAX_TEXT = 1_000_000  # characters of cell text kept in all; the whole template has under 25,000
 MAX_TAIL_ELEMENTS = 1_000_000  # elements looked through past a sheet's row limit for cells that are not empty
 MAX_BEYOND = 200  # non-empty cells past the limits noted on one sheet
+WINDOWS_EPOCH = date(1899, 12, 30)  # day 0 of Excel's usual date serials
+MAC_EPOCH = WINDOWS_EPOCH + timedelta(days=1462)  # day 0 when a workbook uses the Mac date system
+MAC_DATES_ATTRIBUTE = f"date{MAC_EPOCH.year}"  # how workbook.xml says so
 # what a damaged or unreadable zip raises while it is read (zipfile lets these through from zlib and struct)
 DAMAGED = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, RuntimeError, NotImplementedError, OSError)
 
@@ -120,7 +125,7 @@ class TooLarge:
 class RawWorkbook:
     sheets: dict[str, SheetCells]  # in workbook order
     too_large: TooLarge | None = None  # set when reading stopped at a budget; the sheets are then partial
-    date1904: bool = False  # date serials count from 1 January 1904 (Excel for Mac's old default), not 1900
+    mac_dates: bool = False  # date serials count from the Mac epoch (Excel for Mac's old default), 1,462 days on
 
     @property
     def names(self) -> list[str]:
@@ -229,7 +234,7 @@ def _sheet_paths(pkg: _Package, budget: _Budget, wb: RawWorkbook) -> tuple[list[
             if el.tag == f"{NS}sheet":
                 out.append((el.get("name", ""), el.get("state", "visible"), rels.get(el.get(f"{REL_NS}id"), "")))
             elif el.tag == f"{NS}workbookPr":
-                wb.date1904 = el.get("date1904", "").lower() in ("1", "true")
+                wb.mac_dates = el.get(MAC_DATES_ATTRIBUTE, "").lower() in ("1", "true")
     return out, pkg.find(strings or "xl/sharedStrings.xml")
 
 
