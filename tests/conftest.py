@@ -36,6 +36,14 @@ def national(sample_round: tuple[Path, dict[str, Any]], tmp_path_factory: pytest
     return db
 
 
+@pytest.fixture(scope="session")
+def habit_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every officer habit's file (tests/habits.py), saved through LibreOffice once per test session."""
+    from tests.habits import build_all
+
+    return build_all(tmp_path_factory.mktemp("habits"))
+
+
 @pytest.fixture
 def clean_plan() -> samples.Plan:
     """A clean, filled return for one area (no defects)."""

@@ -271,7 +271,7 @@ def _csv(path: Path) -> None:
     path.write_text("HWB,Scheme,2015/16 spend (£000)\nLeeds,Reablement,\"1,250\"\n", encoding="utf-8")
 
 
-@case("PDF renamed to .xlsx", "plan-pdf.xlsx", 2, "BCF-GATE-002", exact=True)
+@case("PDF renamed to .xlsx", "plan-pdf.xlsx", 2, "BCF-GATE-013", exact=True)
 def _pdf(path: Path) -> None:
     path.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + b"0" * 2000)
 
@@ -281,7 +281,7 @@ def _html(path: Path) -> None:
     path.write_text("<html><body><table><tr><td>Leeds</td><td>1250</td></tr></table></body></html>", encoding="utf-8")
 
 
-@case("Word document renamed to .xlsx", "plan-docx.xlsx", 2, "BCF-GATE-002", exact=True)
+@case("Word document renamed to .xlsx", "plan-docx.xlsx", 2, "BCF-GATE-013", exact=True)
 def _docx(path: Path) -> None:
     path.write_bytes(zip_of({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"}))
 

@@ -130,7 +130,7 @@ def test_bad_files_and_misbehaving_workers_do_not_stop_the_batch(tmp_path: Path)
         loaded = {p for (p,) in c.execute(query).fetchall()}
     assert {rows[f"{n}.xlsx"] for n in ("Leeds", "Kent", "Rutland")} == {"ready"}
     assert loaded >= {"E08000035", "E10000016", "E06000017"}
-    assert gate == {"empty.xlsx": "BCF-GATE-001", "corrupt.xlsx": "BCF-GATE-004", "notes.pdf": "BCF-GATE-002",
+    assert gate == {"empty.xlsx": "BCF-GATE-001", "corrupt.xlsx": "BCF-GATE-004", "notes.pdf": "BCF-GATE-013",
                     "raises.xlsx": "BCF-GATE-011", "hangs.xlsx": "BCF-GATE-011", "crashes.xlsx": "BCF-GATE-011"}
 
 

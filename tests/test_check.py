@@ -86,18 +86,23 @@ def test_rules_without_a_planted_defect(rule_id: str, tmp_path: Path, clean_plan
     assert rule_id not in {f.rule_id for f in clean_report.findings}
 
 
-def test_hidden_sheet_and_missing_table(tmp_path: Path, clean_plan: Plan) -> None:
+def test_hidden_sheet_and_a_table_found_by_its_headings_or_not_at_all(tmp_path: Path, clean_plan: Plan) -> None:
     import openpyxl
 
     path = write(clean_plan, tmp_path / "plan.xlsx")
     wb = openpyxl.load_workbook(path)
     wb["Metrics"].sheet_state = "hidden"
-    wb["Risks"]["A4"] = None  # the risk table's start tag deleted
+    wb["Risks"]["A4"] = None  # the risk table's start tag deleted: found by its visible headings
+    wb["Schemes"]["A4"] = None  # the schemes table's tag and headings gone: not found at all
+    for col in "BCDEFGHIJKLM":
+        wb["Schemes"][f"{col}4"] = None
     wb.save(path)
     table = findings_table(check_file(path), "rule_id", "sheet", "cell")
     assert ("BCF-STRUCT-007", "Metrics", None) in table
-    assert ("BCF-STRUCT-003", "Risks", "B4") in table
-    assert not any(r.startswith("BCF-POL-00") and s == "Risks" and r != "BCF-POL-007" for r, s, _ in table)
+    assert ("BCF-STRUCT-003", "Schemes", "B4") in table
+    # nothing else on either sheet, and nothing built on the unread schemes (no "£0k of scheme spend",
+    # no "scheme S01 is not on the Schemes sheet")
+    assert [r for r in table if r[1] in ("Risks", "Schemes", "Benefits")] == [("BCF-STRUCT-003", "Schemes", "B4")]
 
 
 def test_too_many_rows(tmp_path: Path, clean_plan: Plan) -> None:
@@ -168,7 +173,7 @@ def test_one_finding_per_cell_type_beats_required(tmp_path: Path, clean_plan: Pl
     assert findings_table(report, "rule_id", "cell", "found") == [("BCF-CELL-002", "C12", "£1,234")]
     (f,) = report.findings
     assert f.message == 'You entered "£1,234" where a number is needed.'
-    assert f.fix.startswith("Enter Contingency fund (£000) as a number, for example 1250.")
+    assert f.fix.startswith('Enter "Contingency fund (£000)" as a number, for example 1250.')
 
 
 def test_findings_are_sorted_and_messages_filled(tmp_path: Path, clean_plan: Plan) -> None:
@@ -181,10 +186,12 @@ def test_findings_are_sorted_and_messages_filled(tmp_path: Path, clean_plan: Pla
 
 
 def test_every_catalogued_rule_is_exercised() -> None:
+    from tests.habits import HABITS
     from tests.test_gate import GATE_CASES
 
     exercised = ({r for r, _, _ in samples.DEFECTS.values()} | set(EXTRA) | {r for r, _ in GATE_CASES.values()}
-                 | {"BCF-STRUCT-003", "BCF-STRUCT-007", "BCF-STRUCT-008", "BCF-STRUCT-009"}  # tests above
+                 | {r for h in HABITS.values() for r, _, _ in h.expect}  # test_habits
+                 | {"BCF-STRUCT-003", "BCF-STRUCT-007", "BCF-STRUCT-008"}  # tests above
                  | {"BCF-GATE-011"}  # test_batch: a worker that raises, hangs or crashes
                  | {"BCF-CELL-010"}  # test_corpus: a cell with 1 MB of text
                  | {"BCF-GATE-012", "BCF-POL-012", "BCF-ARITH-008"}  # test_rounds

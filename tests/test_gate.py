@@ -63,7 +63,11 @@ GATE_CASES: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
     "empty": ("BCF-GATE-001", lambda t: b""),
     "binary junk": ("BCF-GATE-001", lambda t: bytes(range(256)) * 8),
     "csv renamed": ("BCF-GATE-002", lambda t: b"hwb,amount\nLeeds,1250\n"),
-    "pdf renamed": ("BCF-GATE-002", lambda t: b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"),
+    "csv in Windows-1252": ("BCF-GATE-002", lambda t: "HWB,Scheme,Spend\r\nLeeds,Carers’ support,£1,250\r\n"
+                            .encode("cp1252")),
+    "csv in UTF-16 (Unicode text)": ("BCF-GATE-002", lambda t: "HWB\tSpend\r\nLeeds\t1250\r\n".encode("utf-16")),
+    "word document renamed": ("BCF-GATE-013", lambda t: _zip({"word/document.xml": b"<w:document/>"})),
+    "pdf renamed": ("BCF-GATE-013", lambda t: b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"),
     "xls (BIFF)": ("BCF-GATE-002", lambda t: OLE + b"\x00" * 4000 + "Workbook".encode("utf-16-le")),
     "ods": ("BCF-GATE-002", lambda t: _zip({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet"})),
     "plain zip": ("BCF-GATE-002", lambda t: _zip({"notes.txt": b"hello"})),
@@ -88,6 +92,16 @@ def test_gate_case(case: str, tmp_path: Path, template_bytes: bytes) -> None:
         assert len(report.findings) == 1 and report.exit_code == 2
     else:  # macros: named, never run, and the rest of the workbook is still checked
         assert report.submission is not None and report.exit_code == 1
+
+
+def test_a_pdf_gets_advice_that_fits_a_pdf_and_a_csv_is_named_as_one(tmp_path: Path) -> None:
+    pdf, csv = tmp_path / "plan.xlsx", tmp_path / "plan2.xlsx"
+    pdf.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
+    csv.write_bytes("Scheme,Spend (£000)\r\nCarers’ breaks,1250\r\n".encode("cp1252"))
+    (doc,), (sheet,) = check_file(pdf).findings, check_file(csv).findings
+    assert doc.message == "This file is a PDF document, not the Excel workbook made from the template."
+    assert "cannot be turned back into the workbook" in doc.fix and "Save As" not in doc.fix
+    assert sheet.message == "This file is a CSV or text file, not an Excel workbook (.xlsx) made from the template."
 
 
 def test_gate_via_the_command_exit_code_and_no_traceback(tmp_path: Path) -> None:

@@ -99,7 +99,7 @@ def test_missing_renamed_and_hidden_sheets(tmp_path: Path, clean_plan: Plan) -> 
     layout = Layout(titles={"Provider impact": "", "Risks": "Risk log v3"})
     sub = write_and_read(tmp_path, clean_plan.filled, layout)
     assert sorted((p.kind, p.sheet, p.expected) for p in sub.problems) == [
-        ("sheet_missing", "Provider impact", "a sheet called Provider impact"),
+        ("sheet_missing", "Provider impact", "Provider impact"),
         ("sheet_renamed", "Risk log v3", "Risks")]
     assert sub.tables["providers"].empty
     assert len(sub.tables["risks"]) == len(clean_plan.filled.tables["risks"])
@@ -143,3 +143,28 @@ def test_file_saved_by_libreoffice_reads_the_same(tmp_path: Path, clean_plan: Pl
     # LibreOffice recalculates and saves the values the openpyxl-written file lacked
     assert sub.fields["total_pooled"] == sum(r["amount_this_year"] for r in clean_plan.filled.tables["funding"] if r)
     assert sub.tables["risks"]["score"].iloc[0] == 16
+
+
+def test_a_workbook_in_the_mac_date_system_gives_the_same_dates(tmp_path: Path, clean_plan: Plan) -> None:
+    import openpyxl
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    write_and_read(tmp_path, clean_plan.filled)
+    wb = openpyxl.load_workbook(tmp_path / "plan.xlsx")
+    wb.epoch = CALENDAR_MAC_1904  # serials written 1,462 days smaller, and the workbook says so
+    wb.save(tmp_path / "mac.xlsx")
+    sub = read_submission(tmp_path / "mac.xlsx")
+    assert (sub.fields["date_agreed"], sub.fields["date_submitted"]) == (
+        clean_plan.filled.fields["date_agreed"], clean_plan.filled.fields["date_submitted"])
+
+
+def test_numbers_as_text_options_and_placeholders_are_read_and_noted(tmp_path: Path, clean_plan: Plan) -> None:
+    clean_plan.filled.tables["funding"][1]["amount_this_year"] = "27512"  # type: ignore[index]
+    clean_plan.filled.tables["signoffs"][0] = {"signed": " yes "}
+    clean_plan.filled.fields["overspend"] = "TBC"
+    sub = write_and_read(tmp_path, clean_plan.filled)
+    assert sorted((p.kind, p.sheet, p.cell, p.found) for p in sub.problems) == [
+        ("list_normalised", "Cover", "C29", "yes"), ("placeholder", "Governance", "C7", "TBC"),
+        ("text_number", "Funding", "F13", "27512")]
+    assert sub.tables["funding"]["amount_this_year"].iloc[1] == 27512.0 and ("funding.amount_this_year", 13) in sub.as_text
+    assert sub.tables["signoffs"]["signed"].iloc[0] == "Yes" and sub.fields["overspend"] is None

@@ -149,7 +149,7 @@ def test_unusable_file_could_not_be_checked(client: TestClient, app: App, workbo
     r = upload(client, workbooks["pdf"])
     assert r.status_code == 200
     assert '<h1 class="verdict-title">This file could not be checked</h1>' in r.text
-    assert 'href="/rules#bcf-gate-002"' in r.text and "a PDF document" in r.text
+    assert 'href="/rules#bcf-gate-013"' in r.text and "a PDF document" in r.text
     assert set(links(r.text)) == {"findings.csv", "findings.json"}  # nothing to mark up
     assert "There is no marked-up copy" in r.text
     no_uploads_left(app)

@@ -47,14 +47,19 @@ class ProblemKind(StrEnum):
     SHEET_RENAMED = "sheet_renamed"
     SHEET_HIDDEN = "sheet_hidden"
     TABLE_NOT_FOUND = "table_not_found"
+    COLUMN_NOT_FOUND = "column_not_found"
     TABLE_MOVED = "table_moved"
     FIELD_MOVED = "field_moved"
     HEADER_CHANGED = "header_changed"
     TOO_MANY_ROWS = "too_many_rows"
-    NOT_READ = "not_read"
     NO_CACHED_VALUE = "no_cached_value"
     TEXT_TOO_LONG = "text_too_long"
     WRONG_TYPE = "wrong_type"
+    TEXT_NUMBER = "text_number"  # a number stored as text: read, but the workbook's own sums leave it out
+    PLACEHOLDER = "placeholder"  # "-", "n/a", "TBC": read as no answer
+    LIST_NORMALISED = "list_normalised"  # a drop-down option typed in another case or spacing
+    OUTSIDE_FIGURE = "outside_figure"  # a number, date or formula where the template reads nothing
+    OUTSIDE_TEXT = "outside_text"  # text where the template reads nothing
 
 
 # which rule reports each reader problem (NOT_TEMPLATE is the gate's own judgement of the stamp)
@@ -64,8 +69,11 @@ PROBLEM_RULES: dict[ProblemKind, str] = {
     ProblemKind.TABLE_MOVED: "BCF-STRUCT-004", ProblemKind.FIELD_MOVED: "BCF-STRUCT-004",
     ProblemKind.HEADER_CHANGED: "BCF-STRUCT-005", ProblemKind.NO_CACHED_VALUE: "BCF-STRUCT-006",
     ProblemKind.SHEET_HIDDEN: "BCF-STRUCT-007", ProblemKind.TOO_MANY_ROWS: "BCF-STRUCT-008",
-    ProblemKind.NOT_READ: "BCF-STRUCT-009",
+
     ProblemKind.WRONG_TYPE: "BCF-CELL-002", ProblemKind.TEXT_TOO_LONG: "BCF-CELL-010",
+    ProblemKind.COLUMN_NOT_FOUND: "BCF-STRUCT-011", ProblemKind.OUTSIDE_FIGURE: "BCF-STRUCT-009",
+    ProblemKind.OUTSIDE_TEXT: "BCF-STRUCT-010", ProblemKind.PLACEHOLDER: "BCF-CELL-011",
+    ProblemKind.LIST_NORMALISED: "BCF-CELL-012", ProblemKind.TEXT_NUMBER: "BCF-CELL-013",
 }
 
 
@@ -133,20 +141,50 @@ def rules() -> dict[str, Rule]:
 
 
 def show(v: Any) -> str:
+    """A value as a finding's words show it: numbers with thousands separators, dates as dd/mm/yyyy."""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int):
+        return f"{v:,}"
     if isinstance(v, float):
+        v = 0.0 if v == 0 else v  # never "-0"
         return f"{v:,.0f}" if v.is_integer() or abs(v) >= 100 else f"{v:,.1f}"
     if hasattr(v, "strftime"):
         return v.strftime("%d/%m/%Y")
     return "" if v is None else str(v)
 
 
+def money(v: Any) -> str:
+    """A £000 figure as words show it: £1,062k, -£250k, £0.4k."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return show(v)
+    k = round(float(v), 1 if abs(v) < 100 and not float(v).is_integer() else 0)
+    k = 0.0 if k == 0 else k
+    return ("-" if k < 0 else "") + f"£{show(abs(k))}k"
+
+
+FORMATS = {"money": money}
+_PLACEHOLDER = re.compile(r"\{(\w+)(?:\|(\w+))?\}")
+
+
 def finding(rule_id: str, sheet: str, cell: str | None = None, found: Any = None, expected: Any = None,
             label: str = "", example: str = "", **more: Any) -> Finding:
-    """A finding of a catalogued rule, its message and fix filled in (``more`` fills any other placeholder)."""
+    """A finding of a catalogued rule, its message and fix filled in (``more`` fills any other placeholder).
+
+    A placeholder may name a format: ``{found|money}`` shows a £000 figure as £1,062k."""
     r = rules()[rule_id]
-    words = {"found": show(found), "expected": show(expected), "label": label or "This cell",
-             "example": f", for example {example}" if example else "", **{k: show(v) for k, v in more.items()}}
-    fill = lambda text: re.sub(r"\{(\w+)\}", lambda m: words.get(m.group(1), m.group(0)), text)  # noqa: E731
+    values = {"found": found, "expected": expected, **more}
+    words = {"label": label or "This cell", "example": f", for example {example}" if example else ""}
+
+    def fill(text: str) -> str:
+        def one(m: re.Match[str]) -> str:
+            name, fmt = m.group(1), m.group(2)
+            if name in words:
+                return words[name]
+            if name not in values:
+                return m.group(0)
+            return FORMATS[fmt](values[name]) if fmt else show(values[name])
+        return _PLACEHOLDER.sub(one, text)
     return Finding(rule_id, r.severity, r.family, sheet, cell, found, expected, fill(r.message), fill(r.fix),
                    r.title, r.stops)
 

@@ -1,9 +1,16 @@
 """Read a submitted workbook into a typed submission, keeping every value's sheet and cell.
 
 Nothing here raises on a user's mistake: a missing sheet, a moved table, text in a number cell or a
-formula with no saved value is recorded as a ``Problem`` and the read goes on. Fields and tables are
-found by the tags the generator writes in the hidden column A, never by fixed coordinates, so rows
-inserted above a table or blank rows inside it do not shift what is read.
+formula with no saved value is recorded as a ``Problem`` and the read goes on. Tables, their columns and
+single-value rows are found by their tags and by what they show (``locate``), never by fixed coordinates,
+so rows or columns inserted, moved or cleared do not shift what is read; what cannot be found is recorded
+as unreadable, and nothing is read from it. Every non-empty cell of a template sheet that is not read is
+recorded too (``outside``), so nothing typed is lost without a word.
+
+Values are read as the officer meant them and as the workbook shows them: a number stored as text is read
+as the number (and noted, as the workbook's own sums leave it out); a drop-down option typed in another
+case or spacing is read as the option (and noted); a placeholder such as "n/a" or "TBC" in a text cell is
+no answer; dates follow the workbook's own date system (Windows or Mac).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,28 +28,18 @@ from bcf import rounds
 from bcf import spec as specs
 from bcf.areas import Area
 from bcf.findings import ProblemKind
-from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET, Field, Spec, Table, split_ref
-from bcf.xlsx import MAX_CELL_TEXT, RawWorkbook, SheetCells, col_number, read_cells
+from bcf.locate import LABEL_COLUMN, Problem, find_field_row, find_table, norm, tags
+from bcf.outside import REFERENCE_COLUMNS, Found, outside_cells, template_texts
+from bcf.spec import LISTS_SHEET, Field, Spec, Table, col_letter, split_ref
+from bcf.xlsx import MAC_EPOCH, MAX_CELL_TEXT, WINDOWS_EPOCH, Limits, RawWorkbook, SheetCells, col_number, read_cells
 
-MAX_ROW = 400  # the template's last row is ~70; past this nothing of ours can be
+__all__ = ["Problem", "Submission", "convert", "read_submission", "template_stamp", "describe"]
+
+MAX_ROW = 400  # the template's last row is ~70; past this nothing of ours can be (cells there are still noted)
 MAX_COL = 40
-LAST_READ = f"row {MAX_ROW} or column AN"  # column MAX_COL
-_A1 = re.compile(r"[A-Z]{1,3}\d+")
-_EXCEL_EPOCH = date(1899, 12, 30)
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T[\d:.]+)?")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something met while reading: kind, where (sheet as found in the file, A1 cell) and what was there."""
-
-    kind: ProblemKind
-    sheet: str
-    cell: str | None = None
-    found: Any = None
-    expected: str = ""
-    name: str | None = None  # the field id, or "table.column", where the problem is in a value
+_PUNCTUATION = re.compile(r"[\W_]+")
 
 
 @dataclass
@@ -60,6 +58,12 @@ class Submission:
     raw: dict[tuple[str, str], Any] = field(default_factory=dict)  # (sheet, A1) -> value as typed
     problems: list[Problem] = field(default_factory=list)
     end_rows: dict[str, int] = field(default_factory=dict)  # table id -> totals row as found
+    start_rows: dict[str, int] = field(default_factory=dict)  # table id -> heading row as found
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)  # table id -> column id -> letter as found
+    totals: dict[str, Any] = field(default_factory=dict)  # "table.column" -> what its totals row shows
+    names: dict[tuple[str, str], str] = field(default_factory=dict)  # (sheet, A1) -> field id or "table.column"
+    unreadable: set[str] = field(default_factory=set)  # fields, tables and "table.column"s that could not be read
+    as_text: set[tuple[str, int | None]] = field(default_factory=set)  # (name, row) of numbers stored as text
 
     def __getstate__(self) -> dict[str, Any]:
         """Sent between processes without the specification, which the receiver loads by name."""
@@ -88,6 +92,10 @@ class Submission:
     def sheet_of(self, spec_sheet: str) -> str:
         return self.sheet_names.get(spec_sheet, spec_sheet)
 
+    def letter(self, table: str, column: str) -> str:
+        """A table column's letter as found (the template's, if the column was not found)."""
+        return self.columns.get(table, {}).get(column) or self.spec.table(table).letter(column)
+
     def where(self, name: str, row: int | None = None) -> tuple[str, str]:
         """(sheet, A1) of a field, or of a table column at a sheet row (the totals row if row is None)."""
         if self.spec.has(name) and not row and name in self.field_cells:
@@ -95,15 +103,27 @@ class Submission:
             return self.sheet_of(f.sheet), self.field_cells[name]
         table, column = name.split(".")
         t = self.spec.table(table)
-        return self.sheet_of(t.sheet), f"{t.letter(column)}{row or self.end_rows.get(table, t.end_row)}"
+        return self.sheet_of(t.sheet), f"{self.letter(table, column)}{row or self.end_rows.get(table, t.end_row)}"
+
+    def heading(self, name: str) -> tuple[str, str]:
+        """(sheet, A1) of a table column's heading."""
+        table, column = name.split(".")
+        t = self.spec.table(table)
+        return self.sheet_of(t.sheet), f"{self.letter(table, column)}{self.start_rows.get(table, t.header_row)}"
 
     def found(self, name: str, row: int | None = None) -> Any:
         return self.raw.get(self.where(name, row))
 
+    def readable(self, name: str) -> bool:
+        """Whether a field, a table or a "table.column" could be read (a table: every column of it)."""
+        table = name.split(".")[0]
+        return name not in self.unreadable and table not in self.unreadable and not (
+            "." not in name and any(u.startswith(name + ".") for u in self.unreadable))
 
-def _to_date(v: Any) -> date | None:
+
+def _to_date(v: Any, mac_dates: bool = False) -> date | None:
     if isinstance(v, float) and 1 < v < 2958466:
-        return _EXCEL_EPOCH + timedelta(days=int(v))
+        return (MAC_EPOCH if mac_dates else WINDOWS_EPOCH) + timedelta(days=int(v))
     if isinstance(v, str) and _ISO_DATE.fullmatch(v.strip()):
         try:
             return datetime.fromisoformat(v.strip()).date()
@@ -112,7 +132,7 @@ def _to_date(v: Any) -> date | None:
     return None
 
 
-def convert(f: Field, v: Any) -> tuple[Any, str | None]:
+def convert(f: Field, v: Any, mac_dates: bool = False) -> tuple[Any, str | None]:
     """The typed value of a cell for a field, and the expected type if the value is not of it."""
     if v is None or (isinstance(v, str) and not v.strip()):
         return None, None
@@ -125,33 +145,40 @@ def convert(f: Field, v: Any) -> tuple[Any, str | None]:
             return None, "a whole number"
         return v, None
     if f.type == "date":
-        d = _to_date(v)
+        d = _to_date(v, mac_dates)
         return (d, None) if d else (None, "a date")
     if isinstance(v, float):
         return (str(int(v)) if v.is_integer() else str(v)), None
     return (str(v).strip() if not isinstance(v, bool) else ("TRUE" if v else "FALSE")), None
 
 
-def _tags(sheet: SheetCells) -> dict[str, int]:
-    tag_col = col_number(specs.TAG_COLUMN)
-    return {c.value.strip(): r for (r, col), c in sheet.cells.items()
-            if col == tag_col and isinstance(c.value, str) and c.value.strip()}
+@cache
+def _options(spec: Spec, list_name: str) -> dict[str, str]:
+    """A drop-down list's options by their normalised text."""
+    values = ([a.hwb_name for a in rounds.of(spec).round.areas.all] if list_name == "hwb"
+              else spec.lists.get(list_name, ()))
+    return {norm(v): v for v in values}
 
 
-def _spec_tags(s: specs.Sheet) -> set[str]:
-    return {f.id for f in s.fields} | {t.start_tag for t in s.tables}
+@cache
+def _placeholders(spec: Spec) -> frozenset[str]:
+    return frozenset(norm(p) for p in rounds.of(spec).round.values()["checks"]["placeholders"])
 
 
 class _Reader:
     def __init__(self, raw: RawWorkbook, spec: Spec, sub: Submission):
         self.raw, self.spec, self.sub = raw, spec, sub
+        self.seen: set[tuple[int, int]] = set()  # (row, col) read on the sheet being read
+        self.found: list[Found] = []
 
     def problem(self, *args: Any, **kw: Any) -> None:
         self.sub.problems.append(Problem(*args, **kw))
 
-    def cell_value(self, sheet: SheetCells, ref: str, f: Field, name: str) -> Any:
-        col, row = split_ref(ref)
-        c = sheet.get(row, col_number(col))
+    def cell_value(self, sheet: SheetCells, ref: str, f: Field, name: str, row: int | None = None) -> Any:
+        col, r = split_ref(ref)
+        self.seen.add((r, col_number(col)))
+        self.sub.names[(sheet.name, ref)] = name
+        c = sheet.get(r, col_number(col))
         if c is None:
             return None
         if c.formula and not c.cached:
@@ -165,55 +192,80 @@ class _Reader:
             if f.is_input:
                 self.problem(ProblemKind.WRONG_TYPE, sheet.name, ref, value, f"a value, not the error {value}", name)
             return None
-        typed, expected = convert(f, value)
+        typed, expected = convert(f, value, self.raw.mac_dates)
         if expected and f.is_input:
             self.problem(ProblemKind.WRONG_TYPE, sheet.name, ref, value, expected, name)
+        elif f.numeric and isinstance(value, str) and typed is not None:
+            self.sub.as_text.add((name, row))
+            if f.is_input:
+                self.problem(ProblemKind.TEXT_NUMBER, sheet.name, ref, value, "a number", name)
+        elif isinstance(typed, str) and f.is_input:
+            return self.answer(sheet, ref, f, name, typed)
         return typed
 
-    def read_fields(self, s: specs.Sheet, sheet: SheetCells, tags: dict[str, int]) -> None:
+    def answer(self, sheet: SheetCells, ref: str, f: Field, name: str, text: str) -> str | None:
+        """A text input: an option of its list as the list spells it, or None for a placeholder."""
+        key = norm(text)
+        if f.list:
+            option = _options(self.spec, f.list).get(key)
+            if option is not None and option != text:
+                self.problem(ProblemKind.LIST_NORMALISED, sheet.name, ref, text, option, name)
+            return option if option is not None else text
+        if key in _placeholders(self.spec) or _PUNCTUATION.fullmatch(key):
+            self.problem(ProblemKind.PLACEHOLDER, sheet.name, ref, text, "an answer", name)
+            return None
+        return text
+
+    def read_fields(self, s: specs.Sheet, sheet: SheetCells, found_tags: dict[str, int]) -> None:
         rows: dict[int, list[Field]] = {}
         for f in s.fields:
             rows.setdefault(split_ref(f.cell or "A1")[1], []).append(f)
         for spec_row, fs in rows.items():
-            key = min(fs, key=lambda f: col_number(split_ref(f.cell or "A1")[0])).id
-            row = tags.get(key, spec_row)
+            row, shift = find_field_row(sheet, s, fs, found_tags, spec_row)
             if row != spec_row:
+                key = min(fs, key=lambda f: col_number(split_ref(f.cell or "A1")[0])).id
                 self.problem(ProblemKind.FIELD_MOVED, sheet.name, f"{specs.TAG_COLUMN}{row}", key, f"row {spec_row}")
+            self.seen.add((row, LABEL_COLUMN + shift))
             for f in fs:
-                ref = f"{split_ref(f.cell or 'A1')[0]}{row}"
+                ref = f"{col_letter(col_number(split_ref(f.cell or 'A1')[0]) + shift)}{row}"
                 self.sub.field_cells[f.id] = ref
                 self.sub.fields[f.id] = self.cell_value(sheet, ref, f, f.id)
 
-    def read_table(self, t: Table, sheet: SheetCells, tags: dict[str, int]) -> pd.DataFrame:
-        columns = [c.id for c in t.columns]
-        start = tags.get(t.start_tag)
-        if start is None:
-            self.problem(ProblemKind.TABLE_NOT_FOUND, sheet.name, f"B{t.header_row}", None, f"the {t.label} table")
+    def read_table(self, t: Table, sheet: SheetCells, found_tags: dict[str, int]) -> pd.DataFrame:
+        place = find_table(sheet, t, found_tags, self.sub.problems)
+        if place is None:
+            self.sub.unreadable.add(t.id)
             return _frame(t, [], [])
-        if start != t.header_row:
-            self.problem(ProblemKind.TABLE_MOVED, sheet.name, f"B{start}", t.label, f"row {t.header_row}")
-        for c in t.columns:
-            h = sheet.get(start, col_number(t.letter(c.id)))
-            text = str(h.value).rstrip(" *") if h and h.value is not None else ""
-            if text != c.label:
-                self.problem(ProblemKind.HEADER_CHANGED, sheet.name, f"{t.letter(c.id)}{start}", text, c.label)
-        end = tags.get(t.end_tag, 0)
-        if end <= start:  # the totals row is gone: read on to the next tag, or to the last row read
-            later = [r for r in tags.values() if r > start]
-            end = (start + t.max_rows + 1 if t.fixed_rows
-                   else min(later) if later else max((r for r, _ in sheet.cells), default=start) + 1)
-        self.sub.end_rows[t.id] = end
+        self.found.append(Found(t, place))
+        self.sub.start_rows[t.id], self.sub.end_rows[t.id] = place.start, place.end
+        self.sub.columns[t.id] = {c: place.letter(c) for c in place.columns}
+        self.sub.unreadable |= {f"{t.id}.{c.id}" for c in t.columns if c.id not in place.columns}
+        cols = place.columns
+        for r in (place.start - 1, place.start, place.end):
+            self.seen |= {(r, col) for col in cols.values()}
+        for col in place.lost:  # a lost column is one structure finding, not one per cell
+            self.seen |= {(r, col) for r in range(place.start, place.end + 1)}
         records, index = [], []
-        for r in range(start + 1, end):
-            cells = {c.id: sheet.get(r, col_number(t.letter(c.id))) for c in t.columns}
-            if not t.fixed_rows and all(cells[c.id] is None for c in t.columns if c.is_input):
+        for r in range(place.start + 1, place.end):
+            if not t.fixed_rows and all(_blank(sheet.get(r, cols[c.id])) for c in t.columns
+                                        if c.is_input and c.id in cols):
+                self.seen |= {(r, col) for col in cols.values()}
                 continue  # blank row (or a row of calculated cells only)
-            records.append({c.id: self.cell_value(sheet, f"{t.letter(c.id)}{r}", c, f"{t.id}.{c.id}") for c in t.columns})
+            records.append({c.id: self.cell_value(sheet, f"{place.letter(c.id)}{r}", c, f"{t.id}.{c.id}", r)
+                            if c.id in cols else None for c in t.columns})
             index.append(r)
+        for c in t.columns:
+            if c.total and c.id in cols:
+                ref = f"{place.letter(c.id)}{place.end}"
+                self.sub.names[(sheet.name, ref)] = f"{t.id}.{c.id}"
+                cell = sheet.get(place.end, cols[c.id])
+                if cell is not None and cell.cached and cell.error is None:
+                    self.sub.totals[f"{t.id}.{c.id}"] = cell.value
+                    self.sub.raw[(sheet.name, ref)] = cell.value
         if not t.fixed_rows and len(records) > t.max_rows:
             self.problem(ProblemKind.TOO_MANY_ROWS, sheet.name, f"B{index[t.max_rows]}", len(records),
                          f"at most {t.max_rows} rows")
-        return _frame(t, records, index, columns)
+        return _frame(t, records, index)
 
     def read(self) -> None:
         unmatched = [n for n in self.raw.names if n != LISTS_SHEET]
@@ -222,33 +274,46 @@ class _Reader:
             if sheet is None:  # renamed? look for its tags on a sheet we have not matched
                 wanted = _spec_tags(s)
                 sheet = next((self.raw.sheets[n] for n in unmatched
-                              if n not in self.spec_names and wanted & set(_tags(self.raw.sheets[n]))), None)
+                              if n not in self.spec_names and wanted & set(tags(self.raw.sheets[n]))), None)
                 if sheet is None:
                     if not s.optional:
-                        self.problem(ProblemKind.SHEET_MISSING, s.name, None, None, f"a sheet called {s.name}")
+                        self.problem(ProblemKind.SHEET_MISSING, s.name, None, None, s.name)
                     for t in s.tables:
                         self.sub.tables[t.id] = _frame(t, [], [])
                     for f in s.fields:
                         self.sub.fields[f.id] = None
+                    self.sub.unreadable |= {f.id for f in s.fields} | {t.id for t in s.tables}
                     continue
                 self.problem(ProblemKind.SHEET_RENAMED, sheet.name, None, sheet.name, s.name)
             self.sub.sheet_names[s.name] = sheet.name
             if sheet.state != "visible":
                 self.problem(ProblemKind.SHEET_HIDDEN, sheet.name, None, sheet.state, "visible")
-            if sheet.beyond:  # reading stopped at the last row or column read, and there is more
-                cell = sheet.beyond if _A1.fullmatch(sheet.beyond) else None
-                self.problem(ProblemKind.NOT_READ, sheet.name, cell, sheet.beyond, LAST_READ)
-            tags = _tags(sheet)
-            self.read_fields(s, sheet, tags)
+            found_tags = tags(sheet)
+            self.seen, self.found = set(), []
+            self.read_fields(s, sheet, found_tags)
             for t in s.tables:
-                self.sub.tables[t.id] = self.read_table(t, sheet, tags)
+                self.sub.tables[t.id] = self.read_table(t, sheet, found_tags)
+            if all(t.id not in self.sub.unreadable for t in s.tables):  # else where its rows end is unknown
+                self.sub.problems += outside_cells(sheet, self.seen, template_texts(self.spec, s), self.found)
+        for name, columns in REFERENCE_COLUMNS.items():
+            if name in self.raw.sheets:
+                self.sub.problems += outside_cells(self.raw.sheets[name], set(), set(), [], columns)
 
     @property
     def spec_names(self) -> set[str]:
         return {s.name for s in self.spec.sheets}
 
 
-def _frame(t: Table, records: list[dict[str, Any]], index: list[int], columns: list[str] | None = None) -> pd.DataFrame:
+def _blank(c: Any) -> bool:
+    return c is None or (not c.formula and c.error is None and (c.value is None or (isinstance(c.value, str)
+                                                                                     and not c.value.strip())))
+
+
+def _spec_tags(s: specs.Sheet) -> set[str]:
+    return {f.id for f in s.fields} | {t.start_tag for t in s.tables}
+
+
+def _frame(t: Table, records: list[dict[str, Any]], index: list[int]) -> pd.DataFrame:
     data = {}
     for c in t.columns:
         values = [r[c.id] for r in records]
@@ -256,7 +321,7 @@ def _frame(t: Table, records: list[dict[str, Any]], index: list[int], columns: l
             data[c.id] = pd.Series([float("nan") if v is None else v for v in values], dtype="float64")
         else:
             data[c.id] = pd.Series(values, dtype=object)
-    df = pd.DataFrame(data, columns=columns or [c.id for c in t.columns])
+    df = pd.DataFrame(data, columns=[c.id for c in t.columns])
     df.index = pd.Index(index, name="row", dtype="int64")
     return df
 
@@ -272,9 +337,9 @@ def template_stamp(raw: RawWorkbook) -> tuple[str | None, str | None]:
             (str(ver.value) if not isinstance(ver.value, float) else f"{ver.value:.1f}") if ver else None)
 
 
-def _limits(sheet: str) -> tuple[int, int]:
-    """Rows and columns worth reading on a sheet: the lists sheet's stamp only, nothing of our own reference sheets."""
-    return {LISTS_SHEET: (2, 2), "Guidance": (0, 0), CHECKLIST_SHEET: (0, 0)}.get(sheet, (MAX_ROW, MAX_COL))
+def _limits(sheet: str) -> Limits:
+    """What to read of a sheet: the hidden lists sheet's stamp only; of every other sheet, as far as ours can go."""
+    return Limits(2, 2, beyond=False) if sheet == LISTS_SHEET else Limits(MAX_ROW, MAX_COL)
 
 
 def read_submission(source: str | Path | IO[bytes], raw: RawWorkbook | None = None,
@@ -298,7 +363,6 @@ def read_submission(source: str | Path | IO[bytes], raw: RawWorkbook | None = No
                                     f"the {spec.title}"))
     _Reader(raw, spec, sub).read()
     return sub
-
 
 
 def describe(sub: Submission) -> dict[str, Any]:

@@ -25,6 +25,11 @@ CHECKLIST_SHEET = "Checklist"
 FIRST_TABLE_COLUMN = 2  # tables start in column B
 
 
+def version_line(version: str) -> str:
+    """The line under each data sheet's title."""
+    return f"Version {version}. Fill in the yellow cells; * marks a required item."
+
+
 def col_letter(n: int) -> str:
     """1 → A, 28 → AB."""
     s = ""

@@ -6,13 +6,18 @@ has a saved value. It reads only up to the rows and columns the caller asks for,
 claims. Measured here it costs little more than parsing the sheet XML at all, and unlike the faster
 value-only readers it keeps formulas apart from blanks.
 
+Nothing past the limits is kept, but nothing there is lost unseen either: a non-empty cell outside them is
+noted in ``SheetCells.beyond`` (up to ``MAX_BEYOND`` a sheet), so that the caller can say it was not read. The
+workbook's date system (Windows, or the Mac's, four years later) is kept with the cells, as every date serial
+depends on it.
+
 Every submitted file is untrusted, so the reader also keeps to budgets: it parses at most ``MAX_ELEMENTS``
-XML elements and keeps at most ``MAX_TEXT`` characters of text in all, and clips any one cell's text to
-Excel's own limit of 32,767 characters. A file that goes over a budget is not read further; the workbook
-says which budget and where (``RawWorkbook.too_large``). Shared strings are parsed last and only as far as
-the last one a read cell uses. Damage of any kind (to the zip, a part or the XML) is raised as ``Damaged``,
-a ``zipfile.BadZipFile`` whose message says in plain words what is wrong; entities in the XML raise
-defusedxml's own exceptions.
+XML elements within the limits (and ``MAX_TAIL_ELEMENTS`` past them) and keeps at most ``MAX_TEXT``
+characters of text in all, and clips any one cell's text to Excel's own limit of 32,767 characters. A file
+that goes over a budget is not read further; the workbook says which budget and where
+(``RawWorkbook.too_large``). Shared strings are parsed last and only as far as the last one a read cell
+uses. Damage of any kind (to the zip, a part or the XML) is raised as ``Damaged``, a ``zipfile.BadZipFile``
+whose message says in plain words what is wrong; entities in the XML raise defusedxml's own exceptions.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from datetime import date, timedelta
+from typing import IO, Any, NamedTuple
 from xml.etree.ElementTree import ParseError, XMLPullParser
 
 from defusedxml import DTDForbidden
@@ -41,6 +47,11 @@ _ROW, _C, _V, _F, _IS, _T, _R, _SI, _SHEET_DATA = (
 MAX_CELL_TEXT = 32_767  # Excel's limit on the characters in one cell
 MAX_ELEMENTS = 200_000  # XML elements parsed in all; the whole template has under 9,000
 MAX_TEXT = 1_000_000  # characters of cell text kept in all; the whole template has under 25,000
+MAX_TAIL_ELEMENTS = 1_000_000  # elements looked through past a sheet's row limit for cells that are not empty
+MAX_BEYOND = 200  # non-empty cells past the limits noted on one sheet
+WINDOWS_EPOCH = date(1899, 12, 30)  # day 0 of Excel's usual date serials
+MAC_EPOCH = WINDOWS_EPOCH + timedelta(days=1462)  # day 0 when a workbook uses the Mac date system
+MAC_DATES_ATTRIBUTE = f"date{MAC_EPOCH.year}"  # how workbook.xml says so
 # what a damaged or unreadable zip raises while it is read (zipfile lets these through from zlib and struct)
 DAMAGED = (zipfile.BadZipFile, zlib.error, struct.error, EOFError, RuntimeError, NotImplementedError, OSError)
 
@@ -82,12 +93,20 @@ class Cell:
     clipped: int = 0  # the text's full length when it was longer than a cell can hold, and was cut
 
 
+class Limits(NamedTuple):
+    """What to read of one sheet: rows and columns kept, and whether to note non-empty cells past them."""
+
+    rows: int
+    cols: int
+    beyond: bool = True
+
+
 @dataclass
 class SheetCells:
     name: str
     state: str  # visible | hidden | veryHidden
     cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
-    beyond: str | None = None  # the first cell past the rows and columns read that holds a value (A1)
+    beyond: dict[tuple[int, int], Cell] = field(default_factory=dict)  # non-empty cells past the limits
 
     def get(self, row: int, col: int) -> Cell | None:
         return self.cells.get((row, col))
@@ -106,6 +125,7 @@ class TooLarge:
 class RawWorkbook:
     sheets: dict[str, SheetCells]  # in workbook order
     too_large: TooLarge | None = None  # set when reading stopped at a budget; the sheets are then partial
+    mac_dates: bool = False  # date serials count from the Mac epoch (Excel for Mac's old default), 1,462 days on
 
     @property
     def names(self) -> list[str]:
@@ -198,8 +218,9 @@ def _resolve(base: str, target: str) -> str:
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
 
 
-def _sheet_paths(pkg: _Package, budget: _Budget) -> tuple[list[tuple[str, str, str]], str | None]:
-    """(name, state, part path) for every worksheet in workbook order, and the shared strings part."""
+def _sheet_paths(pkg: _Package, budget: _Budget, wb: RawWorkbook) -> tuple[list[tuple[str, str, str]], str | None]:
+    """(name, state, part path) for every worksheet in workbook order, and the shared strings part; notes the
+    workbook's date system."""
     rels, strings = {}, None
     with pkg.open("xl/_rels/workbook.xml.rels", "the list of the workbook's parts") as f:
         for el in budget.parse(f):
@@ -212,6 +233,8 @@ def _sheet_paths(pkg: _Package, budget: _Budget) -> tuple[list[tuple[str, str, s
         for el in budget.parse(f):
             if el.tag == f"{NS}sheet":
                 out.append((el.get("name", ""), el.get("state", "visible"), rels.get(el.get(f"{REL_NS}id"), "")))
+            elif el.tag == f"{NS}workbookPr":
+                wb.mac_dates = el.get(MAC_DATES_ATTRIBUTE, "").lower() in ("1", "true")
     return out, pkg.find(strings or "xl/sharedStrings.xml")
 
 
@@ -220,26 +243,34 @@ def _int(text: str | None) -> int | None:
 
 
 class _SheetReader:
-    """Streams one sheet's rows within the limits; shared strings are noted by index, resolved later."""
+    """Streams one sheet's rows within the limits; shared strings are noted by index, resolved later.
 
-    def __init__(self, sheet: SheetCells, max_row: int, max_col: int):
-        self.sheet, self.max_row, self.max_col = sheet, max_row, max_col
+    Past the limits nothing is kept but non-empty cells, noted in ``beyond``."""
+
+    def __init__(self, sheet: SheetCells, limits: Limits):
+        self.sheet, self.limits = sheet, limits
+        self.max_row, self.max_col = limits.rows, limits.cols
         self.shared: dict[tuple[int, int], tuple[int, bool]] = {}  # (row, col) -> (string index, formula)
+        self.shared_beyond: dict[tuple[int, int], tuple[int, bool]] = {}
 
     def read(self, f: IO[bytes], budget: _Budget) -> None:
-        """Every row up to max_row; the budget is charged per element, inline as this is the hot loop."""
-        row, left = 0, budget.elements
-        elements = _sheet_elements(f)
+        """Every row up to max_row, then (when asked) the rest for non-empty cells; the budget is charged per
+        element, inline as this is the hot loop."""
+        row, left, tail = 0, budget.elements, MAX_TAIL_ELEMENTS
         try:
-            for el in elements:
-                left -= 1
-                if left < 0:
-                    raise budget.over()
+            for el in _sheet_elements(f):
                 tag = el.tag
+                if row <= self.max_row:
+                    left -= 1
+                    if left < 0:
+                        raise budget.over()
+                else:
+                    tail -= 1
+                    if tail < 0:
+                        raise budget.over()
                 if tag == _ROW:
                     row = _int(el.get("r")) or row + 1  # a row without r follows the one before it
-                    if row > self.max_row:  # never stop without saying so: is there a value further down?
-                        self.sheet.beyond = self.sheet.beyond or _first_value(el, row) or _first_value_in(elements)
+                    if row > self.max_row and not self.limits.beyond:
                         return
                     self.row(el, row, budget)
                     el.clear()
@@ -255,9 +286,8 @@ class _SheetReader:
                 continue
             m = _REF.fullmatch(c.get("r", ""))
             r, col = (int(m.group(2)), col_number(m.group(1))) if m else (row, col + 1)  # no r: the next column
-            if r > max_row or col > max_col:
-                if self.sheet.beyond is None and _has_value(c):
-                    self.sheet.beyond = c.get("r") or f"row {r}"
+            outside = r > max_row or col > max_col
+            if outside and (not self.limits.beyond or len(c) == 0 or len(self.sheet.beyond) >= MAX_BEYOND):
                 continue
             t = c.get("t", "n")
             v = c.find(_V)
@@ -265,13 +295,13 @@ class _SheetReader:
                 i = _int(v.text)
                 if i is None:
                     raise Damaged(f"cell {c.get('r', '')[:10]} of the {self.sheet.name[:31]} sheet is damaged")
-                self.shared[(r, col)] = (i, c.find(_F) is not None)
+                (self.shared_beyond if outside else self.shared)[(r, col)] = (i, c.find(_F) is not None)
                 continue
             cell = _cell(c, t, v)
             if cell is not None:
                 if type(cell.value) is str:
                     budget.spend_text(len(cell.value))
-                cells[(r, col)] = cell
+                (self.sheet.beyond if outside else cells)[(r, col)] = cell
 
 
 def _has_value(c: Any) -> bool:
@@ -353,15 +383,15 @@ def _string(text: str, formula: bool) -> Cell:
     return Cell(value, formula=formula, clipped=clipped)
 
 
-def _read(z: zipfile.ZipFile, limits: Callable[[str], tuple[int, int]], wb: RawWorkbook) -> None:
+def _read(z: zipfile.ZipFile, limits: Callable[[str], Limits], wb: RawWorkbook) -> None:
     budget, pkg = _Budget(), _Package(z)
-    paths, strings_part = _sheet_paths(pkg, budget)
+    paths, strings_part = _sheet_paths(pkg, budget, wb)
     readers = []
     for name, state, part in paths:
         sheet = wb.sheets[name] = SheetCells(name, state)
-        max_row, max_col = limits(name)
-        if max_row:
-            reader = _SheetReader(sheet, max_row, max_col)
+        lim = limits(name)
+        if lim.rows:
+            reader = _SheetReader(sheet, lim)
             readers.append(reader)
             with pkg.open(part, f"the contents of the {name[:31]} sheet") as f:
                 try:
@@ -371,21 +401,22 @@ def _read(z: zipfile.ZipFile, limits: Callable[[str], tuple[int, int]], wb: RawW
                     raise
                 except ParseError as e:
                     raise Damaged(f"the {name[:31]} sheet is not readable") from e
-    wanted = max((i for r in readers for i, _ in r.shared.values()), default=-1)
+    wanted = max((i for r in readers for i, _ in (*r.shared.values(), *r.shared_beyond.values())), default=-1)
     strings = _shared_strings(z, strings_part, wanted, budget)
     for reader in readers:
         try:
-            for (row, col), (i, formula) in reader.shared.items():
-                text = strings[i] if 0 <= i < len(strings) else ""
-                budget.spend_text(len(text))
-                reader.sheet.cells[(row, col)] = _string(text, formula)
+            for into, shared in ((reader.sheet.cells, reader.shared), (reader.sheet.beyond, reader.shared_beyond)):
+                for (row, col), (i, formula) in shared.items():
+                    text = strings[i] if 0 <= i < len(strings) else ""
+                    budget.spend_text(len(text))
+                    into[(row, col)] = _string(text, formula)
         except _OverBudget as e:
             e.sheet = reader.sheet.name
             raise
 
 
-def read_cells(source: str | IO[bytes], limits: Callable[[str], tuple[int, int]]) -> RawWorkbook:
-    """The cells of every worksheet within the (rows, columns) that ``limits(sheet name)`` allows."""
+def read_cells(source: str | IO[bytes], limits: Callable[[str], Limits]) -> RawWorkbook:
+    """The cells of every worksheet within the ``limits(sheet name)``, and the non-empty cells past them."""
     wb = RawWorkbook({})
     try:
         with zipfile.ZipFile(source) as z:

@@ -14,7 +14,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bcf.generate.cells import Cached, Filled, Formulas, Layout, TableRow, Values
 from bcf.generate.styles import BOLD, NOTE_FONT, Styles, Validations, font, protect_and_page, style_header, style_total
-from bcf.spec import TAG_COLUMN, Field, Sheet, Spec, Table, split_ref
+from bcf.spec import TAG_COLUMN, Field, Sheet, Spec, Table, split_ref, version_line
 
 LABEL_COLUMN, VALUE_COLUMN = "B", "C"  # a field in the value column is labelled in the label column
 FIELD_SHEET_WIDTHS = {"B": 48, "C": 34, "D": 14, "E": 14, "F": 14, "G": 14}
@@ -56,7 +56,7 @@ class DataSheets:
         for col, width in (FIELD_SHEET_WIDTHS if s.fields else TABLE_SHEET_WIDTHS).items():
             ws.column_dimensions[col].width = width
         ws["B1"], ws["B1"].font = s.title, font(14)
-        ws["B2"] = f"Version {self.spec.version}. Fill in the yellow cells; * marks a required item."
+        ws["B2"] = version_line(self.spec.version)
         ws["B2"].font = NOTE_FONT
 
     def _fields(self, ws: Worksheet, s: Sheet) -> None:

@@ -2,6 +2,8 @@
 
 ``check_file`` never raises on a bad file: whatever happens while reading becomes a gate finding,
 and a gate finding that stops the check is the only finding reported, so nothing piles on top of it.
+Nothing piles on a value either: once a cell rule has reported a value (text in a number cell, out of
+range, not an option, pounds typed as thousands), no other finding is built on it (``unstacked``).
 """
 
 from __future__ import annotations
@@ -155,7 +157,34 @@ def complete(reports: list[Report]) -> list[Report]:
     cells = cell_findings_many([reports[i].submission for i in todo])  # type: ignore[misc]
     out = list(reports)
     for i, found in zip(todo, cells, strict=True):
-        out[i] = reports[i].with_findings(attach([*reports[i].findings, *found], reports[i].submission))
+        sub = reports[i].submission
+        assert sub is not None
+        out[i] = reports[i].with_findings(attach(unstacked(sub, [*reports[i].findings, *found]), sub))
+    return out
+
+
+def unstacked(sub: Submission, findings: list[Finding]) -> list[Finding]:
+    """The findings less any built on a value a cell rule has already reported: at its cell, or by a rule
+    that reads it. Of several value findings at one cell, the one that names the cause best is kept."""
+    from bcf.validate.logic import VALUE_RULES, derived_from
+
+    best: dict[tuple[str, str | None], Finding] = {}
+    for f in findings:
+        at = (f.sheet, f.cell)
+        if f.rule_id in VALUE_RULES and (at not in best or VALUE_RULES.index(f.rule_id) > VALUE_RULES.index(
+                best[at].rule_id)):
+            best[at] = f
+    reported = {n for f in best.values() if (n := sub.names.get((f.sheet, f.cell or ""))) is not None}
+    out = []
+    for f in findings:
+        at = (f.sheet, f.cell)
+        if f.rule_id in VALUE_RULES:
+            if best[at] is f:
+                out.append(f)
+        elif at in best or derived_from(sub, f) & reported:
+            continue
+        else:
+            out.append(f)
     return out
 
 

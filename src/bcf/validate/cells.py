@@ -3,7 +3,10 @@
 Nothing here restates the template: required, bounds, dropdown lists, unique ids, email and date ranges
 all come from ``spec``. Each table, and each sheet's single-value fields as a one-row frame, is validated
 lazily; every failure case is mapped back to its rule id and, through the reader's cell map, to its A1 cell.
-Text in a number cell is found by the reader (it cannot be typed into the frame) and reported here too.
+What the reader finds in a value (text in a number cell, a number stored as text, an option typed in
+another case, a placeholder for a required answer) cannot reach a typed frame and is reported here too.
+Columns the reader could not find are left out of their frames: one structure finding says so, and no
+cell of theirs is reported as blank.
 """
 
 from __future__ import annotations
@@ -99,13 +102,14 @@ def _finding(sub: Submission, f: Field, rule_id: str, sheet: str, cell: str, val
 
 
 def _frames(sub: Submission) -> Iterator[tuple[str, pd.DataFrame]]:
-    """The frames worth validating; a missing sheet is one structure finding, not one per cell."""
+    """The frames worth validating; a missing sheet or column is one structure finding, not one per cell."""
     present = [s for s in sub.spec.data_sheets if s.name in sub.sheet_names]
     fields = {f.id: sub.fields.get(f.id) for s in present for f in s.fields if f.is_input}
     yield FIELDS, pd.DataFrame([fields], index=pd.Index([0], name="row"))
     for t in (t for s in present for t in s.tables):
         if len(sub.tables[t.id]):  # an empty table passes every column check: skip it
-            yield t.id, sub.tables[t.id]
+            lost = [c.id for c in t.columns if not sub.readable(f"{t.id}.{c.id}")]
+            yield t.id, sub.tables[t.id].drop(columns=lost)
 
 
 def field_of(spec: Spec, name: str) -> Field:
@@ -154,12 +158,18 @@ def cell_findings_many(subs: list[Submission]) -> list[list[Finding]]:
     return [list(o.values()) for o in out]
 
 
+READER_VALUE = (ProblemKind.WRONG_TYPE, ProblemKind.TEXT_NUMBER, ProblemKind.LIST_NORMALISED, ProblemKind.PLACEHOLDER)
+
+
 def _type_findings(sub: Submission) -> dict[tuple[str, str], Finding]:
-    """The reader's text-in-a-number-cell problems, which cannot reach a typed frame."""
+    """What the reader found in values, which cannot reach a typed frame. A placeholder is reported where an
+    answer is required; elsewhere it is simply no answer, and the rule that needs one says so."""
     out = {}
     for p in sub.problems:
-        if p.kind == ProblemKind.WRONG_TYPE and p.cell and p.name:
+        if p.kind in READER_VALUE and p.cell and p.name:
             f = field_of(sub.spec, p.name)
+            if p.kind == ProblemKind.PLACEHOLDER and not f.required:
+                continue
             out[(p.sheet, p.cell)] = finding(PROBLEM_RULES[p.kind], p.sheet, p.cell, found=p.found, expected=p.expected,
                                              label=f.label, example=f.example or "")
     return out

@@ -1,7 +1,8 @@
 """The gate: what a file is, before any parser touches it, and whether it is our template.
 
 Checks run cheapest first on the raw bytes: size, magic bytes (so a renamed .xls, .ods, .csv or PDF is
-named for what it is), an encrypted Office file, and the zip's own directory (what kind of package it is,
+named for what it is, a CSV in whatever encoding Excel saved it, and a document told apart from a
+spreadsheet, as the advice differs), an encrypted Office file, and the zip's own directory (what kind of package it is,
 declared uncompressed sizes, entry count, password-protected or oddly packed parts), then the head of each
 XML part (entity declarations, the Strict format) and macros. Only a file that passes is parsed at all.
 After reading, the workbook must be our template, within the reader's budgets, for a known HWB.
@@ -10,6 +11,7 @@ See docs/security.md for the threats each check answers.
 
 from __future__ import annotations
 
+import codecs
 import io
 import zipfile
 from collections.abc import Iterator
@@ -27,6 +29,8 @@ HEAD_BYTES = 2 * 1024  # of each part, looked at for a document type declaration
 STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"  # Excel's "Strict Open XML Spreadsheet"
 ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # all that Excel and LibreOffice use
 FOREIGN = "BCF-GATE-012"  # a workbook of another round or return than the one it was sent in for
+DOCUMENT = "BCF-GATE-013"  # a PDF or Word document: no workbook can be saved from it
+SAMPLE = 4096  # bytes looked at to tell a text file
 
 
 def _ole_kind(data: bytes) -> str:
@@ -34,17 +38,39 @@ def _ole_kind(data: bytes) -> str:
     return "encrypted" if "EncryptedPackage".encode("utf-16-le") in data else "an old Excel 97-2003 workbook (.xls)"
 
 
-def _guess(data: bytes) -> str:
+def _text(data: bytes) -> str | None:
+    """The start of a file as text, if it is text: UTF-16 with its mark, UTF-8, or Windows-1252 (what Excel
+    writes for "CSV (Comma delimited)" on a UK machine); None for binary data."""
+    sample = data[:SAMPLE]
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return sample.decode("utf-16", errors="ignore")
+    if b"\x00" in sample:
+        return None
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            text = codecs.getincrementaldecoder(encoding)().decode(sample, final=False)  # a cut last character is fine
+        except UnicodeDecodeError:
+            continue
+        controls = sum(ch < " " and ch not in "\t\r\n\f" for ch in text)
+        return text if controls <= len(text) // 100 else None
+    return None
+
+
+def _guess(data: bytes) -> tuple[str, str]:
+    """(rule, what the file is) for a file that is not a zip, or ("", "") when it is nothing recognisable."""
     head = data[:1024].lstrip()
     if head.startswith(b"%PDF"):
-        return "a PDF document"
+        return DOCUMENT, "a PDF document"
+    if head.startswith(b"{\\rtf"):
+        return DOCUMENT, "a Rich Text (RTF) document"
     if head[:5].lower() in (b"<html", b"<!doc") or head.startswith(b"<?xml"):
-        return "a web page or XML file"
-    try:
-        text = data[:4096].decode("utf-8")
-    except UnicodeDecodeError:
-        return ""
-    return "a CSV or text file" if ("," in text or "\t" in text or ";" in text) else "a text file"
+        return "BCF-GATE-002", "a web page or XML file"
+    text = _text(data)
+    if text is None:
+        return "", ""
+    lines = [line for line in text.splitlines()[:20] if line.strip()]
+    delimited = lines and any(all(d in line for line in lines[:5]) for d in (",", "\t", ";"))
+    return "BCF-GATE-002", "a CSV or text file" if delimited else "a text file"
 
 
 def _kind(z: zipfile.ZipFile, infos: list[zipfile.ZipInfo], names: set[str]) -> str | None:
@@ -58,6 +84,8 @@ def _kind(z: zipfile.ZipFile, infos: list[zipfile.ZipInfo], names: set[str]) -> 
         return None
     if "word/document.xml" in names:
         return "a Word document"
+    if "ppt/presentation.xml" in names:
+        return "a PowerPoint presentation"
     return "a zip archive (compressed folder)"
 
 
@@ -107,7 +135,8 @@ def _zip_findings(data: bytes, sheet: str) -> Iterator[Finding]:
             names = {i.filename.lower() for i in infos}
             kind = _kind(z, infos, names) if not any(i.flag_bits & 0x1 for i in infos) else None
             if kind:
-                yield finding("BCF-GATE-002", sheet, found=kind)
+                yield finding(DOCUMENT if kind.startswith(("a Word", "a PowerPoint")) else "BCF-GATE-002", sheet,
+                              found=kind)
                 return
             stop = _size_finding(infos, sheet) or _entry_finding(infos, sheet) or _content_finding(z, infos, sheet)
             if stop:
@@ -138,8 +167,8 @@ def file_findings(snap: Snapshot) -> list[Finding]:
             return [finding("BCF-GATE-005", sheet)]
         return [finding("BCF-GATE-002", sheet, found=kind)]
     if not data.startswith(b"PK"):
-        kind = _guess(data)
-        return [finding("BCF-GATE-002", sheet, found=kind)] if kind else [finding("BCF-GATE-001", sheet)]
+        rule_id, kind = _guess(data)
+        return [finding(rule_id, sheet, found=kind)] if kind else [finding("BCF-GATE-001", sheet)]
     return list(_zip_findings(data, sheet))
 
 

@@ -1,9 +1,11 @@
 """Arithmetic, policy and consistency rules: small named functions over a submission.
 
-Each rule is registered under its catalogue id with the fields and tables it reads, and yields findings.
-It runs only where the catalogue says it is in force (round and return) and the return's template has
-what it reads. A rule whose sheet the file lacks says nothing: the missing sheet is already one structure
-finding, and guessing on top of it would only bury it. Thresholds are the round's parameters.
+Each rule is registered under its catalogue id with the fields and table columns it reads, and yields
+findings. It runs only where the catalogue says it is in force (round and return) and the return's template
+has what it reads. A rule that reads a sheet, table or column the file lacks, or that the reader could not
+find, says nothing: that is already one structure finding, and guessing on top of it would only bury it.
+Nor is a finding built on a value already reported at its cell (``derived_from`` says what each finding
+rests on, for ``validate.complete``). Thresholds are the round's parameters.
 """
 
 from __future__ import annotations
@@ -16,20 +18,25 @@ from typing import Any
 import pandas as pd
 
 from bcf import rounds
-from bcf.findings import Finding, ProblemKind, finding, rules
+from bcf.findings import Finding, finding, money, rules, show
 from bcf.read import Submission
+from bcf.spec import Field
 
 Rule = Callable[[Submission], Iterator[Finding]]
-RULES: dict[str, tuple[tuple[str, ...], Rule]] = {}  # rule id -> (fields and tables it reads, function)
+RULES: dict[str, tuple[tuple[str, ...], Rule]] = {}  # rule id -> (fields and "table.column"s it reads, function)
 NEL = "Fewer NEL admissions"
 QUARTERS = tuple(f"{period}_q{i}" for period in ("baseline", "plan") for i in range(1, 5))
 # calculated cells typed over: which rule speaks for which cell (default BCF-ARITH-007)
 CALC_RULES = {"total_pooled": "BCF-ARITH-002", "metrics.rate_baseline": "BCF-ARITH-003",
               "metrics.rate_plan": "BCF-ARITH-003", "risks.score": "BCF-ARITH-004", "share_total": None}
+TOTALS_RULE = "BCF-ARITH-009"
+POUNDS_RULE = "BCF-CELL-014"
+# cell rules that report a value itself: no other finding is built on a value one of them has reported
+VALUE_RULES = ("BCF-CELL-002", "BCF-CELL-003", "BCF-CELL-004", "BCF-CELL-009", "BCF-CELL-011", POUNDS_RULE)
 
 
 def rule(rule_id: str, *reads: str) -> Callable[[Rule], Rule]:
-    """Register a rule under its catalogue id, with the field and table ids it reads."""
+    """Register a rule under its catalogue id, with the field ids and "table.column"s it reads."""
     def register(fn: Rule) -> Rule:
         RULES[rule_id] = (reads, fn)
         return fn
@@ -56,11 +63,6 @@ def total(sub: Submission, name: str) -> float:
     return float(sub.tables[table][column].sum(skipna=True))
 
 
-def has_type_problem(sub: Submission, *names: str) -> bool:
-    """True when a value the rule adds up could not be read as a number: the type finding says it all."""
-    return any(pr.kind == ProblemKind.WRONG_TYPE and pr.name in names for pr in sub.problems)
-
-
 def nel_rows(sub: Submission) -> pd.DataFrame:
     b = sub.tables["benefits"]
     return b[b["benefit_type"] == NEL]
@@ -74,54 +76,82 @@ def planned_reduction(sub: Submission) -> float | None:
 
 
 # -- arithmetic ---------------------------------------------------------------------------------------
-@rule("BCF-ARITH-001", "funding", "schemes")
+@rule("BCF-ARITH-001", "funding.amount_this_year", "schemes.spend_this_year")
 def totals_tie(sub: Submission) -> Iterator[Finding]:
-    if has_type_problem(sub, "funding.amount_this_year", "schemes.spend_this_year"):
-        return
     funding, schemes = total(sub, "funding.amount_this_year"), total(sub, "schemes.spend_this_year")
     if abs(funding - schemes) >= p(sub, "tie_tolerance_000"):
         yield finding("BCF-ARITH-001", *sub.where("schemes.spend_this_year"), found=schemes, expected=funding)
 
 
-def _typed_over(sub: Submission) -> Iterator[tuple[str, int | None, Any, Any]]:
-    """(name, row, shown, formula gives) for every calculated cell whose saved value disagrees."""
+def _differs(sub: Submission, f: Field, shown: Any, want: Any) -> bool:
+    """Whether a calculated cell's saved value is not its calculation, at the tolerance that fits it: money
+    ties to £1k, counts are exact, rates and percentages may differ by rounding (calc_tolerance)."""
+    if want is None or shown is None or (isinstance(shown, float) and math.isnan(shown)):
+        return False
+    if isinstance(want, str) or isinstance(shown, str):
+        return str(shown) != str(want)
+    gap = abs(float(shown) - float(want))
+    if f.unit == "£000":
+        return gap >= p(sub, "tie_tolerance_000")
+    if f.type == "integer":
+        return gap >= 0.5
+    return gap > max(0.01, p(sub, "calc_tolerance") * abs(float(want)))
+
+
+def _as_workbook_sees(sub: Submission, name: str) -> Any:
+    """A field, or a column's values, as the workbook's own formulas see them: SUM leaves out text."""
+    if "." in name:
+        table, column = name.split(".")
+        df = sub.tables[table]
+        return [None if (name, row) in sub.as_text else v for row, v in zip(df.index, df[column], strict=True)]
+    return sub.fields.get(name)
+
+
+def _typed_over(sub: Submission) -> Iterator[tuple[str, int | None, Any, Any, Field]]:
+    """(name, row, shown, formula gives, field) for every calculated cell whose saved value disagrees."""
     def lookup(key: Any, column: str) -> Any:
         a = sub.ret.round.areas.find(key)
         return a.get(column) if a else None
 
-    def get(name: str) -> Any:
-        if "." in name:
-            table, column = name.split(".")
-            return sub.tables[table][column].tolist()
-        return sub.fields.get(name)
-
-    def differs(shown: Any, want: Any) -> bool:
-        if want is None or shown is None or (isinstance(shown, float) and math.isnan(shown)):
-            return False
-        if isinstance(want, str) or isinstance(shown, str):
-            return str(shown) != str(want)
-        return abs(float(shown) - float(want)) > max(0.01, p(sub, "calc_tolerance") * abs(float(want)))
-
     for f in sub.spec.fields:
-        if f.calc and f.id in sub.field_cells:
-            want = f.calc.evaluate(get, lookup)
-            if differs(sub.fields.get(f.id), want):
-                yield f.id, None, sub.fields.get(f.id), want
+        if f.calc and f.id in sub.field_cells and sub.readable(f.id):
+            want = f.calc.evaluate(lambda n: _as_workbook_sees(sub, n), lookup)
+            if _differs(sub, f, sub.fields.get(f.id), want):
+                yield f.id, None, sub.fields.get(f.id), want, f
     for t in sub.spec.tables:
         for c in t.columns:
-            if c.calc:
+            if c.calc and sub.readable(f"{t.id}.{c.id}"):
                 for row, values in rows(sub.tables[t.id]):
                     want = c.calc.evaluate(values.get)
-                    if differs(values[c.id], want):
-                        yield f"{t.id}.{c.id}", row, values[c.id], want
+                    if _differs(sub, c, values[c.id], want):
+                        yield f"{t.id}.{c.id}", row, values[c.id], want, c
+
+
+def _shown(f: Field, v: Any) -> str:
+    return money(v) if f.unit == "£000" and isinstance(v, (int, float)) else show(v)
 
 
 @rule("BCF-ARITH-007")
 def calculated_cells_typed_over(sub: Submission) -> Iterator[Finding]:
-    for name, row, shown, want in _typed_over(sub):
+    for name, row, shown, want, f in _typed_over(sub):
         rule_id = CALC_RULES.get(name, "BCF-ARITH-007")
         if rule_id:
-            yield finding(rule_id, *sub.where(name, row), found=shown, expected=want)
+            yield finding(rule_id, *sub.where(name, row), found=shown, expected=want, shown=_shown(f, shown),
+                          gives=_shown(f, want))
+
+
+@rule(TOTALS_RULE)
+def table_totals_typed_over(sub: Submission) -> Iterator[Finding]:
+    """The totals row of each table against the rows above it, as the workbook's SUM gives it."""
+    for t in sub.spec.tables:
+        for c in t.columns:
+            name = f"{t.id}.{c.id}"
+            if name not in sub.totals or not sub.readable(name):
+                continue
+            want = float(sum(v for v in _as_workbook_sees(sub, name) if isinstance(v, float) and v == v))
+            shown = sub.totals[name]
+            if isinstance(shown, str) or _differs(sub, c, shown, want):
+                yield finding(TOTALS_RULE, *sub.where(name), found=shown, expected=want)
 
 
 @rule("BCF-ARITH-005", "share_ccg", "share_la")
@@ -131,7 +161,8 @@ def risk_share_sums_to_100(sub: Submission) -> Iterator[Finding]:
         yield finding("BCF-ARITH-005", *sub.where("share_total"), found=ccg + la, expected=100)
 
 
-@rule("BCF-ARITH-006", "benefits")
+@rule("BCF-ARITH-006", "benefits.planned_change", "benefits.unit_cost", "benefits.planned_saving",
+      "benefits.benefit_type")
 def saving_is_volume_times_cost(sub: Submission) -> Iterator[Finding]:
     for row, b in rows(sub.tables["benefits"]):
         change, cost, saving = num(b["planned_change"]), num(b["unit_cost"]), num(b["planned_saving"])
@@ -141,6 +172,58 @@ def saving_is_volume_times_cost(sub: Submission) -> Iterator[Finding]:
         if abs(saving - want) > max(1, p(sub, "consistency_tolerance") * want):  # type: ignore[operator]
             yield finding("BCF-ARITH-006", *sub.where("benefits.planned_saving", row), found=saving,
                           expected=round(want))
+
+
+# -- pounds typed into £000 cells -------------------------------------------------------------------------
+def _pooled(sub: Submission) -> float | None:
+    if not (sub.spec.has("funding") and sub.readable("funding.amount_this_year")):
+        return None
+    return total(sub, "funding.amount_this_year") or None
+
+
+@rule(POUNDS_RULE)
+def pounds_not_thousands(sub: Submission) -> Iterator[Finding]:
+    """A £000 figure about 1,000 times what it should be: against its own volume × unit cost (a saving),
+    against the other rows of its column, or, for a single amount, against the whole pooled budget."""
+    ratio, pool = p(sub, "pounds_ratio"), _pooled(sub)
+    for t in sub.spec.tables:
+        for c in t.columns:
+            name = f"{t.id}.{c.id}"
+            if c.unit != "£000" or not c.is_input or not sub.readable(name):
+                continue
+            column = [(row, num(v[c.id]), v) for row, v in rows(sub.tables[t.id])]
+            for row, v, values in column:
+                if v is None or abs(v) < 1000:
+                    continue
+                priced = _priced(values) if c.id == "planned_saving" else None
+                peers = sorted(abs(x) for r, x, _ in column if r != row and x)
+                if priced and abs(v - priced) <= 0.1 * priced:
+                    why = "about 1,000 times what its change in volume × unit cost gives"
+                elif len(peers) >= 2 and abs(v) >= ratio * peers[len(peers) // 2]:
+                    why = f"over {ratio:,} times the other rows of its column"
+                else:
+                    continue
+                yield finding(POUNDS_RULE, *sub.where(name, row), found=v, expected=why, label=c.label)
+    for f in sub.spec.fields:
+        v = num(sub.fields.get(f.id)) if f.unit == "£000" and f.is_input and sub.readable(f.id) else None
+        if v is None or v < 1000:
+            continue
+        peers = sorted(num(sub.fields.get(g.id)) or 0 for g in sub.spec.fields
+                       if g.sheet == f.sheet and g.unit == "£000" and g.is_input and g.id != f.id)
+        peers = [x for x in peers if x]
+        if pool and v > pool:
+            why = f"more than the whole pooled budget ({money(pool)})"
+        elif not pool and len(peers) >= 1 and v >= ratio * peers[len(peers) // 2]:
+            why = f"over {ratio:,} times the other amounts on its sheet"
+        else:
+            continue
+        yield finding(POUNDS_RULE, *sub.where(f.id), found=v, expected=why, label=f.label)
+
+
+def _priced(values: dict[str, Any]) -> float | None:
+    """What a benefit's saving is in pounds: its change in volume × its unit cost."""
+    change, cost = num(values.get("planned_change")), num(values.get("unit_cost"))
+    return abs(change) * cost if change is not None and cost is not None and change and cost else None
 
 
 # -- dates ----------------------------------------------------------------------------------------------
@@ -159,10 +242,10 @@ def submitted_by_deadline(sub: Submission) -> Iterator[Finding]:
 
 
 # -- policy ---------------------------------------------------------------------------------------------
-@rule("BCF-POL-001", "total_pooled", "funding")
+@rule("BCF-POL-001", "hwb_name", "total_pooled", "funding.amount_this_year")
 def pooled_at_least_minimum(sub: Submission) -> Iterator[Finding]:
     area = sub.area
-    if area and not has_type_problem(sub, "funding.amount_this_year"):
+    if area:
         pooled = total(sub, "funding.amount_this_year")
         if pooled < area.minimum_pooled_000:
             yield finding("BCF-POL-001", *sub.where("total_pooled"), found=pooled, expected=area.minimum_pooled_000)
@@ -193,7 +276,7 @@ def nel_cut_or_justified(sub: Submission) -> Iterator[Finding]:
                       expected=p(sub, "nel_expected_reduction_pct"))
 
 
-@rule("BCF-POL-005", "signoffs", "ccgs")
+@rule("BCF-POL-005", "signoffs.role", "signoffs.signed", "ccgs.ccg_name")
 def signed_off(sub: Submission) -> Iterator[Finding]:
     signoffs = sub.tables["signoffs"]
     needed = 2 + len(sub.tables["ccgs"])  # chair, chief executive, one per CCG listed
@@ -202,18 +285,18 @@ def signed_off(sub: Submission) -> Iterator[Finding]:
             yield finding("BCF-POL-005", *sub.where("signoffs.signed", row), found=s["role"])
 
 
-@rule("BCF-POL-006", "conditions")
+@rule("BCF-POL-006", "conditions.condition", "conditions.meets", "conditions.explanation", "conditions.date_expected")
 def conditions_met_or_explained(sub: Submission) -> Iterator[Finding]:
     for row, c in rows(sub.tables["conditions"]):
         if c["meets"] in (None, "Yes"):
             continue  # blank is BCF-CELL-001
         missing = "explanation" if not c["explanation"] else "date_expected" if c["date_expected"] is None else None
-        if missing and not has_type_problem(sub, "conditions.date_expected"):
+        if missing:
             yield finding("BCF-POL-006", *sub.where(f"conditions.{missing}", row), found=c["condition"],
                           deadline=p(sub, "conditions_deadline"))
 
 
-@rule("BCF-POL-011", "conditions")
+@rule("BCF-POL-011", "conditions.condition", "conditions.meets", "conditions.date_expected")
 def conditions_by_deadline(sub: Submission) -> Iterator[Finding]:
     for row, c in rows(sub.tables["conditions"]):
         if c["meets"] != "Yes" and c["date_expected"] and c["date_expected"] > p(sub, "conditions_deadline"):
@@ -221,18 +304,16 @@ def conditions_by_deadline(sub: Submission) -> Iterator[Finding]:
                           expected=c["date_expected"], deadline=p(sub, "conditions_deadline"))
 
 
-@rule("BCF-POL-007", "risks")
+@rule("BCF-POL-007", "risks.description")
 def risk_for_nel_target(sub: Submission) -> Iterator[Finding]:
     risks = sub.tables["risks"]
     words = re.compile("|".join(rf"\b{re.escape(w)}" for w in p(sub, "nel_risk_words")), re.I)
     if not any(words.search(str(d or "")) for d in risks["description"]):
-        t = sub.spec.table("risks")
         row = int(risks.index[0]) if len(risks) else None
-        sheet, cell = sub.where("risks.description", row) if row else (sub.sheet_of(t.sheet), f"C{t.header_row}")
-        yield finding("BCF-POL-007", sheet, cell)
+        yield finding("BCF-POL-007", *(sub.where("risks.description", row) if row else sub.heading("risks.description")))
 
 
-@rule("BCF-POL-008", "risks")
+@rule("BCF-POL-008", "risks.risk_id", "risks.likelihood", "risks.impact", "risks.mitigation")
 def high_risks_mitigated(sub: Submission) -> Iterator[Finding]:
     for row, r in rows(sub.tables["risks"]):
         score = (num(r["likelihood"]) or 0) * (num(r["impact"]) or 0)
@@ -247,7 +328,7 @@ def governance_agreed(sub: Submission) -> Iterator[Finding]:
             yield finding("BCF-POL-009", *sub.where(fid), found=bad, label=sub.spec.field(fid).label)
 
 
-@rule("BCF-POL-010", "risks", "boundaries")
+@rule("BCF-POL-010", "risks.boundary", "boundaries.boundary_name", "boundaries.reason_none")
 def boundaries_examined(sub: Submission) -> Iterator[Finding]:
     if not sub.spec.has("boundaries"):
         return
@@ -258,7 +339,7 @@ def boundaries_examined(sub: Submission) -> Iterator[Finding]:
 
 
 # -- consistency ----------------------------------------------------------------------------------------
-@rule("BCF-CONS-001", "benefits", *QUARTERS)
+@rule("BCF-CONS-001", "benefits.benefit_type", "benefits.planned_change", *QUARTERS)
 def avoided_admissions_match_plan(sub: Submission) -> Iterator[Finding]:
     nel, r = nel_rows(sub), planned_reduction(sub)
     if nel.empty or r is None or nel["planned_change"].isna().any():
@@ -268,7 +349,7 @@ def avoided_admissions_match_plan(sub: Submission) -> Iterator[Finding]:
         yield finding("BCF-CONS-001", *sub.where("benefits.planned_change", int(nel.index[0])), found=avoided, expected=r)
 
 
-@rule("BCF-CONS-002", "benefits", "nel_unit_cost")
+@rule("BCF-CONS-002", "benefits.benefit_type", "benefits.planned_change", "benefits.planned_saving", "nel_unit_cost")
 def nel_saving_priced_at_unit_cost(sub: Submission) -> Iterator[Finding]:
     nel, c = nel_rows(sub), num(sub.fields.get("nel_unit_cost"))
     if nel.empty or c is None or nel[["planned_change", "planned_saving"]].isna().any().any():
@@ -283,10 +364,8 @@ def scheme_ids(text: Any) -> list[str]:
     return [s for s in re.split(r"[,;\s]+", str(text or "")) if s]
 
 
-@rule("BCF-CONS-003", "benefits", "schemes")
+@rule("BCF-CONS-003", "benefits.scheme_ids", "benefits.planned_saving", "schemes.scheme_id", "schemes.spend_this_year")
 def savings_within_scheme_spend(sub: Submission) -> Iterator[Finding]:
-    if has_type_problem(sub, "schemes.spend_this_year"):
-        return
     spend = sub.tables["schemes"].groupby("scheme_id")["spend_this_year"].sum().to_dict()
     for row, b in rows(sub.tables["benefits"]):
         ids = [i for i in scheme_ids(b["scheme_ids"]) if i in spend]
@@ -296,11 +375,12 @@ def savings_within_scheme_spend(sub: Submission) -> Iterator[Finding]:
                           expected=sum(spend[i] for i in ids))
 
 
-@rule("BCF-CONS-004", "benefits", "providers")
+@rule("BCF-CONS-004", "benefits.benefit_type", "benefits.planned_saving", "providers.provider_kind",
+      "providers.income_change")
 def acute_income_reconciled(sub: Submission) -> Iterator[Finding]:
     nel, providers = nel_rows(sub), sub.tables["providers"]
     acute = providers[providers["provider_kind"] == "Acute"]
-    if nel.empty or nel["planned_saving"].isna().any() or has_type_problem(sub, "providers.income_change"):
+    if nel.empty or nel["planned_saving"].isna().any():
         return
     saving, lost = nel["planned_saving"].sum(), -acute["income_change"].sum()
     if abs(saving - lost) > p(sub, "provider_tolerance") * max(saving, 1):
@@ -310,7 +390,7 @@ def acute_income_reconciled(sub: Submission) -> Iterator[Finding]:
         yield finding("BCF-CONS-004", sheet, cell, found=saving, expected=lost)
 
 
-@rule("BCF-CONS-005", "benefits", "schemes")
+@rule("BCF-CONS-005", "benefits.scheme_ids", "schemes.scheme_id")
 def benefits_name_real_schemes(sub: Submission) -> Iterator[Finding]:
     known = set(sub.tables["schemes"]["scheme_id"].dropna())
     for row, b in rows(sub.tables["benefits"]):
@@ -348,16 +428,37 @@ def spending_within_income(sub: Submission) -> Iterator[Finding]:
 
 def logic_findings(sub: Submission) -> list[Finding]:
     """Every arithmetic, policy and consistency finding in force for the submission's round and return,
-    skipping rules whose fields or tables the template lacks or whose sheets the file lacks."""
+    skipping rules that read what the template lacks or what the file's reader could not find."""
     order = list(rounds.all_rounds())
     out: list[Finding] = []
     for rule_id, (reads, fn) in RULES.items():
         if not rules()[rule_id].applies(sub.spec.round_id, sub.spec.kind, order):
             continue
-        if all(sub.spec.has(name) and _sheet_of(sub, name) in sub.sheet_names for name in reads):
+        if all(_in_template(sub, name) and sub.readable(name) for name in reads):
             out.extend(fn(sub))
     return out
 
 
-def _sheet_of(sub: Submission, name: str) -> str:
-    return sub.spec.table(name).sheet if any(t.id == name for t in sub.spec.tables) else sub.spec.field(name).sheet
+def _in_template(sub: Submission, name: str) -> bool:
+    table, _, column = name.partition(".")
+    if not column:
+        return sub.spec.has(name)
+    return sub.spec.has(table) and any(c.id == column for c in sub.spec.table(table).columns)
+
+
+def derived_from(sub: Submission, f: Finding) -> set[str]:
+    """The fields and "table.column"s a logic finding rests on (a typed-over cell: its formula's inputs); for
+    any other finding, nothing."""
+    if f.rule_id not in RULES and f.rule_id not in CALC_RULES.values():
+        return set()
+    if f.rule_id in RULES and RULES[f.rule_id][0]:
+        return set(RULES[f.rule_id][0])
+    name = sub.names.get((f.sheet, f.cell or ""))
+    if name is None:
+        return set()
+    table, _, column = name.partition(".")
+    if f.rule_id == TOTALS_RULE or not column:
+        calc = None if column else sub.spec.field(name).calc
+        return {name} | (calc.names() if calc else set())
+    calc = sub.spec.table(table).column(column).calc
+    return {name} | {f"{table}.{n}" for n in (calc.names() if calc else ())}

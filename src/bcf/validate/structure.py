@@ -1,4 +1,4 @@
-"""Structure findings: what the reader met while finding sheets, tables and values."""
+"""Structure findings: what the reader met while finding sheets, tables, columns and values."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from collections import Counter
 
 from bcf.findings import PROBLEM_RULES, Family, Finding, ProblemKind, finding, rules
 from bcf.read import Submission
+
+SHEET_STATES = {"hidden": "hidden", "veryHidden": "hidden in a way that only a macro can undo"}
 
 
 def structure_findings(sub: Submission) -> list[Finding]:
@@ -22,7 +24,8 @@ def structure_findings(sub: Submission) -> list[Finding]:
             field = sub.spec.field(str(p.found))
             out.append(finding(rule_id, p.sheet, p.cell, found=field.label, expected=p.expected))
             continue
-        out.append(finding(rule_id, p.sheet, p.cell, found=p.found, expected=p.expected))
+        found = SHEET_STATES.get(str(p.found), p.found) if p.kind == ProblemKind.SHEET_HIDDEN else p.found
+        out.append(finding(rule_id, p.sheet, p.cell, found=found, expected=p.expected))
     unsaved = Counter(p.sheet for p in sub.problems if p.kind == ProblemKind.NO_CACHED_VALUE)
     if unsaved:
         out.append(finding(PROBLEM_RULES[ProblemKind.NO_CACHED_VALUE], "", None, found=sum(unsaved.values()),

@@ -121,7 +121,7 @@ def cap_bytes() -> int:
 def plain_words(text: str) -> str:
     """A catalogue message or fix for reading on its own: {found} and the like said in words."""
     text = re.sub(r"^\{label\}", "This cell", text)
-    return re.sub(r"\{(\w+)\}", lambda m: PLACEHOLDERS.get(m.group(1), "…"), text)
+    return re.sub(r"\{(\w+)(?:\|\w+)?\}", lambda m: PLACEHOLDERS.get(m.group(1), "…"), text)
 
 
 @cache
