@@ -76,7 +76,7 @@ def test_savings_are_optimistic_like_2014(sample_round: tuple[Path, dict[str, An
         claimed += b["planned_saving"].sum()
         credible += sum(r.planned_saving * weight.get(r.confidence, 0) for r in b.itertuples() if r.evidence)
     assert 500_000 <= claimed <= 750_000  # £000
-    assert credible / claimed < 0.25
+    assert 0.3 < credible / claimed < 0.6  # claims about twice what their evidence backs
 
 
 def test_clean_plans_tie_and_meet_the_minimum() -> None:

@@ -120,12 +120,16 @@ def check_files(files: Iterable[Snapshot], round_: str, kind: str, workers: int,
     pool = sandbox.pool(workers, limits.memory_mb)
     queue = iter(files)
     pending: dict[Future[tuple[Report, float, float]], Snapshot] = {}
+    orphans: list[Snapshot] = []
 
     def fill() -> None:
         while len(pending) < 2 * workers and (snap := next(queue, None)) is not None:
-            pending[pool.submit(_work, snap, round_, kind, limits.seconds, inspect)] = snap
+            try:
+                pending[pool.submit(_work, snap, round_, kind, limits.seconds, inspect)] = snap
+            except BrokenProcessPool:  # a worker died before its own future said so: this file goes alone too
+                orphans.append(snap)
+                return
 
-    orphans: list[Snapshot] = []
     try:
         fill()
         while pending:

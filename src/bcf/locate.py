@@ -18,7 +18,6 @@ from bcf.findings import ProblemKind
 from bcf.spec import FIRST_TABLE_COLUMN, Field, Table, col_letter, split_ref
 from bcf.xlsx import SheetCells, col_number
 
-ROW_SLACK = 200  # rows a submitter may insert inside a table before we stop reading
 LABEL_COLUMN = 2  # single-value fields have their label in column B and their value to its right
 _FOLD = str.maketrans({"–": "-", "—": "-", "−": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "\xa0": " "})
 
@@ -93,14 +92,20 @@ def find_table(sheet: SheetCells, t: Table, found_tags: dict[str, int], problems
 
 
 def _end_row(sheet: SheetCells, t: Table, start: int, found_tags: dict[str, int]) -> int:
-    """The totals row: by its tag, else the first row below the heading that says Total, else the template's."""
+    """The totals row, however far down: by its tag, else the first row below the heading that says Total.
+    Without one, a table of fixed rows ends where the template's does, and any other is read on to the next
+    tag or the last row read, so that reading never stops short without a finding (too many rows); a table
+    with no totals row ends where the template's does, and anything typed below it is named as outside it."""
+    last = max((r for r, _ in sheet.cells), default=start)
     end = found_tags.get(t.end_tag)
     if end is None and any(c.total for c in t.columns):
-        end = next((r for r in range(start + 1, start + t.max_rows + ROW_SLACK + 2)
-                    if "total" in _row_texts(sheet, r).values()), None)
-    if end is None or end - start - 1 > t.max_rows + ROW_SLACK or end <= start:
-        end = start + t.max_rows + 1
-    return end
+        end = next((r for r in range(start + 1, last + 1) if "total" in _row_texts(sheet, r).values()), None)
+    if end is not None and end > start:
+        return end
+    if t.fixed_rows or not any(c.total for c in t.columns):  # rows below it are named as outside the table
+        return start + t.max_rows + 1
+    later = [r for r in found_tags.values() if r > start]
+    return min(later) if later else last + 1
 
 
 def _find_columns(sheet: SheetCells, t: Table, place: TablePlace, problems: list[Problem]) -> None:

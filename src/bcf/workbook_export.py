@@ -78,7 +78,7 @@ def _format(column: str, values: pd.Series) -> str | None:
 
 
 def _cell(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and v != v) or v is pd.NaT:
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v):
         return None
     if isinstance(v, pd.Timestamp):
         return v.to_pydatetime()
