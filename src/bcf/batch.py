@@ -15,7 +15,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import resource
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -96,7 +95,7 @@ def _work(snap: Snapshot, round_: str, kind: str, seconds: float, inspect: Inspe
         report = _gate_011(snap.name, "it needed more memory than a workbook should")
     else:  # the checker's own failure: recorded for this file, the batch goes on
         report = _gate_011(snap.name, f"the checker failed on it ({type(ran.error).__name__})")
-    return report, ran.seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return report, ran.seconds, sandbox.peak_mb()
 
 
 def _isolated(snap: Snapshot, round_: str, kind: str, limits: Limits, inspect: Inspect) -> tuple[Report, float, float]:

@@ -31,6 +31,22 @@ PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 T = TypeVar("T")
 
 
+def peak_mb() -> float:
+    """This process's peak resident memory since it started its program, in MB.
+
+    Linux's ``ru_maxrss`` carries over the peak of the process a worker was forked from, so a worker started by
+    a large program would look large; the kernel's own high-water mark for this program (VmHWM) does not.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 class Timeout(BaseException):
     """The work ran past its alarm."""
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import resource
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -77,10 +76,6 @@ def _check(path: str) -> tuple[Report, Preview | None, bytes | None]:
     return report, preview(report), snap.data
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _work(path: str, annotated: str | None, budget: Budget) -> Outcome:
     """The outcome of checking one file inside a worker: the verdict within its limit, then the copy within its own."""
     from bcf.annotate import annotate
@@ -102,7 +97,7 @@ def _work(path: str, annotated: str | None, budget: Budget) -> Outcome:
         if not marked:  # the findings stand without the copy; the reason goes to the server log
             log.warning("no marked-up copy (%s)", copy.failure, exc_info=copy.error)
             Path(annotated).unlink(missing_ok=True)
-    return Outcome(report, pv, marked, seconds=ran.seconds, worker_mb=_peak_mb())
+    return Outcome(report, pv, marked, seconds=ran.seconds, worker_mb=sandbox.peak_mb())
 
 
 class Checker:
