@@ -154,9 +154,17 @@ def kill(pool: ProcessPoolExecutor) -> None:
     procs = processes(pool)
     for proc in procs:
         proc.kill()
+    deadline = time.monotonic() + 4  # a killed process dies at once, but a loaded machine may be slow to reap it
     for proc in procs:
-        proc.join(1)
+        _gone(proc, deadline)
     pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _gone(proc: BaseProcess, deadline: float) -> None:
+    """Wait until a killed worker is gone, as the system sees it (the pool's own thread may reap it first)."""
+    proc.join(0.1)
+    while running(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def close(pools: Iterable[ProcessPoolExecutor], grace: float = 5.0) -> None:
@@ -168,6 +176,6 @@ def close(pools: Iterable[ProcessPoolExecutor], grace: float = 5.0) -> None:
     deadline = time.monotonic() + grace
     for proc in procs:
         proc.join(max(0.0, deadline - time.monotonic()))
-        if proc.is_alive():
+        if running(proc.pid):
             proc.kill()
-            proc.join(1)
+            _gone(proc, time.monotonic() + 4)
