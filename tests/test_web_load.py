@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,17 +18,12 @@ import pytest
 
 from bcf.generate import write_workbook
 from bcf.web import App, Settings, create_app
+from tests import support
 from tests.corpus import CASES, build_case
-from tests.support import PLAN, processes_in_session, wait_until
+from tests.support import PLAN, free_port, processes_in_session, wait_until
 from tests.test_web import leeds_plan
 
 BOUNDARY = "bcfboundary7MA4YWxkTrZu0gW"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Served:
@@ -62,21 +56,9 @@ class Served:
 @contextmanager
 def serving(tmp_path: Path, **settings: Any) -> Iterator[Served]:
     """The app served by uvicorn on 127.0.0.1 in a background thread."""
-    import uvicorn
-
-    port, app = free_port(), create_app(Settings(workdir=tmp_path / "work", **settings))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    try:
-        yield Served(app, port)
-    finally:
-        server.should_exit = True
-        thread.join(30)
+    app = create_app(Settings(workdir=tmp_path / "work", **settings))
+    with support.serving(app) as url:
+        yield Served(app, int(url.rsplit(":", 1)[1]))
 
 
 @pytest.fixture(scope="module")
