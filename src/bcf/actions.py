@@ -16,6 +16,7 @@ import duckdb
 from bcf import rounds, stress
 from bcf.params import Parameter
 from bcf.render import money
+from bcf.store import records
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,6 @@ class Assessment:
         for a in out["actions"]:
             a["by"] = a["by"].isoformat() if a["by"] else None
         return out
-
-
-def _records(con: duckdb.DuckDBPyConnection, query: str, *args: Any) -> list[dict[str, Any]]:
-    cur = con.execute(query, list(args))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def where(f: dict[str, Any]) -> str:
@@ -112,9 +107,9 @@ def assess(con: duckdb.DuckDBPyConnection, submission_id: int, params: dict[str,
     """One plan's category, reasons and actions, from the store after ``stress.run``."""
     p = {k: v.value for k, v in params.items()}
     decided = stress.decision(con, submission_id, params)
-    (s,) = _records(con, "SELECT s.*, c.template_version FROM stress_test s JOIN submissions c USING (submission_id) "
+    (s,) = records(con, "SELECT s.*, c.template_version FROM stress_test s JOIN submissions c USING (submission_id) "
                          "WHERE submission_id = ?", submission_id)
-    benefits = _records(con, "SELECT * FROM stress_benefits WHERE submission_id = ? ORDER BY row", submission_id)
+    benefits = records(con, "SELECT * FROM stress_benefits WHERE submission_id = ? ORDER BY row", submission_id)
     table = rounds.get(s["round"]).ret("plan").spec(s["template_version"]).table("benefits")
     by = p.get("resubmit_by")
     (n_advisory,) = con.execute("SELECT count(*) FROM findings WHERE submission_id = ? AND severity = 'advisory'",
@@ -132,7 +127,7 @@ def assess(con: duckdb.DuckDBPyConnection, submission_id: int, params: dict[str,
     if decided["category"] == stress.CATEGORIES[0]:  # not approved: every other blocking problem must go too
         done = {(a.rule_id, a.where) for a in actions}
         actions += [Action(f["message"], where(f), f["fix"], by, f["rule_id"])
-                    for f in _records(con, "SELECT * FROM findings WHERE submission_id = ? AND severity = 'blocking' "
+                    for f in records(con, "SELECT * FROM findings WHERE submission_id = ? AND severity = 'blocking' "
                                            "ORDER BY sheet, cell, rule_id", submission_id)
                     if (f["rule_id"], where(f)) not in done]
     optimism = s["optimism"] if s["optimism"] is not None and s["optimism"] == s["optimism"] else None

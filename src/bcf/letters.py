@@ -21,31 +21,26 @@ from bcf import rounds
 from bcf.actions import assess, where
 from bcf.params import Parameter
 from bcf.render import environment, write_pdf
+from bcf.store import records
 
 CLASSES = {"Approved": "c-approved", "Approved with support": "c-support",
            "Approved subject to conditions": "c-conditions", "Not approved": "c-not"}
 
 
-def _records(con: duckdb.DuckDBPyConnection, query: str, *args: Any) -> list[dict[str, Any]]:
-    cur = con.execute(query, list(args))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
-
-
 def letter_context(con: duckdb.DuckDBPyConnection, submission_id: int, params: dict[str, Parameter],
                    round_: str) -> dict[str, Any]:
     """Everything one letter says, from the store."""
-    (plan,) = _records(con, "SELECT c.*, p.plan_name, cv.hwb_name FROM current_submissions c "
+    (plan,) = records(con, "SELECT c.*, p.plan_name, cv.hwb_name FROM current_submissions c "
                             "JOIN plans p USING (round, plan_code) LEFT JOIN cover cv USING (submission_id) "
                             "WHERE submission_id = ?", submission_id)
     assessment = assess(con, submission_id, params)
-    findings = _records(con, "SELECT * FROM findings WHERE submission_id = ?", submission_id)
-    stress = _records(con, "SELECT * FROM stress_test WHERE submission_id = ?", submission_id)
-    scenarios = _records(con, "SELECT * FROM stress_scenarios WHERE submission_id = ? ORDER BY scenario = 'trend', "
+    findings = records(con, "SELECT * FROM findings WHERE submission_id = ?", submission_id)
+    stress = records(con, "SELECT * FROM stress_test WHERE submission_id = ?", submission_id)
+    scenarios = records(con, "SELECT * FROM stress_scenarios WHERE submission_id = ? ORDER BY scenario = 'trend', "
                               "achieved DESC", submission_id)
     from bcf.resubmissions import compare_all
 
-    explained = _records(con, "SELECT rule_id, explanation, state, decision_reason FROM explained_findings "
+    explained = records(con, "SELECT rule_id, explanation, state, decision_reason FROM explained_findings "
                               "WHERE submission_id = ? ORDER BY rule_id", submission_id)
     resubmission = next(iter(compare_all(con, round_, plan["plan_code"])), None)
     return {
@@ -82,7 +77,7 @@ def write_letters(con: duckdb.DuckDBPyConnection, out: Path, params: dict[str, P
             list(pool.map(write_pdf, *zip(*pages, strict=True), chunksize=8))
         written += [p for _, p in pages]
     if plan_code is None:
-        rows = _records(con, "SELECT a.plan_code, s.plan_name, s.region_name, a.category, c.blocking, c.advisory "
+        rows = records(con, "SELECT a.plan_code, s.plan_name, s.region_name, a.category, c.blocking, c.advisory "
                              "FROM assurance a JOIN stress_test s USING (submission_id) "
                              "JOIN current_submissions c USING (submission_id) WHERE a.round = ? ORDER BY s.plan_name",
                         round_)

@@ -201,6 +201,13 @@ class Store:
         return ids
 
 
+def records(con: duckdb.DuckDBPyConnection, query: str, *args: Any) -> list[dict[str, Any]]:
+    """A query's rows as dicts by column name, its values bound as parameters."""
+    cur = con.execute(query, list(args))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
 @cache
 def sql(name: str) -> str:
     return content.path("aggregator", name).read_text(encoding="utf-8")

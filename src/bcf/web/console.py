@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 from bcf import aggregate
 from bcf.errors import BcfError, StoreBusy
+from bcf.store import records
 from bcf.web.accounts import Account, Accounts, SignInLimit
 
 log = logging.getLogger("bcf.web")
@@ -100,7 +101,7 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
     def the_plan(con: duckdb.DuckDBPyConnection, request: Request, round_: str | None) -> tuple[str, list[dict[str, Any]]]:
         """The round asked for (default: the latest in the store) and the plan of the page's path in it."""
         round_ = aggregate.pick_round(con, round_ or None, settings.db)
-        return round_, _records(con, OVERVIEW + " AND p.plan_code = ?", round_, request.path_params["code"])
+        return round_, records(con, OVERVIEW + " AND p.plan_code = ?", round_, request.path_params["code"])
 
     def refused(request: Request, who: Account, found: list[dict[str, Any]], code: str) -> HTMLResponse | None:
         """The page to show instead when the plan does not exist or is in another region."""
@@ -162,7 +163,7 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
         region, category = request.query_params.get("region", ""), request.query_params.get("category", "")
         with aggregate.connect(settings.db) as con:
             round_ = aggregate.pick_round(con, request.query_params.get("round") or None, settings.db)
-            plans = _records(con, OVERVIEW, round_)
+            plans = records(con, OVERVIEW, round_)
         visible = [p for p in plans if who.may_see(p["region_name"])]
         shown = [p for p in visible if (not region or p["region_name"] == region)
                  and (not category or p["category"] == category)]
@@ -180,9 +181,9 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
             if no := refused(request, who, found, code):
                 return no
             sid = found[0]["submission_id"]
-            findings = _records(con, FINDINGS, sid)
-            stress = _records(con, "SELECT * FROM stress_test WHERE submission_id = ?", sid)
-            quarters = _records(con, "SELECT * FROM plan_vs_actual WHERE round = ? AND plan_code = ? ORDER BY quarter_no",
+            findings = records(con, FINDINGS, sid)
+            stress = records(con, "SELECT * FROM stress_test WHERE submission_id = ?", sid)
+            quarters = records(con, "SELECT * FROM plan_vs_actual WHERE round = ? AND plan_code = ? ORDER BY quarter_no",
                                 round_, code) if _has(con, "plan_vs_actual") else []
             pair = next(iter(compare_all(con, round_, code)), None)
         return view(request, "plan", round=round_, plan=found[0], findings=findings, s=stress[0] if stress else None,
@@ -232,7 +233,7 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
     @signed_in
     async def decisions(request: Request, who: Account) -> Response:
         with aggregate.connect(settings.db) as con:
-            rows = _records(con, "SELECT d.*, p.region_name, p.plan_name FROM decisions d JOIN plans p USING (round, plan_code) "
+            rows = records(con, "SELECT d.*, p.region_name, p.plan_name FROM decisions d JOIN plans p USING (round, plan_code) "
                                  "ORDER BY d.decision_id DESC")
         return view(request, "decisions", decisions=[d for d in rows if who.may_see(d["region_name"])])
 
@@ -264,12 +265,6 @@ OVERVIEW = ("SELECT p.plan_code, p.plan_name, p.region_name, c.submission_id, c.
 FINDINGS = ("SELECT f.*, e.state, e.decision_reason, e.decided_by FROM findings f LEFT JOIN explained_findings e "
             "ON e.submission_id = f.submission_id AND e.rule_id = f.rule_id "
             "AND e.location = coalesce(f.location, f.sheet || '!' || f.cell) WHERE f.submission_id = ? ORDER BY f.sheet, f.cell")
-
-
-def _records(con: duckdb.DuckDBPyConnection, query: str, *args: Any) -> list[dict[str, Any]]:
-    cur = con.execute(query, list(args))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def _has(con: duckdb.DuckDBPyConnection, view: str) -> bool:
