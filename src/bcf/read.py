@@ -22,6 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 from bcf import rounds
@@ -314,16 +315,13 @@ def _spec_tags(s: specs.Sheet) -> set[str]:
 
 
 def _frame(t: Table, records: list[dict[str, Any]], index: list[int]) -> pd.DataFrame:
-    data = {}
-    for c in t.columns:
-        values = [r[c.id] for r in records]
-        if c.numeric:
-            data[c.id] = pd.Series([float("nan") if v is None else v for v in values], dtype="float64")
-        else:
-            data[c.id] = pd.Series(values, dtype=object)
-    df = pd.DataFrame(data, columns=[c.id for c in t.columns])
-    df.index = pd.Index(index, name="row", dtype="int64")
-    return df
+    """A table's rows as a frame indexed by sheet row: numbers as float64 (NaN for blank), the rest as objects.
+
+    Built from arrays, not from one Series per column, as this runs for every table of every file."""
+    rows = pd.Index(np.array(index, dtype="int64"), name="row")
+    data = {c.id: np.array([np.nan if r[c.id] is None else r[c.id] for r in records], dtype="float64") if c.numeric
+            else pd.Series([r[c.id] for r in records], index=rows, dtype=object, copy=False) for c in t.columns}
+    return pd.DataFrame(data, index=rows, copy=False)
 
 
 def template_stamp(raw: RawWorkbook) -> tuple[str | None, str | None]:
