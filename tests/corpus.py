@@ -420,6 +420,18 @@ def _no_refs(path: Path) -> None:
     path.write_bytes(edit_sheet(base(), "Lists", strip))
 
 
+@case("a cell without its reference after an empty one", "no-refs-after-empty.xlsx", 0, "BCF-STRUCT-010@Funding!H12",
+      exact=True, note="the note lands one column after the empty styled cell G12, and is named there")
+def _no_refs_after_empty(path: Path) -> None:
+    def strip(xml: bytes) -> bytes:
+        row = re.search(rb'<row r="12"[^>]*>.*?</row>', xml)
+        assert row is not None
+        body = re.sub(rb' r="[C-Z]12"', b"", row.group(0)).replace(  # B12 keeps its reference
+            b"</row>", b'<c t="inlineStr"><is><t>see the note on row 12</t></is></c></row>')
+        return xml.replace(row.group(0), body, 1)
+    path.write_bytes(edit_sheet(base(), "Funding", strip))
+
+
 # == Hostile XML ============================================================================================
 BILLION_LAUGHS = ('<!DOCTYPE sst [<!ENTITY lol "lol">'
                   + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'

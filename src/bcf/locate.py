@@ -11,6 +11,7 @@ from it, so no finding is built on a misread value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from bcf import spec as specs
@@ -22,6 +23,7 @@ LABEL_COLUMN = 2  # single-value fields have their label in column B and their v
 _FOLD = str.maketrans({"–": "-", "—": "-", "−": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "\xa0": " "})
 
 
+@lru_cache(maxsize=16384, typed=True)
 def norm(text: Any) -> str:
     """Text as compared with the template's: case, runs of spaces, dashes, quotes and a trailing * ignored."""
     s = " ".join(str(text).translate(_FOLD).casefold().split())
@@ -61,8 +63,8 @@ def tags(sheet: SheetCells) -> dict[str, int]:
 
 
 def _row_texts(sheet: SheetCells, row: int) -> dict[int, str]:
-    return {col: norm(c.value) for (r, col), c in sheet.cells.items()
-            if r == row and col > 1 and isinstance(c.value, str) and c.value.strip()}
+    return {col: norm(c.value) for col, c in sheet.row(row).items()
+            if col > 1 and isinstance(c.value, str) and c.value.strip()}
 
 
 def _heading_row(sheet: SheetCells, t: Table) -> int | None:
@@ -96,7 +98,7 @@ def _end_row(sheet: SheetCells, t: Table, start: int, found_tags: dict[str, int]
     Without one, a table of fixed rows ends where the template's does, and any other is read on to the next
     tag or the last row read, so that reading never stops short without a finding (too many rows); a table
     with no totals row ends where the template's does, and anything typed below it is named as outside it."""
-    last = max((r for r, _ in sheet.cells), default=start)
+    last = max(sheet.rows(), default=start)
     end = found_tags.get(t.end_tag)
     if end is None and any(c.total for c in t.columns):
         end = next((r for r in range(start + 1, last + 1) if "total" in _row_texts(sheet, r).values()), None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 from bcf import spec as specs
 from bcf.findings import ProblemKind
@@ -29,15 +30,17 @@ class Found:
     place: TablePlace
 
 
-def template_texts(spec: Spec, s: specs.Sheet) -> set[str]:
+@cache
+def template_texts(spec: Spec, sheet: str) -> frozenset[str]:
     """Every text the template itself writes on a data sheet, normalised: titles, labels, headings, tags."""
+    s = next(s for s in spec.sheets if s.name == sheet)
     texts = {s.title, specs.version_line(spec.version), "Total", *s.texts.values()}
     for f in s.fields:
         texts |= {f.label, f.id}
     for t in s.tables:
         texts |= {t.label, t.start_tag, t.end_tag, *(c.label for c in t.columns)}
         texts |= {str(v) for row in t.fixed_rows for v in row.values()}
-    return {norm(x) for x in texts}
+    return frozenset(norm(x) for x in texts)
 
 
 def _empty(c: Cell) -> bool:
@@ -60,7 +63,7 @@ def _belongs(col: int, row: int, tables: list[Found]) -> str:
     return "the yellow input cell it belongs to"
 
 
-def outside_cells(sheet: SheetCells, read: set[tuple[int, int]], texts: set[str], tables: list[Found],
+def outside_cells(sheet: SheetCells, read: set[tuple[int, int]], texts: frozenset[str], tables: list[Found],
                   columns: set[int] | None = None) -> Iterator[Problem]:
     """A problem for every non-empty cell that is not read and is not the template's own text.
 

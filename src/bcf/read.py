@@ -175,11 +175,12 @@ class _Reader:
     def problem(self, *args: Any, **kw: Any) -> None:
         self.sub.problems.append(Problem(*args, **kw))
 
-    def cell_value(self, sheet: SheetCells, ref: str, f: Field, name: str, row: int | None = None) -> Any:
-        col, r = split_ref(ref)
-        self.seen.add((r, col_number(col)))
+    def cell_value(self, sheet: SheetCells, r: int, col: int, f: Field, name: str, row: int | None = None) -> Any:
+        """The typed value of the cell at row ``r``, column ``col``; ``row`` is the table row it belongs to."""
+        ref = f"{col_letter(col)}{r}"
+        self.seen.add((r, col))
         self.sub.names[(sheet.name, ref)] = name
-        c = sheet.get(r, col_number(col))
+        c = sheet.cells.get((r, col))
         if c is None:
             return None
         if c.formula and not c.cached:
@@ -228,9 +229,9 @@ class _Reader:
                 self.problem(ProblemKind.FIELD_MOVED, sheet.name, f"{specs.TAG_COLUMN}{row}", key, f"row {spec_row}")
             self.seen.add((row, LABEL_COLUMN + shift))
             for f in fs:
-                ref = f"{col_letter(col_number(split_ref(f.cell or 'A1')[0]) + shift)}{row}"
-                self.sub.field_cells[f.id] = ref
-                self.sub.fields[f.id] = self.cell_value(sheet, ref, f, f.id)
+                col = col_number(split_ref(f.cell or "A1")[0]) + shift
+                self.sub.field_cells[f.id] = f"{col_letter(col)}{row}"
+                self.sub.fields[f.id] = self.cell_value(sheet, row, col, f, f.id)
 
     def read_table(self, t: Table, sheet: SheetCells, found_tags: dict[str, int]) -> pd.DataFrame:
         place = find_table(sheet, t, found_tags, self.sub.problems)
@@ -246,14 +247,19 @@ class _Reader:
             self.seen |= {(r, col) for col in cols.values()}
         for col in place.lost:  # a lost column is one structure finding, not one per cell
             self.seen |= {(r, col) for r in range(place.start, place.end + 1)}
-        records, index = [], []
+        records: list[dict[str, Any]] = []
+        index: list[int] = []
+        inputs = [cols[c.id] for c in t.columns if c.is_input and c.id in cols]
+        read = [(c, cols[c.id], f"{t.id}.{c.id}") for c in t.columns if c.id in cols]
         for r in range(place.start + 1, place.end):
-            if not t.fixed_rows and all(_blank(sheet.get(r, cols[c.id])) for c in t.columns
-                                        if c.is_input and c.id in cols):
+            here = sheet.row(r)
+            if not t.fixed_rows and (not here or all(_blank(here.get(col)) for col in inputs)):
                 self.seen |= {(r, col) for col in cols.values()}
                 continue  # blank row (or a row of calculated cells only)
-            records.append({c.id: self.cell_value(sheet, f"{place.letter(c.id)}{r}", c, f"{t.id}.{c.id}", r)
-                            if c.id in cols else None for c in t.columns})
+            record = dict.fromkeys(c.id for c in t.columns)
+            for c, col, name in read:
+                record[c.id] = self.cell_value(sheet, r, col, c, name, r)
+            records.append(record)
             index.append(r)
         for c in t.columns:
             if c.total and c.id in cols:
@@ -295,10 +301,10 @@ class _Reader:
             for t in s.tables:
                 self.sub.tables[t.id] = self.read_table(t, sheet, found_tags)
             if all(t.id not in self.sub.unreadable for t in s.tables):  # else where its rows end is unknown
-                self.sub.problems += outside_cells(sheet, self.seen, template_texts(self.spec, s), self.found)
+                self.sub.problems += outside_cells(sheet, self.seen, template_texts(self.spec, s.name), self.found)
         for name, columns in REFERENCE_COLUMNS.items():
             if name in self.raw.sheets:
-                self.sub.problems += outside_cells(self.raw.sheets[name], set(), set(), [], columns)
+                self.sub.problems += outside_cells(self.raw.sheets[name], set(), frozenset(), [], columns)
 
     @property
     def spec_names(self) -> set[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ def version_line(version: str) -> str:
     return f"Version {version}. Fill in the yellow cells; * marks a required item."
 
 
+@lru_cache(maxsize=4096)
 def col_letter(n: int) -> str:
     """1 → A, 28 → AB."""
     s = ""
@@ -39,6 +40,7 @@ def col_letter(n: int) -> str:
     return s
 
 
+@lru_cache(maxsize=16384)
 def split_ref(ref: str) -> tuple[str, int]:
     """'C14' → ('C', 14)."""
     m = re.fullmatch(r"([A-Z]{1,3})(\d+)", ref)

@@ -28,9 +28,10 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import IO, Any, NamedTuple
 from xml.etree.ElementTree import ParseError, XMLPullParser
 
@@ -107,9 +108,25 @@ class SheetCells:
     state: str  # visible | hidden | veryHidden
     cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
     beyond: dict[tuple[int, int], Cell] = field(default_factory=dict)  # non-empty cells past the limits
+    _by_row: dict[int, dict[int, Cell]] | None = field(default=None, repr=False, compare=False)
 
     def get(self, row: int, col: int) -> Cell | None:
         return self.cells.get((row, col))
+
+    def row(self, row: int) -> dict[int, Cell]:
+        """The cells of one row, by column (indexed on first use, once the sheet has been read)."""
+        return self._rows().get(row, {})
+
+    def rows(self) -> Iterable[int]:
+        """The numbers of the rows that have cells."""
+        return self._rows().keys()
+
+    def _rows(self) -> dict[int, dict[int, Cell]]:
+        if self._by_row is None:
+            self._by_row = {}
+            for (r, col), c in self.cells.items():
+                self._by_row.setdefault(r, {})[col] = c
+        return self._by_row
 
 
 @dataclass(frozen=True)
@@ -256,38 +273,41 @@ class _SheetReader:
     def read(self, f: IO[bytes], budget: _Budget) -> None:
         """Every row up to max_row, then (when asked) the rest for non-empty cells; the budget is charged per
         element, inline as this is the hot loop."""
+        parser: XMLPullParser[Any] = XMLPullParser(events=("end",))
         row, left, tail = 0, budget.elements, MAX_TAIL_ELEMENTS
         try:
-            for el in _sheet_elements(f):
-                tag = el.tag
-                if row <= self.max_row:
-                    left -= 1
-                    if left < 0:
-                        raise budget.over()
-                else:
-                    tail -= 1
-                    if tail < 0:
-                        raise budget.over()
-                if tag == _ROW:
-                    row = _int(el.get("r")) or row + 1  # a row without r follows the one before it
-                    if row > self.max_row and not self.limits.beyond:
+            for data in _chunks(f):
+                parser.feed(data) if data else parser.close()
+                for _, el in parser.read_events():
+                    if row <= self.max_row:
+                        left -= 1
+                        if left < 0:
+                            raise budget.over()
+                    else:
+                        tail -= 1
+                        if tail < 0:
+                            raise budget.over()
+                    tag = el.tag
+                    if tag == _ROW:
+                        row = _int(el.get("r")) or row + 1  # a row without r follows the one before it
+                        if row > self.max_row and not self.limits.beyond:
+                            return
+                        self.row(el, row, budget)
+                        el.clear()
+                    elif tag == _SHEET_DATA:
                         return
-                    self.row(el, row, budget)
-                    el.clear()
-                elif tag == _SHEET_DATA:
-                    return
         finally:
             budget.elements = left
 
     def row(self, el: Any, row: int, budget: _Budget) -> None:
-        col, max_row, max_col, cells = 0, self.max_row, self.max_col, self.sheet.cells
-        for c in el:
-            if c.tag != _C:
-                continue
-            m = _REF.fullmatch(c.get("r", ""))
-            r, col = (int(m.group(2)), col_number(m.group(1))) if m else (row, col + 1)  # no r: the next column
+        max_row, max_col, cells = self.max_row, self.max_col, self.sheet.cells
+        for i, c in enumerate(el):
+            if (not len(c) and c.get("t") != "inlineStr") or c.tag != _C:
+                continue  # a cell with no value, formula or text (perhaps formatted); an empty inline string is ""
+            at = _ref(c.get("r", ""))
+            r, col = at if at else (row, _column(el, i))
             outside = r > max_row or col > max_col
-            if outside and (not self.limits.beyond or len(c) == 0 or len(self.sheet.beyond) >= MAX_BEYOND):
+            if outside and (not self.limits.beyond or not len(c) or len(self.sheet.beyond) >= MAX_BEYOND):
                 continue
             t = c.get("t", "n")
             v = c.find(_V)
@@ -304,54 +324,39 @@ class _SheetReader:
                 (self.sheet.beyond if outside else cells)[(r, col)] = cell
 
 
-def _has_value(c: Any) -> bool:
-    v = c.find(_V)
-    return bool(v is not None and v.text) or c.find(_IS) is not None
-
-
-def _first_value(row: Any, r: int) -> str | None:
-    """The first cell of a row element that holds a value (A1), if any."""
-    return next(((c.get("r") or f"row {r}") for c in row if c.tag == _C and _has_value(c)), None)
-
-
-def _first_value_in(elements: Iterator[Any]) -> str | None:
-    """The first cell holding a value in the rest of a sheet. Only looked for, never kept: not charged to the
-    budget, and bounded by the size of the part the gate lets through."""
-    row = 0
-    for el in elements:
-        if el.tag == _ROW:
-            row = _int(el.get("r")) or row + 1
-            found = _first_value(el, row)
-            el.clear()
-            if found:
-                return found
-        elif el.tag == _SHEET_DATA:
-            return None
-    return None
-
-
-def _sheet_elements(f: IO[bytes], chunk: int = 1 << 16) -> Iterator[Any]:
-    """A sheet's elements as they end, parsed by the C parser (sheets are the bulk of the XML).
+def _chunks(f: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:
+    """A sheet part's bytes in chunks, then b"" for its end.
 
     Entities are refused as defusedxml would: a document type declaration, the only place an entity can be
     declared, is looked for in the raw bytes (overlapping chunks, so it cannot straddle two) before parsing.
     """
-    parser: XMLPullParser[Any] = XMLPullParser(events=("end",))
     tail = b""
-    while data := f.read(chunk):
+    while data := f.read(size):
         window = tail + data
         if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
             raise DTDForbidden(None, None, None)
         tail = data[-16:]
-        parser.feed(data)
-        yield from _ended(parser)
-    parser.close()
-    yield from _ended(parser)
+        yield data
+    yield b""
 
 
-def _ended(parser: XMLPullParser[Any]) -> Iterator[Any]:
-    events: Iterator[tuple[str, Any]] = parser.read_events()  # type: ignore[assignment]  # ("end", element) only
-    return (el for _, el in events)
+@lru_cache(maxsize=16384)
+def _ref(ref: str) -> tuple[int, int] | None:
+    """'C14' → (14, 3); None for anything that is not a cell reference."""
+    m = _REF.fullmatch(ref)
+    return (int(m.group(2)), col_number(m.group(1))) if m else None
+
+
+def _column(row: Any, i: int) -> int:
+    """The column of a row's ``i``-th cell, which has no reference: the one after the cell before it."""
+    n = 0
+    for c in reversed(row[:i]):
+        if c.tag == _C:
+            n += 1
+            at = _ref(c.get("r", ""))
+            if at:
+                return at[1] + n
+    return n + 1
 
 
 def _cell(el: Any, t: str, v: Any) -> Cell | None:
