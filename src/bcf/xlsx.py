@@ -278,7 +278,8 @@ class _SheetReader:
         try:
             for data in _chunks(f):
                 parser.feed(data) if data else parser.close()
-                for _, el in parser.read_events():
+                events: Iterator[tuple[str, Any]] = parser.read_events()  # type: ignore[assignment]  # "end" only
+                for _, el in events:
                     if row <= self.max_row:
                         left -= 1
                         if left < 0:
@@ -312,10 +313,10 @@ class _SheetReader:
             t = c.get("t", "n")
             v = c.find(_V)
             if t == "s" and v is not None and v.text:
-                i = _int(v.text)
-                if i is None:
+                index = _int(v.text)
+                if index is None:
                     raise Damaged(f"cell {c.get('r', '')[:10]} of the {self.sheet.name[:31]} sheet is damaged")
-                (self.shared_beyond if outside else self.shared)[(r, col)] = (i, c.find(_F) is not None)
+                (self.shared_beyond if outside else self.shared)[(r, col)] = (index, c.find(_F) is not None)
                 continue
             cell = _cell(c, t, v)
             if cell is not None:
