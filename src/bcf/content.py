@@ -8,6 +8,7 @@ round, reworded rules) in a folder of the same layout and point ``BCF_CONTENT`` 
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 
 FOLDERS = ("bcf_templates", "rules", "aggregator", "reports", "sample_submissions")
@@ -18,6 +19,11 @@ def root() -> Path:
     source tree."""
     if os.environ.get("BCF_CONTENT"):
         return Path(os.environ["BCF_CONTENT"])
+    return _installed()
+
+
+@cache
+def _installed() -> Path:
     packaged = Path(__file__).parent / "_content"
     if (packaged / "bcf_templates").is_dir():
         return packaged

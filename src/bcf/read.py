@@ -65,10 +65,12 @@ class Submission:
     names: dict[tuple[str, str], str] = field(default_factory=dict)  # (sheet, A1) -> field id or "table.column"
     unreadable: set[str] = field(default_factory=set)  # fields, tables and "table.column"s that could not be read
     as_text: set[tuple[str, int | None]] = field(default_factory=set)  # (name, row) of numbers stored as text
+    _rows: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
-        """Sent between processes without the specification, which the receiver loads by name."""
-        return {**self.__dict__, "spec": (self.spec.round_id, self.spec.kind, self.spec.version)}
+        """Sent between processes without the specification, which the receiver loads by name, and without the
+        rows kept as dicts, which it rebuilds from the frames if it needs them."""
+        return {**self.__dict__, "spec": (self.spec.round_id, self.spec.kind, self.spec.version), "_rows": {}}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         round_id, kind, version = state["spec"]
@@ -89,6 +91,13 @@ class Submission:
         """The period a return covers (a quarter), where its template has one."""
         value = self.fields.get(self.spec.period_field) if self.spec.period_field else None
         return str(value) if value is not None else None
+
+    def rows(self, table: str) -> list[tuple[int, dict[str, Any]]]:
+        """(sheet row, values) for each row of a table, as its frame holds them (a blank number is NaN)."""
+        if table not in self._rows:
+            df = self.tables[table]
+            self._rows[table] = list(zip(df.index.tolist(), df.to_dict("records"), strict=True))  # type: ignore[arg-type]
+        return self._rows[table]
 
     def sheet_of(self, spec_sheet: str) -> str:
         return self.sheet_names.get(spec_sheet, spec_sheet)
@@ -272,6 +281,8 @@ class _Reader:
         if not t.fixed_rows and len(records) > t.max_rows:
             self.problem(ProblemKind.TOO_MANY_ROWS, sheet.name, f"B{index[t.max_rows]}", len(records),
                          f"at most {t.max_rows} rows")
+        self.sub._rows[t.id] = [(r, {c.id: np.nan if c.numeric and v[c.id] is None else v[c.id] for c in t.columns})
+                                for r, v in zip(index, records, strict=True)]
         return _frame(t, records, index)
 
     def read(self) -> None:

@@ -83,8 +83,7 @@ def col_number(letters: str) -> int:
     return n
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
     """One cell as stored: value is str, float, bool or None; ``error`` holds e.g. '#REF!'."""
 
     value: Any
@@ -188,6 +187,8 @@ def _text(el: Any) -> str:
     """The text of a string item (<si> or <is>): plain or in rich-text runs, without phonetic guides.
 
     It stops once more than a cell can hold has been gathered."""
+    if len(el) == 1 and el[0].tag == _T:  # plain text, as nearly every item is
+        return el[0].text or ""
     parts, n = [], 0
     for child in el:
         texts = [child] if child.tag == _T else child.findall(_T) if child.tag == _R else []

@@ -48,12 +48,6 @@ def p(sub: Submission, name: str) -> Any:
     return sub.ret.round.values()["checks"][name]
 
 
-def rows(df: pd.DataFrame) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(sheet row, values) for each row; blanks stay None (iterrows would turn them into NaN)."""
-    records: list[dict[str, Any]] = df.to_dict("records")  # type: ignore[assignment]
-    return zip(df.index.tolist(), records, strict=True)
-
-
 def num(v: Any) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
@@ -121,7 +115,7 @@ def _typed_over(sub: Submission) -> Iterator[tuple[str, int | None, Any, Any, Fi
     for t in sub.spec.tables:
         for c in t.columns:
             if c.calc and sub.readable(f"{t.id}.{c.id}"):
-                for row, values in rows(sub.tables[t.id]):
+                for row, values in sub.rows(t.id):
                     want = c.calc.evaluate(values.get)
                     if _differs(sub, c, values[c.id], want):
                         yield f"{t.id}.{c.id}", row, values[c.id], want, c
@@ -164,7 +158,7 @@ def risk_share_sums_to_100(sub: Submission) -> Iterator[Finding]:
 @rule("BCF-ARITH-006", "benefits.planned_change", "benefits.unit_cost", "benefits.planned_saving",
       "benefits.benefit_type")
 def saving_is_volume_times_cost(sub: Submission) -> Iterator[Finding]:
-    for row, b in rows(sub.tables["benefits"]):
+    for row, b in sub.rows("benefits"):
         change, cost, saving = num(b["planned_change"]), num(b["unit_cost"]), num(b["planned_saving"])
         if None in (change, cost, saving) or b["benefit_type"] == NEL:
             continue  # NEL rows are priced by BCF-CONS-002
@@ -191,7 +185,7 @@ def pounds_not_thousands(sub: Submission) -> Iterator[Finding]:
             name = f"{t.id}.{c.id}"
             if c.unit != "£000" or not c.is_input or not sub.readable(name):
                 continue
-            column = [(row, num(v[c.id]), v) for row, v in rows(sub.tables[t.id])]
+            column = [(row, num(v[c.id]), v) for row, v in sub.rows(t.id)]
             for row, v, values in column:
                 if v is None or abs(v) < 1000:
                     continue
@@ -278,16 +272,15 @@ def nel_cut_or_justified(sub: Submission) -> Iterator[Finding]:
 
 @rule("BCF-POL-005", "signoffs.role", "signoffs.signed", "ccgs.ccg_name")
 def signed_off(sub: Submission) -> Iterator[Finding]:
-    signoffs = sub.tables["signoffs"]
     needed = 2 + len(sub.tables["ccgs"])  # chair, chief executive, one per CCG listed
-    for row, s in rows(signoffs.head(needed)):
+    for row, s in sub.rows("signoffs")[:needed]:
         if s["signed"] != "Yes":
             yield finding("BCF-POL-005", *sub.where("signoffs.signed", row), found=s["role"])
 
 
 @rule("BCF-POL-006", "conditions.condition", "conditions.meets", "conditions.explanation", "conditions.date_expected")
 def conditions_met_or_explained(sub: Submission) -> Iterator[Finding]:
-    for row, c in rows(sub.tables["conditions"]):
+    for row, c in sub.rows("conditions"):
         if c["meets"] in (None, "Yes"):
             continue  # blank is BCF-CELL-001
         missing = "explanation" if not c["explanation"] else "date_expected" if c["date_expected"] is None else None
@@ -298,7 +291,7 @@ def conditions_met_or_explained(sub: Submission) -> Iterator[Finding]:
 
 @rule("BCF-POL-011", "conditions.condition", "conditions.meets", "conditions.date_expected")
 def conditions_by_deadline(sub: Submission) -> Iterator[Finding]:
-    for row, c in rows(sub.tables["conditions"]):
+    for row, c in sub.rows("conditions"):
         if c["meets"] != "Yes" and c["date_expected"] and c["date_expected"] > p(sub, "conditions_deadline"):
             yield finding("BCF-POL-011", *sub.where("conditions.date_expected", row), found=c["condition"],
                           expected=c["date_expected"], deadline=p(sub, "conditions_deadline"))
@@ -315,7 +308,7 @@ def risk_for_nel_target(sub: Submission) -> Iterator[Finding]:
 
 @rule("BCF-POL-008", "risks.risk_id", "risks.likelihood", "risks.impact", "risks.mitigation")
 def high_risks_mitigated(sub: Submission) -> Iterator[Finding]:
-    for row, r in rows(sub.tables["risks"]):
+    for row, r in sub.rows("risks"):
         score = (num(r["likelihood"]) or 0) * (num(r["impact"]) or 0)
         if score >= p(sub, "high_risk_score") and not r["mitigation"]:
             yield finding("BCF-POL-008", *sub.where("risks.mitigation", row), found=r["risk_id"], expected=score)
@@ -333,7 +326,7 @@ def boundaries_examined(sub: Submission) -> Iterator[Finding]:
     if not sub.spec.has("boundaries"):
         return
     logged = set(sub.tables["risks"]["boundary"].dropna())
-    for row, b in rows(sub.tables["boundaries"]):
+    for row, b in sub.rows("boundaries"):
         if b["boundary_name"] not in logged and not b["reason_none"]:
             yield finding("BCF-POL-010", *sub.where("boundaries.reason_none", row), found=b["boundary_name"])
 
@@ -367,7 +360,7 @@ def scheme_ids(text: Any) -> list[str]:
 @rule("BCF-CONS-003", "benefits.scheme_ids", "benefits.planned_saving", "schemes.scheme_id", "schemes.spend_this_year")
 def savings_within_scheme_spend(sub: Submission) -> Iterator[Finding]:
     spend = sub.tables["schemes"].groupby("scheme_id")["spend_this_year"].sum().to_dict()
-    for row, b in rows(sub.tables["benefits"]):
+    for row, b in sub.rows("benefits"):
         ids = [i for i in scheme_ids(b["scheme_ids"]) if i in spend]
         saving = num(b["planned_saving"])
         if ids and saving is not None and saving > sum(spend[i] for i in ids):
@@ -393,7 +386,7 @@ def acute_income_reconciled(sub: Submission) -> Iterator[Finding]:
 @rule("BCF-CONS-005", "benefits.scheme_ids", "schemes.scheme_id")
 def benefits_name_real_schemes(sub: Submission) -> Iterator[Finding]:
     known = set(sub.tables["schemes"]["scheme_id"].dropna())
-    for row, b in rows(sub.tables["benefits"]):
+    for row, b in sub.rows("benefits"):
         for sid in scheme_ids(b["scheme_ids"]):
             if sid not in known:
                 yield finding("BCF-CONS-005", *sub.where("benefits.scheme_ids", row), found=sid)
