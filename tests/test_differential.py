@@ -17,6 +17,7 @@ import openpyxl
 import pytest
 from openpyxl.utils.datetime import to_excel
 
+from bcf import xlsx
 from bcf.read import _limits
 from bcf.xlsx import Cell, read_cells
 from tests.corpus import CASES, build_case
@@ -108,3 +109,19 @@ def test_reader_matches_openpyxl_on_the_hostile_corpus(name: str, tmp_path: Path
 def test_reader_matches_openpyxl_on_every_habit(habit_files: dict[str, Path]) -> None:
     diffs = {name: differences(path) for name, path in habit_files.items()}
     assert {n: d[:5] for n, d in diffs.items() if d} == {}
+
+
+READ_AS_PARTS = [n for n, c in CASES.items() if c.exit != 2 and c.needs is None]
+
+
+@pytest.mark.parametrize("name", READ_AS_PARTS)
+def test_a_sheet_parsed_whole_reads_as_the_same_sheet_streamed(name: str, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small sheets are parsed whole and large ones streamed: the two ways give the same cells and budgets."""
+    path = build_case(CASES[name], tmp_path)
+    whole = read_cells(str(path), _limits)
+    monkeypatch.setattr(xlsx, "WHOLE_PART", 0)
+    streamed = read_cells(str(path), _limits)
+    assert [(s.name, s.cells, s.beyond) for s in whole.sheets.values()] == \
+        [(s.name, s.cells, s.beyond) for s in streamed.sheets.values()]
+    assert (whole.too_large, whole.mac_dates) == (streamed.too_large, streamed.mac_dates)

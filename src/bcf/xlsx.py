@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import IO, Any, NamedTuple
-from xml.etree.ElementTree import ParseError, XMLPullParser
+from xml.etree.ElementTree import ParseError, XMLParser, XMLPullParser
 
 from defusedxml import DTDForbidden
 from defusedxml.ElementTree import iterparse
@@ -50,6 +50,7 @@ MAX_ELEMENTS = 200_000  # XML elements parsed in all; the whole template has und
 MAX_TEXT = 1_000_000  # characters of cell text kept in all; the whole template has under 25,000
 MAX_TAIL_ELEMENTS = 1_000_000  # elements looked through past a sheet's row limit for cells that are not empty
 MAX_BEYOND = 200  # non-empty cells past the limits noted on one sheet
+WHOLE_PART = 1 << 20  # bytes of sheet XML parsed whole rather than streamed; a template sheet is under 100 KB
 WINDOWS_EPOCH = date(1899, 12, 30)  # day 0 of Excel's usual date serials
 MAC_EPOCH = WINDOWS_EPOCH + timedelta(days=1462)  # day 0 when a workbook uses the Mac date system
 MAC_DATES_ATTRIBUTE = f"date{MAC_EPOCH.year}"  # how workbook.xml says so
@@ -225,6 +226,10 @@ class _Package:
     def find(self, part: str) -> str | None:
         return self.parts.get(part.lower())
 
+    def size(self, part: str) -> int:
+        """The unpacked size the zip declares for a part (reading never yields more)."""
+        return self.z.getinfo(self.parts[part.lower()]).file_size
+
     def open(self, part: str, what: str) -> IO[bytes]:
         name = self.find(part)
         if name is None:
@@ -271,9 +276,34 @@ class _SheetReader:
         self.shared: dict[tuple[int, int], tuple[int, bool]] = {}  # (row, col) -> (string index, formula)
         self.shared_beyond: dict[tuple[int, int], tuple[int, bool]] = {}
 
-    def read(self, f: IO[bytes], budget: _Budget) -> None:
-        """Every row up to max_row, then (when asked) the rest for non-empty cells; the budget is charged per
-        element, inline as this is the hot loop."""
+    def read(self, f: IO[bytes], budget: _Budget, size: int) -> None:
+        """Every row up to max_row, then (when asked) the rest for non-empty cells.
+
+        A part of at most ``WHOLE_PART`` bytes is parsed whole by the C parser, its elements charged to the
+        budget at once (the quickest way, as no Python runs per element); a larger part, or one of which only
+        the first rows are wanted, is streamed, each element charged as it ends."""
+        if self.limits.beyond and size <= WHOLE_PART:
+            self._whole(f, budget)
+        else:
+            self._stream(f, budget)
+
+    def _whole(self, f: IO[bytes], budget: _Budget) -> None:
+        parser = XMLParser()
+        for data in _chunks(f):
+            parser.feed(data)
+        root = parser.close()
+        budget.elements -= len(list(root.iter()))
+        if budget.elements < 0:
+            raise budget.over()
+        rows = root.find(_SHEET_DATA)
+        row = 0
+        for el in rows if rows is not None else ():
+            if el.tag == _ROW:
+                row = _int(el.get("r")) or row + 1  # a row without r follows the one before it
+                self.row(el, row, budget)
+
+    def _stream(self, f: IO[bytes], budget: _Budget) -> None:
+        """Rows as they end; past max_row only non-empty cells are kept, charged to their own allowance."""
         parser: XMLPullParser[Any] = XMLPullParser(events=("end",))
         row, left, tail = 0, budget.elements, MAX_TAIL_ELEMENTS
         try:
@@ -327,7 +357,7 @@ class _SheetReader:
 
 
 def _chunks(f: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:
-    """A sheet part's bytes in chunks, then b"" for its end.
+    """A sheet part's bytes in chunks, then b"" for its end (which adds nothing to what is parsed).
 
     Entities are refused as defusedxml would: a document type declaration, the only place an entity can be
     declared, is looked for in the raw bytes (overlapping chunks, so it cannot straddle two) before parsing.
@@ -402,7 +432,7 @@ def _read(z: zipfile.ZipFile, limits: Callable[[str], Limits], wb: RawWorkbook) 
             readers.append(reader)
             with pkg.open(part, f"the contents of the {name[:31]} sheet") as f:
                 try:
-                    reader.read(f, budget)
+                    reader.read(f, budget, pkg.size(part))
                 except _OverBudget as e:
                     e.sheet = name
                     raise
