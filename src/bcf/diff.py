@@ -10,7 +10,7 @@ resolved and new. The same comparison works on two workbooks and on two submissi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ class Contents:
 
     spec: Spec
     fields: dict[str, Any]
-    tables: dict[str, pd.DataFrame]
+    tables: Mapping[str, pd.DataFrame]
     field_cells: dict[str, str]
     sheet_names: dict[str, str]
 

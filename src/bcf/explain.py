@@ -38,11 +38,10 @@ def _matches(f: Finding, rule: str, sheet: str | None, cell: str | None) -> bool
 def attach(findings: list[Finding], sub: Submission | None) -> list[Finding]:
     """The findings with the officer's explanations attached to the advisory ones they name; an explanation
     that names no advisory finding is a finding of its own (BCF-CONS-008)."""
-    if sub is None or "explanations" not in sub.tables or sub.tables["explanations"].empty:
+    if sub is None or not sub.table_rows.get("explanations"):
         return findings
     out = list(findings)
-    table = sub.tables["explanations"]
-    for row, e in zip(table.index.tolist(), table.to_dict("records"), strict=True):
+    for row, e in sub.rows("explanations"):
         rule, place, reason = (_text(e.get(k)) for k in ("rule_id", "location", "reason"))
         sheet, cell = parse_place(place) if place else (None, None)
         hits = [i for i, f in enumerate(out) if f.severity == Severity.ADVISORY and _matches(f, rule.upper(), sheet, cell)]

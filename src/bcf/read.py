@@ -16,9 +16,10 @@ no answer; dates follow the workbook's own date system (Windows or Mac).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,7 +35,9 @@ from bcf.outside import REFERENCE_COLUMNS, Found, outside_cells, template_texts
 from bcf.spec import LISTS_SHEET, Field, Spec, Table, col_letter, split_ref
 from bcf.xlsx import MAC_EPOCH, MAX_CELL_TEXT, WINDOWS_EPOCH, Limits, RawWorkbook, SheetCells, col_number, read_cells
 
-__all__ = ["Problem", "Submission", "convert", "read_submission", "template_stamp", "describe"]
+Row = tuple[int, dict[str, Any]]  # (sheet row, values by column id)
+
+__all__ = ["Problem", "Row", "Submission", "frame", "convert", "read_submission", "template_stamp", "describe"]
 
 MAX_ROW = 400  # the template's last row is ~70; past this nothing of ours can be (cells there are still noted)
 MAX_COL = 40
@@ -55,7 +58,7 @@ class Submission:
     sheet_names: dict[str, str]  # spec sheet -> name in the file
     fields: dict[str, Any] = field(default_factory=dict)
     field_cells: dict[str, str] = field(default_factory=dict)  # field id -> A1 as found
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # index: sheet row number
+    table_rows: dict[str, list[Row]] = field(default_factory=dict)  # table id -> its rows as read
     raw: dict[tuple[str, str], Any] = field(default_factory=dict)  # (sheet, A1) -> value as typed
     problems: list[Problem] = field(default_factory=list)
     end_rows: dict[str, int] = field(default_factory=dict)  # table id -> totals row as found
@@ -65,12 +68,12 @@ class Submission:
     names: dict[tuple[str, str], str] = field(default_factory=dict)  # (sheet, A1) -> field id or "table.column"
     unreadable: set[str] = field(default_factory=set)  # fields, tables and "table.column"s that could not be read
     as_text: set[tuple[str, int | None]] = field(default_factory=set)  # (name, row) of numbers stored as text
-    _rows: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict, repr=False)
 
     def __getstate__(self) -> dict[str, Any]:
-        """Sent between processes without the specification, which the receiver loads by name, and without the
-        rows kept as dicts, which it rebuilds from the frames if it needs them."""
-        return {**self.__dict__, "spec": (self.spec.round_id, self.spec.kind, self.spec.version), "_rows": {}}
+        """Sent between processes as rows, without frames (rebuilt if asked for) or the specification, which the
+        receiver loads by name."""
+        state = {k: v for k, v in self.__dict__.items() if k != "tables"}
+        return {**state, "spec": (self.spec.round_id, self.spec.kind, self.spec.version)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         round_id, kind, version = state["spec"]
@@ -92,12 +95,14 @@ class Submission:
         value = self.fields.get(self.spec.period_field) if self.spec.period_field else None
         return str(value) if value is not None else None
 
-    def rows(self, table: str) -> list[tuple[int, dict[str, Any]]]:
-        """(sheet row, values) for each row of a table, as its frame holds them (a blank number is NaN)."""
-        if table not in self._rows:
-            df = self.tables[table]
-            self._rows[table] = list(zip(df.index.tolist(), df.to_dict("records"), strict=True))  # type: ignore[arg-type]
-        return self._rows[table]
+    def rows(self, table: str) -> list[Row]:
+        """(sheet row, values by column) for each row of a table; a blank number is NaN, blank text None."""
+        return self.table_rows[table]
+
+    @cached_property
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        """Each table as a frame indexed by sheet row, built when first asked for."""
+        return _Frames(self)
 
     def sheet_of(self, spec_sheet: str) -> str:
         return self.sheet_names.get(spec_sheet, spec_sheet)
@@ -242,11 +247,11 @@ class _Reader:
                 self.sub.field_cells[f.id] = f"{col_letter(col)}{row}"
                 self.sub.fields[f.id] = self.cell_value(sheet, row, col, f, f.id)
 
-    def read_table(self, t: Table, sheet: SheetCells, found_tags: dict[str, int]) -> pd.DataFrame:
+    def read_table(self, t: Table, sheet: SheetCells, found_tags: dict[str, int]) -> list[Row]:
         place = find_table(sheet, t, found_tags, self.sub.problems)
         if place is None:
             self.sub.unreadable.add(t.id)
-            return _frame(t, [], [])
+            return []
         self.found.append(Found(t, place))
         self.sub.start_rows[t.id], self.sub.end_rows[t.id] = place.start, place.end
         self.sub.columns[t.id] = {c: place.letter(c) for c in place.columns}
@@ -281,9 +286,12 @@ class _Reader:
         if not t.fixed_rows and len(records) > t.max_rows:
             self.problem(ProblemKind.TOO_MANY_ROWS, sheet.name, f"B{index[t.max_rows]}", len(records),
                          f"at most {t.max_rows} rows")
-        self.sub._rows[t.id] = [(r, {c.id: np.nan if c.numeric and v[c.id] is None else v[c.id] for c in t.columns})
-                                for r, v in zip(index, records, strict=True)]
-        return _frame(t, records, index)
+        numeric = [c.id for c in t.columns if c.numeric]
+        for record in records:
+            for cid in numeric:
+                if record[cid] is None:
+                    record[cid] = np.nan
+        return list(zip(index, records, strict=True))
 
     def read(self) -> None:
         unmatched = [n for n in self.raw.names if n != LISTS_SHEET]
@@ -297,7 +305,7 @@ class _Reader:
                     if not s.optional:
                         self.problem(ProblemKind.SHEET_MISSING, s.name, None, None, s.name)
                     for t in s.tables:
-                        self.sub.tables[t.id] = _frame(t, [], [])
+                        self.sub.table_rows[t.id] = []
                     for f in s.fields:
                         self.sub.fields[f.id] = None
                     self.sub.unreadable |= {f.id for f in s.fields} | {t.id for t in s.tables}
@@ -310,7 +318,7 @@ class _Reader:
             self.seen, self.found = set(), []
             self.read_fields(s, sheet, found_tags)
             for t in s.tables:
-                self.sub.tables[t.id] = self.read_table(t, sheet, found_tags)
+                self.sub.table_rows[t.id] = self.read_table(t, sheet, found_tags)
             if all(t.id not in self.sub.unreadable for t in s.tables):  # else where its rows end is unknown
                 self.sub.problems += outside_cells(sheet, self.seen, template_texts(self.spec, s.name), self.found)
         for name, columns in REFERENCE_COLUMNS.items():
@@ -331,14 +339,33 @@ def _spec_tags(s: specs.Sheet) -> set[str]:
     return {f.id for f in s.fields} | {t.start_tag for t in s.tables}
 
 
-def _frame(t: Table, records: list[dict[str, Any]], index: list[int]) -> pd.DataFrame:
-    """A table's rows as a frame indexed by sheet row: numbers as float64 (NaN for blank), the rest as objects.
+def frame(columns: Sequence[Field], rows: Sequence[Row], **extra: Sequence[Any]) -> pd.DataFrame:
+    """Rows as a frame indexed by sheet row: numbers as float64, the rest as objects, and ``extra`` columns
+    (a value per row) as given. Built from arrays, not a Series per column, as this runs for every table."""
+    index = pd.Index(np.fromiter((r for r, _ in rows), dtype="int64", count=len(rows)), name="row")
+    data: dict[str, Any] = {
+        c.id: np.array([v[c.id] for _, v in rows], dtype="float64") if c.numeric
+        else pd.Series([v[c.id] for _, v in rows], index=index, dtype=object, copy=False) for c in columns}
+    data.update({name: np.asarray(values) for name, values in extra.items()})
+    return pd.DataFrame(data, index=index, copy=False)
 
-    Built from arrays, not from one Series per column, as this runs for every table of every file."""
-    rows = pd.Index(np.array(index, dtype="int64"), name="row")
-    data = {c.id: np.array([np.nan if r[c.id] is None else r[c.id] for r in records], dtype="float64") if c.numeric
-            else pd.Series([r[c.id] for r in records], index=rows, dtype=object, copy=False) for c in t.columns}
-    return pd.DataFrame(data, index=rows, copy=False)
+
+class _Frames(Mapping[str, pd.DataFrame]):
+    """A submission's tables as frames, each built when first asked for."""
+
+    def __init__(self, sub: Submission):
+        self.sub, self.built = sub, dict[str, pd.DataFrame]()
+
+    def __getitem__(self, table: str) -> pd.DataFrame:
+        if table not in self.built:
+            self.built[table] = frame(self.sub.spec.table(table).columns, self.sub.table_rows[table])
+        return self.built[table]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.sub.table_rows)
+
+    def __len__(self) -> int:
+        return len(self.sub.table_rows)
 
 
 def template_stamp(raw: RawWorkbook) -> tuple[str | None, str | None]:
@@ -386,8 +413,8 @@ def describe(sub: Submission) -> dict[str, Any]:
         "file": Path(sub.path).name,
         "hwb": sub.fields.get("hwb_name"),
         "template": f"{sub.template_id} v{sub.version}" if sub.template_id else "not the template",
-        "rows": {t: len(df) for t, df in sub.tables.items()},
-        "total_pooled_000": (sum(v for v in sub.tables["funding"]["amount_this_year"] if v == v)
-                             if "funding" in sub.tables else None),
+        "rows": {t: len(rows) for t, rows in sub.table_rows.items()},
+        "total_pooled_000": (sum(a for _, v in sub.rows("funding") if (a := v["amount_this_year"]) == a)
+                             if "funding" in sub.table_rows else None),
         "problems": len(sub.problems),
     }

@@ -15,11 +15,11 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import pandas as pd
+import numpy as np
 
 from bcf import rounds
 from bcf.findings import Finding, finding, money, rules, show
-from bcf.read import Submission
+from bcf.read import Row, Submission
 from bcf.spec import Field
 
 Rule = Callable[[Submission], Iterator[Finding]]
@@ -52,14 +52,27 @@ def num(v: Any) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
+def column(rows: list[Row], name: str) -> list[Any]:
+    """A column's values, row by row."""
+    return [values[name] for _, values in rows]
+
+
+def add(values: list[Any]) -> float:
+    """The sum of the numbers, blanks left out (as a spreadsheet's SUM, and as pandas sums)."""
+    return float(np.nansum(np.array(values, dtype="float64"))) if values else 0.0
+
+
+def blank(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
 def total(sub: Submission, name: str) -> float:
-    table, column = name.split(".")
-    return float(sub.tables[table][column].sum(skipna=True))
+    table, col = name.split(".")
+    return add(column(sub.rows(table), col))
 
 
-def nel_rows(sub: Submission) -> pd.DataFrame:
-    b = sub.tables["benefits"]
-    return b[b["benefit_type"] == NEL]
+def nel_rows(sub: Submission) -> list[Row]:
+    return [(row, b) for row, b in sub.rows("benefits") if b["benefit_type"] == NEL]
 
 
 def planned_reduction(sub: Submission) -> float | None:
@@ -95,9 +108,8 @@ def _differs(sub: Submission, f: Field, shown: Any, want: Any) -> bool:
 def _as_workbook_sees(sub: Submission, name: str) -> Any:
     """A field, or a column's values, as the workbook's own formulas see them: SUM leaves out text."""
     if "." in name:
-        table, column = name.split(".")
-        df = sub.tables[table]
-        return [None if (name, row) in sub.as_text else v for row, v in zip(df.index, df[column], strict=True)]
+        table, col = name.split(".")
+        return [None if (name, row) in sub.as_text else values[col] for row, values in sub.rows(table)]
     return sub.fields.get(name)
 
 
@@ -272,7 +284,7 @@ def nel_cut_or_justified(sub: Submission) -> Iterator[Finding]:
 
 @rule("BCF-POL-005", "signoffs.role", "signoffs.signed", "ccgs.ccg_name")
 def signed_off(sub: Submission) -> Iterator[Finding]:
-    needed = 2 + len(sub.tables["ccgs"])  # chair, chief executive, one per CCG listed
+    needed = 2 + len(sub.rows("ccgs"))  # chair, chief executive, one per CCG listed
     for row, s in sub.rows("signoffs")[:needed]:
         if s["signed"] != "Yes":
             yield finding("BCF-POL-005", *sub.where("signoffs.signed", row), found=s["role"])
@@ -299,10 +311,10 @@ def conditions_by_deadline(sub: Submission) -> Iterator[Finding]:
 
 @rule("BCF-POL-007", "risks.description")
 def risk_for_nel_target(sub: Submission) -> Iterator[Finding]:
-    risks = sub.tables["risks"]
+    risks = sub.rows("risks")
     words = re.compile("|".join(rf"\b{re.escape(w)}" for w in p(sub, "nel_risk_words")), re.I)
-    if not any(words.search(str(d or "")) for d in risks["description"]):
-        row = int(risks.index[0]) if len(risks) else None
+    if not any(words.search(str(d or "")) for d in column(risks, "description")):
+        row = risks[0][0] if risks else None
         yield finding("BCF-POL-007", *(sub.where("risks.description", row) if row else sub.heading("risks.description")))
 
 
@@ -325,7 +337,7 @@ def governance_agreed(sub: Submission) -> Iterator[Finding]:
 def boundaries_examined(sub: Submission) -> Iterator[Finding]:
     if not sub.spec.has("boundaries"):
         return
-    logged = set(sub.tables["risks"]["boundary"].dropna())
+    logged = {v for v in column(sub.rows("risks"), "boundary") if not blank(v)}
     for row, b in sub.rows("boundaries"):
         if b["boundary_name"] not in logged and not b["reason_none"]:
             yield finding("BCF-POL-010", *sub.where("boundaries.reason_none", row), found=b["boundary_name"])
@@ -335,21 +347,21 @@ def boundaries_examined(sub: Submission) -> Iterator[Finding]:
 @rule("BCF-CONS-001", "benefits.benefit_type", "benefits.planned_change", *QUARTERS)
 def avoided_admissions_match_plan(sub: Submission) -> Iterator[Finding]:
     nel, r = nel_rows(sub), planned_reduction(sub)
-    if nel.empty or r is None or nel["planned_change"].isna().any():
+    if not nel or r is None or any(blank(v) for v in column(nel, "planned_change")):
         return
-    avoided = -nel["planned_change"].sum()
+    avoided = -add(column(nel, "planned_change"))
     if abs(avoided - r) > p(sub, "consistency_tolerance") * max(abs(r), 1):
-        yield finding("BCF-CONS-001", *sub.where("benefits.planned_change", int(nel.index[0])), found=avoided, expected=r)
+        yield finding("BCF-CONS-001", *sub.where("benefits.planned_change", nel[0][0]), found=avoided, expected=r)
 
 
 @rule("BCF-CONS-002", "benefits.benefit_type", "benefits.planned_change", "benefits.planned_saving", "nel_unit_cost")
 def nel_saving_priced_at_unit_cost(sub: Submission) -> Iterator[Finding]:
     nel, c = nel_rows(sub), num(sub.fields.get("nel_unit_cost"))
-    if nel.empty or c is None or nel[["planned_change", "planned_saving"]].isna().any().any():
+    if not nel or c is None or any(blank(b["planned_change"]) or blank(b["planned_saving"]) for _, b in nel):
         return
-    claimed, repriced = nel["planned_saving"].sum(), -nel["planned_change"].sum() * c / 1000
+    claimed, repriced = add(column(nel, "planned_saving")), -add(column(nel, "planned_change")) * c / 1000
     if claimed > repriced * (1 + p(sub, "consistency_tolerance")) + 1:
-        yield finding("BCF-CONS-002", *sub.where("benefits.planned_saving", int(nel.index[0])), found=claimed,
+        yield finding("BCF-CONS-002", *sub.where("benefits.planned_saving", nel[0][0]), found=claimed,
                       expected=round(repriced))
 
 
@@ -359,7 +371,11 @@ def scheme_ids(text: Any) -> list[str]:
 
 @rule("BCF-CONS-003", "benefits.scheme_ids", "benefits.planned_saving", "schemes.scheme_id", "schemes.spend_this_year")
 def savings_within_scheme_spend(sub: Submission) -> Iterator[Finding]:
-    spend = sub.tables["schemes"].groupby("scheme_id")["spend_this_year"].sum().to_dict()
+    spend: dict[Any, float] = {}
+    for _, s in sub.rows("schemes"):
+        if not blank(s["scheme_id"]):
+            spend[s["scheme_id"]] = spend.get(s["scheme_id"], 0.0) + (0.0 if blank(s["spend_this_year"])
+                                                                       else s["spend_this_year"])
     for row, b in sub.rows("benefits"):
         ids = [i for i in scheme_ids(b["scheme_ids"]) if i in spend]
         saving = num(b["planned_saving"])
@@ -371,21 +387,21 @@ def savings_within_scheme_spend(sub: Submission) -> Iterator[Finding]:
 @rule("BCF-CONS-004", "benefits.benefit_type", "benefits.planned_saving", "providers.provider_kind",
       "providers.income_change")
 def acute_income_reconciled(sub: Submission) -> Iterator[Finding]:
-    nel, providers = nel_rows(sub), sub.tables["providers"]
-    acute = providers[providers["provider_kind"] == "Acute"]
-    if nel.empty or nel["planned_saving"].isna().any():
+    nel, providers = nel_rows(sub), sub.rows("providers")
+    acute = [(row, v) for row, v in providers if v["provider_kind"] == "Acute"]
+    if not nel or any(blank(v) for v in column(nel, "planned_saving")):
         return
-    saving, lost = nel["planned_saving"].sum(), -acute["income_change"].sum()
+    saving, lost = add(column(nel, "planned_saving")), -add(column(acute, "income_change"))
     if abs(saving - lost) > p(sub, "provider_tolerance") * max(saving, 1):
-        row = int(acute.index[0]) if len(acute) else None
-        first = row or (int(providers.index[0]) if len(providers) else sub.spec.table("providers").header_row)
+        row = acute[0][0] if acute else None
+        first = row or (providers[0][0] if providers else sub.spec.table("providers").header_row)
         sheet, cell = sub.where("providers.income_change", first)
         yield finding("BCF-CONS-004", sheet, cell, found=saving, expected=lost)
 
 
 @rule("BCF-CONS-005", "benefits.scheme_ids", "schemes.scheme_id")
 def benefits_name_real_schemes(sub: Submission) -> Iterator[Finding]:
-    known = set(sub.tables["schemes"]["scheme_id"].dropna())
+    known = {v for v in column(sub.rows("schemes"), "scheme_id") if not blank(v)}
     for row, b in sub.rows("benefits"):
         for sid in scheme_ids(b["scheme_ids"]):
             if sid not in known:
