@@ -15,12 +15,13 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from bcf import rounds
 from bcf.findings import PROBLEM_RULES, Finding, ProblemKind, finding
-from bcf.read import Submission
+from bcf.read import Row, Submission, frame
 from bcf.spec import Field, Spec
 
 FIELDS = "fields"
@@ -101,15 +102,27 @@ def _finding(sub: Submission, f: Field, rule_id: str, sheet: str, cell: str, val
     return finding(rule_id, sheet, cell, found=found, expected=expected, label=f.label)
 
 
-def _frames(sub: Submission) -> Iterator[tuple[str, pd.DataFrame]]:
-    """The frames worth validating; a missing sheet or column is one structure finding, not one per cell."""
-    present = [s for s in sub.spec.data_sheets if s.name in sub.sheet_names]
-    fields = {f.id: sub.fields.get(f.id) for s in present for f in s.fields if f.is_input}
-    yield FIELDS, pd.DataFrame([fields], index=pd.Index([0], name="row"))
-    for t in (t for s in present for t in s.tables):
-        if len(sub.tables[t.id]):  # an empty table passes every column check: skip it
-            lost = [c.id for c in t.columns if not sub.readable(f"{t.id}.{c.id}")]
-            yield t.id, sub.tables[t.id].drop(columns=lost)
+def _frames(spec: Spec, subs: dict[int, Submission]) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The frames worth validating, each over all the submissions of one template version (``row`` and ``_sub``
+    say whose cell each is). What is missing (a sheet, or a column) is one structure finding, not one per cell,
+    so it is left blank here; an empty table passes every column check, so none is made of it."""
+    present = {i: {s.name for s in spec.data_sheets if s.name in sub.sheet_names} for i, sub in subs.items()}
+    yield FIELDS, pd.DataFrame([{"row": 0, **{f.id: sub.fields.get(f.id) for s in spec.data_sheets
+                                              if s.name in present[i] for f in s.fields if f.is_input}, SUB: i}
+                                for i, sub in subs.items()], dtype=object)  # values as read: a blank is None
+    for t in spec.tables:
+        rows: list[Row] = []
+        whose: list[int] = []
+        kept: set[str] = set()
+        for i, sub in subs.items():
+            if t.sheet not in present[i] or not sub.rows(t.id):
+                continue
+            lost = dict.fromkeys((c.id for c in t.columns if not sub.readable(f"{t.id}.{c.id}")), np.nan)
+            kept |= {c.id for c in t.columns if c.id not in lost}
+            rows += [(r, {**v, **lost}) for r, v in sub.rows(t.id)] if lost else sub.rows(t.id)
+            whose += [i] * len(sub.rows(t.id))
+        if rows:
+            yield t.id, frame([c for c in t.columns if c.id in kept], rows, **{SUB: whose}).reset_index()
 
 
 def field_of(spec: Spec, name: str) -> Field:
@@ -138,12 +151,7 @@ def cell_findings_many(subs: list[Submission]) -> list[list[Finding]]:
     for members in by_version.values():
         spec = subs[members[0]].spec
         tables = {t.id for t in spec.tables}
-        parts: dict[str, list[pd.DataFrame]] = {}
-        for i in members:
-            for name, frame in _frames(subs[i]):
-                parts.setdefault(name, []).append(frame.assign(**{SUB: i}).reset_index())
-        for name, frames in parts.items():
-            batch = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        for name, batch in _frames(spec, {i: subs[i] for i in members}):
             for case in failures(schemas(spec)[name], batch).to_dict("records"):
                 rule_id, column = BUILTIN.get(str(case["check"]), str(case["check"])), str(case["column"])
                 if rule_id.startswith(IGNORED) or column == SUB:
