@@ -24,6 +24,7 @@ from bcf.diff import Contents
 from bcf.errors import NotAStore, StoreBusy, StoreError
 from bcf.explain import fingerprint
 from bcf.findings import Finding
+from bcf.read import Row, frame
 from bcf.spec import Field, Spec
 from bcf.validate import Report
 
@@ -126,11 +127,12 @@ class Store:
             for statement in data_ddl():
                 self.con.execute(statement)
             self.con.execute(sql("views.sql")).fetchall()
-            self._add_plans()
         self.columns: dict[str, list[str]] = {}
         query = "SELECT table_name, column_name FROM information_schema.columns ORDER BY table_name, ordinal_position"
         for table, column in self.con.execute(query).fetchall():
             self.columns.setdefault(table, []).append(column)
+        if not read_only:
+            self._add_plans()
 
     def _add_plans(self) -> None:
         """Each round's plans, and the periods its returns cover, once."""
@@ -146,9 +148,9 @@ class Store:
         if periods:
             self._insert("periods", pd.DataFrame(periods))
 
-    def _insert(self, table: str, frame: pd.DataFrame) -> None:
-        """Bulk insert: the frame is scanned by DuckDB directly, columns matched by name."""
-        self.con.register("incoming", frame)
+    def _insert(self, table: str, data: pd.DataFrame) -> None:
+        """Bulk insert: the frame is scanned by DuckDB directly, columns matched by name (those the table has)."""
+        self.con.register("incoming", data[[c for c in self.columns[table] if c in data.columns]])
         try:
             self.con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming')
         finally:
@@ -175,22 +177,29 @@ class Store:
         con.execute("BEGIN TRANSACTION")
         try:
             ids = [r[0] for r in con.execute("SELECT nextval('submission_ids') FROM range(?)", [len(items)]).fetchall()]
-            rows: list[dict[str, Any]] = []
-            frames: dict[str, list[pd.DataFrame]] = {}
+            records: dict[str, list[dict[str, Any]]] = {"submissions": []}
+            rows: dict[tuple[Spec, str], tuple[list[Row], list[int]]] = {}  # by template version and table
             for sid, (report, sha256, received_at) in zip(ids, items, strict=True):
                 sub = report.submission
-                rows.append({"submission_id": sid, "round": round_, "return_kind": report.return_kind or kind,
-                             "period": report.period, "file_name": report.file, "sha256": sha256,
-                             "hwb": report.hwb, "plan_code": report.plan_code,
-                             "template_id": sub.template_id if sub else None,
-                             "template_version": sub.version if sub else None, "received_at": received_at,
-                             "status": report.status, "blocking": report.blocking, "advisory": report.advisory})
-                for table, frame in _frames(report).items():
-                    frames.setdefault(table, []).append(frame.assign(submission_id=sid))
-            frames["submissions"] = [pd.DataFrame(rows)]
-            for table in ["submissions", *(t for t in frames if t != "submissions")]:
-                data = pd.concat(frames[table], ignore_index=True)
-                self._insert(table, data[[c for c in self.columns[table] if c in data.columns]])
+                records["submissions"].append({
+                    "submission_id": sid, "round": round_, "return_kind": report.return_kind or kind,
+                    "period": report.period, "file_name": report.file, "sha256": sha256, "hwb": report.hwb,
+                    "plan_code": report.plan_code, "template_id": sub.template_id if sub else None,
+                    "template_version": sub.version if sub else None, "received_at": received_at,
+                    "status": report.status, "blocking": report.blocking, "advisory": report.advisory})
+                for table, values in _records(report).items():
+                    records.setdefault(table, []).extend({**v, "submission_id": sid} for v in values)
+                if sub is not None and not report.foreign:
+                    for t in sub.spec.tables:
+                        kept, whose = rows.setdefault((sub.spec, t.id), ([], []))
+                        kept += sub.rows(t.id)
+                        whose += [sid] * len(sub.rows(t.id))
+            for table, values in records.items():
+                if values:
+                    self._insert(table, pd.DataFrame(values))
+            for (spec, table), (kept, whose) in rows.items():
+                if kept:
+                    self._insert(table, frame(spec.table(table).columns, kept, submission_id=whose).reset_index())
             con.execute("COMMIT")
         except BaseException:
             try:
@@ -213,27 +222,24 @@ def sql(name: str) -> str:
     return content.path("aggregator", name).read_text(encoding="utf-8")
 
 
-def _frames(report: Report) -> dict[str, pd.DataFrame]:
-    """The file's findings and data as one frame per store table (empty frames left out)."""
+def _records(report: Report) -> dict[str, list[dict[str, Any]]]:
+    """The file's findings, and its single values by store table, as rows for the store."""
     sub = report.submission
     contents = Contents.of(sub) if sub is not None else None
 
     def place(f: Finding) -> str:
         return (contents.locate(f.sheet, f.cell) if contents else None) or f"{f.sheet}!{f.cell}"
 
-    out = {"findings": pd.DataFrame([{**f.as_dict(), "found": _text(f.found), "expected": _text(f.expected),
-                                      "location": place(f), "fingerprint": fingerprint(f.rule_id, place(f), _text(f.found),
-                                                                                       _text(f.expected))}
-                                     for f in report.findings])}
+    out = {"findings": [{**f.as_dict(), "found": _text(f.found), "expected": _text(f.expected), "location": place(f),
+                         "fingerprint": fingerprint(f.rule_id, place(f), _text(f.found), _text(f.expected))}
+                        for f in report.findings]}
     if sub is None or report.foreign:
         return out
     tables = {t.id for t in sub.spec.tables}
     for table, fields in _field_columns(sub.spec).items():
         if table not in tables:
-            out[table] = pd.DataFrame([{f.id: sub.fields.get(f.id) for f in fields}])
-    for t in sub.spec.tables:
-        out[t.id] = sub.tables[t.id].reset_index()
-    return {k: v for k, v in out.items() if not v.empty}
+            out[table] = [{f.id: sub.fields.get(f.id) for f in fields}]
+    return out
 
 
 def _periods(spec: Spec) -> tuple[str, ...]:
