@@ -303,11 +303,12 @@ class _SheetReader:
                 self.row(el, row, budget)
 
     def _stream(self, f: IO[bytes], budget: _Budget) -> None:
-        """Rows as they end; past max_row only non-empty cells are kept, charged to their own allowance."""
+        """Rows as they end; past max_row only non-empty cells are kept, charged to their own allowance. When only
+        the first rows are wanted, the part is fed in small pieces, so that little past them is parsed."""
         parser: XMLPullParser[Any] = XMLPullParser(events=("end",))
         row, left, tail = 0, budget.elements, MAX_TAIL_ELEMENTS
         try:
-            for data in _chunks(f):
+            for data in _chunks(f, 1 << 16 if self.limits.beyond else 1 << 12):
                 parser.feed(data) if data else parser.close()
                 events: Iterator[tuple[str, Any]] = parser.read_events()  # type: ignore[assignment]  # "end" only
                 for _, el in events:
