@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,16 +28,16 @@ import duckdb
 from bcf import intake, rounds, sandbox
 from bcf.against_plan import check_against_plans, plan_quarters
 from bcf.errors import StoreError, StoreFull
-from bcf.findings import finding
 from bcf.intake import Snapshot
 from bcf.store import Store
-from bcf.validate import Report, complete, inspect_file
+from bcf.validate import Report, complete, inspect_file, worker
 from bcf.validate.gate import max_bytes
+from bcf.validate.worker import Inspect, gate_011
 
+WORKER_MODULES = ("bcf.validate.logic", "bcf.validate.structure", "bcf.validate.worker")
 STAGES = ("read", "read+check (worker)", "cells", "load")
 SKIP_SUFFIXES = {".json", ".md", ".duckdb", ".wal"}  # the manifest, READMEs and a store kept alongside
 JUNK = {".DS_Store", "Thumbs.db", "desktop.ini"}  # left by file managers
-Inspect = Callable[[Snapshot, str, str], Report]  # (file as read, round, return) -> report
 # failures of the machine rather than of one file's content: never recorded against a file
 # (DuckDB reports a write that failed at commit, a full disk among them, as a TransactionException)
 ENVIRONMENT = (OSError, MemoryError, duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException,
@@ -80,43 +80,35 @@ def plan_from_name(name: str, round_: rounds.Round) -> str | None:
     return m.group(1) if m and m.group(1) in round_.areas.plan_codes() else None
 
 
-def _gate_011(name: str, why: str) -> Report:
-    return Report(name, (finding("BCF-GATE-011", "", found=why),))
-
-
-def _work(snap: Snapshot, round_: str, kind: str, seconds: float, inspect: Inspect) -> tuple[Report, float, float]:
-    """(report, seconds, peak RSS in MB) for one file, inside a worker."""
-    ran = sandbox.run(inspect, seconds, snap, round_, kind)
-    if ran.value is not None:
-        report = ran.value
-    elif ran.failure == "timeout":
-        report = _gate_011(snap.name, f"it took longer than {seconds:.0f} seconds")
-    elif ran.failure == "memory":
-        report = _gate_011(snap.name, "it needed more memory than a workbook should")
-    else:  # the checker's own failure: recorded for this file, the batch goes on
-        report = _gate_011(snap.name, f"the checker failed on it ({type(ran.error).__name__})")
-    return report, ran.seconds, sandbox.peak_mb()
-
-
 def _isolated(snap: Snapshot, round_: str, kind: str, limits: Limits, inspect: Inspect) -> tuple[Report, float, float]:
     """Re-check one file alone after a worker died, so the file that kills a worker is named."""
     pool = sandbox.pool(1, limits.memory_mb)
     try:
-        return pool.submit(_work, snap, round_, kind, limits.seconds, inspect).result(timeout=limits.seconds + 30)
+        return pool.submit(worker.check, snap, round_, kind, limits.seconds, inspect).result(timeout=limits.seconds + 30)
     except Exception:
         sandbox.kill(pool)
-        return _gate_011(snap.name, "the checker stopped while reading it"), 0.0, 0.0
+        return gate_011(snap.name, "the checker stopped while reading it"), 0.0, 0.0
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+def start_workers(workers: int, limits: Limits) -> ProcessPoolExecutor:
+    """A pool whose workers start now, loading the checker while the caller gets on with opening the store."""
+    pool = sandbox.pool(workers, limits.memory_mb, warm=WORKER_MODULES)
+    for _ in range(workers):  # a spawned pool starts a worker per piece of work it is given
+        pool.submit(int)
+    return pool
+
+
 def check_files(files: Iterable[Snapshot], round_: str, kind: str, workers: int, limits: Limits,
-                inspect: Inspect = inspect_file) -> Iterator[tuple[Snapshot, Report, float, float]]:
+                inspect: Inspect = inspect_file, pool: ProcessPoolExecutor | None = None,
+                ) -> Iterator[tuple[Snapshot, Report, float, float]]:
     """(file, report, seconds, peak MB) for every file, in completion order, whatever happens to workers.
 
-    Files are taken from ``files`` as workers need them, so at most two per worker are held in memory.
+    Files are taken from ``files`` as workers need them, so at most two per worker are held in memory. The
+    ``workers`` run in ``pool`` if one was started for them, else in a pool started here; it is shut down at the end.
     """
-    pool = sandbox.pool(workers, limits.memory_mb)
+    pool = pool or start_workers(workers, limits)
     queue = iter(files)
     pending: dict[Future[tuple[Report, float, float]], Snapshot] = {}
     orphans: list[Snapshot] = []
@@ -124,7 +116,7 @@ def check_files(files: Iterable[Snapshot], round_: str, kind: str, workers: int,
     def fill() -> None:
         while len(pending) < 2 * workers and (snap := next(queue, None)) is not None:
             try:
-                pending[pool.submit(_work, snap, round_, kind, limits.seconds, inspect)] = snap
+                pending[pool.submit(worker.check, snap, round_, kind, limits.seconds, inspect)] = snap
             except BrokenProcessPool:  # a worker died before its own future said so: this file goes alone too
                 orphans.append(snap)
                 return
@@ -178,86 +170,90 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
     the_round.ret(kind)  # refuse a return the round does not have before any file is read
     limits, workers = limits or Limits(), workers or os.cpu_count() or 1
     result = BatchResult()
-    with Store(db) as store:
-        files = discover(folder)
-        result.files = len(files)
-        seen: set[str] = set()
+    pool = start_workers(workers, limits)  # the workers load the checker while the store opens
+    try:
+        with Store(db) as store:
+            files = discover(folder)
+            result.files = len(files)
+            seen: set[str] = set()
 
-        def read_once() -> Iterator[Snapshot]:
-            """Each file read once, in name order: identical bytes under two names are checked under the first."""
-            for path in files:
+            def read_once() -> Iterator[Snapshot]:
+                """Each file read once, in name order: identical bytes under two names are checked under the first."""
+                for path in files:
+                    t0 = time.perf_counter()
+                    try:
+                        snap = intake.read(path, keep=max_bytes())
+                    except (intake.Unavailable, intake.NotAFile) as e:
+                        result.not_stored.append(str(e))
+                        continue
+                    finally:
+                        result.seconds["read"] += time.perf_counter() - t0
+                    if snap.sha256 in seen or store.is_loaded(round_, snap.sha256):
+                        result.already_loaded += 1
+                        continue
+                    seen.add(snap.sha256)
+                    yield snap
+
+            batch: list[tuple[Snapshot, Report]] = []
+
+            def load(items: list[tuple[Snapshot, Report]]) -> None:
+                try:
+                    store.load([(r, s.sha256, s.received_at) for s, r in items], round_, kind)
+                except ENVIRONMENT as e:
+                    raise store_failure(e, db) from e
+
+            def one_by_one(items: list[tuple[Snapshot, Report]]) -> Iterator[tuple[Snapshot, Report]]:
+                """The files of a chunk the store refused, stored alone: one file's failure never takes the others."""
+                for snap, report in items:
+                    try:
+                        load([(snap, report)])
+                        yield snap, report
+                        continue
+                    except StoreError:
+                        raise
+                    except Exception as e:  # its content: recorded as such, so that a rerun does not try it forever
+                        refused = gate_011(snap.name, f"it could not be stored ({type(e).__name__})")
+                    try:
+                        load([(snap, refused)])
+                        yield snap, refused
+                    except StoreError:
+                        raise
+                    except Exception as e:
+                        result.not_stored.append(f"{snap.name}: it could not be stored ({type(e).__name__}).")
+
+            plans = plan_quarters(store.con, round_) if the_round.ret(kind).spec().period_field else None
+
+            def flush() -> None:
                 t0 = time.perf_counter()
+                reports = complete([r for _, r in batch])
+                if plans is not None:
+                    reports = check_against_plans(reports, plans)
+                items = list(zip([s for s, _ in batch], reports, strict=True))
+                t1 = time.perf_counter()
                 try:
-                    snap = intake.read(path, keep=max_bytes())
-                except (intake.Unavailable, intake.NotAFile) as e:
-                    result.not_stored.append(str(e))
-                    continue
-                finally:
-                    result.seconds["read"] += time.perf_counter() - t0
-                if snap.sha256 in seen or store.is_loaded(round_, snap.sha256):
-                    result.already_loaded += 1
-                    continue
-                seen.add(snap.sha256)
-                yield snap
-
-        batch: list[tuple[Snapshot, Report]] = []
-
-        def load(items: list[tuple[Snapshot, Report]]) -> None:
-            try:
-                store.load([(r, s.sha256, s.received_at) for s, r in items], round_, kind)
-            except ENVIRONMENT as e:
-                raise store_failure(e, db) from e
-
-        def one_by_one(items: list[tuple[Snapshot, Report]]) -> Iterator[tuple[Snapshot, Report]]:
-            """The files of a chunk the store refused, stored alone: one file's failure never takes the others."""
-            for snap, report in items:
-                try:
-                    load([(snap, report)])
-                    yield snap, report
-                    continue
+                    load(items)
+                    stored = items
                 except StoreError:
                     raise
-                except Exception as e:  # its content: recorded as such, so that a rerun does not try it forever
-                    refused = _gate_011(snap.name, f"it could not be stored ({type(e).__name__})")
-                try:
-                    load([(snap, refused)])
-                    yield snap, refused
-                except StoreError:
-                    raise
-                except Exception as e:
-                    result.not_stored.append(f"{snap.name}: it could not be stored ({type(e).__name__}).")
+                except Exception:
+                    stored = list(one_by_one(items))
+                result.seconds["cells"] += t1 - t0
+                result.seconds["load"] += time.perf_counter() - t1
+                for snap, r in stored:
+                    result.status[r.status] += 1
+                    if progress:
+                        progress(snap.name, r)
+                batch.clear()
 
-        plans = plan_quarters(store.con, round_) if the_round.ret(kind).spec().period_field else None
-
-        def flush() -> None:
-            t0 = time.perf_counter()
-            reports = complete([r for _, r in batch])
-            if plans is not None:
-                reports = check_against_plans(reports, plans)
-            items = list(zip([s for s, _ in batch], reports, strict=True))
-            t1 = time.perf_counter()
-            try:
-                load(items)
-                stored = items
-            except StoreError:
-                raise
-            except Exception:
-                stored = list(one_by_one(items))
-            result.seconds["cells"] += t1 - t0
-            result.seconds["load"] += time.perf_counter() - t1
-            for snap, r in stored:
-                result.status[r.status] += 1
-                if progress:
-                    progress(snap.name, r)
-            batch.clear()
-
-        for snap, report, seconds, peak in check_files(read_once(), round_, kind, workers, limits, inspect):
-            report = report.filed_under(None if report.foreign else plan_from_name(snap.name, the_round))
-            result.seconds["read+check (worker)"] += seconds
-            result.peak_rss_mb = max(result.peak_rss_mb, peak)
-            batch.append((snap, report))
-            if len(batch) >= chunk:
+            for snap, report, seconds, peak in check_files(read_once(), round_, kind, workers, limits, inspect, pool):
+                report = report.filed_under(None if report.foreign else plan_from_name(snap.name, the_round))
+                result.seconds["read+check (worker)"] += seconds
+                result.peak_rss_mb = max(result.peak_rss_mb, peak)
+                batch.append((snap, report))
+                if len(batch) >= chunk:
+                    flush()
+            if batch:
                 flush()
-        if batch:
-            flush()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return result

@@ -15,16 +15,14 @@ no answer; dates follow the workbook's own date system (Windows or Mac).
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache, cached_property
 from pathlib import Path
-from typing import IO, Any
-
-import numpy as np
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any
 
 from bcf import rounds
 from bcf import spec as specs
@@ -37,7 +35,10 @@ from bcf.xlsx import MAC_EPOCH, MAX_CELL_TEXT, WINDOWS_EPOCH, Limits, RawWorkboo
 
 Row = tuple[int, dict[str, Any]]  # (sheet row, values by column id)
 
-__all__ = ["Problem", "Row", "Submission", "frame", "convert", "read_submission", "template_stamp", "describe"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Problem", "Row", "Submission", "convert", "read_submission", "template_stamp", "describe"]
 
 MAX_ROW = 400  # the template's last row is ~70; past this nothing of ours can be (cells there are still noted)
 MAX_COL = 40
@@ -101,8 +102,10 @@ class Submission:
 
     @cached_property
     def tables(self) -> Mapping[str, pd.DataFrame]:
-        """Each table as a frame indexed by sheet row, built when first asked for."""
-        return _Frames(self)
+        """Each table as a frame indexed by sheet row, built when first asked for (pandas is loaded only then)."""
+        from bcf.frames import Frames
+
+        return Frames(self)
 
     def sheet_of(self, spec_sheet: str) -> str:
         return self.sheet_names.get(spec_sheet, spec_sheet)
@@ -290,7 +293,7 @@ class _Reader:
         for record in records:
             for cid in numeric:
                 if record[cid] is None:
-                    record[cid] = np.nan
+                    record[cid] = math.nan
         return list(zip(index, records, strict=True))
 
     def read(self) -> None:
@@ -337,35 +340,6 @@ def _blank(c: Any) -> bool:
 
 def _spec_tags(s: specs.Sheet) -> set[str]:
     return {f.id for f in s.fields} | {t.start_tag for t in s.tables}
-
-
-def frame(columns: Sequence[Field], rows: Sequence[Row], **extra: Sequence[Any]) -> pd.DataFrame:
-    """Rows as a frame indexed by sheet row: numbers as float64, the rest as objects, and ``extra`` columns
-    (a value per row) as given. Built from arrays, not a Series per column, as this runs for every table."""
-    index = pd.Index(np.fromiter((r for r, _ in rows), dtype="int64", count=len(rows)), name="row")
-    data: dict[str, Any] = {
-        c.id: np.array([v[c.id] for _, v in rows], dtype="float64") if c.numeric
-        else pd.Series([v[c.id] for _, v in rows], index=index, dtype=object, copy=False) for c in columns}
-    data.update({name: np.asarray(values) for name, values in extra.items()})
-    return pd.DataFrame(data, index=index, copy=False)
-
-
-class _Frames(Mapping[str, pd.DataFrame]):
-    """A submission's tables as frames, each built when first asked for."""
-
-    def __init__(self, sub: Submission):
-        self.sub, self.built = sub, dict[str, pd.DataFrame]()
-
-    def __getitem__(self, table: str) -> pd.DataFrame:
-        if table not in self.built:
-            self.built[table] = frame(self.sub.spec.table(table).columns, self.sub.table_rows[table])
-        return self.built[table]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.sub.table_rows)
-
-    def __len__(self) -> int:
-        return len(self.sub.table_rows)
 
 
 def template_stamp(raw: RawWorkbook) -> tuple[str | None, str | None]:

@@ -24,7 +24,8 @@ from bcf.diff import Contents
 from bcf.errors import NotAStore, StoreBusy, StoreError
 from bcf.explain import fingerprint
 from bcf.findings import Finding
-from bcf.read import Row, frame
+from bcf.frames import frame
+from bcf.read import Row
 from bcf.spec import Field, Spec
 from bcf.validate import Report
 

@@ -21,7 +21,8 @@ import pandera.pandas as pa
 
 from bcf import rounds
 from bcf.findings import PROBLEM_RULES, Finding, ProblemKind, finding
-from bcf.read import Row, Submission, frame
+from bcf.frames import frame
+from bcf.read import Row, Submission
 from bcf.spec import Field, Spec
 
 FIELDS = "fields"

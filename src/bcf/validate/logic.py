@@ -15,8 +15,6 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import numpy as np
-
 from bcf import rounds
 from bcf.findings import Finding, finding, money, rules, show
 from bcf.read import Row, Submission
@@ -58,8 +56,8 @@ def column(rows: list[Row], name: str) -> list[Any]:
 
 
 def add(values: list[Any]) -> float:
-    """The sum of the numbers, blanks left out (as a spreadsheet's SUM, and as pandas sums)."""
-    return float(np.nansum(np.array(values, dtype="float64"))) if values else 0.0
+    """The sum of the numbers, blanks left out (as a spreadsheet's SUM does), exactly rounded."""
+    return math.fsum(v for v in values if not blank(v))
 
 
 def blank(v: Any) -> bool:

@@ -1,0 +1,35 @@
+"""What a batch's worker process runs for one file: the check, within a time limit.
+
+Kept apart from the batch itself so that a worker loads only the checker, never the store or pandas: a
+worker's start-up is part of every batch's time. A timeout, running out of memory or a fault of the checker
+becomes that one file's BCF-GATE-011 finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bcf import sandbox
+from bcf.findings import finding
+from bcf.intake import Snapshot
+from bcf.validate import Report
+
+Inspect = Callable[[Snapshot, str, str], Report]  # (file as read, round, return) -> report
+
+
+def gate_011(name: str, why: str) -> Report:
+    return Report(name, (finding("BCF-GATE-011", "", found=why),))
+
+
+def check(snap: Snapshot, round_: str, kind: str, seconds: float, inspect: Inspect) -> tuple[Report, float, float]:
+    """(report, seconds, peak memory in MB) for one file, inside a worker."""
+    ran = sandbox.run(inspect, seconds, snap, round_, kind)
+    if ran.value is not None:
+        report = ran.value
+    elif ran.failure == "timeout":
+        report = gate_011(snap.name, f"it took longer than {seconds:.0f} seconds")
+    elif ran.failure == "memory":
+        report = gate_011(snap.name, "it needed more memory than a workbook should")
+    else:  # the checker's own failure: recorded for this file, the batch goes on
+        report = gate_011(snap.name, f"the checker failed on it ({type(ran.error).__name__})")
+    return report, ran.seconds, sandbox.peak_mb()
