@@ -7,7 +7,8 @@ file that cannot be read now (removed, changed while read, an I/O error) is repo
 run, never recorded as the file's status; so is a chunk the store cannot take for want of disk space, which
 stops the batch with nothing half-written. Cell rules run once per chunk of files in the parent (pandera's
 cost is per call), and each chunk is stored in one transaction, so a file is either wholly in the store or
-not at all, and a killed run simply resumes.
+not at all, and a killed run simply resumes. Chunks are checked and stored in a thread of their own, one at
+a time and in order, so that the workers are kept busy meanwhile.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,7 +176,7 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
         with Store(db) as store:
             files = discover(folder)
             result.files = len(files)
-            seen: set[str] = set()
+            seen = store.loaded(round_)  # and files met twice in the folder are checked once
 
             def read_once() -> Iterator[Snapshot]:
                 """Each file read once, in name order: identical bytes under two names are checked under the first."""
@@ -188,13 +189,11 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
                         continue
                     finally:
                         result.seconds["read"] += time.perf_counter() - t0
-                    if snap.sha256 in seen or store.is_loaded(round_, snap.sha256):
+                    if snap.sha256 in seen:
                         result.already_loaded += 1
                         continue
                     seen.add(snap.sha256)
                     yield snap
-
-            batch: list[tuple[Snapshot, Report]] = []
 
             def load(items: list[tuple[Snapshot, Report]]) -> None:
                 try:
@@ -223,7 +222,7 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
 
             plans = plan_quarters(store.con, round_) if the_round.ret(kind).spec().period_field else None
 
-            def flush() -> None:
+            def flush(batch: list[tuple[Snapshot, Report]]) -> None:
                 t0 = time.perf_counter()
                 reports = complete([r for _, r in batch])
                 if plans is not None:
@@ -243,17 +242,24 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
                     result.status[r.status] += 1
                     if progress:
                         progress(snap.name, r)
-                batch.clear()
 
-            for snap, report, seconds, peak in check_files(read_once(), round_, kind, workers, limits, inspect, pool):
-                report = report.filed_under(None if report.foreign else plan_from_name(snap.name, the_round))
-                result.seconds["read+check (worker)"] += seconds
-                result.peak_rss_mb = max(result.peak_rss_mb, peak)
-                batch.append((snap, report))
-                if len(batch) >= chunk:
-                    flush()
-            if batch:
-                flush()
+            with ThreadPoolExecutor(1, thread_name_prefix="bcf-store") as storing:  # workers go on while it stores
+                in_flight: Future[None] | None = None
+                batch: list[tuple[Snapshot, Report]] = []
+                for snap, report, seconds, peak in check_files(read_once(), round_, kind, workers, limits, inspect,
+                                                               pool):
+                    report = report.filed_under(None if report.foreign else plan_from_name(snap.name, the_round))
+                    result.seconds["read+check (worker)"] += seconds
+                    result.peak_rss_mb = max(result.peak_rss_mb, peak)
+                    batch.append((snap, report))
+                    if len(batch) >= chunk:
+                        if in_flight:
+                            in_flight.result()  # one chunk at a time, in order; a store failure is raised here
+                        in_flight, batch = storing.submit(flush, batch), []
+                if in_flight:
+                    in_flight.result()
+                if batch:
+                    flush(batch)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return result

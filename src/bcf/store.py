@@ -163,9 +163,9 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.con.close()
 
-    def is_loaded(self, round_: str, sha256: str) -> bool:
-        return bool(self.con.execute("SELECT 1 FROM submissions WHERE round = ? AND sha256 = ?",
-                                     [round_, sha256]).fetchall())
+    def loaded(self, round_: str) -> set[str]:
+        """The SHA-256 of every file stored for the round."""
+        return {h for (h,) in self.con.execute("SELECT sha256 FROM submissions WHERE round = ?", [round_]).fetchall()}
 
     def load(self, items: list[tuple[Report, str, datetime]], round_: str, kind: str) -> list[int]:
         """Store checked files (report, SHA-256, received at) of one round and return, with their findings and
