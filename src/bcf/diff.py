@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from bcf.findings import Finding
-from bcf.read import Submission
+from bcf.read import Row, Submission
 from bcf.spec import Spec, Table, split_ref
 
 CHANGED, ADDED, REMOVED = "changed", "added", "removed"
@@ -26,27 +26,25 @@ NEW, RESOLVED, STILL = "new", "resolved", "still there"
 
 @dataclass(frozen=True)
 class Contents:
-    """What a submission holds, however it was read: its fields, its tables (index: sheet row) and where cells are."""
+    """What a submission holds, however it was read: its fields, its tables' rows and where cells are."""
 
     spec: Spec
     fields: dict[str, Any]
-    tables: Mapping[str, pd.DataFrame]
+    tables: Mapping[str, list[Row]]
     field_cells: dict[str, str]
     sheet_names: dict[str, str]
 
     @classmethod
     def of(cls, sub: Submission) -> Contents:
-        return cls(sub.spec, sub.fields, sub.tables, sub.field_cells, sub.sheet_names)
+        return cls(sub.spec, sub.fields, sub.table_rows, sub.field_cells, sub.sheet_names)
 
     def sheet(self, spec_sheet: str) -> str:
         return self.sheet_names.get(spec_sheet, spec_sheet)
 
     def rows(self, t: Table) -> dict[tuple[Any, ...], tuple[int, dict[str, Any]]]:
         """Row key -> (sheet row, values), for the rows that have a key."""
-        df = self.tables.get(t.id, pd.DataFrame())
         out: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
-        records: list[dict[str, Any]] = df.to_dict("records")  # type: ignore[assignment]
-        for i, (row, values) in enumerate(zip(df.index.tolist(), records, strict=True)):
+        for i, (row, values) in enumerate(self.tables.get(t.id, [])):
             key = tuple(_plain(values.get(k)) for k in t.key) if t.key else (i,)
             if any(k is not None for k in key):
                 out.setdefault(key, (int(row), values))
@@ -216,7 +214,8 @@ def from_store(con: Any, submission_id: int, spec: Spec) -> Contents:
     tables = {}
     for t in spec.tables:
         df = con.execute(f'SELECT * FROM "{t.id}" WHERE submission_id = ? ORDER BY "row"', [submission_id]).df()
-        tables[t.id] = df.set_index("row").drop(columns="submission_id")
+        tables[t.id] = list(zip(df["row"].tolist(), df.drop(columns=["row", "submission_id"]).to_dict("records"),
+                                strict=True))
     return Contents(spec, fields, tables, {f.id: f.cell or "" for f in spec.fields}, {})
 
 

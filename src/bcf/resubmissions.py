@@ -8,6 +8,7 @@ this explanation?". This module answers them from the store; ``bcf.diff`` does t
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +46,8 @@ class Pair:
 
 
 def _claimed(c: diff.Contents) -> float:
-    b = c.tables.get("benefits", pd.DataFrame(columns=["planned_saving"]))
-    return float(pd.to_numeric(b["planned_saving"], errors="coerce").sum())
+    savings = (b.get("planned_saving") for _, b in c.tables.get("benefits", []))
+    return math.fsum(v for v in savings if isinstance(v, (int, float)) and v == v)
 
 
 def compare_all(con: duckdb.DuckDBPyConnection, round_: str, plan_code: str | None = None) -> list[Pair]:
