@@ -213,11 +213,14 @@ def from_store(con: Any, specs: dict[int, Spec]) -> dict[int, Contents]:
     ids = list(specs)
     frames: dict[str, tuple[pd.DataFrame, dict[Any, pd.DataFrame]]] = {}
 
-    def rows(table: str, sid: int, order: str = "rowid") -> pd.DataFrame:
+    def rows(table: str, sid: int, row_index: bool = False) -> pd.DataFrame:
+        """The submission's rows of a table (a table of rows indexed by sheet row, without the submission id)."""
         if table not in frames:
+            order = '"row"' if row_index else "rowid"
             df = con.execute(f'SELECT * FROM "{table}" WHERE submission_id {ANY_OF} ORDER BY submission_id, {order}',
                              [ids]).df()
-            frames[table] = df.iloc[0:0], dict(tuple(df.groupby("submission_id", sort=False)))
+            values = df.set_index("row").drop(columns="submission_id") if row_index else df
+            frames[table] = values.iloc[0:0], dict(tuple(values.groupby(df["submission_id"].to_numpy(), sort=False)))
         empty, by_id = frames[table]
         return by_id.get(sid, empty)
 
@@ -229,8 +232,7 @@ def from_store(con: Any, specs: dict[int, Spec]) -> dict[int, Contents]:
                 row = rows(s.store, sid)
                 values = row.iloc[0].to_dict() if len(row) else {}
                 fields.update({f.id: _plain(values.get(f.id)) for f in s.fields if f.is_input})
-        tables = {t.id: rows(t.id, sid, '"row"').set_index("row").drop(columns="submission_id")
-                  for t in spec.tables}
+        tables = {t.id: rows(t.id, sid, row_index=True) for t in spec.tables}
         out[sid] = Contents(spec, fields, tables, {f.id: f.cell or "" for f in spec.fields}, {})
     return out
 
