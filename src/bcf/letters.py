@@ -9,9 +9,8 @@ autoescaped Jinja2 (so nothing a submitter typed can become markup) and, when as
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import duckdb
 from bcf import actions, rounds
 from bcf.actions import where
 from bcf.params import Parameter
-from bcf.render import environment, write_pdf
+from bcf.render import environment, printing
 from bcf.store import ANY_OF, by_submission, records
 
 CLASSES = {"Approved": "c-approved", "Approved with support": "c-support",
@@ -78,20 +77,20 @@ def write_letters(con: duckdb.DuckDBPyConnection, out: Path, params: dict[str, P
     template = environment().get_template("letter.html.j2")
     query = ("SELECT submission_id, plan_code FROM assurance WHERE round = ? AND (? IS NULL OR plan_code = ?) "
              "ORDER BY plan_code")
-    written, pages = [], []
     chosen = con.execute(query, [round_, plan_code, plan_code]).fetchall()
-    contexts = letter_contexts(con, [sid for sid, _ in chosen], params, round_)
-    for sid, code in chosen:
-        html = template.render(**contexts[sid])
-        path = out / f"letter-{code}.html"
-        path.write_text(html, encoding="utf-8")
-        written.append(path)
-        pages.append((html, path.with_suffix(".pdf")))
-    if pdf:  # printing is the slow part (about half a second a letter): spread it over the cores
-        with ProcessPoolExecutor(min(len(pages), os.cpu_count() or 1),
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            list(pool.map(write_pdf, *zip(*pages, strict=True), chunksize=8))
-        written += [p for _, p in pages]
+    written, printed = [], []
+    # printing is the slow part: it is spread over the cores, each letter printed as soon as it is written
+    with printing(min(len(chosen), os.cpu_count() or 1)) if pdf and chosen else nullcontext() as print_pdf:
+        contexts = letter_contexts(con, [sid for sid, _ in chosen], params, round_)
+        for sid, code in chosen:
+            html = template.render(**contexts[sid])
+            path = out / f"letter-{code}.html"
+            path.write_text(html, encoding="utf-8")
+            written.append(path)
+            if print_pdf:
+                print_pdf(html, path.with_suffix(".pdf"))
+                printed.append(path.with_suffix(".pdf"))
+    written += printed
     if plan_code is None:
         rows = records(con, "SELECT a.plan_code, s.plan_name, s.region_name, a.category, c.blocking, c.advisory "
                              "FROM assurance a JOIN stress_test s USING (submission_id) "

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -70,3 +74,28 @@ def write_pdf(html: str, out: Path) -> None:
     from weasyprint import HTML
 
     HTML(string=html, base_url=str(content.path("reports"))).write_pdf(out)
+
+
+def _start_printing() -> None:
+    import weasyprint  # noqa: F401  (loaded as the worker starts, not inside its first page)
+
+
+def _started() -> None:
+    """Nothing: a first task for each worker, so that every worker starts at once."""
+
+
+@contextmanager
+def printing(workers: int) -> Iterator[Callable[[str, Path], None]]:
+    """Print pages to PDF in ``workers`` processes as they are handed over (``print_pdf(html, out)``).
+
+    The workers start and load WeasyPrint at once, alongside whatever the caller does before its first page.
+    Leaving the block waits for every page and raises the first failure.
+    """
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_printing)
+    try:
+        jobs = [pool.submit(_started) for _ in range(workers)]
+        yield lambda html, out: jobs.append(pool.submit(write_pdf, html, out))
+        for job in jobs:
+            job.result()
+    finally:
+        pool.shutdown(cancel_futures=True)
