@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from bcf import content
 from bcf.findings import show
 from bcf.shown import escaped
+
+STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)  # a page's own stylesheet
 
 
 def money(value_000: Any) -> str:
@@ -70,14 +73,37 @@ def environment() -> Environment:
 
 
 def write_pdf(html: str, out: Path) -> None:
-    """Print an HTML page to PDF with WeasyPrint (imported only when PDFs are asked for)."""
+    """Print an HTML page to PDF with WeasyPrint (imported only when PDFs are asked for).
+
+    A process keeps WeasyPrint's fonts, and a page's one stylesheet parsed, for every page it prints after: the
+    stylesheet is taken out of the page and given to WeasyPrint already parsed, which prints the same PDF.
+    """
     from weasyprint import HTML
 
-    HTML(string=html, base_url=str(content.path("reports"))).write_pdf(out)
+    sheets = STYLE.findall(html)
+    if len(sheets) == 1 and html.count("<style") == 1 and "<link" not in html:
+        html, stylesheets = STYLE.sub("", html, count=1), [_stylesheet(sheets[0])]
+    else:
+        stylesheets = []
+    HTML(string=html, base_url=str(content.path("reports"))).write_pdf(out, stylesheets=stylesheets, font_config=_fonts())
+
+
+@cache
+def _fonts() -> Any:
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+@cache
+def _stylesheet(css: str) -> Any:
+    from weasyprint import CSS
+
+    return CSS(string=css, base_url=str(content.path("reports")), font_config=_fonts())
 
 
 def _start_printing() -> None:
-    import weasyprint  # noqa: F401  (loaded as the worker starts, not inside its first page)
+    _fonts()  # WeasyPrint loaded as the worker starts, not inside its first page
 
 
 def _started() -> None:
