@@ -47,7 +47,8 @@ def letter_contexts(con: duckdb.DuckDBPyConnection, submission_ids: list[int], p
                                            f"FROM explained_findings WHERE submission_id {ANY_OF} "
                                            "ORDER BY submission_id, rule_id", submission_ids))
     codes = {plan["plan_code"] for plan in plans}
-    resubmitted = {pair.plan_code: pair for pair in compare_all(con, round_, codes.pop() if len(codes) == 1 else None)}
+    only = next(iter(codes)) if len(codes) == 1 else None  # one plan's letter compares that plan's files alone
+    resubmitted = {pair.plan_code: pair for pair in compare_all(con, round_, only)}
     shared = {"round": rounds.get(round_), "today": dt.date.today().strftime("%d %B %Y"),
               "p": {k: v.value for k, v in params.items()}, "params": list(params.values())}
     out = {}
