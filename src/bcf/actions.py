@@ -16,7 +16,7 @@ import duckdb
 from bcf import rounds, stress
 from bcf.params import Parameter
 from bcf.render import money
-from bcf.store import records
+from bcf.store import ANY_OF, by_submission, records
 
 
 @dataclass(frozen=True)
@@ -103,17 +103,46 @@ def _evidence_action(reason: stress.Reason, s: dict[str, Any], benefits: list[di
                   "alone would not be enough.", by)
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What the store holds on one submission after ``stress.run`` that its assessment and its letter read."""
+
+    decided: dict[str, Any]  # ``stress.decide``'s category and reasons
+    stress: dict[str, Any]  # its stress_test row, with its template version
+    benefits: list[dict[str, Any]]  # its stress_benefits rows, by sheet row
+    findings: list[dict[str, Any]]  # its findings, in the order stored
+
+
+def stored(con: duckdb.DuckDBPyConnection, submission_ids: list[int], params: dict[str, Parameter]) -> dict[int, Stored]:
+    """Each stress-tested submission's ``Stored``, by submission id, in a few queries however many there are."""
+    decided = stress.decisions(con, submission_ids, params)
+    rows = records(con, "SELECT s.*, c.template_version FROM stress_test s JOIN submissions c USING (submission_id) "
+                        f"WHERE submission_id {ANY_OF}", submission_ids)
+    benefits = by_submission(records(con, f"SELECT * FROM stress_benefits WHERE submission_id {ANY_OF} "
+                                          "ORDER BY submission_id, row", submission_ids))
+    findings = by_submission(records(con, f"SELECT * FROM findings WHERE submission_id {ANY_OF} ORDER BY rowid",
+                                     submission_ids))
+    return {s["submission_id"]: Stored(decided[s["submission_id"]], s, benefits.get(s["submission_id"], []),
+                                       findings.get(s["submission_id"], [])) for s in rows}
+
+
+def _place(f: dict[str, Any]) -> tuple[Any, ...]:
+    """The order of ``ORDER BY sheet, cell, rule_id`` (blanks last)."""
+    return f["sheet"] is None, f["sheet"] or "", f["cell"] is None, f["cell"] or "", f["rule_id"]
+
+
 def assess(con: duckdb.DuckDBPyConnection, submission_id: int, params: dict[str, Parameter]) -> Assessment:
     """One plan's category, reasons and actions, from the store after ``stress.run``."""
+    return judge(stored(con, [submission_id], params)[submission_id], params)
+
+
+def judge(plan: Stored, params: dict[str, Parameter]) -> Assessment:
+    """A plan's category, reasons and actions, from what the store holds on it."""
     p = {k: v.value for k, v in params.items()}
-    decided = stress.decision(con, submission_id, params)
-    (s,) = records(con, "SELECT s.*, c.template_version FROM stress_test s JOIN submissions c USING (submission_id) "
-                         "WHERE submission_id = ?", submission_id)
-    benefits = records(con, "SELECT * FROM stress_benefits WHERE submission_id = ? ORDER BY row", submission_id)
+    decided, s, benefits = plan.decided, plan.stress, plan.benefits
     table = rounds.get(s["round"]).ret("plan").spec(s["template_version"]).table("benefits")
     by = p.get("resubmit_by")
-    (n_advisory,) = con.execute("SELECT count(*) FROM findings WHERE submission_id = ? AND severity = 'advisory'",
-                                [submission_id]).fetchone() or (0,)
+    n_advisory = sum(f["severity"] == "advisory" for f in plan.findings)
     actions: list[Action] = []
     for r in decided["why"]:
         if r.kind in ("decisive", "blocking"):
@@ -127,11 +156,10 @@ def assess(con: duckdb.DuckDBPyConnection, submission_id: int, params: dict[str,
     if decided["category"] == stress.CATEGORIES[0]:  # not approved: every other blocking problem must go too
         done = {(a.rule_id, a.where) for a in actions}
         actions += [Action(f["message"], where(f), f["fix"], by, f["rule_id"])
-                    for f in records(con, "SELECT * FROM findings WHERE submission_id = ? AND severity = 'blocking' "
-                                           "ORDER BY sheet, cell, rule_id", submission_id)
+                    for f in sorted((f for f in plan.findings if f["severity"] == "blocking"), key=_place)
                     if (f["rule_id"], where(f)) not in done]
     optimism = s["optimism"] if s["optimism"] is not None and s["optimism"] == s["optimism"] else None
     figures = Figures(s["claimed"], s["credible"], optimism, p["conditions_optimism"], p["support_optimism"],
                       s["r_pct"], p["nel_expected_reduction_pct"], p["weight_high"], p["weight_medium"], p["weight_low"],
-                      p["unit_cost"], int(n_advisory), p["support_advisory"])
+                      p["unit_cost"], n_advisory, p["support_advisory"])
     return Assessment(decided["category"], tuple(decided["reasons"]), tuple(actions), figures)

@@ -203,30 +203,55 @@ def as_text(diff: Diff, old_name: str, new_name: str) -> str:
     return "\n".join(lines).rstrip()
 
 
-def from_store(con: Any, submission_id: int, spec: Spec) -> Contents:
-    """A stored submission's contents, read back from the store's tables (fields at their template cells)."""
-    fields: dict[str, Any] = {}
-    for s in spec.sheets:
-        if s.store:
-            row = con.execute(f'SELECT * FROM "{s.store}" WHERE submission_id = ?', [submission_id]).df()
-            values = row.iloc[0].to_dict() if len(row) else {}
-            fields.update({f.id: _plain(values.get(f.id)) for f in s.fields if f.is_input})
-    tables = {}
-    for t in spec.tables:
-        df = con.execute(f'SELECT * FROM "{t.id}" WHERE submission_id = ? ORDER BY "row"', [submission_id]).df()
-        tables[t.id] = list(zip(df["row"].tolist(), df.drop(columns=["row", "submission_id"]).to_dict("records"),
-                                strict=True))
-    return Contents(spec, fields, tables, {f.id: f.cell or "" for f in spec.fields}, {})
+def from_store(con: Any, specs: dict[int, Spec]) -> dict[int, Contents]:
+    """Stored submissions' contents (submission id -> its spec), read back from the store's tables in a query per
+    table (fields at their template cells)."""
+    from bcf.store import ANY_OF
+
+    ids = list(specs)
+    frames: dict[str, tuple[pd.DataFrame, dict[Any, pd.DataFrame]]] = {}
+
+    def rows(table: str, sid: int, row_index: bool = False) -> pd.DataFrame:
+        """The submission's rows of a table (a table of rows indexed by sheet row, without the submission id)."""
+        if table not in frames:
+            order = '"row"' if row_index else "rowid"
+            df = con.execute(f'SELECT * FROM "{table}" WHERE submission_id {ANY_OF} ORDER BY submission_id, {order}',
+                             [ids]).df()
+            values = df.set_index("row").drop(columns="submission_id") if row_index else df
+            frames[table] = values.iloc[0:0], dict(tuple(values.groupby(df["submission_id"].to_numpy(), sort=False)))
+        empty, by_id = frames[table]
+        return by_id.get(sid, empty)
+
+    out = {}
+    for sid, spec in specs.items():
+        fields: dict[str, Any] = {}
+        for s in spec.sheets:
+            if s.store:
+                row = rows(s.store, sid)
+                values = row.iloc[0].to_dict() if len(row) else {}
+                fields.update({f.id: _plain(values.get(f.id)) for f in s.fields if f.is_input})
+        tables = {t.id: _as_rows(rows(t.id, sid, row_index=True)) for t in spec.tables}
+        out[sid] = Contents(spec, fields, tables, {f.id: f.cell or "" for f in spec.fields}, {})
+    return out
 
 
-def stored_findings(con: Any, submission_id: int) -> list[Finding]:
-    """A stored submission's findings as values again."""
+def _as_rows(df: pd.DataFrame) -> list[Row]:
+    """A frame indexed by sheet row as (sheet row, values) pairs."""
+    return list(zip(df.index.tolist(), df.to_dict("records"), strict=True))  # type: ignore[arg-type]
+
+
+def stored_findings(con: Any, submission_ids: list[int]) -> dict[int, list[Finding]]:
+    """Stored submissions' findings as values again, by submission id."""
     from bcf.findings import Family, Severity, rules
+    from bcf.store import ANY_OF
 
-    rows = con.execute("SELECT rule_id, severity, family, sheet, cell, found, expected, message, fix FROM findings "
-                       "WHERE submission_id = ?", [submission_id]).fetchall()
-    return [Finding(r[0], Severity(r[1]), Family(r[2]), r[3] or "", r[4], r[5], r[6], r[7], r[8], rules()[r[0]].title)
-            for r in rows]
+    rows = con.execute("SELECT submission_id, rule_id, severity, family, sheet, cell, found, expected, message, fix "
+                       f"FROM findings WHERE submission_id {ANY_OF} ORDER BY rowid", [submission_ids]).fetchall()
+    out: dict[int, list[Finding]] = {sid: [] for sid in submission_ids}
+    for sid, *r in rows:
+        out[sid].append(Finding(r[0], Severity(r[1]), Family(r[2]), r[3] or "", r[4], r[5], r[6], r[7], r[8],
+                                rules()[r[0]].title))
+    return out
 
 
 NEL = "Fewer NEL admissions"

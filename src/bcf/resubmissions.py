@@ -20,6 +20,7 @@ import pandas as pd
 from bcf import diff, rounds
 from bcf.errors import BcfError, StoreBusy
 from bcf.explain import parse_place, record
+from bcf.spec import Spec
 from bcf.store import Store
 
 CONDITION_RULES = ("BCF-POL-006", "BCF-POL-011")
@@ -63,22 +64,23 @@ def compare_all(con: duckdb.DuckDBPyConnection, round_: str, plan_code: str | No
         by_plan.setdefault(r[0], []).append(r)
     weights = {k.removeprefix("weight_").capitalize(): v for k, v in rounds.get(round_).values()["stress"].items()
                if k.startswith("weight_")}
+    pairs = [(code, new, old[0]) for code, (new, *old) in by_plan.items() if old]
+    specs = {r[2]: _spec(r) for _, new, old in pairs for r in (old, new)}
+    contents, found = diff.from_store(con, specs), diff.stored_findings(con, list(specs))
     out = []
-    for code, (new, *old) in by_plan.items():
-        if not old:
-            continue
-        before, after = (_contents(con, r) for r in (old[0], new))
-        changes = diff.compare(before, after, diff.stored_findings(con, old[0][2]), diff.stored_findings(con, new[2]))
-        out.append(Pair(round_, code, new[1], old[0][3], new[3], changes, diff.bridge(before, after, weights),
+    for code, new, old in pairs:
+        before, after = contents[old[2]], contents[new[2]]
+        changes = diff.compare(before, after, found[old[2]], found[new[2]])
+        out.append(Pair(round_, code, new[1], old[3], new[3], changes, diff.bridge(before, after, weights),
                         _claimed(before), _claimed(after)))
     return out
 
 
-def _contents(con: duckdb.DuckDBPyConnection, row: tuple[Any, ...]) -> diff.Contents:
+def _spec(row: tuple[Any, ...]) -> Spec:
     ret = rounds.for_template(row[4])
     if ret is None:
         raise BcfError(f"{row[3]} was made from a template bcf does not know ({row[4]}).")
-    return diff.from_store(con, row[2], ret.spec(row[5]))
+    return ret.spec(row[5])
 
 
 def summary(p: Pair) -> dict[str, Any]:

@@ -35,6 +35,7 @@ CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoload_known_extensions": False, "autoinstall_known_extensions": False, "allow_community_extensions": False}
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 BCF_TABLES = {"plans", "submissions", "findings"}
+ANY_OF = "IN (SELECT unnest(?::BIGINT[]))"  # one of a list of submission ids, bound as a single parameter
 SQL_TYPES = {"number": "DOUBLE", "integer": "DOUBLE", "date": "DATE", "text": "VARCHAR", "email": "VARCHAR"}
 
 
@@ -216,6 +217,14 @@ def records(con: duckdb.DuckDBPyConnection, query: str, *args: Any) -> list[dict
     cur = con.execute(query, list(args))
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def by_submission(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """Rows grouped by their submission id, each group in the rows' order."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r["submission_id"], []).append(r)
+    return out
 
 
 @cache

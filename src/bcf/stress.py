@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from bcf.params import Parameter
-from bcf.store import sql
+from bcf.store import ANY_OF, sql
 
 # each plan's findings, an advisory one marked when the assurers accepted the area's explanation of it
 FINDINGS = ("SELECT f.submission_id, f.rule_id, f.severity, f.sheet, f.cell, f.message, f.fix, "
@@ -38,8 +38,7 @@ def run(con: duckdb.DuckDBPyConnection, round_: str, chosen: dict[str, Parameter
     stress = con.execute("SELECT * FROM stress_test WHERE round = ?", [round_]).df()
     findings = con.execute(FINDINGS + "f.submission_id IN (SELECT submission_id FROM stress_test WHERE round = ?)",
                            [round_]).df()
-    by_file = dict(tuple(findings.groupby("submission_id")))
-    rows = [decide(s, by_file.get(s["submission_id"], findings.iloc[0:0]), chosen) for s in stress.to_dict("records")]
+    rows = _decide_each(stress, findings, chosen)
     assurance = pd.DataFrame([{k: v for k, v in r.items() if k != "why"} for r in rows],
                              columns=["submission_id", "plan_code", "category", "reasons"]).assign(round=round_)
     con.register("decided", assurance)
@@ -112,8 +111,17 @@ def decide(stress: dict[Any, Any], findings: pd.DataFrame, chosen: dict[str, Par
             "reasons": [r.text for r in reasons], "why": reasons}
 
 
-def decision(con: duckdb.DuckDBPyConnection, submission_id: int, chosen: dict[str, Parameter]) -> dict[str, Any]:
-    """One plan's category and its reasons, decided again from the store after ``run`` (the same ``decide``)."""
-    (row,) = con.execute("SELECT * FROM stress_test WHERE submission_id = ?", [submission_id]).df().to_dict("records")
-    findings = con.execute(FINDINGS + "f.submission_id = ? ORDER BY f.severity, f.sheet, f.cell", [submission_id]).df()
-    return decide(row, findings, chosen)
+def decisions(con: duckdb.DuckDBPyConnection, submission_ids: list[int], chosen: dict[str, Parameter]
+              ) -> dict[int, dict[str, Any]]:
+    """Plans' categories and reasons by submission id, decided again from the store after ``run`` (the same
+    ``decide``)."""
+    stress = con.execute(f"SELECT * FROM stress_test WHERE submission_id {ANY_OF}", [submission_ids]).df()
+    findings = con.execute(FINDINGS + f"f.submission_id {ANY_OF} ORDER BY f.submission_id, f.severity, f.sheet, f.cell",
+                           [submission_ids]).df()
+    return {d["submission_id"]: d for d in _decide_each(stress, findings, chosen)}
+
+
+def _decide_each(stress: pd.DataFrame, findings: pd.DataFrame, chosen: dict[str, Parameter]) -> list[dict[str, Any]]:
+    """``decide`` for each stress_test row, with its own findings."""
+    by_file = dict(tuple(findings.groupby("submission_id")))
+    return [decide(s, by_file.get(s["submission_id"], findings.iloc[0:0]), chosen) for s in stress.to_dict("records")]
