@@ -4,6 +4,9 @@ The one workbook just checked is loaded into a store in memory and put through t
 ``stress.decide`` and ``actions.assess`` that the central team runs over the whole round, so the preview and
 the letter cannot disagree. It is provisional: national parameters (the unit cost, the evidence weights,
 the thresholds) may be revised before assurance, and a plan's place among the others is not known yet.
+
+Making the store's schema costs more than a preview itself, so a process makes it once: after each preview
+the store is emptied again, and a preview that did not finish leaves its store to be thrown away.
 """
 
 from __future__ import annotations
@@ -41,7 +44,31 @@ def preview(report: Report) -> Preview | None:
         return None
     round_ = sub.spec.round_id
     params = rounds.get(round_).params()
-    with Store(Path(":memory:")) as store:
+    store = _idle.pop() if _idle else _Scratch()
+    try:
         (sid,) = store.load([(report, "", datetime.now())], round_, "plan")
         stress.run(store.con, round_, params)
-        return Preview(round_, assess(store.con, sid, params))
+        pv = Preview(round_, assess(store.con, sid, params))
+        store.empty()
+    except BaseException:
+        store.con.close()
+        raise
+    _idle.append(store)
+    return pv
+
+
+class _Scratch(Store):
+    """A store in memory that holds one plan at a time."""
+
+    def __init__(self) -> None:
+        super().__init__(Path(":memory:"))
+        self.kept = {t for (t,) in self.con.execute("SELECT table_name FROM duckdb_tables() WHERE estimated_size > 0")
+                     .fetchall()}  # what a new store starts with: the rounds' plans and periods
+
+    def empty(self) -> None:
+        """Delete every row a preview added, in every table (stress.sql's own included)."""
+        tables = self.con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()
+        self.con.execute("".join(f'DELETE FROM "{t}";' for (t,) in tables if t not in self.kept))
+
+
+_idle: list[_Scratch] = []  # the store of the last preview that finished, emptied, for the next one
