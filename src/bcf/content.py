@@ -9,6 +9,7 @@ here too.
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,12 @@ def root() -> Path:
     source tree."""
     if os.environ.get("BCF_CONTENT"):
         return Path(os.environ["BCF_CONTENT"])
+    return _installed()
+
+
+@cache
+def _installed() -> Path:
+    """The content installed with bcf, looked for once (it is asked for many times in every check)."""
     packaged = Path(__file__).parent / "_content"
     if (packaged / "bcf_templates").is_dir():
         return packaged
