@@ -72,3 +72,9 @@ class _Scratch(Store):
 
 
 _idle: list[_Scratch] = []  # the store of the last preview that finished, emptied, for the next one
+
+
+def prepare() -> None:
+    """Make the store for the next preview ahead of it (a web worker does, before its first upload)."""
+    if not _idle:
+        _idle.append(_Scratch())

@@ -61,7 +61,10 @@ def _not_checked(name: str, why: str, timed_out: bool = False) -> Outcome:
 
 
 def _warm() -> None:
-    """Nothing: submitted once so that each worker starts (and imports) before the first upload."""
+    """Submitted once so that each worker starts, imports and makes its preview's store before the first upload."""
+    from bcf.preview import prepare
+
+    prepare()
 
 
 def _check(path: str) -> tuple[Report, Preview | None, bytes | None]:
