@@ -6,7 +6,8 @@ the letter cannot disagree. It is provisional: national parameters (the unit cos
 the thresholds) may be revised before assurance, and a plan's place among the others is not known yet.
 
 Making the store's schema costs more than a preview itself, so a process makes it once: after each preview
-the store is emptied again, and a preview that did not finish leaves its store to be thrown away.
+the store is emptied again, and a preview that did not finish leaves its store to be thrown away. DuckDB and
+the stress test are imported only when there is a plan to assess.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bcf import rounds, stress
-from bcf.actions import Assessment, assess
-from bcf.store import Store
+from bcf import rounds
 from bcf.validate import Report
+
+if TYPE_CHECKING:
+    from bcf.actions import Assessment
+    from bcf.store import Store
 
 PROVISIONAL = ("Provisional: this is the category the central team's stress test would give this plan today. It "
                "depends on the national parameters for the round (the unit cost of an admission, how evidence "
@@ -42,33 +45,45 @@ def preview(report: Report) -> Preview | None:
     sub = report.submission
     if sub is None or report.stopped or report.foreign or sub.spec.kind != "plan" or not report.plan_code:
         return None
+    from bcf import stress
+    from bcf.actions import assess
+
     round_ = sub.spec.round_id
     params = rounds.get(round_).params()
-    store = _idle.pop() if _idle else _Scratch()
+    scratch = _idle.pop() if _idle else _Scratch.new()
+    con = scratch.store.con
     try:
-        (sid,) = store.load([(report, "", datetime.now())], round_, "plan")
-        stress.run(store.con, round_, params)
-        pv = Preview(round_, assess(store.con, sid, params))
-        store.empty()
+        (sid,) = scratch.store.load([(report, "", datetime.now())], round_, "plan")
+        stress.run(con, round_, params)
+        pv = Preview(round_, assess(con, sid, params))
+        scratch.empty()
     except BaseException:
-        store.con.close()
+        con.close()
         raise
-    _idle.append(store)
+    _idle.append(scratch)
     return pv
 
 
-class _Scratch(Store):
+@dataclass(frozen=True)
+class _Scratch:
     """A store in memory that holds one plan at a time."""
 
-    def __init__(self) -> None:
-        super().__init__(Path(":memory:"))
-        self.kept = {t for (t,) in self.con.execute("SELECT table_name FROM duckdb_tables() WHERE estimated_size > 0")
-                     .fetchall()}  # what a new store starts with: the rounds' plans and periods
+    store: Store
+    kept: frozenset[str]  # the tables a new store has rows in: the rounds' plans and periods
+
+    @classmethod
+    def new(cls) -> _Scratch:
+        from bcf.store import Store
+
+        store = Store(Path(":memory:"))
+        return cls(store, frozenset(t for (t,) in store.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE estimated_size > 0").fetchall()))
 
     def empty(self) -> None:
         """Delete every row a preview added, in every table (stress.sql's own included)."""
-        tables = self.con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()
-        self.con.execute("".join(f'DELETE FROM "{t}";' for (t,) in tables if t not in self.kept))
+        con = self.store.con
+        tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()
+        con.execute("".join(f'DELETE FROM "{t}";' for (t,) in tables if t not in self.kept))
 
 
 _idle: list[_Scratch] = []  # the store of the last preview that finished, emptied, for the next one
@@ -77,4 +92,4 @@ _idle: list[_Scratch] = []  # the store of the last preview that finished, empti
 def prepare() -> None:
     """Make the store for the next preview ahead of it (a web worker does, before its first upload)."""
     if not _idle:
-        _idle.append(_Scratch())
+        _idle.append(_Scratch.new())
