@@ -26,7 +26,8 @@ from bcf.preview import Preview
 from bcf.validate import Report
 
 log = logging.getLogger("bcf.web")
-WARM = ("bcf.annotate", "bcf.validate.cells", "bcf.preview")  # imported when a worker starts, not inside the first check's time
+# imported when a worker starts, not inside its first check
+WARM = ("bcf.annotate", "bcf.validate.cells", "bcf.validate.logic", "bcf.validate.structure", "bcf.preview", "bcf.actions")
 
 
 class Busy(Exception):
