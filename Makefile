@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint wheel-check bench clean
+.PHONY: demo test lint wheel-check bench bench-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ wheel-check: $(STAMP)
 # Stage timings for the whole round, against the floor of merely parsing the files (prints numbers).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+# What `bcf check` costs to start and, once started, per workbook, stage by stage (prints numbers).
+bench-check: $(STAMP)
+	$(BIN)/python benchmarks/check_startup.py
 
 clean:
 	rm -rf $(VENV) out dist sample_submissions/20*

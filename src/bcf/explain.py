@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import replace
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from bcf.findings import Finding, Severity, finding
 from bcf.read import Submission
+
+if TYPE_CHECKING:
+    import duckdb
 
 DECISIONS = ("accepted", "rejected")
 _PLACE = re.compile(r"^\s*(?:'?(?P<sheet>.*?)'?\s*[!\s]\s*)?\$?(?P<col>[A-Za-z]{1,3})\$?(?P<row>\d+)\s*$")

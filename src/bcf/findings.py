@@ -16,8 +16,6 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-import yaml
-
 from bcf import content
 
 
@@ -135,7 +133,7 @@ def _plain(v: Any) -> Any:
 @cache
 def rules() -> dict[str, Rule]:
     """Every rule by id, in catalogue order."""
-    raw = yaml.safe_load(content.path("rules", "catalogue.yaml").read_text(encoding="utf-8"))
+    raw = content.parse_yaml(content.path("rules", "catalogue.yaml").read_text(encoding="utf-8"))
     return {r["id"]: Rule(**{**r, "family": Family(r["family"]), "severity": Severity(r["severity"]),
                              "returns": tuple(r.get("returns", ()))}) for r in raw}
 

@@ -15,8 +15,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bcf import content
 from bcf.errors import BadParameter
 
@@ -48,7 +46,7 @@ class Parameter:
 def _read(path: Path) -> dict[str, Parameter]:
     if not path.is_file():
         return {}
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = content.parse_yaml(path.read_text(encoding="utf-8")) or {}
     return {name: Parameter(name, section, item["value"], item["source"],
                             tuple(Revision(**r) for r in item.get("history", ())))
             for section, items in raw.items() for name, item in items.items()}
@@ -66,7 +64,7 @@ def load(round_folder: Path, overrides: dict[str, str] | None = None, as_at: dat
     for name, text in (overrides or {}).items():
         if name not in out:
             raise BadParameter(f"There is no parameter called {name!r}. Known: {', '.join(sorted(out))}.")
-        default, value = out[name].value, yaml.safe_load(text)
+        default, value = out[name].value, content.parse_yaml(text)
         numbers = isinstance(value, (int, float)) and isinstance(default, (int, float))
         if type(value) is not type(default) and not numbers:
             raise BadParameter(f"{name} must be like {default!r}, not {text!r}.")

@@ -4,6 +4,10 @@ The one workbook just checked is loaded into a store in memory and put through t
 ``stress.decide`` and ``actions.assess`` that the central team runs over the whole round, so the preview and
 the letter cannot disagree. It is provisional: national parameters (the unit cost, the evidence weights,
 the thresholds) may be revised before assurance, and a plan's place among the others is not known yet.
+
+Making the store's schema costs more than a preview itself, so a process makes it once: after each preview
+the store is emptied again, and a preview that did not finish leaves its store to be thrown away. DuckDB and
+the stress test are imported only when there is a plan to assess.
 """
 
 from __future__ import annotations
@@ -11,12 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bcf import rounds, stress
-from bcf.actions import Assessment, assess
-from bcf.store import Store
+from bcf import rounds
 from bcf.validate import Report
+
+if TYPE_CHECKING:
+    from bcf.actions import Assessment
+    from bcf.store import Store
 
 PROVISIONAL = ("Provisional: this is the category the central team's stress test would give this plan today. It "
                "depends on the national parameters for the round (the unit cost of an admission, how evidence "
@@ -39,9 +45,51 @@ def preview(report: Report) -> Preview | None:
     sub = report.submission
     if sub is None or report.stopped or report.foreign or sub.spec.kind != "plan" or not report.plan_code:
         return None
+    from bcf import stress
+    from bcf.actions import assess
+
     round_ = sub.spec.round_id
     params = rounds.get(round_).params()
-    with Store(Path(":memory:")) as store:
-        (sid,) = store.load([(report, "", datetime.now())], round_, "plan")
-        stress.run(store.con, round_, params)
-        return Preview(round_, assess(store.con, sid, params))
+    scratch = _idle.pop() if _idle else _Scratch.new()
+    con = scratch.store.con
+    try:
+        (sid,) = scratch.store.load([(report, "", datetime.now())], round_, "plan")
+        stress.run(con, round_, params)
+        pv = Preview(round_, assess(con, sid, params))
+        scratch.empty()
+    except BaseException:
+        con.close()
+        raise
+    _idle.append(scratch)
+    return pv
+
+
+@dataclass(frozen=True)
+class _Scratch:
+    """A store in memory that holds one plan at a time."""
+
+    store: Store
+    kept: frozenset[str]  # the tables a new store has rows in: the rounds' plans and periods
+
+    @classmethod
+    def new(cls) -> _Scratch:
+        from bcf.store import Store
+
+        store = Store(Path(":memory:"))
+        return cls(store, frozenset(t for (t,) in store.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE estimated_size > 0").fetchall()))
+
+    def empty(self) -> None:
+        """Delete every row a preview added, in every table (stress.sql's own included)."""
+        con = self.store.con
+        tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()
+        con.execute("".join(f'DELETE FROM "{t}";' for (t,) in tables if t not in self.kept))
+
+
+_idle: list[_Scratch] = []  # the store of the last preview that finished, emptied, for the next one
+
+
+def prepare() -> None:
+    """Make the store for the next preview ahead of it (a web worker does, before its first upload)."""
+    if not _idle:
+        _idle.append(_Scratch.new())

@@ -14,8 +14,6 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bcf import content, params
 from bcf.areas import Areas
 from bcf.errors import UnknownRound
@@ -88,7 +86,7 @@ class Round:
 
 
 def _load_round(folder: Path) -> Round:
-    meta: dict[str, Any] = yaml.safe_load((folder / "round.yaml").read_text(encoding="utf-8"))
+    meta: dict[str, Any] = content.parse_yaml((folder / "round.yaml").read_text(encoding="utf-8"))
     rid = str(meta["id"])
     if rid != folder.name:
         raise ValueError(f"{folder / 'round.yaml'} says id {rid!r}; the folder must have the same name")

@@ -14,8 +14,7 @@ from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bcf import content
 from bcf.calc import Expr
 from bcf.errors import UnknownVersion
 
@@ -220,7 +219,7 @@ def _apply_overlay(doc: dict[str, Any], overlay: dict[str, Any]) -> dict[str, An
 
 @cache
 def _current_doc(folder: Path) -> dict[str, Any]:
-    doc: dict[str, Any] = yaml.safe_load((folder / "template.yaml").read_text(encoding="utf-8"))
+    doc: dict[str, Any] = content.parse_yaml((folder / "template.yaml").read_text(encoding="utf-8"))
     return doc
 
 
@@ -239,5 +238,5 @@ def load(folder: Path, version: str | None = None) -> Spec:
         raise UnknownVersion(f"Version {version} of {doc['template_id']} is not known. "
                              f"Known: {', '.join(versions(folder))}.")
     if overlay_file:
-        doc = _apply_overlay(doc, yaml.safe_load((folder / overlay_file).read_text(encoding="utf-8")))
+        doc = _apply_overlay(doc, content.parse_yaml((folder / overlay_file).read_text(encoding="utf-8")))
     return _build(doc, folder.parent.name, folder.name)

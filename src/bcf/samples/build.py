@@ -14,8 +14,6 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-import yaml
-
 from bcf import content, rounds
 from bcf.areas import Area
 from bcf.generate import Filled, Layout
@@ -27,7 +25,7 @@ Row = dict[str, Any]
 @cache
 def profile() -> dict[str, Any]:
     """The sample profile: every number and phrase the builder uses."""
-    data: dict[str, Any] = yaml.safe_load(content.path("sample_submissions", "profile.yaml").read_text(encoding="utf-8"))
+    data: dict[str, Any] = content.parse_yaml(content.path("sample_submissions", "profile.yaml").read_text(encoding="utf-8"))
     return data
 
 

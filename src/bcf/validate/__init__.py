@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
@@ -20,10 +20,12 @@ from bcf import intake, rounds
 from bcf.errors import CheckerFault
 from bcf.findings import Finding, Severity, finding
 from bcf.intake import Snapshot
-from bcf.read import Submission, read_submission
 from bcf.spec import split_ref
 from bcf.validate.gate import FOREIGN, file_findings, max_bytes, template_findings
 from bcf.xlsx import Damaged, damage
+
+if TYPE_CHECKING:
+    from bcf.read import Submission
 
 
 @dataclass(frozen=True)
@@ -118,15 +120,16 @@ def inspect_file(source: Path | str | Snapshot, round_id: str | None = None, kin
     run this part in worker processes and the pandera part once for all files. Never raises for anything the
     file contains; a fault of the checker itself is raised, not reported as a problem with the file.
     """
-    from bcf.validate.logic import logic_findings
-    from bcf.validate.structure import structure_findings
-
     snap = source if isinstance(source, Snapshot) else intake.read(source, keep=max_bytes())
     name = snap.name
     gate = file_findings(snap)
     if any(f.stops for f in gate):
         return Report(name, (next(f for f in gate if f.stops),))
     assert snap.data is not None  # the gate stops a file it did not keep
+    from bcf.read import read_submission  # the reader and the rules need pandas: not imported for a file stopped above
+    from bcf.validate.logic import logic_findings
+    from bcf.validate.structure import structure_findings
+
     expect = rounds.get(round_id).ret(kind or "plan") if round_id else None
     try:
         sub = read_submission(io.BytesIO(snap.data), expect=expect, name=name)
@@ -150,10 +153,12 @@ def inspect_file(source: Path | str | Snapshot, round_id: str | None = None, kin
 def complete(reports: list[Report]) -> list[Report]:
     """The reports with their cell-level findings added (one pandera pass for all) and the area's explanations
     attached, merged and sorted."""
+    todo = [i for i, r in enumerate(reports) if r.submission is not None and not r.stopped]
+    if not todo:  # nothing was read: pandera is not needed
+        return list(reports)
     from bcf.explain import attach
     from bcf.validate.cells import cell_findings_many
 
-    todo = [i for i, r in enumerate(reports) if r.submission is not None and not r.stopped]
     cells = cell_findings_many([reports[i].submission for i in todo])  # type: ignore[misc]
     out = list(reports)
     for i, found in zip(todo, cells, strict=True):

@@ -15,13 +15,16 @@ import codecs
 import io
 import zipfile
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from bcf import rounds
 from bcf.findings import Finding, ProblemKind, finding
 from bcf.intake import Snapshot
 from bcf.params import shared as parameters
-from bcf.read import Submission
 from bcf.xlsx import DAMAGED, damage
+
+if TYPE_CHECKING:
+    from bcf.read import Submission
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MB = 1024 * 1024

@@ -26,7 +26,8 @@ from bcf.preview import Preview
 from bcf.validate import Report
 
 log = logging.getLogger("bcf.web")
-WARM = ("bcf.annotate", "bcf.validate.cells", "bcf.preview")  # imported when a worker starts, not inside the first check's time
+# imported when a worker starts, not inside its first check
+WARM = ("bcf.annotate", "bcf.validate.cells", "bcf.validate.logic", "bcf.validate.structure", "bcf.preview", "bcf.actions")
 
 
 class Busy(Exception):
@@ -61,7 +62,10 @@ def _not_checked(name: str, why: str, timed_out: bool = False) -> Outcome:
 
 
 def _warm() -> None:
-    """Nothing: submitted once so that each worker starts (and imports) before the first upload."""
+    """Submitted once so that each worker starts, imports and makes its preview's store before the first upload."""
+    from bcf.preview import prepare
+
+    prepare()
 
 
 def _check(path: str) -> tuple[Report, Preview | None, bytes | None]:
