@@ -35,6 +35,7 @@ from bcf.validate import Report, complete, inspect_file, worker
 from bcf.validate.gate import max_bytes
 from bcf.validate.worker import Inspect, gate_011
 
+CHUNK = 40  # files checked by pandera and stored together, in one transaction
 WORKER_MODULES = ("bcf.validate.logic", "bcf.validate.structure", "bcf.validate.worker")
 STAGES = ("read", "read+check (worker)", "cells", "load")
 SKIP_SUFFIXES = {".json", ".md", ".duckdb", ".wal"}  # the manifest, READMEs and a store kept alongside
@@ -158,7 +159,7 @@ def store_failure(e: BaseException, db: Path) -> StoreError:
 
 
 def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: int | None = None,
-              limits: Limits | None = None, chunk: int = 40, progress: Callable[[str, Report], None] | None = None,
+              limits: Limits | None = None, chunk: int = CHUNK, progress: Callable[[str, Report], None] | None = None,
               inspect: Inspect = inspect_file) -> BatchResult:
     """Check every file under ``folder`` as the ``kind`` return of ``round_`` and store the results;
     re-running skips files already stored. A workbook of another round or return is refused, never mixed in.
