@@ -15,12 +15,18 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from xml.etree.ElementTree import iterparse
 
 ROUND = "2015-16"
 WORKERS = 2
 TIMES = 10  # the larger batch is this many copies of the round
+
+
+def best(measure: Callable[[list[Path]], float], files: list[Path], runs: int = 3) -> float:
+    """The least of several runs: other work on the machine only ever adds time."""
+    return min(measure(files) for _ in range(runs))
 
 
 def floor(files: list[Path]) -> float:
@@ -119,11 +125,11 @@ def main() -> None:
         print(f"Round {ROUND}: {len(files)} sample workbooks, {size:.0f} KB each, "
               f"written in {time.perf_counter() - start:.1f}s; {WORKERS} workers\n")
 
-        base = floor(files)
+        base = best(floor, files)
         n = len(files)
-        line("Floor: unzip + parse sheet XML (stdlib, 1 process)", f"{base:.2f}s {base / n * 1000:.0f} ms/file")
-        read = reader(files)
-        line("Reader (bcf read_submission, 1 process)", f"{read:.2f}s {read / n * 1000:.0f} ms/file",
+        line("Floor: unzip + parse sheet XML (1 process, best of 3)", f"{base:.2f}s {base / n * 1000:.0f} ms/file")
+        read = best(reader, files)
+        line("Reader (bcf read_submission, 1 process, best of 3)", f"{read:.2f}s {read / n * 1000:.0f} ms/file",
              read / base, "goal <= 1.5x the floor", read / base <= 1.5)
 
         one = batch(tmp / "round", tmp / "one.duckdb")
