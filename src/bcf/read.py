@@ -197,7 +197,7 @@ class _Reader:
         ref = f"{col_letter(col)}{r}"
         self.seen.add((r, col))
         self.sub.names[(sheet.name, ref)] = name
-        c = sheet.cells.get((r, col))
+        c = sheet.get(r, col)
         if c is None:
             return None
         if c.formula and not c.cached:

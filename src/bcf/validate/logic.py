@@ -47,7 +47,7 @@ def p(sub: Submission, name: str) -> Any:
 
 
 def num(v: Any) -> float | None:
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+    return None if blank(v) else float(v)
 
 
 def column(rows: list[Row], name: str) -> list[Any]:
