@@ -14,12 +14,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from bcf.words import Category  # noqa: E402
+
 WIDTH = 6.8  # inches: A4 less the report's margins is 7.0
 plt.rcParams.update({"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 9, "figure.constrained_layout.use": True,
                      "axes.spines.top": False, "axes.spines.right": False})
 CLAIMED, CREDIBLE, EXPECTED, TREND = "#d4351c", "#00703c", "#1d70b8", "#505a5f"
-CATEGORY_COLOURS = {"Approved": "#00703c", "Approved with support": "#ffdd00",
-                    "Approved subject to conditions": "#f47738", "Not approved": "#d4351c"}
+CATEGORY_COLOURS = {c.value: c.colour for c in reversed(Category)}
 
 
 def _svg(fig: plt.Figure) -> str:

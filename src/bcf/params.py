@@ -9,6 +9,7 @@ keeps its source note, so every report can print what it used; a run may overrid
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -43,6 +44,31 @@ class Parameter:
                          self.history)
 
 
+class Assumptions(Mapping[str, Parameter]):
+    """A round's parameters for one run, by name, with their sources and any overrides: the one shape every
+    service and output is given, so an override reaches every figure that uses the parameter."""
+
+    def __init__(self, items: dict[str, Parameter]):
+        self._items = dict(items)
+        self.v: dict[str, Any] = {k: p.value for k, p in self._items.items()}  # name -> value
+
+    def __getitem__(self, name: str) -> Parameter:
+        return self._items[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def overridden(self) -> list[Parameter]:
+        """The parameters this run changed."""
+        return [p for p in self._items.values() if p.source.startswith(OVERRIDDEN)]
+
+
+OVERRIDDEN = "Overridden for this run"
+
+
 def _read(path: Path) -> dict[str, Parameter]:
     if not path.is_file():
         return {}
@@ -57,7 +83,7 @@ def _defaults(round_folder: Path) -> dict[str, Parameter]:
     return {**_read(content.path("rules", "parameters.yaml")), **_read(round_folder / "parameters.yaml")}
 
 
-def load(round_folder: Path, overrides: dict[str, str] | None = None, as_at: date | None = None) -> dict[str, Parameter]:
+def load(round_folder: Path, overrides: dict[str, str] | None = None, as_at: date | None = None) -> Assumptions:
     """Every parameter of a round by name; ``as_at`` picks revisions in force on a date; ``overrides``
     (name → text, read as YAML) replace values for one run."""
     out = {k: p.as_at(as_at) if as_at else p for k, p in _defaults(round_folder).items()}
@@ -68,8 +94,8 @@ def load(round_folder: Path, overrides: dict[str, str] | None = None, as_at: dat
         numbers = isinstance(value, (int, float)) and isinstance(default, (int, float))
         if type(value) is not type(default) and not numbers:
             raise BadParameter(f"{name} must be like {default!r}, not {text!r}.")
-        out[name] = Parameter(name, out[name].section, value, f"Overridden for this run (default {default!r}).")
-    return out
+        out[name] = Parameter(name, out[name].section, value, f"{OVERRIDDEN} (default {default!r}).")
+    return Assumptions(out)
 
 
 @cache

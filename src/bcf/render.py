@@ -18,17 +18,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from bcf import content
 from bcf.findings import show
 from bcf.shown import escaped
+from bcf.words import count, money, moved, pct, ratio
 
 STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)  # a page's own stylesheet
-
-
-def money(value_000: Any) -> str:
-    """£000 → '£4.2m' or '£850k'."""
-    if value_000 is None or value_000 != value_000:
-        return "—"
-    v = float(value_000)
-    sign = "-" if v < 0 else ""
-    return f"{sign}£{abs(v) / 1000:,.1f}m" if abs(v) >= 1000 else f"{sign}£{abs(v):,.0f}k"
 
 
 def heading(column: str) -> str:
@@ -37,14 +29,6 @@ def heading(column: str) -> str:
     acronyms = {"hwbs": "HWBs", "hwb": "HWB", "p4p": "P4P", "nel": "NEL", "ccg": "CCG", "la": "LA", "id": "ID"}
     text = " ".join(acronyms.get(w, w) for w in words)
     return text[:1].upper() + text[1:]
-
-
-def count(v: Any) -> str:
-    return "—" if v is None or v != v else f"{float(v):,.0f}"
-
-
-def pct(v: Any) -> str:
-    return "—" if v is None or v != v else f"{float(v):.1f}%"
 
 
 def date(v: Any) -> str:
@@ -69,7 +53,7 @@ def _shown(v: Any) -> Any:
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(content.path("reports")), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=_shown)
-    env.filters.update(money=money, show=show, count=count, pct=pct, date=date, scenario=scenario, counts_as=counts_as)
+    env.filters.update(money=money, moved=moved, ratio=ratio, show=show, count=count, pct=pct, date=date, scenario=scenario, counts_as=counts_as)
     return env
 
 

@@ -76,7 +76,7 @@ class Round:
             raise UnknownRound(f"The {self.id} round has no {kind} return (it has: {known}).")
         return self.returns[kind]
 
-    def params(self, overrides: dict[str, str] | None = None, as_at: date | None = None) -> dict[str, Parameter]:
+    def params(self, overrides: dict[str, str] | None = None, as_at: date | None = None) -> params.Assumptions:
         """The round's parameters with their sources (see ``bcf.params``)."""
         return params.load(self.folder, overrides, as_at)
 
