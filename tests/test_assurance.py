@@ -14,12 +14,13 @@ import duckdb
 import pytest
 from markupsafe import escape
 
-from bcf import samples, stress
+from bcf import samples
 from bcf.actions import assess, where
 from bcf.batch import run_batch
 from bcf.errors import BadParameter
 from bcf.generate import write_workbook
 from bcf.letters import write_letters
+from bcf.national import stress
 from bcf.render import date, money
 from bcf.report import national_context, write_national
 from tests.conftest import SEED

@@ -14,10 +14,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from bcf import aggregate, samples
+from bcf import samples
 from bcf.batch import Limits, run_batch
 from bcf.findings import rules
 from bcf.generate import write_workbook
+from bcf.national import aggregate
 from bcf.store import Store
 from tests.support import AREAS, PLAN, ROUND
 

@@ -9,7 +9,7 @@ import duckdb
 import openpyxl
 import pytest
 
-from bcf import aggregate, stress
+from bcf.national import aggregate, stress
 from tests.support import PLAN, ROUND
 
 

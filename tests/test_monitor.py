@@ -10,10 +10,11 @@ from typing import Any
 import duckdb
 import pytest
 
-from bcf import monitor, samples
+from bcf import samples
 from bcf.batch import run_batch
 from bcf.generate import write_workbook
 from bcf.monitoring_report import write_monitoring
+from bcf.national import monitor
 from bcf.samples.quarterly import QUARTER_DEFECTS, quarters
 from tests.conftest import SEED
 from tests.support import AREAS, PLAN, QUARTERLY, ROUND

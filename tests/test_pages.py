@@ -13,9 +13,9 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from bcf import stress
 from bcf.cli import main
 from bcf.letters import write_letters
+from bcf.national import stress
 from bcf.report import write_national
 from tests.support import PLAN, ROUND
 

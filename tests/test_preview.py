@@ -12,10 +12,11 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from bcf import samples, stress
+from bcf import samples
 from bcf.annotate import PREVIEW_SHEET
 from bcf.cli import main
 from bcf.generate import new_template, write_workbook
+from bcf.national import stress
 from bcf.preview import preview
 from bcf.validate import check_file
 from tests.support import AREAS, PLAN, ROUND

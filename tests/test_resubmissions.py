@@ -15,11 +15,12 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from bcf import diff, resubmissions, samples, stress
+from bcf import diff, samples
 from bcf.batch import run_batch
 from bcf.cli import main
 from bcf.errors import StoreBusy
 from bcf.generate import write_workbook
+from bcf.national import resubmissions, stress
 from bcf.samples import Plan
 from bcf.validate import check_file
 from tests.support import AREAS, PLAN, ROUND

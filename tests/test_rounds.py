@@ -16,9 +16,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from bcf import content, rounds, samples, stress
+from bcf import content, rounds, samples
 from bcf.batch import run_batch
 from bcf.letters import write_letters
+from bcf.national import stress
 from bcf.report import write_national
 from bcf.store import data_tables
 from bcf.validate import check_file

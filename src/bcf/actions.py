@@ -13,7 +13,8 @@ from typing import Any
 
 import duckdb
 
-from bcf import rounds, stress
+from bcf import rounds
+from bcf.national import stress
 from bcf.params import Parameter
 from bcf.render import money
 from bcf.store import ANY_OF, by_submission, records

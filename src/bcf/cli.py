@@ -282,8 +282,9 @@ def batch_cmd(folder: Path, db: Path, round_: str, kind: str, workers: int | Non
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.text import Text
 
-    from bcf import aggregate, rounds
+    from bcf import rounds
     from bcf.batch import Limits, discover, run_batch
+    from bcf.national import aggregate
     from bcf.shown import escaped
 
     the_round = rounds.get(round_)
@@ -327,7 +328,7 @@ def batch_cmd(folder: Path, db: Path, round_: str, kind: str, workers: int | Non
 @_round_option
 def national_cmd(db: Path, round_: str | None) -> None:
     """Print a round's national headline tables from valid plans (current, no blocking findings)."""
-    from bcf import aggregate
+    from bcf.national import aggregate
 
     with aggregate.connect(db) as con:
         round_ = aggregate.pick_round(con, round_, db)
@@ -342,7 +343,7 @@ def national_cmd(db: Path, round_: str | None) -> None:
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write to.")
 def export_cmd(db: Path, round_: str | None, fmt: str, output: Path) -> None:
     """Write a round's national views to files. Text that a spreadsheet would run as a formula is made plain text."""
-    from bcf import aggregate
+    from bcf.national import aggregate
 
     with aggregate.connect(db) as con:
         round_ = aggregate.pick_round(con, round_, db)
@@ -353,8 +354,9 @@ def export_cmd(db: Path, round_: str | None, fmt: str, output: Path) -> None:
 def _assure(db: Path, round_: str | None, overrides: tuple[str, ...]
             ) -> tuple[duckdb.DuckDBPyConnection, dict[str, Parameter], str]:
     """Open the store, run one round's stress test with its parameters; (connection, parameters, round)."""
-    from bcf import aggregate, rounds, store, stress
+    from bcf import rounds, store
     from bcf.errors import StoreError
+    from bcf.national import aggregate, stress
 
     if not db.exists():
         raise StoreError(f"There is no store at {db}. Run `bcf batch` first.")
@@ -484,7 +486,7 @@ variance, are listed. --quarter 1 is the first quarter of the plan period (the f
 @click.option("--backtest", "seeds", type=click.IntRange(1, 200), metavar="YEARS",
               help="Instead, compare the projection methods on this many synthetic years and print their errors.")
 def monitor_cmd(db: Path, round_: str | None, quarter: str | None, seeds: int | None) -> None:
-    from bcf import aggregate, monitor
+    from bcf.national import aggregate, monitor
 
     with aggregate.connect(db) as con:
         round_ = aggregate.pick_round(con, round_, db)
@@ -520,8 +522,8 @@ def monitor_cmd(db: Path, round_: str | None, quarter: str | None, seeds: int | 
 @click.option("--pdf/--no-pdf", default=True, show_default=True, help="Also print the report to PDF.")
 def report_monitoring(db: Path, round_: str | None, quarter: str | None, output: Path, pdf: bool) -> None:
     """The quarter's monitoring report (plan against actual, early warning, money at risk) and a note per area."""
-    from bcf import aggregate
     from bcf.monitoring_report import write_monitoring
+    from bcf.national import aggregate
 
     with aggregate.connect(db) as con:
         round_ = aggregate.pick_round(con, round_, db)
@@ -595,7 +597,7 @@ def changes_cmd(db: Path, round_: str | None, plan: str | None) -> None:
     bridge of claimed savings (by reason: unit cost, admissions claimed, benefits added or removed, evidence)."""
     import pandas as pd
 
-    from bcf import aggregate, resubmissions
+    from bcf.national import aggregate, resubmissions
 
     with aggregate.connect(db) as con:
         round_ = aggregate.pick_round(con, round_, db)
@@ -627,7 +629,7 @@ def decide_cmd(db: Path, round_: str | None, rule_id: str, plan: str | None, pla
                who: str) -> None:
     """Accept or reject an area's explanation of an advisory finding. Decisions are only ever added: the log
     keeps every one, with who, when and why."""
-    from bcf import aggregate, resubmissions
+    from bcf.national import aggregate, resubmissions
 
     with aggregate.connect(db) as con:
         round_ = aggregate.pick_round(con, round_, db)
@@ -644,7 +646,7 @@ def decide_cmd(db: Path, round_: str | None, rule_id: str, plan: str | None, pla
 @click.option("--hwb", "plan", metavar="CODE|NAME", help="Only this plan.")
 def decisions_cmd(db: Path, round_: str | None, plan: str | None) -> None:
     """The explained findings awaiting a decision, and the decision log (every decision ever made)."""
-    from bcf import aggregate
+    from bcf.national import aggregate
 
     with aggregate.connect(db) as con:
         round_ = aggregate.pick_round(con, round_, db)

@@ -35,7 +35,7 @@ def letter_context(con: duckdb.DuckDBPyConnection, submission_id: int, params: d
 def letter_contexts(con: duckdb.DuckDBPyConnection, submission_ids: list[int], params: dict[str, Parameter],
                     round_: str) -> dict[int, dict[str, Any]]:
     """Everything each letter says, by submission id, from the store in a query per table."""
-    from bcf.resubmissions import compare_all
+    from bcf.national.resubmissions import compare_all
 
     plans = records(con, "SELECT c.*, p.plan_name, cv.hwb_name FROM current_submissions c "
                          "JOIN plans p USING (round, plan_code) LEFT JOIN cover cv USING (submission_id) "

@@ -1,7 +1,7 @@
 """The monitoring report for one quarter: the national picture of plan against actual, the early warning,
 the plans to watch, and a feedback note to each area on what its actuals show and what to explain.
 
-Every figure comes from the store's ``plan_vs_actual`` view through ``bcf.monitor``, so the report and
+Every figure comes from the store's ``plan_vs_actual`` view through ``bcf.national.monitor``, so the report and
 ``bcf monitor`` cannot disagree.
 """
 
@@ -14,7 +14,8 @@ from typing import Any
 import duckdb
 from markupsafe import Markup
 
-from bcf import charts, monitor, rounds
+from bcf import charts, rounds
+from bcf.national import monitor
 from bcf.render import environment, write_pdf
 
 

@@ -45,8 +45,8 @@ def preview(report: Report) -> Preview | None:
     sub = report.submission
     if sub is None or report.stopped or report.foreign or sub.spec.kind != "plan" or not report.plan_code:
         return None
-    from bcf import stress
     from bcf.actions import assess
+    from bcf.national import stress
 
     round_ = sub.spec.round_id
     params = rounds.get(round_).params()

@@ -13,9 +13,9 @@ import duckdb
 from markupsafe import Markup
 
 from bcf import charts, rounds
+from bcf.national.stress import CATEGORIES
 from bcf.params import Parameter
 from bcf.render import environment, write_pdf
-from bcf.stress import CATEGORIES
 
 
 def _df(con: duckdb.DuckDBPyConnection, query: str, round_: str) -> Any:

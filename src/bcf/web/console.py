@@ -1,7 +1,7 @@
 """The assurers' console: the round at a glance, one plan's page, and the decision log, behind a sign-in.
 
 Assurers are not command-line users. The console reads the national store (read-only, per request) and
-writes only decisions, through ``bcf.resubmissions.decide``; while a batch holds the store a decision is
+writes only decisions, through ``bcf.national.resubmissions.decide``; while a batch holds the store a decision is
 queued in a file beside the store and recorded as soon as the store is free, and the assurer is told so.
 Sessions are signed cookies (HttpOnly, SameSite=Strict); every form carries a per-session token; sign-in
 attempts are limited; a regional account sees its own region only.
@@ -28,8 +28,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bcf import aggregate
 from bcf.errors import BcfError, StoreBusy
+from bcf.national import aggregate
 from bcf.store import records
 from bcf.web.accounts import Account, Accounts, SignInLimit
 
@@ -58,7 +58,7 @@ class DecisionQueue:
 
     def drain(self, db: Path) -> int:
         """Record every queued decision the store now accepts; returns how many are still waiting."""
-        from bcf.resubmissions import decide
+        from bcf.national.resubmissions import decide
 
         if not self.path.exists():
             return 0
@@ -173,7 +173,7 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
 
     @signed_in
     async def plan_page(request: Request, who: Account) -> Response:
-        from bcf.resubmissions import compare_all
+        from bcf.national.resubmissions import compare_all
 
         code = request.path_params["code"]
         with aggregate.connect(settings.db) as con:
@@ -208,7 +208,7 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
 
     @signed_in
     async def decide(request: Request, who: Account) -> Response:
-        from bcf.resubmissions import decide as record
+        from bcf.national.resubmissions import decide as record
 
         code, form = request.path_params["code"], await request.form()
         with aggregate.connect(settings.db) as con:

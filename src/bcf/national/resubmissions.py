@@ -122,7 +122,7 @@ def decide(db: Path, round_: str, rule_id: str, decision: str, reason: str, who:
             with Store(db) as store:
                 ids = _decide(store.con, round_, rule_id, decision, reason, who, plan_code, place)
                 if restress:
-                    from bcf import stress
+                    from bcf.national import stress
 
                     stress.run(store.con, round_, rounds.get(round_).params())
                 return ids
