@@ -1,4 +1,4 @@
--- Headline tables printed by `bcf national`, and the end-of-batch summary. Each query is named by the
+-- Headline tables printed by `bcf national`. Each query is named by the
 -- comment line above it; $round is the planning round. All read the views in views.sql.
 
 -- table: Submission status
@@ -17,8 +17,8 @@ SELECT scheme_type, hwbs, schemes, spend_000 FROM spend_by_scheme_type WHERE rou
 -- table: Spend by commissioner (£000)
 SELECT commissioner, hwbs, spend_000 FROM spend_by_commissioner WHERE round = $round;
 
--- table: Emergency admissions and pay for performance
-SELECT hwbs, baseline, planned_reduction, reduction_pct, p4p_000 FROM p4p_total WHERE round = $round;
+-- table: Emergency admissions and pay for performance (the valid plans together; a cut is % of their baseline)
+SELECT hwbs, baseline, planned_reduction, reduction_pct AS cut_of_baseline_pct, p4p_000 FROM p4p_total WHERE round = $round;
 
 -- table: Planned cut in emergency admissions
 SELECT planned_cut, hwbs, admissions_avoided FROM nel_distribution WHERE round = $round;

@@ -106,14 +106,14 @@ FROM valid_submissions v JOIN plans p USING (round, plan_code) JOIN conditions c
 WHERE c.meets <> 'Yes' ORDER BY p.plan_name, c."row";
 
 CREATE OR REPLACE VIEW findings_by_rule AS
-SELECT r.round, f.rule_id, f.family, f.severity, any_value(f.message) AS example, count(*) AS findings,
+SELECT r.round, r.return_kind, f.rule_id, f.family, f.severity, any_value(f.message) AS example, count(*) AS findings,
        count(DISTINCT r.submission_id) AS files
 FROM round_files r JOIN findings f USING (submission_id) GROUP BY ALL ORDER BY findings DESC, rule_id;
 
 CREATE OR REPLACE VIEW findings_by_family AS
-SELECT r.round, f.family, count(*) FILTER (WHERE f.severity = 'blocking') AS blocking,
+SELECT r.round, r.return_kind, f.family, count(*) FILTER (WHERE f.severity = 'blocking') AS blocking,
        count(*) FILTER (WHERE f.severity = 'advisory') AS advisory, count(DISTINCT r.submission_id) AS files
-FROM round_files r JOIN findings f USING (submission_id) GROUP BY r.round, f.family
+FROM round_files r JOIN findings f USING (submission_id) GROUP BY r.round, r.return_kind, f.family
 ORDER BY array_position(['gate', 'structure', 'cell', 'arithmetic', 'policy', 'consistency'], any_value(f.family));
 
 -- Plan against actual: each plan's current quarterly returns beside the plan's own quarters.

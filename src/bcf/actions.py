@@ -8,16 +8,14 @@ Letters and the self-check's preview both build them here, from the store after 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import duckdb
-
 from bcf import rounds
-from bcf.national import stress
+from bcf.categories import Reason
 from bcf.params import Parameter
-from bcf.render import money
-from bcf.store import ANY_OF, by_submission, records
+from bcf.words import CATEGORIES, money
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,7 @@ def _times(x: float) -> str:
     return "twice" if x == 2 else f"{x:g} times"
 
 
-def _evidence_action(reason: stress.Reason, s: dict[str, Any], benefits: list[dict[str, Any]], sheet: str,
+def _evidence_action(reason: Reason, s: dict[str, Any], benefits: list[dict[str, Any]], sheet: str,
                      column: str, by: dt.date | None) -> Action:
     """Claims above ``threshold`` times their evidence: cut the claims, or raise the evidence behind the few
     benefits that would bring the ratio under it."""
@@ -114,30 +112,12 @@ class Stored:
     findings: list[dict[str, Any]]  # its findings, in the order stored
 
 
-def stored(con: duckdb.DuckDBPyConnection, submission_ids: list[int], params: dict[str, Parameter]) -> dict[int, Stored]:
-    """Each stress-tested submission's ``Stored``, by submission id, in a few queries however many there are."""
-    decided = stress.decisions(con, submission_ids, params)
-    rows = records(con, "SELECT s.*, c.template_version FROM stress_test s JOIN submissions c USING (submission_id) "
-                        f"WHERE submission_id {ANY_OF}", submission_ids)
-    benefits = by_submission(records(con, f"SELECT * FROM stress_benefits WHERE submission_id {ANY_OF} "
-                                          "ORDER BY submission_id, row", submission_ids))
-    findings = by_submission(records(con, f"SELECT * FROM findings WHERE submission_id {ANY_OF} ORDER BY rowid",
-                                     submission_ids))
-    return {s["submission_id"]: Stored(decided[s["submission_id"]], s, benefits.get(s["submission_id"], []),
-                                       findings.get(s["submission_id"], [])) for s in rows}
-
-
 def _place(f: dict[str, Any]) -> tuple[Any, ...]:
     """The order of ``ORDER BY sheet, cell, rule_id`` (blanks last)."""
     return f["sheet"] is None, f["sheet"] or "", f["cell"] is None, f["cell"] or "", f["rule_id"]
 
 
-def assess(con: duckdb.DuckDBPyConnection, submission_id: int, params: dict[str, Parameter]) -> Assessment:
-    """One plan's category, reasons and actions, from the store after ``stress.run``."""
-    return judge(stored(con, [submission_id], params)[submission_id], params)
-
-
-def judge(plan: Stored, params: dict[str, Parameter]) -> Assessment:
+def judge(plan: Stored, params: Mapping[str, Parameter]) -> Assessment:
     """A plan's category, reasons and actions, from what the store holds on it."""
     p = {k: v.value for k, v in params.items()}
     decided, s, benefits = plan.decided, plan.stress, plan.benefits
@@ -154,7 +134,7 @@ def judge(plan: Stored, params: dict[str, Parameter]) -> Assessment:
             cells = "; ".join(dict.fromkeys(where(f) for f in r.findings))
             actions.append(Action(f"{r.text}.", cells, f"No more than {p['support_advisory']} advisory points left: "
                                   "fix them as listed, or explain each one to your Better Care Fund lead.", by))
-    if decided["category"] == stress.CATEGORIES[0]:  # not approved: every other blocking problem must go too
+    if decided["category"] == CATEGORIES[0]:  # not approved: every other blocking problem must go too
         done = {(a.rule_id, a.where) for a in actions}
         actions += [Action(f["message"], where(f), f["fix"], by, f["rule_id"])
                     for f in sorted((f for f in plan.findings if f["severity"] == "blocking"), key=_place)

@@ -45,7 +45,7 @@ class Contents:
         """Row key -> (sheet row, values), for the rows that have a key."""
         out: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
         for i, (row, values) in enumerate(self.tables.get(t.id, [])):
-            key = tuple(_plain(values.get(k)) for k in t.key) if t.key else (i,)
+            key = tuple(plain(values.get(k)) for k in t.key) if t.key else (i,)
             if any(k is not None for k in key):
                 out.setdefault(key, (int(row), values))
         return out
@@ -98,7 +98,7 @@ class Diff:
         return [f.finding for f in self.findings if f.status == status]
 
 
-def _plain(v: Any) -> Any:
+def plain(v: Any) -> Any:
     """A value as Python holds it: blanks (None, NaN, NaT) as None, pandas and numpy scalars unwrapped."""
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
         return None
@@ -110,7 +110,7 @@ def _plain(v: Any) -> Any:
 
 
 def _same(a: Any, b: Any) -> bool:
-    a, b = _plain(a), _plain(b)
+    a, b = plain(a), plain(b)
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return abs(float(a) - float(b)) < 1e-9
     return bool(a == b)
@@ -120,7 +120,7 @@ def _field_changes(old: Contents, new: Contents) -> Iterable[Change]:
     for f in new.spec.fields:
         if f.is_input and f.id in old.fields and not _same(old.fields.get(f.id), new.fields.get(f.id)):
             yield Change(CHANGED, new.sheet(f.sheet), new.field_cells.get(f.id, f.cell), f.label,
-                         _plain(old.fields.get(f.id)), _plain(new.fields.get(f.id)))
+                         plain(old.fields.get(f.id)), plain(new.fields.get(f.id)))
 
 
 def _row_changes(t: Table, old: Contents, new: Contents) -> Iterable[Change]:
@@ -135,8 +135,8 @@ def _row_changes(t: Table, old: Contents, new: Contents) -> Iterable[Change]:
         was = before[key][1]
         for c in t.columns:
             if c.is_input and not _same(was.get(c.id), values.get(c.id)):
-                yield Change(CHANGED, sheet, f"{t.letter(c.id)}{row}", f"{name}: {c.label}", _plain(was.get(c.id)),
-                             _plain(values.get(c.id)))
+                yield Change(CHANGED, sheet, f"{t.letter(c.id)}{row}", f"{name}: {c.label}", plain(was.get(c.id)),
+                             plain(values.get(c.id)))
     for key, (row, values) in before.items():
         if key not in after:
             yield Change(REMOVED, old.sheet(t.sheet), f"{t.letter(first.id)}{row}",
@@ -148,7 +148,7 @@ def _key_text(key: tuple[Any, ...]) -> str:
 
 
 def _summary(t: Table, values: dict[str, Any]) -> str:
-    shown = [str(_plain(values.get(c.id))) for c in t.columns if c.is_input and _plain(values.get(c.id)) not in (None, "")]
+    shown = [str(plain(values.get(c.id))) for c in t.columns if c.is_input and plain(values.get(c.id)) not in (None, "")]
     return "; ".join(shown[:4])
 
 
@@ -203,57 +203,6 @@ def as_text(diff: Diff, old_name: str, new_name: str) -> str:
     return "\n".join(lines).rstrip()
 
 
-def from_store(con: Any, specs: dict[int, Spec]) -> dict[int, Contents]:
-    """Stored submissions' contents (submission id -> its spec), read back from the store's tables in a query per
-    table (fields at their template cells)."""
-    from bcf.store import ANY_OF
-
-    ids = list(specs)
-    frames: dict[str, tuple[pd.DataFrame, dict[Any, pd.DataFrame]]] = {}
-
-    def rows(table: str, sid: int, row_index: bool = False) -> pd.DataFrame:
-        """The submission's rows of a table (a table of rows indexed by sheet row, without the submission id)."""
-        if table not in frames:
-            order = '"row"' if row_index else "rowid"
-            df = con.execute(f'SELECT * FROM "{table}" WHERE submission_id {ANY_OF} ORDER BY submission_id, {order}',
-                             [ids]).df()
-            values = df.set_index("row").drop(columns="submission_id") if row_index else df
-            frames[table] = values.iloc[0:0], dict(tuple(values.groupby(df["submission_id"].to_numpy(), sort=False)))
-        empty, by_id = frames[table]
-        return by_id.get(sid, empty)
-
-    out = {}
-    for sid, spec in specs.items():
-        fields: dict[str, Any] = {}
-        for s in spec.sheets:
-            if s.store:
-                row = rows(s.store, sid)
-                values = row.iloc[0].to_dict() if len(row) else {}
-                fields.update({f.id: _plain(values.get(f.id)) for f in s.fields if f.is_input})
-        tables = {t.id: _as_rows(rows(t.id, sid, row_index=True)) for t in spec.tables}
-        out[sid] = Contents(spec, fields, tables, {f.id: f.cell or "" for f in spec.fields}, {})
-    return out
-
-
-def _as_rows(df: pd.DataFrame) -> list[Row]:
-    """A frame indexed by sheet row as (sheet row, values) pairs."""
-    return list(zip(df.index.tolist(), df.to_dict("records"), strict=True))  # type: ignore[arg-type]
-
-
-def stored_findings(con: Any, submission_ids: list[int]) -> dict[int, list[Finding]]:
-    """Stored submissions' findings as values again, by submission id."""
-    from bcf.findings import Family, Severity, rules
-    from bcf.store import ANY_OF
-
-    rows = con.execute("SELECT submission_id, rule_id, severity, family, sheet, cell, found, expected, message, fix "
-                       f"FROM findings WHERE submission_id {ANY_OF} ORDER BY rowid", [submission_ids]).fetchall()
-    out: dict[int, list[Finding]] = {sid: [] for sid in submission_ids}
-    for sid, *r in rows:
-        out[sid].append(Finding(r[0], Severity(r[1]), Family(r[2]), r[3] or "", r[4], r[5], r[6], r[7], r[8],
-                                rules()[r[0]].title))
-    return out
-
-
 NEL = "Fewer NEL admissions"
 BRIDGE = ("benefits removed", "benefits added", "unit cost changed", "admissions claimed changed", "other savings changed")
 
@@ -267,11 +216,11 @@ def bridge(old: Contents, new: Contents, weights: dict[str, float]) -> dict[str,
     out["better evidence"] = 0.0
 
     def num(v: Any) -> float:
-        v = _plain(v)
+        v = plain(v)
         return float(v) if isinstance(v, (int, float)) else 0.0
 
     def weight(b: dict[str, Any]) -> float:
-        return weights.get(str(b.get("confidence")), 0.0) if _plain(b.get("evidence")) else 0.0
+        return weights.get(str(b.get("confidence")), 0.0) if plain(b.get("evidence")) else 0.0
 
     for key, (_, b) in before.items():
         if key not in after:

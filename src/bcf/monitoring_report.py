@@ -19,32 +19,33 @@ from bcf.national import monitor
 from bcf.render import environment, write_pdf
 
 
-def context(con: duckdb.DuckDBPyConnection, round_: str, upto: int) -> dict[str, Any]:
+WATCH_TOP = 20  # the plans to watch the report lists; the rest are in its notes and in `bcf monitor --format json`
+
+
+def context(nat: National, round_: str, upto: int, params: Assumptions) -> dict[str, Any]:
     """Everything the monitoring report says."""
     rnd = rounds.get(round_)
-    nat = monitor.national(con, round_, upto)
-    plans = monitor.warnings(con, round_, upto)
-    by_quarter = con.execute("SELECT * FROM national_by_quarter WHERE round = ? AND quarter_no <= ?", [round_, upto]).df()
-    by_region = con.execute("SELECT region_name, sum(planned) AS planned, sum(actual) AS actual FROM region_by_quarter "
-                            "WHERE round = ? AND quarter_no <= ? GROUP BY 1", [round_, upto]).df()
-    plans["variance_pct"] = 100 * (plans["actual_to_date"] - plans["planned_to_date"]) / plans["planned_to_date"]
-    explain = rnd.values()["checks"]["variance_explain_pct"]
-    watch = plans[plans["beyond_contingency"] | plans["narrative_silent"]].sort_values("at_risk_000", ascending=False)
+    n = monitor.national(nat, round_, upto, params)
+    plans = monitor.warnings(nat, round_, upto, params)
+    quarters = monitor.by_quarter(nat, round_, upto)
+    watch = plans[plans["beyond_contingency"] | plans["narrative_silent"]]
     return {
-        "round": rnd, "n": nat, "today": dt.date.today().strftime("%d %B %Y"), "by_quarter": by_quarter.to_dict("records"),
-        "watch": watch.to_dict("records"), "beyond": int(plans["beyond_contingency"].sum()),
+        "round": rnd, "n": n, "today": dt.date.today().strftime("%d %B %Y"), "by_quarter": quarters.to_dict("records"),
+        "watch": watch.head(WATCH_TOP).to_dict("records"), "watching": len(watch),
+        "beyond": int(plans["beyond_contingency"].sum()),
         "silent": int(plans["narrative_silent"].sum()), "at_risk": float(plans["at_risk_000"].sum()),
-        "gap_cost": float(plans["gap_cost_000"].sum()), "p": {k: v.value for k, v in rnd.params().items()},
-        "charts": {"trend": Markup(charts.planned_vs_actual(by_quarter)),
-                   "regions": Markup(charts.variance_by_region(by_region)),
-                   "spread": Markup(charts.variance_distribution(plans["variance_pct"], explain)),
+        "gap_cost": float(plans["gap_cost_000"].sum()), "p": params.v, "plans": plans,
+        "charts": {"trend": Markup(charts.planned_vs_actual(quarters)),
+                   "regions": Markup(charts.variance_by_region(monitor.by_region(nat, round_, upto))),
+                   "spread": Markup(charts.variance_distribution(plans["variance_pct"], params.v["variance_explain_pct"])),
                    "risk": Markup(charts.money_at_risk(plans))},
     }
 
 
-def write_monitoring(con: duckdb.DuckDBPyConnection, out: Path, round_: str, upto: int, pdf: bool = True) -> list[Path]:
+def write_monitoring(nat: National, out: Path, round_: str, upto: int, params: Assumptions,
+                     pdf: bool = True) -> list[Path]:
     """The quarter's monitoring report (HTML and PDF) and one feedback note per area; returns the files written."""
-    ctx = context(con, round_, upto)
+    ctx = context(nat, round_, upto, params)
     folder = out / round_ / f"quarter-{upto}"
     (folder / "notes").mkdir(parents=True, exist_ok=True)
     html = environment().get_template("monitoring.html.j2").render(**ctx)
@@ -52,7 +53,7 @@ def write_monitoring(con: duckdb.DuckDBPyConnection, out: Path, round_: str, upt
     report.write_text(html, encoding="utf-8")
     written = [report]
     note = environment().get_template("monitoring_note.html.j2")
-    for plan in monitor.warnings(con, round_, upto).to_dict("records"):
+    for plan in ctx["plans"].to_dict("records"):
         path = folder / "notes" / f"note-{plan['plan_code']}.html"
         path.write_text(note.render(plan=plan, n=ctx["n"], round=ctx["round"], today=ctx["today"], p=ctx["p"]),
                         encoding="utf-8")

@@ -14,7 +14,8 @@ from typing import Any
 
 from bcf.findings import Finding, Rule, rules, show
 from bcf.preview import Preview
-from bcf.render import counts_as, money, pct
+from bcf.render import counts_as
+from bcf.words import money, pct
 from bcf.shown import escaped
 from bcf.validate import Report
 

@@ -76,14 +76,7 @@ class _Scratch:
         from bcf.store import Store
 
         store = Store(Path(":memory:"))
-        return cls(store, frozenset(t for (t,) in store.con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE estimated_size > 0").fetchall()))
-
-    def empty(self) -> None:
-        """Delete every row a preview added, in every table (stress.sql's own included)."""
-        con = self.store.con
-        tables = con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()
-        con.execute("".join(f'DELETE FROM "{t}";' for (t,) in tables if t not in self.kept))
+        return cls(store, store.tables_with_rows())
 
 
 _idle: list[_Scratch] = []  # the store of the last preview that finished, emptied, for the next one

@@ -53,7 +53,8 @@ def _shown(v: Any) -> Any:
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(content.path("reports")), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=_shown)
-    env.filters.update(money=money, moved=moved, ratio=ratio, show=show, count=count, pct=pct, date=date, scenario=scenario, counts_as=counts_as)
+    env.filters.update(money=money, moved=moved, ratio=ratio, show=show, count=count, pct=pct, date=date,
+                       scenario=scenario, counts_as=counts_as)
     return env
 
 

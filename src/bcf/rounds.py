@@ -17,7 +17,6 @@ from typing import Any
 from bcf import content, params
 from bcf.areas import Areas
 from bcf.errors import UnknownRound
-from bcf.params import Parameter
 from bcf.spec import Spec
 from bcf.spec import load as load_spec
 from bcf.spec import versions as spec_versions

@@ -162,6 +162,15 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.con.close()
 
+    def tables_with_rows(self) -> frozenset[str]:
+        return frozenset(t for (t,) in self.con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE estimated_size > 0").fetchall())
+
+    def empty(self, keep: frozenset[str]) -> None:
+        """Delete every row of every table but ``keep`` (a scratch store made ready for its next plan)."""
+        tables = self.con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()
+        self.con.execute("".join(f'DELETE FROM "{t}";' for (t,) in tables if t not in keep))
+
     def loaded(self, round_: str) -> set[str]:
         """The SHA-256 of every file stored for the round."""
         return {h for (h,) in self.con.execute("SELECT sha256 FROM submissions WHERE round = ?", [round_]).fetchall()}

@@ -12,7 +12,6 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -20,6 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bcf import rounds
+from bcf.national.door import National
 from bcf.present import formula_safe
 from bcf.render import heading
 from bcf.shown import escaped
@@ -27,21 +27,12 @@ from bcf.shown import escaped
 HEADER = PatternFill("solid", fgColor="1D3557")
 MONEY, PCT, COUNT, NUMBER, DATE = '#,##0;-#,##0', '0.0"%"', "#,##0", "#,##0.00", "dd/mm/yyyy"
 # the team's own products, beside the national views: sheet name -> (what it is, query over one round)
-PRODUCTS = {
-    "Categories": ("Each current plan's assurance category and the reasons that decided it.",
-                   "SELECT s.plan_code, s.plan_name, s.region_name, a.category, array_to_string(a.reasons, '; ') AS reasons, "
-                   "s.claimed AS claimed_000, s.credible AS credible_000, s.optimism FROM assurance a "
-                   "JOIN stress_test s USING (submission_id) WHERE a.round = ? ORDER BY s.plan_name"),
+PRODUCTS = {  # sheet name -> (what it is, its named query over one round)
+    "Categories": ("Each current plan's assurance category and the reasons that decided it.", "exports.categories"),
     "Stress test": ("Each plan's savings stress-tested: claimed, re-priced, backed by evidence, ambition and P4P at risk.",
-                    "SELECT plan_code, plan_name, region_name, b AS baseline_admissions, p AS planned_admissions, "
-                    "r AS planned_reduction, r_pct AS reduction_pct, a AS avoided_claimed, claimed AS claimed_000, "
-                    "s_nel AS nel_claimed_000, repriced_nel AS nel_repriced_000, credible AS credible_000, optimism, "
-                    "p4p_value AS p4p_value_000, unplanned_activity AS unplanned_activity_000 "
-                    "FROM stress_test WHERE round = ? ORDER BY plan_name"),
-    "Findings": ("Every finding of every current file, at its sheet and cell, with what to do.",
-                 "SELECT r.plan_code, r.file_name, f.severity, f.rule_id, f.sheet, f.cell, f.message, f.fix "
-                 "FROM round_files r JOIN findings f USING (submission_id) WHERE r.round = ? "
-                 "ORDER BY r.plan_code, f.sheet, f.cell, f.rule_id"),
+                    "exports.stress_test"),
+    "Findings": ("Every finding of every current file (plans and quarterly returns, named in the Return kind column), at its "
+                 "sheet and cell, with what to do.", "exports.findings"),
 }
 DESCRIPTIONS = {
     "submission_status": "Every plan: whether its current file is ready, not ready, unreadable or missing.",
@@ -58,8 +49,8 @@ DESCRIPTIONS = {
     "risk_by_boundary": "Risk exposure by organisational boundary.",
     "risk_by_falls_on": "Risk exposure by who bears it.",
     "conditions_not_met": "National conditions not met, plan by plan.",
-    "findings_by_family": "Findings by family and severity.",
-    "findings_by_rule": "The rules found most often.",
+    "findings_by_family": "Findings by family and severity, for each return (plans and quarterly returns).",
+    "findings_by_rule": "The rules found most often, for each return (plans and quarterly returns).",
 }
 
 
@@ -114,7 +105,7 @@ def _sheet(wb: Workbook, title: str, df: pd.DataFrame) -> Worksheet:
     return ws
 
 
-def write(con: duckdb.DuckDBPyConnection, path: Path, round_: str, views: tuple[str, ...]) -> Path:
+def write(nat: National, path: Path, round_: str, views: tuple[str, ...]) -> Path:
     """The round's workbook: a README, the national views, categories, the stress test and the findings."""
     wb = Workbook()
     readme = wb.active
@@ -122,12 +113,11 @@ def write(con: duckdb.DuckDBPyConnection, path: Path, round_: str, views: tuple[
     readme.title = "README"
     rnd = rounds.get(round_)
     sheets: list[tuple[str, str, pd.DataFrame]] = [
-        (view, DESCRIPTIONS.get(view, ""), con.execute(f"SELECT * EXCLUDE (round) FROM {view} WHERE round = ?",
-                                                       [round_]).df()) for view in views]
-    have_stress = bool(con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'assurance'").fetchall())
+        (view, DESCRIPTIONS.get(view, ""), nat.frame("exports.view", view=view, round=round_)) for view in views]
+    have_stress = bool(nat.scalar("exports.has_stress"))
     for title, (what, query) in PRODUCTS.items():
         if have_stress or title == "Findings":
-            sheets.append((title, what, con.execute(query, [round_]).df()))
+            sheets.append((title, what, nat.frame(query, round=round_)))
     lines: list[list[Any]] = [[f"Better Care Fund national views: {rnd.label} round ({round_})"],
              [f"Written {dt.date.today():%d %B %Y} from the national store. Money is in £000 unless a heading says otherwise; "
               "percentages are shown as percentages."],

@@ -36,9 +36,14 @@ class Scope:
 class National:
     """An open national store. Use as a context manager; ``con`` is for the services, never for faces."""
 
-    def __init__(self, db: Path, write: bool = False):
+    def __init__(self, db: Path, write: bool = False, con: duckdb.DuckDBPyConnection | None = None):
         self.db = Path(db)
-        self.con = store.connect(self.db, read_only=not write)
+        self.con = con if con is not None else store.connect(self.db, read_only=not write)
+
+    @classmethod
+    def around(cls, opened: store.Store) -> National:
+        """The services over a store already open (the self-check's store in memory)."""
+        return cls(Path(":memory:"), con=opened.con)
 
     def __enter__(self) -> National:
         return self

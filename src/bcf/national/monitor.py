@@ -17,22 +17,26 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from bcf import rounds
+from bcf.errors import StoreError
+from bcf.national.door import National as NationalStore
+from bcf.params import Assumptions
 
 METHODS = ("run-rate", "seasonal")
 
 
 @dataclass(frozen=True)
-class National:
-    """The national picture after ``quarters`` quarters."""
+class Picture:
+    """The national picture after ``quarters`` quarters, over the plans that reported every one of them."""
 
     round: str
     quarters: int
     period: str
-    plans: int
+    plans: int  # plans that reported every quarter so far: every figure is theirs
+    reporting: int  # plans that sent any quarterly return so far
+    plans_in_round: int
     planned_year: float
     baseline_year: float
     actual_to_date: float
@@ -41,6 +45,11 @@ class National:
     low: float
     high: float
     method: str
+
+    @property
+    def complete(self) -> bool:
+        """A whole year reported: the projection is the outturn, with no range."""
+        return self.quarters == 4
 
     @property
     def projected_gap(self) -> float:
@@ -55,6 +64,15 @@ class National:
     def projected_change_pct(self) -> float:
         return 100 * (self.projected_year - self.baseline_year) / self.baseline_year
 
+    @property
+    def coverage(self) -> str:
+        """Which plans the figures are about, said once wherever they are shown."""
+        if self.plans == self.plans_in_round:
+            return f"all {self.plans} plans reported every quarter to {self.period}"
+        return (f"{self.plans} of the round's {self.plans_in_round} plans reported every quarter to {self.period}"
+                + (f" ({self.reporting - self.plans} more reported some)" if self.reporting > self.plans else "")
+                + "; the figures are theirs")
+
 
 def project(actual_to_date: Any, quarters: int, baseline_share: Any, method: str) -> Any:
     """The year's admissions from the quarters so far: ``run-rate`` (x 4 / quarters) or ``seasonal``
@@ -62,63 +80,69 @@ def project(actual_to_date: Any, quarters: int, baseline_share: Any, method: str
     return actual_to_date * 4 / quarters if method == "run-rate" else actual_to_date / baseline_share
 
 
-def quarters(con: duckdb.DuckDBPyConnection, round_: str, upto: int) -> pd.DataFrame:
-    """Per plan: admissions planned, actual and at baseline in the first ``upto`` quarters, and the plan's cover."""
-    return con.execute(
-        "SELECT plan_code, any_value(plan_name) AS plan_name, any_value(region_name) AS region_name, count(*) AS quarters, "
-        "sum(actual) AS actual_to_date, sum(planned) AS planned_to_date, sum(baseline) AS baseline_to_date, "
-        "sum(p4p_released) AS p4p_released, sum(p4p_planned) AS p4p_planned, "
-        "any_value(baseline_year) AS baseline_year, any_value(planned_year) AS planned_year, "
-        "any_value(ringfenced_oohs) AS ringfenced, any_value(share_ccg) AS share_ccg, "
-        "any_value(contingency) AS contingency, arg_max(narrative, quarter_no) AS narrative, "
-        "arg_max(variance, quarter_no) AS last_variance, arg_max(planned, quarter_no) AS last_planned "
-        "FROM plan_vs_actual WHERE round = ? AND quarter_no <= ? AND actual IS NOT NULL "
-        "GROUP BY plan_code HAVING count(*) = ? ORDER BY plan_code", [round_, upto, upto]).df()
+def quarters(nat: NationalStore, round_: str, upto: int) -> pd.DataFrame:
+    """Per plan that reported every quarter to ``upto``: admissions planned, actual and at baseline, and its cover."""
+    return nat.frame("monitoring.complete_plans", round=round_, upto=upto)
+
+
+def quarters_held(nat: NationalStore, round_: str) -> list[tuple[int, str]]:
+    """(number, label) of each quarter the store holds returns for, in order."""
+    return [(int(r["quarter_no"]), r["period"]) for r in nat.rows("monitoring.quarters_held", round=round_)]
 
 
 def _mentions(words: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(rf"\b{re.escape(w)}" for w in words), re.I)
 
 
-def warnings(con: duckdb.DuckDBPyConnection, round_: str, upto: int) -> pd.DataFrame:
-    """Each plan's projected year, its money at risk against its contingency, and its flags."""
-    rnd = rounds.get(round_)
-    checks, stress, monitoring = (rnd.values()[s] for s in ("checks", "stress", "monitoring"))
-    df = quarters(con, round_, upto)
+def warnings(nat: NationalStore, round_: str, upto: int, params: Assumptions) -> pd.DataFrame:
+    """Each plan's projected year, its money at risk against its contingency, and its flags, ranked by the money
+    at risk beyond its contingency."""
+    p = params.v
+    df = quarters(nat, round_, upto)
     df["projected_year"] = project(df["actual_to_date"], upto, df["baseline_to_date"] / df["baseline_year"],
-                                   monitoring["projection_method"])
+                                   p["projection_method"])
     df["projected_gap"] = df["projected_year"] - df["planned_year"]
     reduction = df["baseline_year"] - df["planned_year"]
     achieved = (df["baseline_year"] - df["projected_year"]) / reduction.where(reduction > 0)
-    value = (reduction.clip(lower=0) * stress["unit_cost"] / 1000).clip(upper=df["ringfenced"])
+    value = (reduction.clip(lower=0) * p["unit_cost"] / 1000).clip(upper=df["ringfenced"])
     df["at_risk_000"] = value * (1 - achieved.clip(0, 1).fillna(0))
     df["borne_by_ccg_000"] = df["at_risk_000"] * df["share_ccg"].fillna(50) / 100
     df["borne_by_council_000"] = df["at_risk_000"] - df["borne_by_ccg_000"]
-    df["gap_cost_000"] = df["projected_gap"].clip(lower=0) * stress["unit_cost"] / 1000
-    df["beyond_contingency"] = df["at_risk_000"] > df["contingency"].fillna(0)
-    words = _mentions(checks["variance_words"])
-    needs = (df["last_variance"] / df["last_planned"]).abs() * 100 > checks["variance_explain_pct"]
+    df["gap_cost_000"] = df["projected_gap"].clip(lower=0) * p["unit_cost"] / 1000
+    df["beyond_000"] = (df["at_risk_000"] - df["contingency"].fillna(0)).clip(lower=0)
+    df["beyond_contingency"] = df["beyond_000"] > 0
+    words = _mentions(p["variance_words"])
+    needs = (df["last_variance"] / df["last_planned"]).abs() * 100 > p["variance_explain_pct"]
     df["narrative_silent"] = needs & ~df["narrative"].fillna("").map(lambda t: bool(words.search(t)))
-    return df
+    df["variance_pct"] = 100 * (df["actual_to_date"] - df["planned_to_date"]) / df["planned_to_date"]
+    return df.sort_values(["beyond_000", "at_risk_000", "plan_code"], ascending=[False, False, True], kind="stable")
 
 
-def national(con: duckdb.DuckDBPyConnection, round_: str, upto: int) -> National:
-    """The national projection after ``upto`` quarters, with its interval (from the backtest's errors)."""
-    rnd = rounds.get(round_)
-    monitoring = rnd.values()["monitoring"]
-    df = quarters(con, round_, upto)
+def national(nat: NationalStore, round_: str, upto: int, params: Assumptions) -> Picture:
+    """The national projection after ``upto`` quarters, with its interval (from the backtest's errors); after
+    four quarters the year is an outturn and the interval closes."""
+    p = params.v
+    df = quarters(nat, round_, upto)
     if df.empty:
-        from bcf.errors import StoreError
-
-        raise StoreError(f"The store holds no quarterly returns for quarter {upto} of round {round_}.")
-    period = con.execute("SELECT period FROM periods WHERE round = ? AND return_kind = 'quarterly' AND quarter_no = ?",
-                         [round_, upto]).fetchall()[0][0]
+        raise StoreError(f"No plan has sent quarterly returns for every quarter to quarter {upto} of round {round_}.")
+    period = nat.scalar("monitoring.period", round=round_, upto=upto)
+    seen = nat.rows("monitoring.reporting", round=round_, upto=upto)[0]
     share = df["baseline_to_date"].sum() / df["baseline_year"].sum()
-    projected = float(project(df["actual_to_date"].sum(), upto, share, monitoring["projection_method"]))
-    half = monitoring["interval_pct"][upto - 1] / 100 * abs(projected - df["planned_year"].sum())
-    return National(round_, upto, period, len(df), float(df["planned_year"].sum()), float(df["baseline_year"].sum()),
-                    float(df["actual_to_date"].sum()), float(df["planned_to_date"].sum()), projected,
-                    projected - half, projected + half, monitoring["projection_method"])
+    projected = float(project(df["actual_to_date"].sum(), upto, share, p["projection_method"]))
+    half = p["interval_pct"][upto - 1] / 100 * abs(projected - df["planned_year"].sum())
+    return Picture(round_, upto, period, len(df), int(seen["reporting"]), int(seen["plans"]),
+                   float(df["planned_year"].sum()), float(df["baseline_year"].sum()), float(df["actual_to_date"].sum()),
+                   float(df["planned_to_date"].sum()), projected, projected - half, projected + half,
+                   p["projection_method"])
+
+
+def by_quarter(nat: NationalStore, round_: str, upto: int) -> pd.DataFrame:
+    """The nation's planned and actual admissions by quarter, over the same plans as ``national``."""
+    return nat.frame("monitoring.by_quarter", round=round_, upto=upto)
+
+
+def by_region(nat: NationalStore, round_: str, upto: int) -> pd.DataFrame:
+    return nat.frame("monitoring.by_region", round=round_, upto=upto)
 
 
 def synthetic_year(seed: int, round_: str) -> list[dict[str, Any]]:

@@ -20,6 +20,9 @@ import pandas as pd
 from bcf import diff, rounds
 from bcf.errors import BcfError, StoreBusy
 from bcf.explain import parse_place, record
+from bcf.findings import Family, Finding, Severity, rules
+from bcf.national.door import National
+from bcf.read import Row
 from bcf.spec import Spec
 from bcf.store import Store
 
@@ -51,36 +54,75 @@ def _claimed(c: diff.Contents) -> float:
     return math.fsum(v for v in savings if isinstance(v, (int, float)) and v == v)
 
 
-def compare_all(con: duckdb.DuckDBPyConnection, round_: str, plan_code: str | None = None) -> list[Pair]:
+def compare_all(nat: National, round_: str, plan_code: str | None = None) -> list[Pair]:
     """Every resubmitted plan of the round (or one): its current submission against the one before it."""
-    rows = con.execute(
-        "SELECT s.plan_code, p.plan_name, s.submission_id, s.file_name, s.template_id, s.template_version, "
-        "row_number() OVER (PARTITION BY s.plan_code ORDER BY s.received_at DESC, s.submission_id DESC) AS n "
-        "FROM submissions s JOIN plans p USING (round, plan_code) WHERE s.round = ? AND s.return_kind = 'plan' "
-        "AND s.status <> 'unreadable' AND (? IS NULL OR s.plan_code = ?) QUALIFY n <= 2 ORDER BY p.plan_name, n",
-        [round_, plan_code, plan_code]).fetchall()
-    by_plan: dict[str, list[tuple[Any, ...]]] = {}
-    for r in rows:
-        by_plan.setdefault(r[0], []).append(r)
-    weights = {k.removeprefix("weight_").capitalize(): v for k, v in rounds.get(round_).values()["stress"].items()
+    by_plan: dict[str, list[dict[str, Any]]] = {}
+    for r in nat.rows("cycle.last_two", round=round_, plan_code=plan_code):
+        by_plan.setdefault(r["plan_code"], []).append(r)
+    weights = {k.removeprefix("weight_").capitalize(): v for k, v in rounds.get(round_).params().v.items()
                if k.startswith("weight_")}
     pairs = [(code, new, old[0]) for code, (new, *old) in by_plan.items() if old]
-    specs = {r[2]: _spec(r) for _, new, old in pairs for r in (old, new)}
-    contents, found = diff.from_store(con, specs), diff.stored_findings(con, list(specs))
+    specs = {r["submission_id"]: _spec(r) for _, new, old in pairs for r in (old, new)}
+    contents, found = from_store(nat, specs), stored_findings(nat, list(specs))
     out = []
     for code, new, old in pairs:
-        before, after = contents[old[2]], contents[new[2]]
-        changes = diff.compare(before, after, found[old[2]], found[new[2]])
-        out.append(Pair(round_, code, new[1], old[3], new[3], changes, diff.bridge(before, after, weights),
-                        _claimed(before), _claimed(after)))
+        before, after = contents[old["submission_id"]], contents[new["submission_id"]]
+        changes = diff.compare(before, after, found[old["submission_id"]], found[new["submission_id"]])
+        out.append(Pair(round_, code, new["plan_name"], old["file_name"], new["file_name"], changes,
+                        diff.bridge(before, after, weights), _claimed(before), _claimed(after)))
     return out
 
 
-def _spec(row: tuple[Any, ...]) -> Spec:
-    ret = rounds.for_template(row[4])
+def _spec(row: dict[str, Any]) -> Spec:
+    ret = rounds.for_template(row["template_id"])
     if ret is None:
-        raise BcfError(f"{row[3]} was made from a template bcf does not know ({row[4]}).")
-    return ret.spec(row[5])
+        raise BcfError(f"{row['file_name']} was made from a template bcf does not know ({row['template_id']}).")
+    return ret.spec(row["template_version"])
+
+
+def from_store(nat: National, specs: dict[int, Spec]) -> dict[int, diff.Contents]:
+    """Stored submissions' contents (submission id -> its spec), read back from the store's tables in a query per
+    table (fields at their template cells)."""
+    ids = list(specs)
+    frames: dict[str, tuple[pd.DataFrame, dict[Any, pd.DataFrame]]] = {}
+
+    def rows(table: str, sid: int, row_index: bool = False) -> pd.DataFrame:
+        """The submission's rows of a table (a table of rows indexed by sheet row, without the submission id)."""
+        if table not in frames:
+            df = nat.frame("cycle.table_rows", table=table, ids=ids)
+            if row_index:
+                df = df.sort_values(["submission_id", "row"], kind="stable")
+            values = df.set_index("row").drop(columns="submission_id") if row_index else df
+            frames[table] = values.iloc[0:0], dict(tuple(values.groupby(df["submission_id"].to_numpy(), sort=False)))
+        empty, by_id = frames[table]
+        return by_id.get(sid, empty)
+
+    out = {}
+    for sid, spec in specs.items():
+        fields: dict[str, Any] = {}
+        for s in spec.sheets:
+            if s.store:
+                row = rows(s.store, sid)
+                values = row.iloc[0].to_dict() if len(row) else {}
+                fields.update({f.id: diff.plain(values.get(f.id)) for f in s.fields if f.is_input})
+        tables = {t.id: _as_rows(rows(t.id, sid, row_index=True)) for t in spec.tables}
+        out[sid] = diff.Contents(spec, fields, tables, {f.id: f.cell or "" for f in spec.fields}, {})
+    return out
+
+
+def _as_rows(df: pd.DataFrame) -> list[Row]:
+    """A frame indexed by sheet row as (sheet row, values) pairs."""
+    return list(zip(df.index.tolist(), df.to_dict("records"), strict=True))  # type: ignore[arg-type]
+
+
+def stored_findings(nat: National, submission_ids: list[int]) -> dict[int, list[Finding]]:
+    """Stored submissions' findings as values again, by submission id."""
+    out: dict[int, list[Finding]] = {sid: [] for sid in submission_ids}
+    for r in nat.rows("cycle.findings", ids=submission_ids):
+        out[r["submission_id"]].append(Finding(r["rule_id"], Severity(r["severity"]), Family(r["family"]),
+                                               r["sheet"] or "", r["cell"], r["found"], r["expected"], r["message"],
+                                               r["fix"], rules()[r["rule_id"]].title))
+    return out
 
 
 def summary(p: Pair) -> dict[str, Any]:

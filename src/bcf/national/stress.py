@@ -1,127 +1,70 @@
-"""Stress-test every current plan's savings and decide its assurance category.
+"""Stress-test every current plan's savings in a round and decide its assurance category.
 
 The arithmetic is SQL (``aggregator/stress.sql``) over one round of the national store, with every
-assumption taken from the round's parameters (overridable per run). Results are kept per round: a run
-replaces its own round's rows and leaves every other round's as they were. The category follows reference section 6 in order,
-first match wins, and keeps the reasons that decided it so the letter can name them.
+assumption taken from the run's parameters (the round's, with any overrides). Results are kept per round: a
+run replaces its own round's rows and leaves every other round's as they were. The category of each plan is
+decided by ``bcf.categories``; what the store then holds on each plan is read back here for its letter, the
+console and the self-check's preview.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
-import duckdb
 import pandas as pd
 
+from bcf.actions import Assessment, Stored, judge
+from bcf.categories import decide
+from bcf.national import queries
+from bcf.national.door import National
 from bcf.params import Parameter
-from bcf.store import ANY_OF, sql
+from bcf.store import by_submission, sql
 
-# each plan's findings, an advisory one marked when the assurers accepted the area's explanation of it
-FINDINGS = ("SELECT f.submission_id, f.rule_id, f.severity, f.sheet, f.cell, f.message, f.fix, "
-            "coalesce(e.state = 'accepted', false) AS accepted FROM findings f LEFT JOIN explained_findings e "
-            "ON e.submission_id = f.submission_id AND e.rule_id = f.rule_id "
-            "AND e.location = coalesce(f.location, f.sheet || '!' || f.cell) WHERE ")
-CATEGORIES = ("Not approved", "Approved subject to conditions", "Approved with support", "Approved")
-DECISIVE = {"BCF-POL-005": "a sign-off is missing", "BCF-POL-001": "the pooled budget is below the minimum",
-            "BCF-GATE-006": "the workbook is not the planning template"}
+VARIABLES = ("unit_cost", "trend_growth", "weight_high", "weight_medium", "weight_low", "return_on_spend_flag",
+             "delivery_scenarios")
 
 
-def run(con: duckdb.DuckDBPyConnection, round_: str, chosen: dict[str, Parameter]) -> pd.DataFrame:
+def run(nat: National, round_: str, chosen: Mapping[str, Parameter]) -> pd.DataFrame:
     """Compute one round's stress_test, stress_scenarios and assurance in the store; returns its assurance."""
+    con = nat.con
     con.execute("SET VARIABLE round = ?", [round_])
-    for name in ("unit_cost", "trend_growth", "weight_high", "weight_medium", "weight_low", "return_on_spend_flag",
-                 "delivery_scenarios"):
+    for name in VARIABLES:
         con.execute(f"SET VARIABLE {name} = ?", [chosen[name].value])
     con.execute(sql("stress.sql")).fetchall()
-    stress = con.execute("SELECT * FROM stress_test WHERE round = ?", [round_]).df()
-    findings = con.execute(FINDINGS + "f.submission_id IN (SELECT submission_id FROM stress_test WHERE round = ?)",
-                           [round_]).df()
-    rows = _decide_each(stress, findings, chosen)
-    assurance = pd.DataFrame([{k: v for k, v in r.items() if k != "why"} for r in rows],
-                             columns=["submission_id", "plan_code", "category", "reasons"]).assign(round=round_)
-    con.register("decided", assurance)
-    con.execute("INSERT INTO assurance BY NAME SELECT * FROM decided")
-    con.unregister("decided")
-    return assurance
+    stress = nat.frame("assurance.stress_rows", round=round_)
+    ids = stress["submission_id"].tolist()
+    rows = _decide_each(stress, nat.frame("assurance.findings_of", ids=ids), chosen)
+    decided = pd.DataFrame([{k: v for k, v in r.items() if k != "why"} for r in rows],  # noqa: F841  # read by name
+                           columns=["submission_id", "plan_code", "category", "reasons"]).assign(round=round_)
+    con.execute(queries.text("assurance.record_categories"))  # DuckDB reads the frame ``decided`` by its name
+    return decided
 
 
-def optimism_text(claimed: float, credible: float) -> str:
-    return "no credible savings" if credible <= 0 else f"{claimed / credible:.2f}"
-
-
-@dataclass(frozen=True)
-class Reason:
-    """One reason a plan got its category: the sentence a letter gives, and what it rests on."""
-
-    kind: str  # "decisive", "blocking", "optimism", "advisory" or "clean"
-    text: str
-    findings: tuple[dict[str, Any], ...] = ()  # the findings it rests on
-    threshold: float | None = None  # the optimism ratio or advisory count it went past
-
-
-def decide(stress: dict[Any, Any], findings: pd.DataFrame, chosen: dict[str, Parameter]) -> dict[str, Any]:
-    """The assurance category of one plan and the reasons that decided it (reference section 6)."""
-    p = {k: v.value for k, v in chosen.items()}
-    records = [{str(k): v for k, v in f.items()} for f in findings.to_dict("records")]
-    blocking = [f for f in records if f["severity"] == "blocking"]
-    accepted = [f for f in records if f["severity"] != "blocking" and f.get("accepted")]
-    advisory = [f for f in records if f["severity"] != "blocking" and not f.get("accepted")]  # accepted ones no longer count
-    optimism = stress["optimism"]
-    optimism = math.inf if optimism is None or optimism != optimism else optimism
-    if stress["claimed"] <= 0:
-        optimism = 0.0
-    ratio = optimism_text(stress["claimed"], stress["credible"])
-
-    def where(f: dict[Any, Any]) -> str:
-        return f"{f['rule_id']}, {f['sheet']} {f['cell']}" if f["cell"] else f["rule_id"]
-
-    def too_optimistic(limit: float) -> Reason:
-        return Reason("optimism", f"Claimed savings are {ratio} times those backed by evidence (an optimism ratio above "
-                      f"{limit})" if optimism != math.inf
-                      else "None of the claimed savings is backed by evidence rated High or Medium", threshold=limit)
-
-    decisive = [f for f in blocking if f["rule_id"] in DECISIVE]
-    reasons: list[Reason]
-    if decisive or len(blocking) >= p["not_approved_blocking"]:
-        reasons = ([Reason("decisive", f"{DECISIVE[f['rule_id']].capitalize()} ({where(f)})", (f,)) for f in decisive]
-                   or [Reason("blocking", f"{len(blocking)} blocking findings ({p['not_approved_blocking']} or more)",
-                              tuple(blocking), p["not_approved_blocking"])])
-        category = CATEGORIES[0]
-    elif blocking or optimism > p["conditions_optimism"]:
-        reasons = ([Reason("blocking", f"{len(blocking)} blocking finding{'s' if len(blocking) > 1 else ''} "
-                           f"({', '.join(sorted({f['rule_id'] for f in blocking}))})", tuple(blocking))]
-                   if blocking else [])
-        if optimism > p["conditions_optimism"]:
-            reasons.append(too_optimistic(p["conditions_optimism"]))
-        category = CATEGORIES[1]
-    elif optimism > p["support_optimism"] or len(advisory) > p["support_advisory"]:
-        reasons = [too_optimistic(p["support_optimism"])] if optimism > p["support_optimism"] else []
-        if len(advisory) > p["support_advisory"]:
-            reasons.append(Reason("advisory", f"{len(advisory)} advisory findings (more than {p['support_advisory']})",
-                                  tuple(advisory), p["support_advisory"]))
-        category = CATEGORIES[2]
-    else:
-        reasons, category = [Reason("clean", "No blocking findings, and savings backed by evidence")], CATEGORIES[3]
-    if accepted:
-        reasons.append(Reason("accepted", f"{len(accepted)} advisory finding{'s' if len(accepted) > 1 else ''} explained "
-                              "by the area and accepted", tuple(accepted)))
-    return {"submission_id": stress["submission_id"], "plan_code": stress["plan_code"], "category": category,
-            "reasons": [r.text for r in reasons], "why": reasons}
-
-
-def decisions(con: duckdb.DuckDBPyConnection, submission_ids: list[int], chosen: dict[str, Parameter]
-              ) -> dict[int, dict[str, Any]]:
+def decisions(nat: National, submission_ids: list[int], chosen: Mapping[str, Parameter]) -> dict[int, dict[str, Any]]:
     """Plans' categories and reasons by submission id, decided again from the store after ``run`` (the same
     ``decide``)."""
-    stress = con.execute(f"SELECT * FROM stress_test WHERE submission_id {ANY_OF}", [submission_ids]).df()
-    findings = con.execute(FINDINGS + f"f.submission_id {ANY_OF} ORDER BY f.submission_id, f.severity, f.sheet, f.cell",
-                           [submission_ids]).df()
+    stress = nat.frame("assurance.stress_rows_of", ids=submission_ids)
+    findings = nat.frame("assurance.findings_of", ids=submission_ids)
     return {d["submission_id"]: d for d in _decide_each(stress, findings, chosen)}
 
 
-def _decide_each(stress: pd.DataFrame, findings: pd.DataFrame, chosen: dict[str, Parameter]) -> list[dict[str, Any]]:
+def _decide_each(stress: pd.DataFrame, findings: pd.DataFrame, chosen: Mapping[str, Parameter]) -> list[dict[str, Any]]:
     """``decide`` for each stress_test row, with its own findings."""
     by_file = dict(tuple(findings.groupby("submission_id")))
     return [decide(s, by_file.get(s["submission_id"], findings.iloc[0:0]), chosen) for s in stress.to_dict("records")]
+
+
+def stored(nat: National, submission_ids: list[int], params: Mapping[str, Parameter]) -> dict[int, Stored]:
+    """Each stress-tested submission's ``Stored``, by submission id, in a few queries however many there are."""
+    decided = decisions(nat, submission_ids, params)
+    benefits = by_submission(nat.rows("assurance.benefits_of", ids=submission_ids))
+    findings = by_submission(nat.rows("assurance.all_findings_of", ids=submission_ids))
+    return {s["submission_id"]: Stored(decided[s["submission_id"]], s, benefits.get(s["submission_id"], []),
+                                       findings.get(s["submission_id"], []))
+            for s in nat.rows("assurance.stress_rows_of", ids=submission_ids)}
+
+
+def assess(nat: National, submission_id: int, params: Mapping[str, Parameter]) -> Assessment:
+    """One plan's category, reasons and actions, from the store after ``run``."""
+    return judge(stored(nat, [submission_id], params)[submission_id], params)
