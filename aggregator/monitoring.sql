@@ -44,3 +44,7 @@ WITH complete AS (
 )
 SELECT region_name, sum(planned) AS planned, sum(actual) AS actual FROM plan_vs_actual
 WHERE round = $round AND quarter_no <= $upto AND plan_code IN (SELECT plan_code FROM complete) GROUP BY 1 ORDER BY 1;
+
+-- query: planned_by_quarter
+-- (plan code, period) -> the plan's planned admissions for that quarter, for every current plan of the round
+SELECT plan_code, period, planned FROM plan_quarters WHERE round = $round;

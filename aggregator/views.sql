@@ -117,6 +117,14 @@ FROM round_files r JOIN findings f USING (submission_id) GROUP BY r.round, r.ret
 ORDER BY array_position(['gate', 'structure', 'cell', 'arithmetic', 'policy', 'consistency'], any_value(f.family));
 
 -- Plan against actual: each plan's current quarterly returns beside the plan's own quarters.
+CREATE OR REPLACE VIEW plan_quarters AS               -- each current, readable plan's quarters: the one unpivot of them
+SELECT c.round, c.plan_code, c.submission_id, pr.quarter_no, pr.period,
+       [n.baseline_q1, n.baseline_q2, n.baseline_q3, n.baseline_q4][pr.quarter_no] AS baseline,
+       [n.plan_q1, n.plan_q2, n.plan_q3, n.plan_q4][pr.quarter_no] AS planned
+FROM current_submissions c JOIN nel_plan n USING (submission_id)
+JOIN periods pr ON pr.round = c.round AND pr.return_kind = 'quarterly'
+WHERE c.status <> 'unreadable';
+
 CREATE OR REPLACE VIEW quarters_reported AS           -- the current, readable quarterly return of every plan and quarter
 SELECT c.round, c.plan_code, c.period, pr.quarter_no, c.submission_id, c.status, c.blocking,
        a.planned_admissions AS planned_reported, a.actual_admissions, p.p4p_planned, p.p4p_released,
@@ -128,17 +136,15 @@ LEFT JOIN q_finance f USING (submission_id) LEFT JOIN q_narrative n USING (submi
 WHERE c.return_kind = 'quarterly' AND c.status <> 'unreadable';
 
 CREATE OR REPLACE VIEW plan_vs_actual AS              -- per plan and quarter: baseline, plan, actual, and the plan's cover
-SELECT q.round, q.plan_code, pl.plan_name, pl.region_name, q.quarter_no, q.period,
-       [n.baseline_q1, n.baseline_q2, n.baseline_q3, n.baseline_q4][q.quarter_no] AS baseline,
-       [n.plan_q1, n.plan_q2, n.plan_q3, n.plan_q4][q.quarter_no] AS planned,
-       q.actual_admissions AS actual,
-       q.actual_admissions - [n.plan_q1, n.plan_q2, n.plan_q3, n.plan_q4][q.quarter_no] AS variance, q.planned_reported,
+SELECT q.round, q.plan_code, pl.plan_name, pl.region_name, q.quarter_no, q.period, pq.baseline, pq.planned,
+       q.actual_admissions AS actual, q.actual_admissions - pq.planned AS variance, q.planned_reported,
        q.p4p_planned, q.p4p_released, q.narrative, q.blocking AS quarter_blocking,
        nt.baseline AS baseline_year, nt.planned AS planned_year, n.nel_unit_cost,
        fs.ringfenced_oohs, g.share_ccg, g.share_la, g.contingency
 FROM quarters_reported q
 JOIN current_submissions c ON c.round = q.round AND c.plan_code = q.plan_code
 JOIN plans pl ON pl.round = q.round AND pl.plan_code = q.plan_code
+JOIN plan_quarters pq ON pq.submission_id = c.submission_id AND pq.quarter_no = q.quarter_no
 JOIN nel_plan n ON n.submission_id = c.submission_id
 JOIN nel_totals nt ON nt.submission_id = c.submission_id
 LEFT JOIN funding_summary fs ON fs.submission_id = c.submission_id

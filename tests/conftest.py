@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,41 @@ def national(sample_round: tuple[Path, dict[str, Any]], tmp_path_factory: pytest
     db = tmp_path_factory.mktemp("db") / "national.duckdb"
     result = run_batch(sample_round[0], db, "2015-16", workers=2)
     assert result.checked == 151 and result.already_loaded == 0
+    return db
+
+
+@pytest.fixture(scope="session")
+def quarterly_round(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """(folder, manifest) of the sample round's quarterly returns, generated once."""
+    out = tmp_path_factory.mktemp("quarters")
+    return out, samples.generate(out, ROUND, "quarterly", SEED, workers=2)
+
+
+@pytest.fixture(scope="session")
+def monitored(national: Path, quarterly_round: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample plans and their four quarters in one store."""
+    from bcf.batch import run_batch
+
+    db = tmp_path_factory.mktemp("monitored") / "n.duckdb"
+    shutil.copy(national, db)
+    result = run_batch(quarterly_round[0], db, ROUND, "quarterly", workers=2)
+    assert result.checked == 604
+    return db
+
+
+@pytest.fixture(scope="session")
+def cycle_store(monitored: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's store: both rounds' plans, the first round's quarters and resubmissions, and a decision."""
+    from bcf.batch import run_batch
+    from bcf.national import resubmissions
+
+    db = tmp_path_factory.mktemp("cycle") / "n.duckdb"
+    shutil.copy(monitored, db)
+    for round_, resubmit in ((ROUND, True), ("2016-17", False)):
+        out = tmp_path_factory.mktemp(f"plans-{round_}")
+        samples.generate(out, round_, "plan", SEED, workers=2, resubmit=resubmit)
+        run_batch(out, db, round_, workers=2)
+    resubmissions.decide(db, ROUND, "BCF-POL-010", "accepted", "No such boundary here", "Test assurer")
     return db
 
 

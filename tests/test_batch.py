@@ -19,6 +19,7 @@ from bcf.batch import Limits, run_batch
 from bcf.findings import rules
 from bcf.generate import write_workbook
 from bcf.national import aggregate
+from bcf.national.door import open_store
 from bcf.store import Store
 from tests.support import AREAS, PLAN, ROUND
 
@@ -178,7 +179,7 @@ def test_export_files_carry_no_live_formula(tmp_path: Path) -> None:
     run_batch(folder, db, ROUND, workers=1)
     with duckdb.connect(str(db)) as c:  # a condition explained with a formula, as a hostile submitter might
         c.execute("UPDATE conditions SET meets = 'No', explanation = '=HYPERLINK(\"http://x\",\"y\")' WHERE \"row\" = 5")
-    with aggregate.connect(db) as c:
+    with open_store(db) as c:
         aggregate.export(c, "csv", tmp_path / "csv", ROUND)
         aggregate.export(c, "xlsx", tmp_path / "xlsx", ROUND)
     text = (tmp_path / "csv" / f"conditions_not_met-{ROUND}.csv").read_text(encoding="utf-8")

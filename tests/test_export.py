@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import duckdb
 import openpyxl
 import pytest
 
 from bcf.national import aggregate, stress
+from bcf.national.door import open_store
 from tests.support import PLAN, ROUND
 
 
@@ -17,8 +17,9 @@ from tests.support import PLAN, ROUND
 def exported(national: Path, tmp_path_factory: pytest.TempPathFactory) -> openpyxl.Workbook:
     db = tmp_path_factory.mktemp("export") / "n.duckdb"
     shutil.copy(national, db)
-    with duckdb.connect(str(db)) as con:
-        stress.run(con, ROUND, PLAN.round.params())
+    with open_store(db, write=True) as nat:
+        con = nat.con
+        stress.run(nat, ROUND, PLAN.round.params())
     out = db.parent / "out"
     with aggregate.connect(db) as con:
         (path,) = aggregate.export(con, "xlsx", out, ROUND)

@@ -8,32 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
 
 from bcf import samples
 from bcf.batch import run_batch
 from bcf.generate import write_workbook
 from bcf.monitoring_report import write_monitoring
 from bcf.national import monitor
+from bcf.national.door import open_store
 from bcf.samples.quarterly import QUARTER_DEFECTS, quarters
 from tests.conftest import SEED
 from tests.support import AREAS, PLAN, QUARTERLY, ROUND
-
-
-@pytest.fixture(scope="module")
-def quarterly_round(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    out = tmp_path_factory.mktemp("quarters")
-    return out, samples.generate(out, ROUND, "quarterly", SEED, workers=2)
-
-
-@pytest.fixture(scope="module")
-def monitored(national: Path, quarterly_round: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample plans and their four quarters in one store."""
-    db = tmp_path_factory.mktemp("monitored") / "n.duckdb"
-    shutil.copy(national, db)
-    result = run_batch(quarterly_round[0], db, ROUND, "quarterly", workers=2)
-    assert result.checked == 604
-    return db
 
 
 def test_quarterly_findings_equal_the_manifest(monitored: Path, quarterly_round: tuple[Path, dict[str, Any]]) -> None:
@@ -69,17 +53,17 @@ def test_the_early_warning_backtest_picks_the_seasonal_method() -> None:
 def test_from_the_first_quarter_the_national_projection_is_within_30_percent(monitored: Path) -> None:
     """The acceptance test: Q1 alone within ±30% of the year's admissions above plan, narrowing each quarter,
     and with all four quarters exactly the outturn."""
-    with duckdb.connect(str(monitored), read_only=True) as con:
-        full = monitor.quarters(con, ROUND, 4)
+    with open_store(monitored) as nat:
+        full = monitor.quarters(nat, ROUND, 4)
         codes = set(full["plan_code"])  # plans with all four quarters readable: one set for every quarter
         outturn = full["actual_to_date"].sum() - full["planned_year"].sum()
         projected = []
         for k in (1, 2, 3, 4):
-            df = monitor.quarters(con, ROUND, k)
+            df = monitor.quarters(nat, ROUND, k)
             df = df[df["plan_code"].isin(codes)]
             share = df["baseline_to_date"].sum() / df["baseline_year"].sum()
             projected.append(monitor.project(df["actual_to_date"].sum(), k, share, "seasonal") - df["planned_year"].sum())
-        four = monitor.national(con, ROUND, 4)
+        four = monitor.national(nat, ROUND, 4, PLAN.round.params())
     errors = [abs(p - outturn) / outturn for p in projected]
     assert outturn > 150_000  # admissions rose where a fall was planned
     assert errors[0] <= 0.30
@@ -88,10 +72,11 @@ def test_from_the_first_quarter_the_national_projection_is_within_30_percent(mon
 
 
 def test_warnings_flag_money_at_risk_and_silent_narratives(monitored: Path) -> None:
-    with duckdb.connect(str(monitored), read_only=True) as con:
-        plans = monitor.warnings(con, ROUND, 2)
-        nat = monitor.national(con, ROUND, 2)
+    with open_store(monitored) as store:
+        plans = monitor.warnings(store, ROUND, 2, PLAN.round.params())
+        nat = monitor.national(store, ROUND, 2, PLAN.round.params())
     row = plans.iloc[0]
+    assert list(plans["beyond_000"]) == sorted(plans["beyond_000"], reverse=True)  # ranked by money beyond contingency
     assert row["at_risk_000"] >= 0 and (row["at_risk_000"] > row["contingency"]) == row["beyond_contingency"]
     far = plans[(plans["last_variance"] / plans["last_planned"]).abs() > 0.05]
     assert plans["beyond_contingency"].sum() > 10
@@ -100,9 +85,9 @@ def test_warnings_flag_money_at_risk_and_silent_narratives(monitored: Path) -> N
 
 
 def test_the_monitoring_report_and_notes(monitored: Path, tmp_path: Path) -> None:
-    with duckdb.connect(str(monitored), read_only=True) as con:
-        paths = write_monitoring(con, tmp_path, ROUND, 3, pdf=False)
-        nat = monitor.national(con, ROUND, 3)
+    with open_store(monitored) as store:
+        paths = write_monitoring(store, tmp_path, ROUND, 3, PLAN.round.params(), pdf=False)
+        nat = monitor.national(store, ROUND, 3, PLAN.round.params())
     report = paths[0].read_text(encoding="utf-8")
     assert f"{nat.projected_gap:,.0f}" in report and report.count("<svg") == 4
     notes = [p for p in paths if "notes" in p.parts]

@@ -9,13 +9,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from click.testing import CliRunner
 
 from bcf.cli import main
 from bcf.letters import write_letters
 from bcf.national import stress
+from bcf.national.door import open_store
 from bcf.report import write_national
 from tests.support import PLAN, ROUND
 
@@ -32,15 +32,16 @@ def pages(national: Path, sample_round: tuple[Path, dict[str, Any]], tmp_path_fa
     db = out / "n.duckdb"
     shutil.copy(national, db)
     params = PLAN.round.params()
-    with duckdb.connect(str(db)) as con:
-        stress.run(con, ROUND, params)
-        write_letters(con, out / "letters", params, ROUND, pdf=False)
+    with open_store(db, write=True) as nat:
+        con = nat.con
+        stress.run(nat, ROUND, params)
+        write_letters(nat, out / "letters", params, ROUND, pdf=False)
         longest = con.execute("SELECT a.plan_code FROM assurance a JOIN current_submissions c USING (submission_id) "
                               "ORDER BY c.blocking + c.advisory DESC, a.plan_code LIMIT 1").fetchall()[0][0]
         first = con.execute("SELECT plan_code FROM assurance ORDER BY plan_code LIMIT 1").fetchall()[0][0]
         for code in (longest, first):
-            write_letters(con, out / "letters", params, ROUND, code, pdf=True)
-        report_html, report_pdf = write_national(con, out / "report", params, ROUND)
+            write_letters(nat, out / "letters", params, ROUND, code, pdf=True)
+        report_html, report_pdf = write_national(nat, out / "report", params, ROUND)
     folder, manifest = sample_round
     worst = max(manifest["files"], key=lambda f: len(f["defects"]))
     CliRunner().invoke(main, ["check", str(folder / worst["file"]), "--format", "html", "-o", str(out / "check.html")])

@@ -7,7 +7,6 @@ import random
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import openpyxl
 import pytest
 from click.testing import CliRunner
@@ -17,6 +16,7 @@ from bcf.annotate import PREVIEW_SHEET
 from bcf.cli import main
 from bcf.generate import new_template, write_workbook
 from bcf.national import stress
+from bcf.national.door import open_store
 from bcf.preview import preview
 from bcf.validate import check_file
 from tests.support import AREAS, PLAN, ROUND
@@ -27,8 +27,9 @@ def decided(national: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     """plan code -> (category, reasons) as the central team's run over the whole round decides them."""
     db = tmp_path_factory.mktemp("decided") / "n.duckdb"
     db.write_bytes(national.read_bytes())
-    with duckdb.connect(str(db)) as con:
-        stress.run(con, ROUND, PLAN.round.params())
+    with open_store(db, write=True) as nat:
+        con = nat.con
+        stress.run(nat, ROUND, PLAN.round.params())
         return {code: (cat, list(reasons)) for code, cat, reasons in
                 con.execute("SELECT plan_code, category, reasons FROM assurance").fetchall()}
 

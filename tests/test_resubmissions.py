@@ -21,6 +21,7 @@ from bcf.cli import main
 from bcf.errors import StoreBusy
 from bcf.generate import write_workbook
 from bcf.national import resubmissions, stress
+from bcf.national.door import open_store
 from bcf.samples import Plan
 from bcf.validate import check_file
 from tests.support import AREAS, PLAN, ROUND
@@ -122,8 +123,9 @@ def cycle(tmp_path: Path) -> Path:
 
 
 def _category(db: Path, plan_code: str = "E08000035") -> tuple[str, list[str]]:
-    with duckdb.connect(str(db)) as con:
-        stress.run(con, ROUND, PLAN.round.params())
+    with open_store(db, write=True) as nat:
+        con = nat.con
+        stress.run(nat, ROUND, PLAN.round.params())
         category, reasons = con.execute("SELECT category, reasons FROM assurance WHERE round = ? AND plan_code = ?",
                                         [ROUND, plan_code]).fetchone()  # type: ignore[misc]
     return category, reasons
@@ -166,9 +168,9 @@ def test_the_letter_names_accepted_explanations_and_what_changed(cycle: Path, tm
     p.filled.tables["boundaries"][1] = {"reason_none": "One council only"}
     write(p, tmp_path / "again" / "E08000035_Leeds_v2.xlsx")
     run_batch(tmp_path / "again", cycle, ROUND, workers=1)
-    with duckdb.connect(str(cycle)) as con:
-        stress.run(con, ROUND, PLAN.round.params())
-        (html, *_) = write_letters(con, tmp_path / "letters", PLAN.round.params(), ROUND, pdf=False)
+    with open_store(cycle, write=True) as nat:
+        stress.run(nat, ROUND, PLAN.round.params())
+        (html, *_) = write_letters(nat, tmp_path / "letters", PLAN.round.params(), ROUND, pdf=False)
     text = html.read_text(encoding="utf-8")
     assert "What changed since your last submission" in text and "1 finding resolved" in text
     assert "Accepted: Netting agreed" in text

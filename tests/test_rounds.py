@@ -20,6 +20,7 @@ from bcf import content, rounds, samples
 from bcf.batch import run_batch
 from bcf.letters import write_letters
 from bcf.national import stress
+from bcf.national.door import open_store
 from bcf.report import write_national
 from bcf.store import data_tables
 from bcf.validate import check_file
@@ -115,8 +116,9 @@ def test_two_rounds_in_one_store_keep_their_own_figures(national: Path, sample_r
     db = tmp_path / "two.duckdb"
     shutil.copy(national, db)
     params = PLAN.round.params()
-    with duckdb.connect(str(db)) as con:
-        stress.run(con, ROUND, params)
+    with open_store(db, write=True) as nat:
+        con = nat.con
+        stress.run(nat, ROUND, params)
     before = _counts(db)
     # the same files sent in for the wrong round: every one refused, none mixed in
     wrong = run_batch(sample_round[0], db, NEXT, workers=2)
@@ -130,10 +132,11 @@ def test_two_rounds_in_one_store_keep_their_own_figures(national: Path, sample_r
     nxt = tmp_path / "next"
     samples.generate(nxt, NEXT, "plan", 5, workers=2)
     run_batch(nxt, db, NEXT, workers=2)
-    with duckdb.connect(str(db)) as con:
-        stress.run(con, NEXT, rounds.get(NEXT).params())
-        letters = write_letters(con, tmp_path / "letters", rounds.get(NEXT).params(), NEXT, pdf=False)
-        (report,) = write_national(con, tmp_path / "report", rounds.get(NEXT).params(), NEXT, pdf=False)
+    with open_store(db, write=True) as nat:
+        con = nat.con
+        stress.run(nat, NEXT, rounds.get(NEXT).params())
+        letters = write_letters(nat, tmp_path / "letters", rounds.get(NEXT).params(), NEXT, pdf=False)
+        (report,) = write_national(nat, tmp_path / "report", rounds.get(NEXT).params(), NEXT, pdf=False)
         plans = con.execute("SELECT round, count(*) FROM stress_test GROUP BY 1 ORDER BY 1").fetchall()
     after = _counts(db)
     assert {k: v for k, v in after.items() if k[1] == ROUND} == {k: v for k, v in before.items() if k[1] == ROUND}
@@ -141,8 +144,9 @@ def test_two_rounds_in_one_store_keep_their_own_figures(national: Path, sample_r
     assert sum(p.suffix == ".html" for p in letters) == 151 and all(p.parent.name == NEXT for p in letters)
     assert "2016/17" in report.read_text(encoding="utf-8")
     # re-running one round's stress test leaves the other's rows exactly as they were
-    with duckdb.connect(str(db)) as con:
-        stress.run(con, ROUND, params)
+    with open_store(db, write=True) as nat:
+        con = nat.con
+        stress.run(nat, ROUND, params)
     assert _counts(db) == after
 
 

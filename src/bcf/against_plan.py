@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 
 from bcf.findings import finding
+from bcf.national import queries
 from bcf.validate import Report
 
 TOLERANCE = 0.5  # admissions: the plan's figure and the one quoted are whole numbers
@@ -19,12 +20,8 @@ TOLERANCE = 0.5  # admissions: the plan's figure and the one quoted are whole nu
 
 def plan_quarters(con: duckdb.DuckDBPyConnection, round_: str) -> dict[tuple[str, str], float | None]:
     """(plan code, period) -> the plan's planned admissions for that quarter, for every current plan."""
-    rows = con.execute(
-        "SELECT c.plan_code, pr.period, [n.plan_q1, n.plan_q2, n.plan_q3, n.plan_q4][pr.quarter_no] "
-        "FROM current_submissions c JOIN nel_plan n USING (submission_id) "
-        "JOIN periods pr ON pr.round = c.round AND pr.return_kind = 'quarterly' "
-        "WHERE c.round = ? AND c.status <> 'unreadable'", [round_]).fetchall()
-    return {(code, period): planned for code, period, planned in rows}
+    rows = queries.rows(con, "monitoring.planned_by_quarter", round=round_)
+    return {(r["plan_code"], r["period"]): r["planned"] for r in rows}
 
 
 def check_against_plans(reports: list[Report], plans: dict[tuple[str, str], Any]) -> list[Report]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,12 +14,11 @@ import click
 from bcf.errors import BcfError, CheckerFault
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
-    import duckdb
     from rich.console import Console
 
-    from bcf.params import Parameter
+    from bcf.params import Assumptions
     from bcf.validate import Report
 
 
@@ -269,6 +269,17 @@ def _df_table(title: str, df: object) -> None:
     console().print(table)
 
 
+def _format_option(*choices: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option("--format", "fmt", type=click.Choice(["text", *choices]), default="text", show_default=True,
+                        help="text for reading, json for scripts.")
+
+
+def _echo_json(data: Any) -> None:
+    from bcf.jsonout import dumps
+
+    click.echo(dumps(data))
+
+
 @main.command("batch", help=BATCH_HELP)
 @click.argument("folder", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @_db_option
@@ -277,63 +288,92 @@ def _df_table(title: str, df: object) -> None:
 @_return_option("plan")
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default: one per core).")
 @click.option("--timeout", type=click.FloatRange(1, 600), default=30, show_default=True, help="Seconds allowed per file.")
-def batch_cmd(folder: Path, db: Path, round_: str, kind: str, workers: int | None, timeout: float) -> None:
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.text import Text
-
+@_format_option("json")
+def batch_cmd(folder: Path, db: Path, round_: str, kind: str, workers: int | None, timeout: float, fmt: str) -> None:
     from bcf import rounds
     from bcf.batch import Limits, discover, run_batch
-    from bcf.national import aggregate
-    from bcf.shown import escaped
+    from bcf.national.aggregate import batch_summary
+    from bcf.national.door import open_store
 
-    the_round = rounds.get(round_)
-    the_round.ret(kind)
+    rounds.get(round_).ret(kind)
+    with _progress(len(discover(folder)), quiet=fmt == "json") as tick:
+        result = run_batch(folder, db, round_, kind, workers, Limits(seconds=timeout), progress=tick)
+    with open_store(db) as nat:
+        summary = batch_summary(nat, round_, kind)
+    if fmt == "json":
+        _echo_json({"round": round_, "return": kind, "files": result.files, "checked": result.checked,
+                    "already_loaded": result.already_loaded, "not_stored": result.not_stored, **summary})
+    else:
+        _batch_text(folder, db, round_, kind, result, summary)
+    if result.not_stored:
+        sys.exit(1)
+
+
+@contextmanager
+def _progress(total: int, quiet: bool) -> Iterator[Callable[[str, Report], None]]:
+    """A progress bar counting files by status as they are checked (nothing when printing JSON)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     counts = {"ready": 0, "not ready": 0, "unreadable": 0}
-    out = console()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=out, transient=False) as bar:
-        task = bar.add_task("Checking", total=len(discover(folder)))
+                  console=console(), transient=False, disable=quiet) as bar:
+        task = bar.add_task("Checking", total=total)
 
         def tick(name: str, report: Report) -> None:
             counts[report.status] += 1
             bar.update(task, advance=1, description=(f"ready {counts['ready']} · not ready {counts['not ready']}"
                                                      f" · unreadable {counts['unreadable']}"))
-        result = run_batch(folder, db, round_, kind, workers, Limits(seconds=timeout), progress=tick)
-        bar.update(task, completed=result.files)
-    with aggregate.connect(db) as con:
-        summary = aggregate.batch_summary(con, round_)
+        yield tick
+
+
+def _batch_text(folder: Path, db: Path, round_: str, kind: str, result: Any, summary: dict[str, Any]) -> None:
+    from rich.markup import escape
+    from rich.text import Text
+
+    from bcf import rounds
+    from bcf.shown import escaped
+    from bcf.words import RETURN_WORDS
+
+    out = console()
     files = summary["files"].iloc[0]
-    plans = len(the_round.areas.plans())
+    plans = len(rounds.get(round_).areas.plans())
     out.print(f"\n[bold]{result.files} files[/bold] under {escape(escaped(str(folder)))}: {result.checked} checked now, "
-              f"{result.already_loaded} already in the store. Round {round_} has {files['files']} files covering "
-              f"{files['hwbs']} of {plans} plans.")
-    _df_table(f"Plans by status — round {round_}", summary["status"])
+              f"{result.already_loaded} already in the store. Round {round_} has {files['files']} "
+              f"{RETURN_WORDS[kind]} covering {files['hwbs']} of {plans} plans.")
+    _df_table(f"{RETURN_WORDS[kind].capitalize()} by status — round {round_}", summary["status"])
     missing = summary["missing"]["plan_name"].tolist()
     if missing:
         out.print(f"Missing plans ({len(missing)}): " + escape(escaped(", ".join(missing))))
+    not_ready = summary["not_ready"]
+    if len(not_ready):
+        _df_table(f"Not ready ({len(not_ready)}; the first 10, all of them with --format json)", not_ready.head(10))
     _df_table("Findings by family and severity", summary["families"])
     _df_table("The ten most frequent rules", summary["rules"])
-    out.print(f"Store: {escape(escaped(str(db.resolve())))}")
+    out.print(f"Store: {escape(escaped(str(db)))}")
     if result.not_stored:
         out.print(f"\n[bold]{len(result.not_stored)} file(s) could not be read or stored this time[/bold], and nothing "
                   "was recorded about them. Run the batch again to check them:")
         for why in result.not_stored:
             out.print(Text(f"  {escaped(why)}"))
-        sys.exit(1)
 
 
 @main.command("national")
 @_db_option
 @_round_option
-def national_cmd(db: Path, round_: str | None) -> None:
+@_format_option("json")
+def national_cmd(db: Path, round_: str | None, fmt: str) -> None:
     """Print a round's national headline tables from valid plans (current, no blocking findings)."""
-    from bcf.national import aggregate
+    from bcf.national.aggregate import headlines
+    from bcf.national.door import open_store
 
-    with aggregate.connect(db) as con:
-        round_ = aggregate.pick_round(con, round_, db)
-        for title, df in aggregate.headlines(con, round_):
-            _df_table(f"{title} — round {round_}", df)
+    with open_store(db) as nat:
+        scope = nat.scope(round_)
+        tables = headlines(nat, scope.round)
+    if fmt == "json":
+        _echo_json({"round": scope.round, "return": scope.kind, "tables": {title: df for title, df in tables}})
+        return
+    for title, df in tables:
+        _df_table(f"{title} — round {scope.round}", df)
 
 
 @main.command("export")
@@ -343,63 +383,60 @@ def national_cmd(db: Path, round_: str | None) -> None:
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write to.")
 def export_cmd(db: Path, round_: str | None, fmt: str, output: Path) -> None:
     """Write a round's national views to files. Text that a spreadsheet would run as a formula is made plain text."""
-    from bcf.national import aggregate
+    from bcf.national.aggregate import export
+    from bcf.national.door import open_store
 
-    with aggregate.connect(db) as con:
-        round_ = aggregate.pick_round(con, round_, db)
-        paths = aggregate.export(con, fmt, output, round_)
-    click.echo(f"Wrote {len(paths)} {fmt} file(s) for round {round_} to {output}")
+    with open_store(db) as nat:
+        scope = nat.scope(round_)
+        paths = export(nat, fmt, output, scope.round)
+    click.echo(f"Wrote {len(paths)} {fmt} file(s) for round {scope.round} to {output}")
 
 
-def _assure(db: Path, round_: str | None, overrides: tuple[str, ...]
-            ) -> tuple[duckdb.DuckDBPyConnection, dict[str, Parameter], str]:
-    """Open the store, run one round's stress test with its parameters; (connection, parameters, round)."""
-    from bcf import rounds, store
-    from bcf.errors import StoreError
-    from bcf.national import aggregate, stress
-
-    if not db.exists():
-        raise StoreError(f"There is no store at {db}. Run `bcf batch` first.")
+def _overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     try:
-        pairs = dict(o.split("=", 1) for o in overrides)
+        return dict(o.split("=", 1) for o in pairs)
     except ValueError as e:
         raise click.UsageError("--param takes NAME=VALUE, for example unit_cost=1550") from e
-    con = store.connect(db, read_only=False)
-    try:
-        round_ = aggregate.pick_round(con, round_, db)
-        params = rounds.get(round_).params(pairs)
-        stress.run(con, round_, params)
-    except BaseException:
-        con.close()
-        raise
-    return con, params, round_
 
 
 @main.command("stress")
 @_db_option
 @_round_option
 @_param_option
-def stress_cmd(db: Path, round_: str | None, overrides: tuple[str, ...]) -> None:
+@_format_option("json")
+@click.option("--assumptions", "show_assumptions", is_flag=True, help="Also list every assumption used, with its source.")
+def stress_cmd(db: Path, round_: str | None, overrides: tuple[str, ...], fmt: str, show_assumptions: bool) -> None:
     """Stress-test every current plan's savings in a round and decide its assurance category."""
-    con, params, round_ = _assure(db, round_, overrides)
-    with con:
-        claimed, credible, plans = con.execute(
-            "SELECT sum(claimed), sum(credible), count(*) FROM stress_test WHERE round = ?", [round_]).fetchall()[0]
-        cats = con.execute("SELECT category, count(*) AS plans FROM assurance WHERE round = ? GROUP BY 1 ORDER BY 2 DESC",
-                           [round_]).df()
-        top = con.execute("SELECT plan_name, claimed, credible, optimism FROM stress_test WHERE round = ? AND claimed > 0 "
-                          "ORDER BY credible > 0, optimism DESC, claimed DESC LIMIT 10", [round_]).df()
-    from bcf.render import money
+    from bcf.national.assurance import assure, plans
 
-    console().print(f"[bold]Round {round_}: {plans} plans claim {money(claimed)} of savings; {money(credible)} is backed "
-                    f"by evidence (optimism ratio {claimed / credible:.1f}).[/bold]" if credible
-                    else f"Round {round_}: {plans} plans, no credible savings.")
-    _df_table(f"Assurance categories — round {round_}", cats)
-    _df_table("The most optimistic plans (£000)", top)
+    with assure(db, round_, _overrides(overrides)) as done:
+        every = plans(done.nat, done.round)
+    if fmt == "json":
+        _echo_json({"round": done.round, "national": done.summary, "plans": every,
+                    "overridden": [p.name for p in done.params.overridden()]})
+        return
+    from bcf.words import money, ratio
+
+    t = done.summary
+    console().print(f"[bold]Round {done.round}: {t.plans} plans claim {money(t.claimed)} of savings; {money(t.credible)} "
+                    f"is backed by evidence (optimism ratio {ratio(t.claimed, t.credible)}).[/bold]", highlight=False)
     import pandas as pd
 
-    _df_table("Assumptions used", pd.DataFrame(
-        [{"parameter": p.name, "value": str(p.value), "source": p.source} for p in params.values() if p.section != "gate"]))
+    _df_table(f"Assurance categories — round {done.round}",
+              pd.DataFrame([{"category": c, "plans": n} for c, n in t.categories.items()]))
+    top = sorted((p for p in every if p["claimed"] > 0),
+                 key=lambda p: (p["credible"] > 0, -(p["optimism"] or 0), -p["claimed"]))[:10]
+    _df_table("The most optimistic plans (£000)", pd.DataFrame(
+        [{"plan": p["plan_name"], "claimed": p["claimed"], "backed": p["credible"],
+          "optimism": ratio(p["claimed"], p["credible"])} for p in top]))
+    changed = done.params.overridden()
+    if changed:
+        console().print("Changed for this run: " + "; ".join(f"{p.name} = {p.value}" for p in changed), highlight=False)
+    if show_assumptions:
+        _df_table("Assumptions used", pd.DataFrame([{"parameter": p.name, "value": str(p.value), "source": p.source}
+                                                    for p in done.params.values() if p.section != "gate"]))
+    else:
+        console().print("The assumptions and their sources: bcf stress --assumptions", highlight=False)
 
 
 @main.command("letters")
@@ -412,21 +449,16 @@ def stress_cmd(db: Path, round_: str | None, overrides: tuple[str, ...]) -> None
 @_param_option
 def letters_cmd(db: Path, round_: str | None, output: Path, plan: str | None, pdf: bool, overrides: tuple[str, ...]) -> None:
     """Write a feedback letter to each Health and Wellbeing Board: category, what to fix, savings stress-tested."""
-    from bcf import rounds
-    from bcf.errors import UnknownArea
     from bcf.letters import write_letters
+    from bcf.national.assurance import assure
 
-    con, params, round_ = _assure(db, round_, overrides)
-    area = rounds.get(round_).areas.find(plan) if plan else None
-    if plan and area is None:
-        con.close()
-        raise UnknownArea(f"{plan!r} is not a Health and Wellbeing Board in the {round_} list.")
     start = time.perf_counter()
-    with con:
-        paths = write_letters(con, output, params, round_, area.plan_code if area else None, pdf)
-    letters = sum(p.suffix == ".html" for p in paths)
-    folder = output / round_
-    click.echo(f"Wrote {letters} letter(s) for round {round_}{' as HTML and PDF' if pdf else ''} to {folder} in "
+    with assure(db, round_, _overrides(overrides)) as done:
+        code = _plan_code(done.round, plan) if plan else None
+        paths = write_letters(done.nat, output, done.params, done.round, code, pdf)
+    letters = sum(p.suffix == ".html" and p.name != "index.html" for p in paths)
+    folder = output / done.round
+    click.echo(f"Wrote {letters} letter(s) for round {done.round}{' as HTML and PDF' if pdf else ''} to {folder} in "
                f"{time.perf_counter() - start:.1f}s. Open {folder / 'index.html' if letters > 1 else paths[0]}")
 
 
@@ -443,31 +475,12 @@ def report() -> None:
 @_param_option
 def report_national(db: Path, round_: str | None, output: Path, pdf: bool, overrides: tuple[str, ...]) -> None:
     """A round's national assurance report: categories, claimed against credible savings, money at risk."""
+    from bcf.national.assurance import assure
     from bcf.report import write_national
 
-    con, params, round_ = _assure(db, round_, overrides)
-    with con:
-        paths = write_national(con, output, params, round_, pdf)
-    click.echo(f"Wrote round {round_}'s report: " + " and ".join(str(p) for p in paths))
-
-
-def _quarter(con: duckdb.DuckDBPyConnection, round_: str, quarter: str | None) -> int:
-    """The quarter asked for: its number in the plan period (1-4, or Q1-Q4) or its label; default the latest held."""
-    from bcf.errors import StoreError
-
-    held = con.execute("SELECT DISTINCT pr.quarter_no, pr.period FROM quarters_reported q JOIN periods pr USING (round, period) "
-                       "WHERE q.round = ? ORDER BY 1", [round_]).fetchall()
-    if not held:
-        raise StoreError(f"The store holds no quarterly returns for round {round_}. Load them with "
-                         f"`bcf batch DIR --round {round_} --return quarterly`.")
-    if quarter is None:
-        return int(held[-1][0])
-    wanted = quarter.strip().upper().removeprefix("Q")
-    found = next((n for n, label in held if wanted == str(n) or quarter.strip().casefold() == label.casefold()), None)
-    if found is None:
-        raise StoreError(f"No quarter {quarter!r} in round {round_}: the store holds "
-                         + ", ".join(f"{n} ({label})" for n, label in held) + ".")
-    return int(found)
+    with assure(db, round_, _overrides(overrides)) as done:
+        paths = write_national(done.nat, output, done.params, done.round, pdf)
+    click.echo(f"Wrote round {done.round}'s report: " + " and ".join(str(p) for p in paths))
 
 
 MONITOR_HELP = """Print the national picture of emergency admissions against plan, from the quarterly returns.
@@ -475,6 +488,7 @@ MONITOR_HELP = """Print the national picture of emergency admissions against pla
 With the quarters reported so far, each plan's year and the nation's are projected, with a range, and
 the plans whose money at risk is beyond their contingency, or whose narrative does not explain a
 variance, are listed. --quarter 1 is the first quarter of the plan period (the first quarterly return).
+The default round is the latest that has quarterly returns.
 """
 
 
@@ -485,32 +499,28 @@ variance, are listed. --quarter 1 is the first quarter of the plan period (the f
               "(default: the latest held).")
 @click.option("--backtest", "seeds", type=click.IntRange(1, 200), metavar="YEARS",
               help="Instead, compare the projection methods on this many synthetic years and print their errors.")
-def monitor_cmd(db: Path, round_: str | None, quarter: str | None, seeds: int | None) -> None:
-    from bcf.national import aggregate, monitor
+@_param_option
+@_format_option("json")
+def monitor_cmd(db: Path, round_: str | None, quarter: str | None, seeds: int | None, overrides: tuple[str, ...],
+                fmt: str) -> None:
+    from bcf.national import monitor
+    from bcf.national.monitor import monitoring
 
-    with aggregate.connect(db) as con:
-        round_ = aggregate.pick_round(con, round_, db)
-        if seeds:
-            _df_table(f"Projection error on {seeds} synthetic years, % of the year's admissions above plan",
-                      monitor.summarise(monitor.backtest(round_, range(1, seeds + 1))))
-            return
-        upto = _quarter(con, round_, quarter)
-        n = monitor.national(con, round_, upto)
-        plans = monitor.warnings(con, round_, upto)
-    more = "more" if n.projected_gap > 0 else "fewer"
-    console().print(
-        f"[bold]Round {round_}, {n.quarters} quarter(s) to {n.period}: {n.plans} plans.[/bold]\n"
-        f"Planned for the year: {n.planned_year:,.0f} emergency admissions ({n.planned_change_pct:+.1f}% on the baseline).\n"
-        f"Projected ({n.method}): {n.projected_year:,.0f} ({n.projected_change_pct:+.1f}%), "
-        f"{abs(n.projected_gap):,.0f} {more} than planned "
-        f"(range {n.low - n.planned_year:,.0f} to {n.high - n.planned_year:,.0f}).\n"
-        f"{int(plans['beyond_contingency'].sum())} plans risk more than their contingency; "
-        f"{int(plans['narrative_silent'].sum())} do not explain their variance.", highlight=False)
-    watch = plans[plans["beyond_contingency"] | plans["narrative_silent"]].sort_values("at_risk_000", ascending=False)
-    why = watch["beyond_contingency"].map({True: "risk beyond contingency", False: ""}).str.cat(
-        watch["narrative_silent"].map({True: "variance not explained", False: ""}), sep="; ").str.strip("; ")
-    _df_table(f"Plans to watch ({len(watch)}, the 15 with most at risk; £000)", watch.assign(why=why)[
-        ["plan_name", "projected_gap", "at_risk_000", "contingency", "why"]].head(15))
+    if seeds:
+        from bcf.national.door import open_store
+
+        with open_store(db) as nat:
+            scope = nat.scope(round_, "quarterly")
+        _df_table(f"Projection error on {seeds} synthetic years, % of the year's admissions above plan",
+                  monitor.summarise(monitor.backtest(scope.round, range(1, seeds + 1))))
+        return
+    m = monitoring(db, round_, quarter, _overrides(overrides))
+    if fmt == "json":
+        _echo_json(m.as_dict())
+        return
+    console().print(m.headline(), highlight=False)
+    _df_table(f"Plans to watch ({len(m.watch)}; the 15 with most beyond their contingency; £000)", m.watch[
+        ["plan_name", "projected_gap", "at_risk_000", "contingency", "beyond_000", "why"]].head(15))
 
 
 @report.command("monitoring")
@@ -520,17 +530,27 @@ def monitor_cmd(db: Path, round_: str | None, quarter: str | None, seeds: int | 
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for the report and the areas' notes (in ROUND/quarter-N/ inside it).")
 @click.option("--pdf/--no-pdf", default=True, show_default=True, help="Also print the report to PDF.")
-def report_monitoring(db: Path, round_: str | None, quarter: str | None, output: Path, pdf: bool) -> None:
+@_param_option
+def report_monitoring(db: Path, round_: str | None, quarter: str | None, output: Path, pdf: bool,
+                      overrides: tuple[str, ...]) -> None:
     """The quarter's monitoring report (plan against actual, early warning, money at risk) and a note per area."""
     from bcf.monitoring_report import write_monitoring
-    from bcf.national import aggregate
+    from bcf.national.door import open_store
+    from bcf.national.monitor import pick_quarter
 
-    with aggregate.connect(db) as con:
-        round_ = aggregate.pick_round(con, round_, db)
-        upto = _quarter(con, round_, quarter)
-        paths = write_monitoring(con, output, round_, upto, pdf)
+    with open_store(db) as nat:
+        scope = nat.scope(round_, "quarterly")
+        upto = pick_quarter(nat, scope.round, quarter)
+        params = _round_params(scope.round, overrides)
+        paths = write_monitoring(nat, output, scope.round, upto, params, pdf)
     notes = sum("notes" in p.parts for p in paths)
-    click.echo(f"Wrote round {round_}'s monitoring report to quarter {upto} and {notes} area notes: {paths[0]}")
+    click.echo(f"Wrote round {scope.round}'s monitoring report to quarter {upto} and {notes} area notes: {paths[0]}")
+
+
+def _round_params(round_: str, overrides: tuple[str, ...]) -> Assumptions:
+    from bcf import rounds
+
+    return rounds.get(round_).params(_overrides(overrides))
 
 
 @main.command("rules")
@@ -563,18 +583,14 @@ def rules_cmd(fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def diff_cmd(old: Path, new: Path, fmt: str) -> None:
     """Show what changed between two workbooks of one plan: values, added and removed rows, and each finding
-    labelled new, resolved or still there."""
+    labelled new, resolved or still there. Both must be of the same round and return."""
     from bcf import diff
-    from bcf.errors import BcfError
     from bcf.validate import check_file
 
-    before, after = check_file(old), check_file(new)
-    if before.submission is None or after.submission is None:
-        bad = before if before.submission is None else after
-        raise BcfError(f"{bad.file} could not be read: " + "; ".join(f.message for f in bad.findings))
-    result = diff.compare(diff.Contents.of(before.submission), diff.Contents.of(after.submission),
-                          before.findings, after.findings)
-    click.echo(json.dumps(diff.as_dict(result), indent=1, ensure_ascii=False) if fmt == "json"
+    result, warning = diff.files(check_file(old), check_file(new))
+    if warning:
+        click.echo(warning, err=True)
+    click.echo(json.dumps({**diff.as_dict(result), "warning": warning}, indent=1, ensure_ascii=False) if fmt == "json"
                else diff.as_text(result, old.name, new.name))
 
 
@@ -592,16 +608,22 @@ def _plan_code(round_: str, plan: str) -> str:
 @_db_option
 @_round_option
 @click.option("--hwb", "plan", metavar="CODE|NAME", help="Show one plan's changes in full.")
-def changes_cmd(db: Path, round_: str | None, plan: str | None) -> None:
+@_format_option("json")
+def changes_cmd(db: Path, round_: str | None, plan: str | None, fmt: str) -> None:
     """What changed between each plan's last two submissions, which findings were resolved, and the national
     bridge of claimed savings (by reason: unit cost, admissions claimed, benefits added or removed, evidence)."""
-    import pandas as pd
+    from bcf import diff
+    from bcf.national import resubmissions
+    from bcf.national.door import open_store
 
-    from bcf.national import aggregate, resubmissions
-
-    with aggregate.connect(db) as con:
-        round_ = aggregate.pick_round(con, round_, db)
-        pairs = resubmissions.compare_all(con, round_, _plan_code(round_, plan) if plan else None)
+    with open_store(db) as nat:
+        round_ = nat.scope(round_).round
+        pairs = resubmissions.compare_all(nat, round_, _plan_code(round_, plan) if plan else None)
+    if fmt == "json":
+        _echo_json({"round": round_, "plans": [{**resubmissions.summary(p), "plan_code": p.plan_code,
+                                                "bridge": p.bridge, "changes": diff.as_dict(p.changes)} for p in pairs],
+                    "bridge": resubmissions.national_bridge(pairs)})
+        return
     if plan:
         if not pairs:
             click.echo(f"{plan} has only one submission in round {round_}: nothing to compare.")
@@ -611,6 +633,8 @@ def changes_cmd(db: Path, round_: str | None, plan: str | None) -> None:
     if not pairs:
         click.echo(f"No plan in round {round_} has been resubmitted yet.")
         return
+    import pandas as pd
+
     _df_table(f"Resubmitted plans — round {round_}", pd.DataFrame([resubmissions.summary(p) for p in pairs]))
     _df_table("How the claimed savings moved (£000)", resubmissions.national_bridge(pairs))
 
@@ -629,10 +653,11 @@ def decide_cmd(db: Path, round_: str | None, rule_id: str, plan: str | None, pla
                who: str) -> None:
     """Accept or reject an area's explanation of an advisory finding. Decisions are only ever added: the log
     keeps every one, with who, when and why."""
-    from bcf.national import aggregate, resubmissions
+    from bcf.national import resubmissions
+    from bcf.national.door import open_store
 
-    with aggregate.connect(db) as con:
-        round_ = aggregate.pick_round(con, round_, db)
+    with open_store(db) as nat:
+        round_ = nat.scope(round_).round
     verdict = "accepted" if accept else "rejected"
     ids = resubmissions.decide(db, round_, rule_id.upper(), verdict, reason, who, _plan_code(round_, plan) if plan else None,
                                place)
@@ -644,19 +669,19 @@ def decide_cmd(db: Path, round_: str | None, rule_id: str, plan: str | None, pla
 @_db_option
 @_round_option
 @click.option("--hwb", "plan", metavar="CODE|NAME", help="Only this plan.")
-def decisions_cmd(db: Path, round_: str | None, plan: str | None) -> None:
+@_format_option("json")
+def decisions_cmd(db: Path, round_: str | None, plan: str | None, fmt: str) -> None:
     """The explained findings awaiting a decision, and the decision log (every decision ever made)."""
-    from bcf.national import aggregate
+    from bcf.national.door import open_store
 
-    with aggregate.connect(db) as con:
-        round_ = aggregate.pick_round(con, round_, db)
+    with open_store(db) as nat:
+        round_ = nat.scope(round_).round
         code = _plan_code(round_, plan) if plan else None
-        waiting = con.execute("SELECT plan_code, rule_id, location, explanation, state FROM explained_findings "
-                              "WHERE round = ? AND (? IS NULL OR plan_code = ?) ORDER BY plan_code, rule_id",
-                              [round_, code, code]).df()
-        log = con.execute("SELECT decision_id, decided_at, decided_by, plan_code, rule_id, location, decision, reason "
-                          "FROM decisions WHERE round = ? AND (? IS NULL OR plan_code = ?) ORDER BY decision_id",
-                          [round_, code, code]).df()
+        waiting = nat.frame("decisions.awaiting", round=round_, plan_code=code)
+        log = nat.frame("decisions.log", round=round_, plan_code=code)
+    if fmt == "json":
+        _echo_json({"round": round_, "awaiting": waiting, "log": log})
+        return
     _df_table(f"Explained findings — round {round_}", waiting)
     _df_table("Decision log", log)
 

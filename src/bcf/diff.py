@@ -12,13 +12,17 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from bcf.errors import BcfError
 from bcf.findings import Finding
 from bcf.read import Row, Submission
 from bcf.spec import Spec, Table, split_ref
+
+if TYPE_CHECKING:
+    from bcf.validate import Report
 
 CHANGED, ADDED, REMOVED = "changed", "added", "removed"
 NEW, RESOLVED, STILL = "new", "resolved", "still there"
@@ -167,6 +171,33 @@ def compare(old: Contents, new: Contents, old_findings: Iterable[Finding] = (), 
     labelled = [FindingChange(STILL if k in before else NEW, f) for k, f in after.items()]
     labelled += [FindingChange(RESOLVED, f) for k, f in before.items() if k not in after]
     return Diff(tuple(changes), tuple(labelled))
+
+
+def files(before: Report, after: Report) -> tuple[Diff, str | None]:
+    """Two checked workbooks compared, and a warning when they are different boards' (or quarters') returns.
+
+    Two files of different rounds or returns share too little for a comparison to mean anything: refused."""
+    for r in (before, after):
+        if r.submission is None:
+            raise BcfError(f"{r.file} could not be read: " + "; ".join(f.message for f in r.findings))
+    assert before.submission is not None and after.submission is not None
+    a, b = before.submission.spec, after.submission.spec
+    if (a.round_id, a.kind) != (b.round_id, b.kind):
+        raise BcfError(f"{before.file} is a {a.round_id} {RETURNS.get(a.kind, a.kind)} and {after.file} is a "
+                       f"{b.round_id} {RETURNS.get(b.kind, b.kind)}: bcf diff compares two files of the same round "
+                       "and return.")
+    warning = None
+    if before.plan_code != after.plan_code:
+        warning = (f"Warning: these are two different boards' returns ({before.hwb or 'unknown'} and "
+                   f"{after.hwb or 'unknown'}), so most values differ for that reason alone.")
+    elif before.period != after.period:
+        warning = (f"Warning: these are returns for two different quarters ({before.period} and {after.period}), so "
+                   "the figures are not meant to be the same.")
+    return compare(Contents.of(before.submission), Contents.of(after.submission), before.findings,
+                   after.findings), warning
+
+
+RETURNS = {"plan": "plan", "quarterly": "quarterly return"}
 
 
 def as_dict(diff: Diff) -> dict[str, Any]:

@@ -11,13 +11,13 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from markupsafe import Markup
 
 from bcf import charts, rounds
 from bcf.national import monitor
+from bcf.national.door import National
+from bcf.params import Assumptions
 from bcf.render import environment, write_pdf
-
 
 WATCH_TOP = 20  # the plans to watch the report lists; the rest are in its notes and in `bcf monitor --format json`
 

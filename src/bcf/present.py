@@ -15,9 +15,9 @@ from typing import Any
 from bcf.findings import Finding, Rule, rules, show
 from bcf.preview import Preview
 from bcf.render import counts_as
-from bcf.words import money, pct
 from bcf.shown import escaped
 from bcf.validate import Report
+from bcf.words import money, pct
 
 SCHEMA = "bcf-check/1"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run as a formula

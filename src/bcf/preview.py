@@ -45,20 +45,20 @@ def preview(report: Report) -> Preview | None:
     sub = report.submission
     if sub is None or report.stopped or report.foreign or sub.spec.kind != "plan" or not report.plan_code:
         return None
-    from bcf.actions import assess
     from bcf.national import stress
+    from bcf.national.door import National
 
     round_ = sub.spec.round_id
     params = rounds.get(round_).params()
     scratch = _idle.pop() if _idle else _Scratch.new()
-    con = scratch.store.con
+    nat = National.around(scratch.store)
     try:
         (sid,) = scratch.store.load([(report, "", datetime.now())], round_, "plan")
-        stress.run(con, round_, params)
-        pv = Preview(round_, assess(con, sid, params))
-        scratch.empty()
+        stress.run(nat, round_, params)
+        pv = Preview(round_, stress.assess(nat, sid, params))
+        scratch.store.empty(keep=scratch.kept)
     except BaseException:
-        con.close()
+        nat.con.close()
         raise
     _idle.append(scratch)
     return pv

@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -22,6 +23,7 @@ import pandas as pd
 from bcf import rounds
 from bcf.errors import StoreError
 from bcf.national.door import National as NationalStore
+from bcf.national.door import open_store
 from bcf.params import Assumptions
 
 METHODS = ("run-rate", "seasonal")
@@ -182,3 +184,76 @@ def summarise(bt: pd.DataFrame) -> pd.DataFrame:
     """Mean absolute and 95th-percentile absolute error by method and quarters seen."""
     g = bt.assign(abs_error=bt["error_pct"].abs()).groupby(["method", "quarters"])["abs_error"]
     return pd.DataFrame({"mean_abs_error_pct": g.mean(), "p95_abs_error_pct": g.quantile(0.95)}).reset_index()
+
+
+def pick_quarter(nat: NationalStore, round_: str, quarter: str | None) -> int:
+    """The quarter asked for: its number in the plan period (1-4, or Q1-Q4) or its label; default the latest held."""
+    held = quarters_held(nat, round_)
+    if not held:
+        raise StoreError(f"The store holds no quarterly returns for round {round_}. Load them with "
+                         f"`bcf batch DIR --round {round_} --return quarterly`.")
+    if quarter is None:
+        return held[-1][0]
+    wanted = quarter.strip().upper().removeprefix("Q")
+    found = next((n for n, label in held if wanted == str(n) or quarter.strip().casefold() == label.casefold()), None)
+    if found is None:
+        raise StoreError(f"No quarter {quarter!r} in round {round_}: the store holds "
+                         + ", ".join(f"{n} ({label})" for n, label in held) + ".")
+    return found
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """What ``bcf monitor`` shows: the national picture and the plans to watch, ranked."""
+
+    picture: Picture
+    plans: pd.DataFrame  # every plan that reported every quarter so far, ranked by money beyond contingency
+    params: Assumptions
+
+    @property
+    def watch(self) -> pd.DataFrame:
+        w = self.plans[self.plans["beyond_contingency"] | self.plans["narrative_silent"]]
+        why = w["beyond_contingency"].map({True: "risk beyond contingency", False: ""}).str.cat(
+            w["narrative_silent"].map({True: "variance not explained", False: ""}), sep="; ").str.strip("; ")
+        return w.assign(why=why)
+
+    def headline(self) -> str:
+        n = self.picture
+        more = "more" if n.projected_gap > 0 else "fewer"
+        head = f"Round {n.round}, {n.quarters} quarter(s) to {n.period}: {n.coverage}.\n"
+        planned = (f"Planned for the year: {n.planned_year:,.0f} emergency admissions ({n.planned_change_pct:+.1f}% on "
+                   "the baseline).\n")
+        if n.complete:
+            outcome = (f"Outturn: {n.projected_year:,.0f} ({n.projected_change_pct:+.1f}%), {abs(n.projected_gap):,.0f} "
+                       f"{more} than planned.\n")
+        else:
+            outcome = (f"Projected ({n.method}): {n.projected_year:,.0f} ({n.projected_change_pct:+.1f}%), "
+                       f"{abs(n.projected_gap):,.0f} {more} than planned "
+                       f"(range {n.low - n.planned_year:,.0f} to {n.high - n.planned_year:,.0f}).\n")
+        return (head + planned + outcome + f"{int(self.plans['beyond_contingency'].sum())} plans risk more than their "
+                f"contingency; {int(self.plans['narrative_silent'].sum())} do not explain their variance.")
+
+    def as_dict(self) -> dict[str, Any]:
+        n = self.picture
+        return {"round": n.round, "quarter": n.quarters, "period": n.period, "complete": n.complete,
+                "plans_reporting": n.plans, "plans_with_some_returns": n.reporting, "plans_in_round": n.plans_in_round,
+                "planned_year": n.planned_year, "baseline_year": n.baseline_year, "actual_to_date": n.actual_to_date,
+                "planned_to_date": n.planned_to_date, "projected_year": n.projected_year,
+                "projected_above_plan": n.projected_gap,
+                "range_above_plan": None if n.complete else [n.low - n.planned_year, n.high - n.planned_year],
+                "method": n.method, "beyond_contingency": int(self.plans["beyond_contingency"].sum()),
+                "narrative_silent": int(self.plans["narrative_silent"].sum()),
+                "p4p_at_risk_000": float(self.plans["at_risk_000"].sum()),
+                "overridden": [p.name for p in self.params.overridden()],
+                "watch": self.watch[["plan_code", "plan_name", "region_name", "projected_gap", "at_risk_000",
+                                     "contingency", "beyond_000", "why"]],
+                "plans": self.plans.drop(columns=["narrative"])}
+
+
+def monitoring(db: Path, round_: str | None, quarter: str | None, overrides: dict[str, str] | None = None) -> Monitoring:
+    """The national picture to a quarter (default round: the latest with quarterly returns)."""
+    with open_store(db) as nat:
+        scope = nat.scope(round_, "quarterly")
+        upto = pick_quarter(nat, scope.round, quarter)
+        params = rounds.get(scope.round).params(overrides)
+        return Monitoring(national(nat, scope.round, upto, params), warnings(nat, scope.round, upto, params), params)

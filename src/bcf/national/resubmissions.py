@@ -166,7 +166,7 @@ def decide(db: Path, round_: str, rule_id: str, decision: str, reason: str, who:
                 if restress:
                     from bcf.national import stress
 
-                    stress.run(store.con, round_, rounds.get(round_).params())
+                    stress.run(National(db, con=store.con), round_, rounds.get(round_).params())
                 return ids
         except StoreBusy as e:
             if time.monotonic() > deadline:

@@ -29,7 +29,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bcf.errors import BcfError, StoreBusy
-from bcf.national import aggregate
+from bcf.national.door import National, open_store
 from bcf.store import records
 from bcf.web.accounts import Account, Accounts, SignInLimit
 
@@ -100,7 +100,7 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
 
     def the_plan(con: duckdb.DuckDBPyConnection, request: Request, round_: str | None) -> tuple[str, list[dict[str, Any]]]:
         """The round asked for (default: the latest in the store) and the plan of the page's path in it."""
-        round_ = aggregate.pick_round(con, round_ or None, settings.db)
+        round_ = National(settings.db, con=con).scope(round_ or None).round
         return round_, records(con, OVERVIEW + " AND p.plan_code = ?", round_, request.path_params["code"])
 
     def refused(request: Request, who: Account, found: list[dict[str, Any]], code: str) -> HTMLResponse | None:
@@ -161,8 +161,9 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
     @signed_in
     async def overview(request: Request, who: Account) -> Response:
         region, category = request.query_params.get("region", ""), request.query_params.get("category", "")
-        with aggregate.connect(settings.db) as con:
-            round_ = aggregate.pick_round(con, request.query_params.get("round") or None, settings.db)
+        with open_store(settings.db) as nat:
+            con = nat.con
+            round_ = nat.scope(request.query_params.get("round") or None).round
             plans = records(con, OVERVIEW, round_)
         visible = [p for p in plans if who.may_see(p["region_name"])]
         shown = [p for p in visible if (not region or p["region_name"] == region)
@@ -176,7 +177,8 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
         from bcf.national.resubmissions import compare_all
 
         code = request.path_params["code"]
-        with aggregate.connect(settings.db) as con:
+        with open_store(settings.db) as nat:
+            con = nat.con
             round_, found = the_plan(con, request, request.query_params.get("round"))
             if no := refused(request, who, found, code):
                 return no
@@ -185,7 +187,7 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
             stress = records(con, "SELECT * FROM stress_test WHERE submission_id = ?", sid)
             quarters = records(con, "SELECT * FROM plan_vs_actual WHERE round = ? AND plan_code = ? ORDER BY quarter_no",
                                 round_, code) if _has(con, "plan_vs_actual") else []
-            pair = next(iter(compare_all(con, round_, code)), None)
+            pair = next(iter(compare_all(nat, round_, code)), None)
         return view(request, "plan", round=round_, plan=found[0], findings=findings, s=stress[0] if stress else None,
                     pair=pair, quarters=quarters)
 
@@ -196,14 +198,15 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
         from bcf.render import environment
 
         code = request.path_params["code"]
-        with aggregate.connect(settings.db) as con:
+        with open_store(settings.db) as nat:
+            con = nat.con
             round_, found = the_plan(con, request, request.query_params.get("round"))
             if no := refused(request, who, found, code):
                 return no
             if found[0]["category"] is None:
                 return view(request, "message", 409, title="No category yet",
                             lines=["Run the stress test (bcf stress) on this round first; the letter follows from it."])
-            ctx = letter_context(con, found[0]["submission_id"], rounds.get(round_).params(), round_)
+            ctx = letter_context(nat, found[0]["submission_id"], rounds.get(round_).params(), round_)
         return HTMLResponse(environment().get_template("letter.html.j2").render(**ctx))
 
     @signed_in
@@ -211,7 +214,8 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
         from bcf.national.resubmissions import decide as record
 
         code, form = request.path_params["code"], await request.form()
-        with aggregate.connect(settings.db) as con:
+        with open_store(settings.db) as nat:
+            con = nat.con
             round_, found = the_plan(con, request, str(form.get("round", "")))
         if no := refused(request, who, found, code):
             return no
@@ -232,7 +236,8 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
 
     @signed_in
     async def decisions(request: Request, who: Account) -> Response:
-        with aggregate.connect(settings.db) as con:
+        with open_store(settings.db) as nat:
+            con = nat.con
             rows = records(con, "SELECT d.*, p.region_name, p.plan_name FROM decisions d JOIN plans p USING (round, plan_code) "
                                  "ORDER BY d.decision_id DESC")
         return view(request, "decisions", decisions=[d for d in rows if who.may_see(d["region_name"])])
