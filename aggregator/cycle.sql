@@ -11,7 +11,7 @@ QUALIFY n <= 2 ORDER BY p.plan_name, n;
 
 -- query: table_rows
 -- one store table's rows for some submissions, in the order stored
-SELECT * FROM query_table($table) WHERE submission_id IN (SELECT unnest($ids::BIGINT[])) ORDER BY submission_id, rowid;
+SELECT * FROM query_table($table) WHERE submission_id IN (SELECT unnest($ids::BIGINT[])) ORDER BY submission_id;
 
 -- query: findings
 SELECT submission_id, rule_id, severity, family, sheet, cell, found, expected, message, fix

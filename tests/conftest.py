@@ -57,17 +57,25 @@ def monitored(national: Path, quarterly_round: tuple[Path, dict[str, Any]], tmp_
 
 
 @pytest.fixture(scope="session")
-def cycle_store(monitored: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def next_round(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the 2016-17 sample plans, generated once."""
+    out = tmp_path_factory.mktemp("plans-2016-17")
+    samples.generate(out, "2016-17", "plan", SEED, workers=2)
+    return out
+
+
+@pytest.fixture(scope="session")
+def cycle_store(monitored: Path, next_round: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's store: both rounds' plans, the first round's quarters and resubmissions, and a decision."""
     from bcf.batch import run_batch
     from bcf.national import resubmissions
 
     db = tmp_path_factory.mktemp("cycle") / "n.duckdb"
     shutil.copy(monitored, db)
-    for round_, resubmit in ((ROUND, True), ("2016-17", False)):
-        out = tmp_path_factory.mktemp(f"plans-{round_}")
-        samples.generate(out, round_, "plan", SEED, workers=2, resubmit=resubmit)
-        run_batch(out, db, round_, workers=2)
+    again = tmp_path_factory.mktemp("resubmitted")
+    samples.generate(again, ROUND, "plan", SEED, workers=2, resubmit=True)
+    run_batch(again, db, ROUND, workers=2)
+    run_batch(next_round, db, "2016-17", workers=2)
     resubmissions.decide(db, ROUND, "BCF-POL-010", "accepted", "No such boundary here", "Test assurer")
     return db
 

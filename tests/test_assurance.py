@@ -23,6 +23,7 @@ from bcf.national import stress
 from bcf.national.door import National, open_store
 from bcf.render import date, money
 from bcf.report import national_context, write_national
+from bcf.words import CATEGORIES
 from tests.conftest import SEED
 from tests.support import AREAS, PLAN, ROUND
 
@@ -113,7 +114,7 @@ def test_every_category_matches_the_manifest(assured: National,
     _, manifest = sample_round
     got = dict(assured.con.execute("SELECT plan_code, category FROM assurance").fetchall())
     assert {f["plan_code"]: f["expected_category"] for f in manifest["files"]} == got
-    assert set(got.values()) == set(stress.CATEGORIES)
+    assert set(got.values()) == set(CATEGORIES)
 
 
 def test_letters_turn_every_reason_into_an_action(assured: National, tmp_path: Path) -> None:

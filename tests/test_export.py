@@ -18,11 +18,10 @@ def exported(national: Path, tmp_path_factory: pytest.TempPathFactory) -> openpy
     db = tmp_path_factory.mktemp("export") / "n.duckdb"
     shutil.copy(national, db)
     with open_store(db, write=True) as nat:
-        con = nat.con
         stress.run(nat, ROUND, PLAN.round.params())
     out = db.parent / "out"
-    with aggregate.connect(db) as con:
-        (path,) = aggregate.export(con, "xlsx", out, ROUND)
+    with open_store(db) as nat:
+        (path,) = aggregate.export(nat, "xlsx", out, ROUND)
     return openpyxl.load_workbook(path)
 
 

@@ -19,6 +19,7 @@ from bcf.national import stress
 from bcf.national.door import open_store
 from bcf.preview import preview
 from bcf.validate import check_file
+from bcf.words import CATEGORIES
 from tests.support import AREAS, PLAN, ROUND
 
 
@@ -42,7 +43,7 @@ def test_the_preview_agrees_with_the_central_run(decided: dict[str, tuple[str, l
     for f in manifest["files"]:
         if f["plan_code"] in decided:
             by_category.setdefault(decided[f["plan_code"]][0], []).append(f)
-    assert set(by_category) == set(stress.CATEGORIES)
+    assert set(by_category) == set(CATEGORIES)
     for files in by_category.values():
         for f in files[:4]:
             pv = preview(check_file(folder / f["file"]))

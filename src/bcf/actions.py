@@ -2,7 +2,7 @@
 
 An action says what to change, where (sheet and cell, or the table), what would satisfy it and by when.
 Letters and the self-check's preview both build them here, from the store after ``stress.run`` and from
-``stress.decide``, so the officer sees before submitting what the central team will ask for afterwards.
+``categories.decide``, so the officer sees before submitting what the central team will ask for afterwards.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def _evidence_action(reason: Reason, s: dict[str, Any], benefits: list[dict[str,
 class Stored:
     """What the store holds on one submission after ``stress.run`` that its assessment and its letter read."""
 
-    decided: dict[str, Any]  # ``stress.decide``'s category and reasons
+    decided: dict[str, Any]  # ``categories.decide``'s category and reasons
     stress: dict[str, Any]  # its stress_test row, with its template version
     benefits: list[dict[str, Any]]  # its stress_benefits rows, by sheet row
     findings: list[dict[str, Any]]  # its findings, in the order stored

@@ -26,7 +26,8 @@ class Area:
     ringfence_000: float
 
     def get(self, column: str) -> str | float:
-        return getattr(self, column)
+        value: str | float = getattr(self, column)
+        return value
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

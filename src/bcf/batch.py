@@ -171,96 +171,108 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
     the_round = rounds.get(round_)
     the_round.ret(kind)  # refuse a return the round does not have before any file is read
     limits, workers = limits or Limits(), workers or os.cpu_count() or 1
-    result = BatchResult()
     pool = start_workers(workers, limits)  # the workers load the checker while the store opens
     try:
         with Store(db) as store:
-            files = discover(folder)
-            result.files = len(files)
-            seen = store.loaded(round_)  # and files met twice in the folder are checked once
-
-            def read_once() -> Iterator[Snapshot]:
-                """Each file read once, in name order: identical bytes under two names are checked under the first."""
-                for path in files:
-                    t0 = time.perf_counter()
-                    try:
-                        snap = intake.read(path, keep=max_bytes())
-                    except (intake.Unavailable, intake.NotAFile) as e:
-                        result.not_stored.append(str(e))
-                        continue
-                    finally:
-                        result.seconds["read"] += time.perf_counter() - t0
-                    if snap.sha256 in seen:
-                        result.already_loaded += 1
-                        continue
-                    seen.add(snap.sha256)
-                    yield snap
-
-            def load(items: list[tuple[Snapshot, Report]]) -> None:
-                try:
-                    store.load([(r, s.sha256, s.received_at) for s, r in items], round_, kind)
-                except ENVIRONMENT as e:
-                    raise store_failure(e, db) from e
-
-            def one_by_one(items: list[tuple[Snapshot, Report]]) -> Iterator[tuple[Snapshot, Report]]:
-                """The files of a chunk the store refused, stored alone: one file's failure never takes the others."""
-                for snap, report in items:
-                    try:
-                        load([(snap, report)])
-                        yield snap, report
-                        continue
-                    except StoreError:
-                        raise
-                    except Exception as e:  # its content: recorded as such, so that a rerun does not try it forever
-                        refused = gate_011(snap.name, f"it could not be stored ({type(e).__name__})")
-                    try:
-                        load([(snap, refused)])
-                        yield snap, refused
-                    except StoreError:
-                        raise
-                    except Exception as e:
-                        result.not_stored.append(f"{snap.name}: it could not be stored ({type(e).__name__}).")
-
-            plans = plan_quarters(store.con, round_) if the_round.ret(kind).spec().period_field else None
-
-            def flush(batch: list[tuple[Snapshot, Report]]) -> None:
-                t0 = time.perf_counter()
-                reports = complete([r for _, r in batch])
-                if plans is not None:
-                    reports = check_against_plans(reports, plans)
-                items = list(zip([s for s, _ in batch], reports, strict=True))
-                t1 = time.perf_counter()
-                try:
-                    load(items)
-                    stored = items
-                except StoreError:
-                    raise
-                except Exception:
-                    stored = list(one_by_one(items))
-                result.seconds["cells"] += t1 - t0
-                result.seconds["load"] += time.perf_counter() - t1
-                for snap, r in stored:
-                    result.status[r.status] += 1
-                    if progress:
-                        progress(snap.name, r)
-
+            run = _Run(store, db, the_round, kind, progress)
+            run.files = discover(folder)
+            run.result.files = len(run.files)
             with ThreadPoolExecutor(1, thread_name_prefix="bcf-store") as storing:  # workers go on while it stores
                 in_flight: Future[None] | None = None
                 batch: list[tuple[Snapshot, Report]] = []
-                for snap, report, seconds, peak in check_files(read_once(), round_, kind, workers, limits, inspect,
+                for snap, report, seconds, peak in check_files(run.read_once(), round_, kind, workers, limits, inspect,
                                                                pool):
-                    report = report.filed_under(None if report.foreign else plan_from_name(snap.name, the_round))
-                    result.seconds["read+check (worker)"] += seconds
-                    result.peak_rss_mb = max(result.peak_rss_mb, peak)
-                    batch.append((snap, report))
+                    batch.append((snap, run.checked(snap, report, seconds, peak)))
                     if len(batch) >= chunk:
                         if in_flight:
                             in_flight.result()  # one chunk at a time, in order; a store failure is raised here
-                        in_flight, batch = storing.submit(flush, batch), []
+                        in_flight, batch = storing.submit(run.flush, batch), []
                 if in_flight:
                     in_flight.result()
                 if batch:
-                    flush(batch)
+                    run.flush(batch)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    return result
+    return run.result
+
+
+class _Run:
+    """One batch's reading, checking against plans and storing, and what it has counted so far."""
+
+    def __init__(self, store: Store, db: Path, the_round: rounds.Round, kind: str,
+                 progress: Callable[[str, Report], None] | None):
+        self.store, self.db, self.round, self.kind, self.progress = store, db, the_round, kind, progress
+        self.result = BatchResult()
+        self.files: list[Path] = []
+        self.seen = store.loaded(the_round.id)  # and files met twice in the folder are checked once
+        self.plans = plan_quarters(store.con, the_round.id) if the_round.ret(kind).spec().period_field else None
+
+    def read_once(self) -> Iterator[Snapshot]:
+        """Each file read once, in name order: identical bytes under two names are checked under the first."""
+        for path in self.files:
+            t0 = time.perf_counter()
+            try:
+                snap = intake.read(path, keep=max_bytes())
+            except (intake.Unavailable, intake.NotAFile) as e:
+                self.result.not_stored.append(str(e))
+                continue
+            finally:
+                self.result.seconds["read"] += time.perf_counter() - t0
+            if snap.sha256 in self.seen:
+                self.result.already_loaded += 1
+                continue
+            self.seen.add(snap.sha256)
+            yield snap
+
+    def checked(self, snap: Snapshot, report: Report, seconds: float, peak: float) -> Report:
+        """A worker's report, filed under the plan its file name gives, its worker's cost counted."""
+        self.result.seconds["read+check (worker)"] += seconds
+        self.result.peak_rss_mb = max(self.result.peak_rss_mb, peak)
+        return report.filed_under(None if report.foreign else plan_from_name(snap.name, self.round))
+
+    def load(self, items: list[tuple[Snapshot, Report]]) -> None:
+        try:
+            self.store.load([(r, s.sha256, s.received_at) for s, r in items], self.round.id, self.kind)
+        except ENVIRONMENT as e:
+            raise store_failure(e, self.db) from e
+
+    def one_by_one(self, items: list[tuple[Snapshot, Report]]) -> Iterator[tuple[Snapshot, Report]]:
+        """The files of a chunk the store refused, stored alone: one file's failure never takes the others."""
+        for snap, report in items:
+            try:
+                self.load([(snap, report)])
+                yield snap, report
+                continue
+            except StoreError:
+                raise
+            except Exception as e:  # its content: recorded as such, so that a rerun does not try it forever
+                refused = gate_011(snap.name, f"it could not be stored ({type(e).__name__})")
+            try:
+                self.load([(snap, refused)])
+                yield snap, refused
+            except StoreError:
+                raise
+            except Exception as e:
+                self.result.not_stored.append(f"{snap.name}: it could not be stored ({type(e).__name__}).")
+
+    def flush(self, batch: list[tuple[Snapshot, Report]]) -> None:
+        """Cell rules for a chunk, its quarterly returns against their plans, then the chunk stored."""
+        t0 = time.perf_counter()
+        reports = complete([r for _, r in batch])
+        if self.plans is not None:
+            reports = check_against_plans(reports, self.plans)
+        items = list(zip([s for s, _ in batch], reports, strict=True))
+        t1 = time.perf_counter()
+        try:
+            self.load(items)
+            stored = items
+        except StoreError:
+            raise
+        except Exception:
+            stored = list(self.one_by_one(items))
+        self.result.seconds["cells"] += t1 - t0
+        self.result.seconds["load"] += time.perf_counter() - t1
+        for snap, r in stored:
+            self.result.status[r.status] += 1
+            if self.progress:
+                self.progress(snap.name, r)

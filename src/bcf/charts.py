@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from bcf.words import Category  # noqa: E402
 
@@ -23,7 +24,7 @@ CLAIMED, CREDIBLE, EXPECTED, TREND = "#d4351c", "#00703c", "#1d70b8", "#505a5f"
 CATEGORY_COLOURS = {c.value: c.colour for c in reversed(Category)}
 
 
-def _svg(fig: plt.Figure) -> str:
+def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg")
     plt.close(fig)

@@ -301,8 +301,8 @@ def batch_cmd(folder: Path, db: Path, round_: str, kind: str, workers: int | Non
     with open_store(db) as nat:
         summary = batch_summary(nat, round_, kind)
     if fmt == "json":
-        _echo_json({"round": round_, "return": kind, "files": result.files, "checked": result.checked,
-                    "already_loaded": result.already_loaded, "not_stored": result.not_stored, **summary})
+        _echo_json({"schema": "bcf-batch/1", "round": round_, "return": kind, "files": result.files, "checked": result.checked,
+                    "already_loaded": result.already_loaded, "not_stored": result.not_stored, "summary": summary})
     else:
         _batch_text(folder, db, round_, kind, result, summary)
     if result.not_stored:
@@ -370,7 +370,8 @@ def national_cmd(db: Path, round_: str | None, fmt: str) -> None:
         scope = nat.scope(round_)
         tables = headlines(nat, scope.round)
     if fmt == "json":
-        _echo_json({"round": scope.round, "return": scope.kind, "tables": {title: df for title, df in tables}})
+        _echo_json({"schema": "bcf-national/1", "round": scope.round, "return": scope.kind,
+                    "tables": dict(tables)})
         return
     for title, df in tables:
         _df_table(f"{title} — round {scope.round}", df)
@@ -412,7 +413,7 @@ def stress_cmd(db: Path, round_: str | None, overrides: tuple[str, ...], fmt: st
     with assure(db, round_, _overrides(overrides)) as done:
         every = plans(done.nat, done.round)
     if fmt == "json":
-        _echo_json({"round": done.round, "national": done.summary, "plans": every,
+        _echo_json({"schema": "bcf-stress/1", "round": done.round, "national": done.summary, "plans": every,
                     "overridden": [p.name for p in done.params.overridden()]})
         return
     from bcf.words import money, ratio
@@ -620,7 +621,7 @@ def changes_cmd(db: Path, round_: str | None, plan: str | None, fmt: str) -> Non
         round_ = nat.scope(round_).round
         pairs = resubmissions.compare_all(nat, round_, _plan_code(round_, plan) if plan else None)
     if fmt == "json":
-        _echo_json({"round": round_, "plans": [{**resubmissions.summary(p), "plan_code": p.plan_code,
+        _echo_json({"schema": "bcf-changes/1", "round": round_, "plans": [{**resubmissions.summary(p), "plan_code": p.plan_code,
                                                 "bridge": p.bridge, "changes": diff.as_dict(p.changes)} for p in pairs],
                     "bridge": resubmissions.national_bridge(pairs)})
         return
@@ -680,7 +681,7 @@ def decisions_cmd(db: Path, round_: str | None, plan: str | None, fmt: str) -> N
         waiting = nat.frame("decisions.awaiting", round=round_, plan_code=code)
         log = nat.frame("decisions.log", round=round_, plan_code=code)
     if fmt == "json":
-        _echo_json({"round": round_, "awaiting": waiting, "log": log})
+        _echo_json({"schema": "bcf-decisions/1", "round": round_, "awaiting": waiting, "log": log})
         return
     _df_table(f"Explained findings — round {round_}", waiting)
     _df_table("Decision log", log)

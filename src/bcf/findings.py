@@ -148,7 +148,7 @@ def show(v: Any) -> str:
         v = 0.0 if v == 0 else v  # never "-0"
         return f"{v:,.0f}" if v.is_integer() or abs(v) >= 100 else f"{v:,.1f}"
     if hasattr(v, "strftime"):
-        return v.strftime("%d/%m/%Y")
+        return str(v.strftime("%d/%m/%Y"))
     return "" if v is None else str(v)
 
 

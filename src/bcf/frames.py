@@ -8,13 +8,15 @@ never loads pandas.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from bcf.read import Row, Submission
 from bcf.spec import Field
+
+if TYPE_CHECKING:
+    from bcf.read import Row, Submission
 
 
 def frame(columns: Sequence[Field], rows: Sequence[Row], **extra: Sequence[Any]) -> pd.DataFrame:

@@ -34,6 +34,8 @@ class Parameter:
     value: Any
     source: str
     history: tuple[Revision, ...] = ()
+    label: str = ""  # what it is, in words a director reads (never its internal name)
+    unit: str = ""  # how its value reads: share (0.5 is 50%), percent, pounds; otherwise as it is
 
     def as_at(self, day: date) -> Parameter:
         """The parameter as it stood on ``day`` (its first value before any revision)."""
@@ -41,7 +43,7 @@ class Parameter:
             return self
         rev = next((r for r in reversed(self.history) if r.since <= day), self.history[0])
         return Parameter(self.name, self.section, rev.value, f"{rev.source} (in force from {rev.since:%d %B %Y})",
-                         self.history)
+                         self.history, self.label, self.unit)
 
 
 class Assumptions(Mapping[str, Parameter]):
@@ -74,7 +76,8 @@ def _read(path: Path) -> dict[str, Parameter]:
         return {}
     raw = content.parse_yaml(path.read_text(encoding="utf-8")) or {}
     return {name: Parameter(name, section, item["value"], item["source"],
-                            tuple(Revision(**r) for r in item.get("history", ())))
+                            tuple(Revision(**r) for r in item.get("history", ())), item.get("label", ""),
+                            item.get("unit", ""))
             for section, items in raw.items() for name, item in items.items()}
 
 
@@ -94,7 +97,8 @@ def load(round_folder: Path, overrides: dict[str, str] | None = None, as_at: dat
         numbers = isinstance(value, (int, float)) and isinstance(default, (int, float))
         if type(value) is not type(default) and not numbers:
             raise BadParameter(f"{name} must be like {default!r}, not {text!r}.")
-        out[name] = Parameter(name, out[name].section, value, f"{OVERRIDDEN} (default {default!r}).")
+        out[name] = Parameter(name, out[name].section, value, f"{OVERRIDDEN} (default {default!r}).",
+                              label=out[name].label, unit=out[name].unit)
     return Assumptions(out)
 
 

@@ -1,7 +1,7 @@
 """The self-check's preview of the assurance category: what the central team's stress test would decide today.
 
 The one workbook just checked is loaded into a store in memory and put through the same ``stress.sql``,
-``stress.decide`` and ``actions.assess`` that the central team runs over the whole round, so the preview and
+``categories.decide`` and ``actions.judge`` that the central team runs over the whole round, so the preview and
 the letter cannot disagree. It is provisional: national parameters (the unit cost, the evidence weights,
 the thresholds) may be revised before assurance, and a plan's place among the others is not known yet.
 

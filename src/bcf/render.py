@@ -35,6 +35,21 @@ def date(v: Any) -> str:
     return f"{v:%d %B %Y}".lstrip("0") if isinstance(v, (dt.date, dt.datetime)) else str(v or "")
 
 
+def assumption(v: Any, unit: str = "") -> str:
+    """An assumption's value as a reader writes it: shares and percentages with %, pounds with £, lists joined,
+    dates as dates."""
+    if isinstance(v, list | tuple):
+        return ", ".join(assumption(x, unit) for x in v)
+    if isinstance(v, dt.date):
+        return date(v)
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return str(v)
+    if unit == "share":
+        v = 100 * v
+    number = f"{v:,.0f}" if float(v).is_integer() else f"{v:,g}"
+    return {"share": f"{number}%", "percent": f"{number}%", "pounds": f"£{number}"}.get(unit, number)
+
+
 def counts_as(weight: float) -> str:
     """How an evidence weight counts: 'in full', 'at 50%', 'not at all'."""
     return "in full" if weight == 1 else "not at all" if weight == 0 else f"at {weight:.0%}"
@@ -54,7 +69,7 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(content.path("reports")), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=_shown)
     env.filters.update(money=money, moved=moved, ratio=ratio, show=show, count=count, pct=pct, date=date,
-                       scenario=scenario, counts_as=counts_as)
+                       scenario=scenario, counts_as=counts_as, assumption=assumption)
     return env
 
 

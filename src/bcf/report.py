@@ -19,6 +19,9 @@ from bcf.params import Assumptions
 from bcf.render import environment, write_pdf
 
 
+APPENDIX = ("stress", "assurance")  # the sections of assumptions the national figures rest on
+
+
 def national_context(nat: National, params: Assumptions, round_: str) -> dict[str, Any]:
     """Everything the national report says, from the assurance service's figures."""
     p = params.v
@@ -39,7 +42,7 @@ def national_context(nat: National, params: Assumptions, round_: str) -> dict[st
                    "nel": Markup(charts.nel_distribution(cuts, p["nel_expected_reduction_pct"], p["trend_growth"])),
                    "categories": Markup(charts.categories_by_region(
                        nat.frame("assurance.categories_by_region", round=round_)))},
-        "p": p, "params": [v for v in params.values() if v.section != "gate"],
+        "p": p, "params": [v for v in params.values() if v.section in APPENDIX or v.name == "nel_expected_reduction_pct"],
     }
 
 

@@ -235,7 +235,7 @@ class Monitoring:
 
     def as_dict(self) -> dict[str, Any]:
         n = self.picture
-        return {"round": n.round, "quarter": n.quarters, "period": n.period, "complete": n.complete,
+        return {"schema": "bcf-monitor/1", "round": n.round, "quarter": n.quarters, "period": n.period, "complete": n.complete,
                 "plans_reporting": n.plans, "plans_with_some_returns": n.reporting, "plans_in_round": n.plans_in_round,
                 "planned_year": n.planned_year, "baseline_year": n.baseline_year, "actual_to_date": n.actual_to_date,
                 "planned_to_date": n.planned_to_date, "projected_year": n.projected_year,

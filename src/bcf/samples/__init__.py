@@ -38,13 +38,17 @@ SYNTHETIC = {  # what every manifest says of its files
 }
 
 
+def _always(sample: Plan) -> bool:
+    return True
+
+
 def _applicable(ret: rounds.Return, sample: Plan) -> list[str]:
     """The defect kinds that can be planted in this return: their rule is in force, their needs are met."""
     from bcf.findings import rules
 
     order = list(rounds.all_rounds())
     return [k for k, (rule, _, _) in DEFECTS.items()
-            if rules()[rule].applies(ret.round_id, ret.kind, order) and NEEDS.get(k, lambda p: True)(sample)]
+            if rules()[rule].applies(ret.round_id, ret.kind, order) and NEEDS.get(k, _always)(sample)]
 
 
 def _assign(kinds: list[str], n_files: int, rng: random.Random) -> dict[int, list[str]]:

@@ -80,7 +80,7 @@ class _Context:
 
     @property
     def scale(self) -> float:
-        return self.area.population / profile()["typical_population"]
+        return float(self.area.population / profile()["typical_population"])
 
 
 def _ccgs(c: _Context) -> list[Row]:
@@ -141,7 +141,7 @@ def _benefits(c: _Context, schemes: list[Row], baseline: int, avoided: int) -> l
 
     def confidence(benefit: str = "rest") -> str:
         weights = tier[benefit]
-        return rng.choices(list(weights), list(weights.values()))[0]
+        return str(rng.choices(list(weights), list(weights.values()))[0])
 
     linked = sorted(schemes, key=lambda s: -s["spend_this_year"])[:3]
     rows: list[Row] = [{"benefit_id": "B01", "scheme_ids": ", ".join(s["scheme_id"] for s in linked),

@@ -82,7 +82,8 @@ def failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
     try:
         schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as e:
-        return e.failure_cases
+        cases: pd.DataFrame = e.failure_cases
+        return cases
     return pd.DataFrame(columns=["column", "check", "failure_case", "index"])
 
 

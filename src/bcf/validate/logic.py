@@ -97,10 +97,10 @@ def _differs(sub: Submission, f: Field, shown: Any, want: Any) -> bool:
         return str(shown) != str(want)
     gap = abs(float(shown) - float(want))
     if f.unit == "£000":
-        return gap >= p(sub, "tie_tolerance_000")
+        return bool(gap >= p(sub, "tie_tolerance_000"))
     if f.type == "integer":
         return gap >= 0.5
-    return gap > max(0.01, p(sub, "calc_tolerance") * abs(float(want)))
+    return bool(gap > max(0.01, p(sub, "calc_tolerance") * abs(float(want))))
 
 
 def _as_workbook_sees(sub: Submission, name: str) -> Any:

@@ -253,7 +253,7 @@ def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Calla
     routes = [Route("/login", login_page), Route("/login", login, methods=["POST"]), Route("/logout", logout, methods=["POST"]),
               Route("/", overview), Route("/plan/{code}", plan_page), Route("/plan/{code}/letter", letter),
               Route("/plan/{code}/decide", decide, methods=["POST"]), Route("/decisions", decisions)]
-    session = Middleware(SessionMiddleware, secret_key=settings.secret or secrets.token_urlsafe(32),  # type: ignore[arg-type]
+    session = Middleware(SessionMiddleware, secret_key=settings.secret or secrets.token_urlsafe(32),
                          session_cookie="bcf_console", same_site="strict", https_only=settings.secure_cookies,
                          max_age=8 * 3600, path="/")
     return Starlette(routes=routes, middleware=[session]), retry_queue
