@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	mkdir -p out
+	rm -rf out && mkdir -p out
 	$(BIN)/bcf rounds
 	$(BIN)/bcf template new --round 2015-16 -o out/bcf-template-2015-16.xlsx
 	$(BIN)/bcf template new --round 2015-16 --hwb Kent -o out/bcf-template-2015-16-kent.xlsx
@@ -33,21 +33,12 @@ demo: $(STAMP)
 		--reason "No such boundary in a single-council area" --by "Demo assurer"
 	$(BIN)/bcf decisions --db out/national.duckdb --round 2015-16
 	$(BIN)/bcf national --db out/national.duckdb --round 2015-16
-	$(BIN)/bcf export --db out/national.duckdb --round 2015-16 --format xlsx -o out/export
 	$(BIN)/bcf stress --db out/national.duckdb --round 2015-16
-	$(BIN)/bcf letters --db out/national.duckdb --round 2015-16 -o out/letters
-	$(BIN)/bcf report national --db out/national.duckdb --round 2015-16 -o out/report
-	$(BIN)/bcf monitor --db out/national.duckdb --round 2015-16 --quarter 1
-	$(BIN)/bcf report monitoring --db out/national.duckdb --round 2015-16 --quarter 1 -o out/monitoring
-	$(BIN)/bcf report monitoring --db out/national.duckdb --round 2015-16 -o out/monitoring
-	$(BIN)/bcf stress --db out/national.duckdb --round 2016-17
-	$(BIN)/bcf letters --db out/national.duckdb --round 2016-17 -o out/letters --no-pdf
-	$(BIN)/bcf report national --db out/national.duckdb --round 2016-17 -o out/report
+	$(BIN)/bcf monitor --db out/national.duckdb --quarter 1
+	$(BIN)/bcf report site --db out/national.duckdb -o out
 	@echo
-	@echo "Open: out/letters/2015-16/index.html (151 letters, HTML and PDF) and out/letters/2016-17/index.html,"
-	@echo "      out/report/national-assurance-report-2015-16.html (and 2016-17, with PDFs),"
-	@echo "      out/monitoring/2015-16/quarter-1/monitoring-report.html (and quarter-4, with a note per area),"
-	@echo "      out/export/bcf-national-2015-16.xlsx; the store out/national.duckdb holds both rounds and the quarters"
+	@echo "Open out/index.html: every round's national report, letters and export, and every quarter's monitoring"
+	@echo "report and area notes, from the store out/national.duckdb."
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -90,10 +90,12 @@ def test_the_monitoring_report_and_notes(monitored: Path, tmp_path: Path) -> Non
         nat = monitor.national(store, ROUND, 3, PLAN.round.params())
     report = paths[0].read_text(encoding="utf-8")
     assert f"{nat.projected_gap:,.0f}" in report and report.count("<svg") == 4
-    notes = [p for p in paths if "notes" in p.parts]
+    notes = [p for p in paths if p.name.startswith("note-") and p.suffix == ".html"]
     assert len(notes) == nat.plans
     leeds = (tmp_path / ROUND / "quarter-3" / "notes" / "note-E08000035.html").read_text(encoding="utf-8")
     assert "Leeds" in leeds and "What to explain" in leeds
+    index = (tmp_path / ROUND / "quarter-3" / "notes" / "index.html").read_text(encoding="utf-8")
+    assert all(f'href="{p.name}"' in index for p in notes)  # the notes' index links every note
 
 
 def _quarter_file(tmp_path: Path, name: str, **changes: Any) -> Path:

@@ -544,8 +544,23 @@ def report_monitoring(db: Path, round_: str | None, quarter: str | None, output:
         upto = pick_quarter(nat, scope.round, quarter)
         params = _round_params(scope.round, overrides)
         paths = write_monitoring(nat, output, scope.round, upto, params, pdf)
-    notes = sum("notes" in p.parts for p in paths)
+    notes = sum(p.name.startswith("note-") and p.suffix == ".html" for p in paths)
     click.echo(f"Wrote round {scope.round}'s monitoring report to quarter {upto} and {notes} area notes: {paths[0]}")
+
+
+@report.command("site")
+@_db_option
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the whole set (an index.html at its top).")
+@click.option("--pdf/--no-pdf", default=True, show_default=True, help="Also print every page to PDF.")
+def report_site(db: Path, output: Path, pdf: bool) -> None:
+    """Everything the store supports under one index page: every round's national report, letters and export, and
+    every quarter's monitoring report and area notes, each page linked to the index and its neighbours."""
+    from bcf.site import write_site
+
+    start = time.perf_counter()
+    index = write_site(db, output, pdf)
+    click.echo(f"Wrote every report in {time.perf_counter() - start:.0f}s. Open {index}")
 
 
 def _round_params(round_: str, overrides: tuple[str, ...]) -> Assumptions:
@@ -680,11 +695,17 @@ def decisions_cmd(db: Path, round_: str | None, plan: str | None, fmt: str) -> N
         code = _plan_code(round_, plan) if plan else None
         waiting = nat.frame("decisions.awaiting", round=round_, plan_code=code)
         log = nat.frame("decisions.log", round=round_, plan_code=code)
+    from bcf import rounds
+    from bcf.diff import in_words
+
+    spec = rounds.get(round_).ret("plan").spec()
+    for df in (waiting, log):
+        df.insert(list(df.columns).index("location"), "where", [in_words(spec, loc) for loc in df["location"]])
     if fmt == "json":
         _echo_json({"schema": "bcf-decisions/1", "round": round_, "awaiting": waiting, "log": log})
         return
-    _df_table(f"Explained findings — round {round_}", waiting)
-    _df_table("Decision log", log)
+    _df_table(f"Explained findings — round {round_}", waiting.drop(columns=["location", "round"]))
+    _df_table("Decision log", log.drop(columns=["location"]))
 
 
 @main.group()

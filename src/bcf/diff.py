@@ -10,6 +10,7 @@ resolved and new. The same comparison works on two workbooks and on two submissi
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,23 @@ class Contents:
             if column and key:
                 return f"{t.id}[{_key_text(key)}].{column}"
         return None
+
+
+_PLACE = re.compile(r"^(\w+)\[(.*)\]\.(\w+)$")
+
+
+def in_words(spec: Spec, location: str) -> str:
+    """A stored place as a reader says it: "Halton Hospitals NHS Foundation Trust: change in income", "Total
+    pooled budget", "Risks sheet, cell K4"."""
+    if m := _PLACE.match(location):
+        table, key, column = m.groups()
+        t = next((t for t in spec.tables if t.id == table), None)
+        col = next((c for c in t.columns if c.id == column), None) if t else None
+        return f"{key}: {col.label[:1].lower() + col.label[1:]}" if col else f"{key}: {column}"
+    if spec.has(location):
+        return spec.field(location).label
+    sheet, _, cell = location.partition("!")
+    return f"{sheet} sheet, cell {cell}" if cell else location
 
 
 @dataclass(frozen=True)

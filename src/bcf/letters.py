@@ -19,7 +19,7 @@ from bcf.actions import where
 from bcf.national import stress
 from bcf.national.door import National
 from bcf.params import Assumptions
-from bcf.render import environment, printing
+from bcf.render import Nav, environment, printing
 from bcf.store import by_submission
 from bcf.words import Category
 
@@ -62,7 +62,7 @@ def letter_contexts(nat: National, submission_ids: list[int], params: Assumption
 
 
 def write_letters(nat: National, out: Path, params: Assumptions, round_: str,
-                  plan_code: str | None = None, pdf: bool = True) -> list[Path]:
+                  plan_code: str | None = None, pdf: bool = True, nav: Nav = ()) -> list[Path]:
     """One letter per current plan of the round (or just one plan's), as HTML and PDF, in ``out/<round>/``;
     returns the files written."""
     out = out / round_
@@ -75,7 +75,7 @@ def write_letters(nat: National, out: Path, params: Assumptions, round_: str,
     with printing(min(len(chosen), os.cpu_count() or 1)) if pdf and chosen else nullcontext() as print_pdf:
         contexts = letter_contexts(nat, [sid for sid, _ in chosen], params, round_)
         for sid, code in chosen:
-            html = template.render(**contexts[sid])
+            html = template.render(**contexts[sid], nav=[("All the letters", "index.html"), *nav])
             path = out / f"letter-{code}.html"
             path.write_text(html, encoding="utf-8")
             written.append(path)
@@ -86,6 +86,6 @@ def write_letters(nat: National, out: Path, params: Assumptions, round_: str,
     if plan_code is None:
         rows = nat.rows("assurance.plans", round=round_, plan_code=None)
         index = environment().get_template("letters_index.html.j2").render(
-            rows=rows, round=rounds.get(round_), pdf=pdf, today=dt.date.today().strftime("%d %B %Y"))
+            rows=rows, round=rounds.get(round_), pdf=pdf, nav=nav, today=dt.date.today().strftime("%d %B %Y"))
         (out / "index.html").write_text(index, encoding="utf-8")
     return written

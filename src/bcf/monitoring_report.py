@@ -8,6 +8,8 @@ Every figure comes from the store's ``plan_vs_actual`` view through ``bcf.nation
 from __future__ import annotations
 
 import datetime as dt
+import os
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from bcf import charts, rounds
 from bcf.national import monitor
 from bcf.national.door import National
 from bcf.params import Assumptions
-from bcf.render import environment, write_pdf
+from bcf.render import Nav, environment, printing
 
 WATCH_TOP = 20  # the plans to watch the report lists; the rest are in its notes and in `bcf monitor --format json`
 
@@ -43,22 +45,36 @@ def context(nat: National, round_: str, upto: int, params: Assumptions) -> dict[
 
 
 def write_monitoring(nat: National, out: Path, round_: str, upto: int, params: Assumptions,
-                     pdf: bool = True) -> list[Path]:
-    """The quarter's monitoring report (HTML and PDF) and one feedback note per area; returns the files written."""
+                     pdf: bool = True, nav: Nav = ()) -> list[Path]:
+    """The quarter's monitoring report and one feedback note per area with an index of them (HTML, and PDF
+    when asked); returns the files written, the report first."""
     ctx = context(nat, round_, upto, params)
     folder = out / round_ / f"quarter-{upto}"
     (folder / "notes").mkdir(parents=True, exist_ok=True)
-    html = environment().get_template("monitoring.html.j2").render(**ctx)
+    html = environment().get_template("monitoring.html.j2").render(**ctx, nav=[("The area notes", "notes/index.html"),
+                                                                              *nav])
     report = folder / "monitoring-report.html"
     report.write_text(html, encoding="utf-8")
-    written = [report]
+    written, printed = [report], []
+    up = [("The monitoring report", "../monitoring-report.html"), ("All the area notes", "index.html"),
+          *((label, "../" + href) for label, href in nav)]
     note = environment().get_template("monitoring_note.html.j2")
-    for plan in ctx["plans"].to_dict("records"):
-        path = folder / "notes" / f"note-{plan['plan_code']}.html"
-        path.write_text(note.render(plan=plan, n=ctx["n"], round=ctx["round"], today=ctx["today"], p=ctx["p"]),
-                        encoding="utf-8")
-        written.append(path)
-    if pdf:
-        write_pdf(html, report.with_suffix(".pdf"))
-        written.append(report.with_suffix(".pdf"))
-    return written
+    plans = ctx["plans"].sort_values("plan_name").to_dict("records")
+    with printing(min(len(plans), os.cpu_count() or 1)) if pdf and plans else nullcontext() as print_pdf:
+        for plan in plans:
+            path = folder / "notes" / f"note-{plan['plan_code']}.html"
+            page = note.render(plan=plan, n=ctx["n"], round=ctx["round"], today=ctx["today"], p=ctx["p"], nav=up)
+            path.write_text(page, encoding="utf-8")
+            written.append(path)
+            if print_pdf:
+                print_pdf(page, path.with_suffix(".pdf"))
+                printed.append(path.with_suffix(".pdf"))
+        index = folder / "notes" / "index.html"
+        index.write_text(environment().get_template("monitoring_notes_index.html.j2").render(
+            plans=plans, n=ctx["n"], round=ctx["round"], today=ctx["today"], pdf=pdf, nav=up[:1] + up[2:]),
+            encoding="utf-8")
+        written.append(index)
+        if print_pdf:
+            print_pdf(html, report.with_suffix(".pdf"))
+            printed.append(report.with_suffix(".pdf"))
+    return written + printed

@@ -6,7 +6,7 @@ import datetime as dt
 import gc
 import multiprocessing
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from functools import cache
@@ -20,6 +20,7 @@ from bcf.findings import show
 from bcf.shown import escaped
 from bcf.words import count, money, moved, pct, ratio
 
+Nav = Sequence[tuple[str, str]]  # links from a page to its neighbours: (words, relative address)
 STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)  # a page's own stylesheet
 
 

@@ -16,8 +16,7 @@ from bcf import charts, rounds
 from bcf.national.door import National
 from bcf.national.summary import summary
 from bcf.params import Assumptions
-from bcf.render import environment, write_pdf
-
+from bcf.render import Nav, environment, write_pdf
 
 APPENDIX = ("stress", "assurance")  # the sections of assumptions the national figures rest on
 
@@ -47,10 +46,10 @@ def national_context(nat: National, params: Assumptions, round_: str) -> dict[st
 
 
 def write_national(nat: National, out: Path, params: Assumptions, round_: str,
-                   pdf: bool = True) -> list[Path]:
+                   pdf: bool = True, nav: Nav = ()) -> list[Path]:
     """One round's national report as HTML (and PDF); returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
-    html = environment().get_template("national.html.j2").render(**national_context(nat, params, round_))
+    html = environment().get_template("national.html.j2").render(**national_context(nat, params, round_), nav=nav)
     path = out / f"national-assurance-report-{round_}.html"
     path.write_text(html, encoding="utf-8")
     if not pdf:

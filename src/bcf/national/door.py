@@ -16,8 +16,7 @@ import pandas as pd
 from bcf import rounds, store
 from bcf.errors import StoreError
 from bcf.national import queries
-
-RETURN_WORDS = {"plan": "plans", "quarterly": "quarterly returns"}
+from bcf.words import RETURN_WORDS
 
 
 @dataclass(frozen=True)
@@ -26,11 +25,6 @@ class Scope:
 
     round: str
     kind: str = "plan"
-
-    @property
-    def label(self) -> str:
-        """The round as people write it (2015/16)."""
-        return rounds.get(self.round).label if self.round in rounds.all_rounds() else self.round
 
 
 class National:

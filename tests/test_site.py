@@ -1,0 +1,71 @@
+"""The front door: every output of a store under one index, each page linked back to it and to its neighbours,
+walked in a real browser as a reader would."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bcf.site import write_site
+from tests.support import BROWSER_ARGS, CHROMIUM, ROUND
+
+
+@pytest.fixture(scope="module")
+def site(cycle_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    db = out / "n.duckdb"
+    shutil.copy(cycle_store, db)
+    return write_site(db, out / "site", pdf=False)
+
+
+def _links(page: Path) -> list[Path]:
+    hrefs = re.findall(r'href="([^"#]+)"', page.read_text(encoding="utf-8"))
+    return [(page.parent / h).resolve() for h in hrefs if "://" not in h]
+
+
+def test_the_index_links_every_output_of_every_round(site: Path) -> None:
+    links = _links(site)
+    assert links and all(p.exists() for p in links)
+    names = {p.relative_to(site.parent).as_posix() for p in links}
+    for round_ in (ROUND, "2016-17"):
+        assert {f"report/national-assurance-report-{round_}.html", f"letters/{round_}/index.html",
+                f"export/bcf-national-{round_}.xlsx"} <= names
+    assert {f"monitoring/{ROUND}/quarter-{q}/monitoring-report.html" for q in range(1, 5)} <= names
+    assert {f"monitoring/{ROUND}/quarter-{q}/notes/index.html" for q in range(1, 5)} <= names
+
+
+def test_every_page_leads_back_to_the_index(site: Path) -> None:
+    pages = [p for p in site.parent.rglob("*.html") if p != site]
+    assert len(pages) > 900  # letters of two rounds, four quarters of notes, and their indexes
+    for page in pages:
+        links = _links(page)
+        assert site.resolve() in links, page
+        assert all(p.exists() for p in links), page
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_a_reader_goes_round_the_site_in_a_browser(site: Path) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        try:
+            for width in (1280, 390):
+                page = browser.new_page(viewport={"width": width, "height": 800})
+                page.goto(site.as_uri())
+                assert Axe().run(page, options=None).response["violations"] == []
+                page.get_by_role("link", name="National assurance report").first.click()
+                assert "national assurance report" in page.title()
+                page.get_by_role("link", name="The letters").click()
+                assert page.title().startswith("Feedback letters")
+                page.get_by_role("link", name="All reports").click()
+                assert page.url == site.as_uri()
+                page.get_by_role("link", name="Quarter 4: area notes").click()
+                assert Axe().run(page, options=None).response["violations"] == []
+                page.close()
+        finally:
+            browser.close()
