@@ -35,6 +35,7 @@ def letter_context(con: duckdb.DuckDBPyConnection, submission_id: int, params: d
 def letter_contexts(con: duckdb.DuckDBPyConnection, submission_ids: list[int], params: dict[str, Parameter],
                     round_: str) -> dict[int, dict[str, Any]]:
     """Everything each letter says, by submission id, from the store in a query per table."""
+    from bcf.national.peers import round_peers
     from bcf.resubmissions import compare_all
 
     plans = records(con, "SELECT c.*, p.plan_name, cv.hwb_name FROM current_submissions c "
@@ -49,6 +50,7 @@ def letter_contexts(con: duckdb.DuckDBPyConnection, submission_ids: list[int], p
     codes = {plan["plan_code"] for plan in plans}
     only = next(iter(codes)) if len(codes) == 1 else None  # one plan's letter compares that plan's files alone
     resubmitted = {pair.plan_code: pair for pair in compare_all(con, round_, only)}
+    peers = round_peers(con, round_)  # reports/_peers.html.j2: the plan among its peers
     shared = {"round": rounds.get(round_), "today": dt.date.today().strftime("%d %B %Y"),
               "p": {k: v.value for k, v in params.items()}, "params": list(params.values())}
     out = {}
@@ -58,7 +60,7 @@ def letter_contexts(con: duckdb.DuckDBPyConnection, submission_ids: list[int], p
         mine = scenarios.get(sid, [])
         s = stored[sid].stress
         out[sid] = {
-            "resubmission": resubmitted.get(plan["plan_code"]),
+            "resubmission": resubmitted.get(plan["plan_code"]), "peers": peers.get(plan["plan_code"]),
             "explained": explained.get(sid, []), "plan": plan, **shared,
             "category": assessment.category, "category_class": CLASSES[assessment.category],
             "reasons": assessment.reasons, "actions": assessment.actions,

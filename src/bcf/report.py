@@ -13,6 +13,7 @@ import duckdb
 from markupsafe import Markup
 
 from bcf import charts, rounds
+from bcf.national.peers import outliers
 from bcf.params import Parameter
 from bcf.render import environment, write_pdf
 from bcf.stress import CATEGORIES
@@ -60,6 +61,7 @@ def national_context(con: duckdb.DuckDBPyConnection, params: dict[str, Parameter
                    "nel": Markup(charts.nel_distribution(nel["r_pct"], p["nel_expected_reduction_pct"], p["trend_growth"])),
                    "categories": Markup(charts.categories_by_region(categories))},
         "p": p, "params": [v for v in params.values() if v.section != "gate"],
+        "peer_outliers": outliers(con, round_, p["peer_outlier_pct"]),  # reports/_peer_outliers.html.j2
     }
 
 

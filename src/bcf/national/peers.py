@@ -13,8 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
+
 from bcf import peer_groups, rounds
 from bcf.errors import UnknownArea
+from bcf.national import queries
 from bcf.national.door import National
 from bcf.reference import checks
 
@@ -22,7 +25,7 @@ from bcf.reference import checks
 RATIOS: dict[str, tuple[str, str]] = {
     "savings_share_pct": ("savings as a share of the pool", "%"),
     "planned_cut_pct": ("planned cut in emergency admissions", "%"),
-    "unit_cost": ("unit cost used for avoided admissions", "£"),
+    "unit_cost": ("unit cost of an avoided admission", "£"),
     "nel_per_1000": ("emergency admissions per 1,000 people", "per 1,000"),
     "care_home_per_100k_65": ("care-home admissions per 100,000 people aged 65+", "per 100,000"),
 }
@@ -49,6 +52,11 @@ class Standing:
         """The plan's value as a sentence shows it."""
         return show(self.value, self.unit)
 
+    @property
+    def median_shown(self) -> str:
+        """The peers' median as a sentence shows it."""
+        return show(self.peer_median, self.unit)
+
     def sentence(self) -> str:
         """The comparison in one sentence: "Your planned cut ... of 0.8% is lower than 13 of your 15 peers'."."""
         if self.value is None or not self.peers_with_value:
@@ -56,6 +64,9 @@ class Standing:
         if not self.peers_above and not self.peers_below:
             return f"Your {self.label} of {self.shown} is the same as all {self.peers_with_value} of your peers'."
         n = self.peers_with_value
+        if self.peers_above == self.peers_below:
+            return (f"Your {self.label} of {self.shown} is higher than {self.peers_below} and lower than "
+                    f"{self.peers_above} of your {n} peers'.")
         word, count = ("lower", self.peers_above) if self.peers_above >= self.peers_below else ("higher", self.peers_below)
         of = f"all {n} of your peers'" if count == n else f"{count} of your {n} peers'"
         return f"Your {self.label} of {self.shown} is {word} than {of}."
@@ -140,9 +151,10 @@ class Ratios:
         return [v for c in codes if c in self.valid and (v := self.values[c][ratio]) is not None]
 
 
-def round_ratios(national: National, round_: str) -> Ratios:
-    """Every current plan's ratios in a round."""
-    rows = national.rows("peers.ratios", round=round_, care_home_metric=_care_home_metric())
+def round_ratios(national: National | duckdb.DuckDBPyConnection, round_: str) -> Ratios:
+    """Every current plan's ratios in a round (from an open store, or a connection to one)."""
+    con = national.con if isinstance(national, National) else national
+    rows = queries.rows(con, "peers.ratios", round=round_, care_home_metric=_care_home_metric())
     return Ratios({r["plan_code"]: {k: (None if r[k] is None else float(r[k])) for k in RATIOS} for r in rows},
                   frozenset(r["plan_code"] for r in rows if r["valid"]))
 
@@ -172,6 +184,12 @@ def _plan_peers(ratios: Ratios, round_: str, plan_code: str) -> PlanPeers:
                      tuple(standing(r, own.get(r), ratios.of(codes, r), ratios.of(others, r)) for r in RATIOS))
 
 
+def round_peers(national: National | duckdb.DuckDBPyConnection, round_: str) -> dict[str, PlanPeers]:
+    """Every current plan's peers and standings in a round, by plan code (for the letters)."""
+    ratios = round_ratios(national, round_)
+    return {code: _plan_peers(ratios, round_, code) for code in sorted(ratios.values)}
+
+
 def peers_for(national: National, hwb: str, round_: str | None = None) -> PlanPeers:
     """``bcf peers``: a plan by HWB name or code, in the round asked for (default: the latest held)."""
     scope = national.scope(round_)
@@ -194,8 +212,17 @@ class Outlier:
         return "highest" if self.standing.peers_below == self.standing.peers_with_value else "lowest"
 
 
-def outliers(national: National, round_: str, national_pct: float = 10) -> list[Outlier]:
-    """Every plan that is beyond all its peers on a ratio and in the national top or bottom ``national_pct``%."""
+@dataclass(frozen=True)
+class Outliers:
+    """The round's outliers among their peers, and how the peer groups were made."""
+
+    method: str
+    national_pct: float
+    rows: tuple[Outlier, ...]
+
+
+def outliers(national: National | duckdb.DuckDBPyConnection, round_: str, national_pct: float = 10) -> Outliers:
+    """Every valid plan beyond all its peers on a ratio and in the national top or bottom ``national_pct``%."""
     ratios = round_ratios(national, round_)
     out = []
     for code in sorted(ratios.valid):
@@ -206,4 +233,5 @@ def outliers(national: National, round_: str, national_pct: float = 10) -> list[
                 s.national_percentile <= national_pct or s.national_percentile >= 100 - national_pct)
             if beyond and extreme:
                 out.append(Outlier(code, pp.name, s))
-    return sorted(out, key=lambda o: (list(RATIOS).index(o.standing.ratio), o.name))
+    rows = sorted(out, key=lambda o: (list(RATIOS).index(o.standing.ratio), o.direction, o.name))
+    return Outliers(_groups(round_).method, national_pct, tuple(rows))
