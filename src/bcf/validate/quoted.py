@@ -39,6 +39,13 @@ def _percent(x: float) -> str:
     return f"{x * 100:.1f}%" if x < 0.1 else f"{x * 100:.0f}%"
 
 
+def _gap(stated: float, expected: float) -> str:
+    """How far the stated figure is from the reference, in words: 18% more, 20% less, 4.5 times as much."""
+    if expected and stated >= 2 * expected:
+        return f"{stated / expected:.1f} times as much"
+    return f"{_percent(abs(stated - expected) / expected)} {'more' if stated > expected else 'less'}"
+
+
 def compare(check: Check, sub: Submission) -> Iterator[Finding]:
     """Each place the figure is stated, against the reference figure for the plan's area."""
     area = sub.area
@@ -57,7 +64,8 @@ def compare(check: Check, sub: Submission) -> Iterator[Finding]:
         gap = abs(float(v) - expected) / expected if expected else float("inf")
         if gap > tolerance:
             yield finding(check.rule, sheet, cell, found=float(v), expected=expected, source=src.publisher,
-                          vintage=src.vintage, area=area.plan_name, gap=_percent(gap), tolerance=_percent(tolerance))
+                          vintage=src.vintage, area=area.plan_name, gap=_gap(float(v), expected),
+                          tolerance=_percent(tolerance))
 
 
 for _check in checks():
