@@ -29,7 +29,7 @@ class Scope:
 
     @property
     def label(self) -> str:
-        """The round as people write it (2015/16)."""
+        """The round as people write it (its label, e.g. the financial year with a slash)."""
         return rounds.get(self.round).label if self.round in rounds.all_rounds() else self.round
 
 
