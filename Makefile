@@ -55,6 +55,7 @@ wheel-check: $(STAMP)
 	/tmp/bcf-wheel-venv/bin/pip install --quiet dist/*.whl
 	mkdir -p /tmp/bcf-wheel-check && cd /tmp/bcf-wheel-check && /tmp/bcf-wheel-venv/bin/bcf template new --hwb Leeds -o leeds.xlsx
 	/tmp/bcf-wheel-venv/bin/python -c "import bcf.content as c; assert '_content' in str(c.root()), c.root(); print('content from', c.root())"
+	/tmp/bcf-wheel-venv/bin/python -c "from bcf import reference as r; s = r.source(); assert s.checksum() == s.sha256; print('reference:', s.cite)"
 
 # Stage timings for the whole round, against the floor of merely parsing the files (prints numbers).
 bench: $(STAMP)

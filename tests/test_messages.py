@@ -89,6 +89,11 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "BCF-CONS-003": {"found": 3618.0, "expected": 2010.0},
     "BCF-CONS-004": {"found": 3063.0, "expected": 0.0},
     "BCF-CONS-005": {"found": "S99"},
+    "BCF-REF-001": {"found": 986243.0, "expected": 789194, "source": "Office for National Statistics",
+                    "vintage": "mid-2018", "area": "Leeds", "gap": "25% more", "tolerance": "10%"},
+    "BCF-REF-002": {"found": 789194.0, "expected": 122414, "source": "Office for National Statistics",
+                    "vintage": "mid-2018", "area": "Leeds", "gap": "6.4 times as much", "tolerance": "10%"},
+    "BCF-REF-003": {"found": "ons_population_mid2018_councils.csv", "label": "The population covered"},
 }
 BAD = {
     "a fragment": re.compile(r"\ba sheet called\b|\bthe the\b|\ba an?\b"),

@@ -194,7 +194,7 @@ def _bcf(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def test_a_new_round_is_content_only(tmp_path: Path) -> None:
     """Copy the content, add a round folder made like a policy team would (no code), and run the whole path."""
     root = tmp_path / "content"
-    for folder in ("bcf_templates", "rules", "aggregator", "reports", "sample_submissions"):
+    for folder in content.FOLDERS:
         shutil.copytree(content.path(folder), root / folder, ignore=shutil.ignore_patterns("*.xlsx", "manifest.json"))
     new = root / "bcf_templates" / "2099-00"
     shutil.copytree(root / "bcf_templates" / NEXT, new)

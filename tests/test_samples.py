@@ -37,7 +37,7 @@ def test_defects_cover_every_kind_three_times_in_about_40_percent(sample_round: 
     assert set(kinds) == set(samples.DEFECTS)
     assert min(kinds.values()) >= 3
     rules = {d["rule"] for f in defective for d in f["defects"]}
-    assert {r.split("-")[1] for r in rules} == {"GATE", "STRUCT", "CELL", "ARITH", "POL", "CONS"}
+    assert {r.split("-")[1] for r in rules} == {"GATE", "STRUCT", "CELL", "ARITH", "POL", "CONS", "REF"}
 
 
 def test_manifest_matches_what_the_reader_sees(sample_round: tuple[Path, dict[str, Any]]) -> None:

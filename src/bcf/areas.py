@@ -1,7 +1,7 @@
-"""The Health and Wellbeing Boards of a round and their (synthetic) allocations.
+"""The Health and Wellbeing Boards of a round, their real populations and their (synthetic) allocations.
 
 Each round's folder carries its own ``hwb_list.csv`` and ``allocations.csv``: boards merge and allocations
-change from year to year, so nothing here is shared between rounds.
+change from year to year, so nothing here is shared between rounds. ``bcf.allocations`` writes the file.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ class Area:
     population: int  # of the whole plan
     minimum_pooled_000: float
     ringfence_000: float
+    population_65_plus: int = 0  # of the whole plan (0: the allocations do not say)
 
     def get(self, column: str) -> str | float:
         value: str | float = getattr(self, column)
@@ -46,8 +47,8 @@ class Areas:
         plans = {p["plan_code"]: p for p in _rows(folder / "allocations.csv")}
         return cls(tuple(
             Area(r["hwb_name"], r["ons_code"], r["la_type"], r["region_name"], r["plan_code"],
-                 plans[r["plan_code"]]["plan_name"], int(plans[r["plan_code"]]["population"]),
-                 float(plans[r["plan_code"]]["minimum_pooled_000"]), float(plans[r["plan_code"]]["ringfence_000"]))
+                 (p := plans[r["plan_code"]])["plan_name"], int(p["population"]), float(p["minimum_pooled_000"]),
+                 float(p["ringfence_000"]), int(p.get("population_65_plus") or 0))
             for r in _rows(folder / "hwb_list.csv")))
 
     def plans(self) -> list[Area]:

@@ -861,3 +861,37 @@ def read_cmd(paths: tuple[Path, ...], fmt: str) -> None:
     console().print(table)
     console().print(f"Read {len(rows)} workbooks in {elapsed:.2f}s; "
                   f"{sum(1 for r in rows if r['problems'])} had reading problems.")
+
+
+@main.command("peers")
+@_db_option
+@_round_option
+@click.option("--hwb", "plan", metavar="CODE|NAME", required=True, help="The plan, by HWB name or ONS code.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def peers_cmd(db: Path, round_: str | None, plan: str, fmt: str) -> None:
+    """A plan's peer group and its key ratios (savings as a share of the pool, the planned cut in emergency
+    admissions, the unit cost of an avoided admission, admissions per 1,000 people, care-home admissions per
+    100,000 aged 65+) as percentiles among its peers and among every valid plan."""
+    from bcf.national.door import open_store
+    from bcf.national.peers import peers_for
+
+    with open_store(db) as national:
+        pp = peers_for(national, plan, round_)
+    if fmt == "json":
+        click.echo(json.dumps(pp.as_dict(), indent=1, ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    console().print(f"{pp.name} ({pp.plan_code}), round {pp.round}. Peers, nearest first: "
+                    + ", ".join(p.name + ("" if p.valid else " (not valid)") for p in pp.peers) + ".")
+    console().print(f"Peer groups: {pp.method}.")
+    table = Table("Ratio", "This plan", "Peers' median", "Percentile among peers", "Percentile nationally")
+    for s in pp.standings:
+        table.add_row(s.label, s.shown, s.median_shown, _pct(s.peer_percentile), _pct(s.national_percentile))
+    console().print(table)
+    for s in pp.standings:
+        console().print(s.sentence())
+
+
+def _pct(p: float | None) -> str:
+    return "" if p is None else f"{p:.0f}"

@@ -2,8 +2,8 @@
 
 The folders sit at the top of the source tree and are copied into the wheel under ``bcf/_content``;
 this module is the one place that knows both layouts. A central team may keep its own content (a new
-round, reworded rules) in a folder of the same layout and point ``BCF_CONTENT`` at it. Its YAML is read
-here too.
+round, reworded rules, an official peer-group file in ``reference/``) in a folder of the same layout and point
+``BCF_CONTENT`` at it. Its YAML is read here too.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-FOLDERS = ("bcf_templates", "rules", "aggregator", "reports", "sample_submissions")
+FOLDERS = ("bcf_templates", "rules", "aggregator", "reports", "sample_submissions", "reference")
 # libyaml's parser when PyYAML was built with it: the same safe types as SafeLoader, about ten times faster
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -31,6 +31,7 @@ class Family(StrEnum):
     ARITHMETIC = "arithmetic"
     POLICY = "policy"
     CONSISTENCY = "consistency"
+    REFERENCE = "reference"  # a figure the return quotes, against the official statistic it comes from
 
 
 FAMILIES = tuple(Family)

@@ -32,6 +32,7 @@ def letter_context(nat: National, submission_id: int, params: Assumptions, round
 def letter_contexts(nat: National, submission_ids: list[int], params: Assumptions, round_: str
                     ) -> dict[int, dict[str, Any]]:
     """Everything each letter says, by submission id, from the store in a query per table."""
+    from bcf.national.peers import round_peers
     from bcf.national.resubmissions import compare_all
 
     plans = nat.rows("assurance.letter_plans", ids=submission_ids)
@@ -41,6 +42,7 @@ def letter_contexts(nat: National, submission_ids: list[int], params: Assumption
     codes = {plan["plan_code"] for plan in plans}
     only = next(iter(codes)) if len(codes) == 1 else None  # one plan's letter compares that plan's files alone
     resubmitted = {pair.plan_code: pair for pair in compare_all(nat, round_, only)}
+    peers = round_peers(nat, round_)  # reports/_peers.html.j2: the plan among its peers
     shared = {"round": rounds.get(round_), "today": dt.date.today().strftime("%d %B %Y"),
               "p": params.v, "params": list(params.values())}
     out = {}
@@ -50,7 +52,7 @@ def letter_contexts(nat: National, submission_ids: list[int], params: Assumption
         mine = scenarios.get(sid, [])
         s = stored[sid].stress
         out[sid] = {
-            "resubmission": resubmitted.get(plan["plan_code"]),
+            "resubmission": resubmitted.get(plan["plan_code"]), "peers": peers.get(plan["plan_code"]),
             "explained": explained.get(sid, []), "plan": plan, **shared,
             "category": assessment.category, "category_class": Category(assessment.category).css,
             "reasons": assessment.reasons, "actions": assessment.actions,

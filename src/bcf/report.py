@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from bcf import charts, rounds
 from bcf.national.door import National
+from bcf.national.peers import outliers
 from bcf.national.summary import summary
 from bcf.params import Assumptions
 from bcf.render import Nav, environment, write_pdf
@@ -42,6 +43,7 @@ def national_context(nat: National, params: Assumptions, round_: str) -> dict[st
                    "categories": Markup(charts.categories_by_region(
                        nat.frame("assurance.categories_by_region", round=round_)))},
         "p": p, "params": [v for v in params.values() if v.section in APPENDIX or v.name == "nel_expected_reduction_pct"],
+        "peer_outliers": outliers(nat, round_, p["peer_outlier_pct"]),  # reports/_peer_outliers.html.j2
     }
 
 

@@ -30,8 +30,9 @@ DEFECT_SHARE = 0.4
 TIMES_EACH = 3
 SEED = 151
 SYNTHETIC = {  # what every manifest says of its files
-    "plan": "Synthetic plans: figures scaled by synthetic populations and allocations, savings optimistic and "
-            "weakly evidenced as the first real plans were (see sample_submissions/profile.yaml).",
+    "plan": "Synthetic plans: figures scaled by the areas' real populations (ONS mid-2018, standing in for the "
+            "round's year) and synthetic allocations, savings optimistic and weakly evidenced as the first real "
+            "plans were (see sample_submissions/profile.yaml).",
     "quarterly": "Synthetic quarterly returns made from the synthetic plans: actual emergency admissions drift above "
                  "plan, calibrated to the NAO's outturn (a rise of about 1.6% on a baseline of about 5.3 million, "
                  "where plans cut about 2-3%); see sample_submissions/profile.yaml.",

@@ -1,7 +1,8 @@
 """One clean, internally consistent plan for one area, built piece by piece from the sample profile.
 
-Figures are scaled by the area's (synthetic) population; every number and phrase comes from
-``sample_submissions/profile.yaml`` or from the round (its lists, deadline and parameters), so a new
+Figures are scaled by the area's real population (the round's allocations, from the reference population), and
+the care-home admissions rate is per 100,000 of its real population aged 65 and over; every number and phrase
+comes from ``sample_submissions/profile.yaml`` or from the round (its lists, deadline and parameters), so a new
 round's template is filled without code. A required field this builder does not know is filled from the
 field's own example in the specification.
 """
@@ -170,7 +171,8 @@ def _benefits(c: _Context, schemes: list[Row], baseline: int, avoided: int) -> l
 
 def _metrics(c: _Context) -> list[Row]:
     rng, scale, pop = c.rng, c.scale, c.area.population
-    pop65, pop18, res = pop * 0.17, pop * 0.78, rng.uniform(400, 1000)
+    pop65 = c.area.population_65_plus or pop * 0.17  # the real 65+ population, where the allocations give it
+    pop18, res = pop * 0.78, rng.uniform(400, 1000)
     return [
         {"num_baseline": round(res * pop65 / 1e5), "den_baseline": round(pop65), "num_plan": round(res * 0.96 * pop65 / 1e5),
          "den_plan": round(pop65 * 1.01), "rationale": "Fewer admissions through reablement"},

@@ -253,6 +253,19 @@ def _header(p: Plan, rng: random.Random) -> None:
     p.plant("header_changed", "BCF-STRUCT-005", ("Risks", f"{t.letter('owner')}{t.header_row}"))
 
 
+@defect("population_misstated", "BCF-REF-001", "NEL & P4P")
+def _population(p: Plan, rng: random.Random) -> None:
+    """The population of another footprint (a CCG's registered list runs well above the council's)."""
+    wrong = round(p.area.population * rng.choice([1.18, 1.25, 0.8]))
+    p.plant("population_misstated", "BCF-REF-001", _set(p, "population", wrong))
+
+
+@defect("rate_over_whole_population", "BCF-REF-002", "Metrics")
+def _pop65(p: Plan, rng: random.Random) -> None:
+    """The care-home admissions rate worked out over the whole population rather than the people aged 65+."""
+    p.plant("rate_over_whole_population", "BCF-REF-002", _set(p, "metrics.den_baseline", p.area.population, 0))
+
+
 # defects that type one wrong value into one cell: kind -> (rule, sheet, field or table.column, value, row)
 ONE_CELL: dict[str, tuple[str, str, str, Any, int | None]] = {
     "text_in_number_metric": ("BCF-CELL-002", "Metrics", "metrics.num_plan", "approx 5%", 1),

@@ -469,3 +469,6 @@ def derived_from(sub: Submission, f: Finding) -> set[str]:
         return {name} | (calc.names() if calc else set())
     calc = sub.spec.table(table).column(column).calc
     return {name} | {f"{table}.{n}" for n in (calc.names() if calc else ())}
+
+
+from bcf.validate import quoted as _quoted  # noqa: E402,F401  the reference family registers its rules here too

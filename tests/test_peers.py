@@ -1,0 +1,140 @@
+"""Peer groups and a plan's standing among its peers: worked by hand on small cases, then on the sample round's
+store (the percentile against a group recomputed from the raw tables), the official file dropped in, the
+command, the letter's block and the national report's section."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from bcf import content, peer_groups, reference
+from bcf.cli import main
+from bcf.national.door import open_store
+from bcf.national.peers import outliers, percentile, plan_peers, standing
+from bcf.render import environment
+from tests.support import AREAS, ROUND
+
+FIVE = {"E06000017": "Rutland", "E06000001": "Hartlepool", "E06000005": "Darlington", "E10000016": "Kent",
+        "E09000022": "Lambeth"}
+
+
+def _two_indicators(k: int) -> peer_groups.Method:
+    src = reference.POPULATION
+    return peer_groups.Method("test", k, {}, (
+        peer_groups.Indicator("size", "size", src, ("all_ages",), None, True, 1.0),
+        peer_groups.Indicator("old", "old", src, ("age_65_plus",), "all_ages", False, 2.0)))
+
+
+def test_a_peer_set_computed_by_hand() -> None:
+    """Five councils, log population (weight 1) and share aged 65+ (weight 2), the 2 nearest: worked here
+    from the raw file, independently of the module."""
+    rows = reference.table()
+    raw = {c: (math.log(int(rows[c]["all_ages"])), int(rows[c]["age_65_plus"]) / int(rows[c]["all_ages"])) for c in FIVE}
+    z: dict[str, list[float]] = {c: [] for c in FIVE}
+    for j in range(2):
+        xs = [raw[c][j] for c in FIVE]
+        mean = sum(xs) / 5
+        sd = (sum((x - mean) ** 2 for x in xs) / 5) ** 0.5
+        for c in FIVE:
+            z[c].append((raw[c][j] - mean) / sd)
+
+    def dist(a: str, b: str) -> float:
+        return (1 * (z[a][0] - z[b][0]) ** 2 + 2 * (z[a][1] - z[b][1]) ** 2) ** 0.5
+
+    by_hand = {c: tuple(sorted((o for o in FIVE if o != c), key=lambda o: (dist(c, o), o))[:2]) for c in FIVE}
+    assert peer_groups.compute(list(FIVE), _two_indicators(2)).peers == by_hand
+    named = {FIVE[c]: {FIVE[p] for p in ps} for c, ps in by_hand.items()}
+    assert named["Hartlepool"] == {"Darlington", "Rutland"}  # the two other small unitaries
+
+
+def test_the_default_groups_are_the_same_every_run_and_leave_out_the_smallest() -> None:
+    codes = [a.ons_code for a in AREAS.all]
+    first, again = peer_groups.compute(codes), peer_groups.compute(list(reversed(codes)))
+    assert first.peers == again.peers and not first.official
+    assert all(len(p) == 15 for p in first.peers.values())
+    left_out = {"E06000053", "E09000001"}  # Isles of Scilly and City of London: nobody's peer
+    assert not left_out & {p for ps in first.peers.values() for p in ps}
+    assert len(first.of("E09000001")) == 15  # but the City of London has peers of its own
+    london = {a.ons_code for a in AREAS.all if a.region_name == "London"}
+    assert len(london & set(first.of("E09000022"))) >= 10  # Lambeth's peers are mostly London boroughs
+
+
+def test_a_percentile_and_the_sentence_by_hand() -> None:
+    assert percentile(3.0, [1.0, 2.0, 3.0, 4.0]) == 100 * (2 + 0.5) / 4  # two below, one tie counted half
+    peers = [0.5, *([2.0] * 4), 2.5, 3.0, 3.1, 3.2, 3.5, 3.5, 4.0, 4.2, 5.0, 0.8]  # 15 peers, 13 above 0.8
+    s = standing("planned_cut_pct", 0.8, peers, peers + [9.0])
+    assert (s.peers_below, s.peers_above, s.peers_with_value) == (1, 13, 15)
+    assert s.peer_percentile == pytest.approx(100 * 1.5 / 15)
+    assert s.national_percentile == pytest.approx(100 * 1.5 / 16)
+    assert s.sentence() == "Your planned cut in emergency admissions of 0.8% is lower than 13 of your 15 peers'."
+
+
+def test_an_official_peer_file_is_used_as_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "content"
+    for folder in content.FOLDERS:
+        shutil.copytree(content.path(folder), root / folder, ignore=shutil.ignore_patterns("*.xlsx", "manifest.json"))
+    (root / "reference" / "peers.csv").write_text(
+        "ons_code,peer_ons_code,rank\nE08000024,E06000047,2\nE08000024,E08000037,1\n", encoding="utf-8")
+    monkeypatch.setenv("BCF_CONTENT", str(root))
+    groups = peer_groups.load([a.ons_code for a in AREAS.all])
+    assert groups.official and groups.of("E08000024") == ("E08000037", "E06000047")  # Gateshead, then County Durham
+
+
+def _cuts(db: Path) -> dict[str, float]:
+    """Every valid plan's planned cut, straight from the raw tables."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return dict(con.execute(
+            "SELECT c.plan_code, 100 * (sum_b - sum_p) / sum_b FROM current_submissions c JOIN ("
+            "SELECT submission_id, baseline_q1 + baseline_q2 + baseline_q3 + baseline_q4 AS sum_b, "
+            "plan_q1 + plan_q2 + plan_q3 + plan_q4 AS sum_p FROM nel_plan) USING (submission_id) "
+            "WHERE c.status = 'ready'").fetchall())
+
+
+def test_a_plans_standing_on_the_store_matches_the_raw_tables(national: Path) -> None:
+    cuts = _cuts(national)
+    code = sorted(cuts)[0]
+    with open_store(national) as store:
+        pp = plan_peers(store, ROUND, code)
+    s = pp.standing("planned_cut_pct")
+    mine = cuts[code]
+    group = [cuts[p.plan_code] for p in pp.peers if p.plan_code in cuts]
+    others = [v for c, v in cuts.items() if c != code]
+    assert s.value == pytest.approx(mine) and s.peers_with_value == len(group)
+    assert s.peers_above == sum(v > mine for v in group) and s.peers_below == sum(v < mine for v in group)
+    assert s.national_percentile == pytest.approx(100 * (sum(v < mine for v in others) + 0.5 * sum(
+        v == mine for v in others)) / len(others))
+    assert [p.valid for p in pp.peers] == [p.plan_code in cuts for p in pp.peers]
+
+
+def test_bcf_peers_prints_the_group_and_ratios(national: Path) -> None:
+    done = CliRunner().invoke(main, ["peers", "--db", str(national), "--hwb", "Sunderland", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    out: dict[str, Any] = json.loads(done.output)
+    assert out["hwb"] == "Sunderland" and len(out["peers"]) == 15 and not out["official"]
+    assert [r["ratio"] for r in out["ratios"]] == ["savings_share_pct", "planned_cut_pct", "unit_cost", "nel_per_1000",
+                                                   "care_home_per_100k_65"]
+    text = CliRunner().invoke(main, ["peers", "--db", str(national), "--hwb", "Sunderland"])
+    assert "Rotherham" in text.output and "of your" in text.output
+    assert CliRunner().invoke(main, ["peers", "--db", str(national), "--hwb", "Borsetshire"]).exit_code == 2
+
+
+def test_the_letter_block_and_the_report_section(national: Path) -> None:
+    with open_store(national) as store:
+        pp = plan_peers(store, ROUND, "E08000024")
+        found = outliers(store, ROUND)
+    html = environment().get_template("_peers.html.j2").render(peers=pp)
+    assert all(s.sentence().replace("'", "&#39;") in html for s in pp.standings if s.value is not None)
+    assert "Rotherham" in html
+    for o in found.rows:  # beyond every peer, and in the national top or bottom tenth
+        s = o.standing
+        assert s.peers_with_value in (s.peers_below, s.peers_above)
+        assert s.national_percentile is not None and min(s.national_percentile, 100 - s.national_percentile) <= 10
+    section = environment().get_template("_peer_outliers.html.j2").render(peer_outliers=found)
+    assert f"Outliers among similar areas ({len(found.rows)})" in section
