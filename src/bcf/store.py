@@ -119,6 +119,16 @@ def connect(db: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def with_current_views(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A store opened for reading, seen through today's views (as views of this connection only: the file is
+    untouched), so an older store reads as a new one does."""
+    try:
+        con.execute(sql("views.sql").replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW"))
+    except duckdb.Error:  # a store from before a table the views read: its own views stand
+        pass
+    return con
+
+
 class Store:
     """An open store. Opening for writing creates (or extends) the schema and views."""
 

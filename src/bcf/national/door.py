@@ -33,7 +33,7 @@ class National:
     def __init__(self, db: Path, write: bool = False, con: duckdb.DuckDBPyConnection | None = None):
         self.db = Path(db)
         if con is None:  # an older store is read through today's views: written when writing, for this run otherwise
-            con = store.Store(self.db).con if write else _current_views(store.connect(self.db, read_only=True))
+            con = store.Store(self.db).con if write else store.with_current_views(store.connect(self.db, read_only=True))
         self.con = con
 
     @classmethod
@@ -79,15 +79,6 @@ class National:
 
     def scalar(self, ref: str, **params: Any) -> Any:
         return queries.scalar(self.con, ref, **params)
-
-
-def _current_views(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """Today's views over a store opened for reading, as views of this connection only (the file is untouched)."""
-    try:
-        con.execute(store.sql("views.sql").replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW"))
-    except duckdb.Error:  # a store from before a table the views read: its own views stand
-        pass
-    return con
 
 
 def open_store(db: Path, write: bool = False) -> National:
