@@ -11,6 +11,7 @@ cell of theirs is reported as blank.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -179,6 +180,30 @@ def _type_findings(sub: Submission) -> dict[tuple[str, str], Finding]:
             f = field_of(sub.spec, p.name)
             if p.kind == ProblemKind.PLACEHOLDER and not f.required:
                 continue
-            out[(p.sheet, p.cell)] = finding(PROBLEM_RULES[p.kind], p.sheet, p.cell, found=p.found, expected=p.expected,
-                                             label=f.label, example=f.example or "")
+            known = accepted(f, p.found) if p.kind == ProblemKind.WRONG_TYPE else None
+            out[(p.sheet, p.cell)] = finding(
+                PROBLEM_RULES[p.kind], p.sheet, p.cell, found=p.found, expected=known[0] if known else p.expected,
+                label=f.label, example=f.example or "", wanted=str(p.expected or ""), likely=known[1] if known else "")
     return out
+
+
+_TYPED_NUMBER = re.compile(r"(-)?\s*£?\s*(-)?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(k|m|%)?", re.IGNORECASE)
+POUNDS_FROM = 100_000  # an amount typed with a £ sign into a £000 cell from here up is read as pounds
+
+
+def accepted(f: Field, typed: Any) -> tuple[str, str] | None:
+    """The value a number cell would accept, worked out from text typed with £ signs, commas, k, m or %, and a
+    sentence naming the likely cause: "£2,635,000" in a £000 cell is ("2635", "This looks like pounds …")."""
+    m = _TYPED_NUMBER.fullmatch(typed.strip()) if f.numeric and isinstance(typed, str) else None
+    if m is None:
+        return None
+    sign, suffix = -1 if (m[1] or m[2]) else 1, (m[5] or "").lower()
+    n = sign * float(m[3].replace(",", "") + (m[4] or "")) * {"k": 1_000, "m": 1_000_000}.get(suffix, 1)
+    thousands = f.unit == "£000" and (suffix in ("k", "m") or abs(n) >= POUNDS_FROM)
+    value = n / 1000 if thousands else n
+    if f.type == "integer" and not value.is_integer():
+        return None
+    shown = f"{value:.0f}" if value.is_integer() else f"{value:g}"
+    if thousands:
+        return shown, f"This looks like pounds and the cell is in £000 (thousands of pounds): enter \"{shown}\"."
+    return shown, f"Enter it as \"{shown}\", the number alone."
