@@ -86,7 +86,7 @@ def test_ready_to_submit_still_shows_the_category_it_would_get(weak_evidence: Pa
     runner.invoke(main, ["check", str(weak_evidence), "--format", "html", "-o", str(tmp_path / "r.html")])
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Assurance category (provisional): Approved subject to conditions" in page and "Done when:" in page
-    joined = "Ready to submit means the workbook passes every check, not that the plan is approved"
+    joined = "Ready to submit means the workbook passes every check, not that the plan is approved outright"
     assert joined in text.output and joined in page  # one sentence joins "ready" to a category below Approved
     assert page.index('id="problems"') < page.index('id="preview-title"')  # what to fix first, then the category
 

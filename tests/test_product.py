@@ -113,7 +113,7 @@ def test_the_self_check_leads_with_what_to_fix(plans: dict[str, Path], tmp_path:
             else:
                 joined = page.locator(".joining").inner_text()
                 assert joined.startswith("Ready to submit means the workbook passes every check, not that the plan is "
-                                         'approved: on its figures today the central team\'s stress test would place '
+                                         'approved outright: on its figures today the central team\'s stress test would place '
                                          'it in "Approved subject to conditions"')
             page.close()
 
@@ -184,6 +184,18 @@ def right_edges(pdf: Path) -> list[tuple[float, float]]:
     return out
 
 
+def overlapping(pdf: Path, page: int) -> list[tuple[str, str]]:
+    """Pairs of lines of text on a page that print over each other (by more than a third of a line's height)."""
+    xml = subprocess.run(["pdftotext", "-bbox-layout", "-f", str(page), "-l", str(page), str(pdf), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    lines = [(*map(float, m.groups()[:4]), " ".join(re.findall(r">([^<]*)</word>", m[5]))) for m in re.finditer(
+        r'<line xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</line>', xml, re.S)]
+    assert lines
+    return [(str(a[4]), str(b[4])) for i, a in enumerate(lines) for b in lines[i + 1:]
+            if min(a[2], b[2]) > max(a[0], b[0])  # side by side
+            and min(a[3], b[3]) - max(a[1], b[1]) > min(a[3] - a[1], b[3] - b[1]) / 3]
+
+
 @needs_office
 def test_the_export_prints_every_sheet_to_its_page_width(national: Path, tmp_path: Path) -> None:
     """Every page repeats its sheet's heading row whole: no sheet's columns are split across pages."""
@@ -212,7 +224,8 @@ def test_the_template_and_the_annotated_copy_print(plans: dict[str, Path], tmp_p
     CliRunner().invoke(main, ["template", "new", "--round", ROUND, "-o", str(template)])
     guidance = printed(template, tmp_path)[0]
     steps = [line.strip() for line in guidance.splitlines() if re.match(r"\s*\d\. ", line)]
-    assert [s[:2] for s in steps] == ["1.", "2.", "3.", "4.", "5."], guidance  # each step on its own lines
+    assert [s[:2] for s in steps] == ["1.", "2.", "3.", "4.", "5."], guidance
+    assert overlapping(tmp_path / "template.pdf", 1) == []  # no line prints over another
     for width, right in right_edges(tmp_path / "template.pdf"):
         assert right <= width - 20
 
@@ -225,3 +238,4 @@ def test_the_template_and_the_annotated_copy_print(plans: dict[str, Path], tmp_p
     assert any("Assurance category (provisional)" in p for p in pages[1:3])
     for width, right in right_edges(tmp_path / "annotated.pdf")[:3]:
         assert right <= width - 20, "text runs off the page"
+    assert overlapping(tmp_path / "annotated.pdf", 1) == [] and overlapping(tmp_path / "annotated.pdf", 2) == []

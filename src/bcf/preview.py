@@ -46,7 +46,7 @@ class Preview:
         if status == "ready" and a.category == APPROVED:
             return f"You can submit this workbook, and on its figures today it would be approved: {why}."
         if status == "ready":
-            return ("Ready to submit means the workbook passes every check, not that the plan is approved: on its "
+            return ("Ready to submit means the workbook passes every check, not that the plan is approved outright: on its "
                     f"figures today the central team's stress test would place it in \"{a.category}\", because {why}.")
         return (f"As it stands the central team's stress test would place this plan in \"{a.category}\", because {why}. "
                 "Fix the blocking problems first: they are the first things that would change it.")

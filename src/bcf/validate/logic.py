@@ -259,7 +259,7 @@ def pooled_at_least_minimum(sub: Submission) -> Iterator[Finding]:
 def social_care_protected(sub: Submission) -> Iterator[Finding]:
     v = num(sub.fields.get("social_care_protection"))
     if v is not None and v <= 0:
-        yield finding("BCF-POL-002", *sub.where("social_care_protection"), found=v)
+        yield finding("BCF-POL-002", *sub.where("social_care_protection"), found=v, expected="an amount above £0k")
 
 
 @rule("BCF-POL-003", "hwb_name", "ringfenced_oohs")
@@ -315,7 +315,9 @@ def risk_for_nel_target(sub: Submission) -> Iterator[Finding]:
     words = re.compile("|".join(rf"\b{re.escape(w)}" for w in p(sub, "nel_risk_words")), re.I)
     if not any(words.search(str(d or "")) for d in column(risks, "description")):
         row = risks[0][0] if risks else None
-        yield finding("BCF-POL-007", *(sub.where("risks.description", row) if row else sub.heading("risks.description")))
+        named = ", ".join(f'"{w}"' for w in p(sub, "nel_risk_words"))
+        yield finding("BCF-POL-007", *(sub.where("risks.description", row) if row else sub.heading("risks.description")),
+                      expected=f"a risk whose description names the target: {named}")
 
 
 @rule("BCF-POL-008", "risks.risk_id", "risks.likelihood", "risks.impact", "risks.mitigation")
