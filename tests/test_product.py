@@ -239,3 +239,23 @@ def test_the_template_and_the_annotated_copy_print(plans: dict[str, Path], tmp_p
     for width, right in right_edges(tmp_path / "annotated.pdf")[:3]:
         assert right <= width - 20, "text runs off the page"
     assert overlapping(tmp_path / "annotated.pdf", 1) == [] and overlapping(tmp_path / "annotated.pdf", 2) == []
+
+
+# -- small things ------------------------------------------------------------------------------------------
+
+def test_help_lists_commands_in_the_order_a_user_meets_them() -> None:
+    text = CliRunner().invoke(main, ["--help"]).output
+    listed = re.findall(r"^  (\w+)\s", text.split("Commands:")[1], re.M)
+    assert listed[:7] == ["template", "check", "batch", "national", "stress", "letters", "report"]
+    commands = " ".join(text.split("Commands:")[1].split())
+    assert "..." not in commands.replace("--db ... --users", "")  # no summary cut short
+    assert "--users FILE)." in " ".join(text.split())
+
+
+def test_no_page_nests_main_in_main() -> None:
+    """A page built on the base layout gets its one <main> from it."""
+    from bcf import content
+
+    pages = [p for p in content.path("reports").rglob("*.j2") if '{% extends "_base.html.j2" %}' in p.read_text()]
+    assert len(pages) >= 5
+    assert [p.name for p in pages if "<main" in p.read_text()] == []
