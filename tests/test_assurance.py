@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import re
 import shutil
@@ -127,7 +128,9 @@ def test_letters_turn_every_reason_into_an_action(assured: National, tmp_path: P
     for code, message, sheet, cell in rows:  # every blocking finding is an action, with where it is
         page = (tmp_path / ROUND / f"letter-{code}.html").read_text(encoding="utf-8")
         assert escape(message) in page and escape(where({"sheet": sheet, "cell": cell})) in page, (code, message)
-    by = f"<strong>By:</strong> {date(params['resubmit_by'].value)}"
+    due = dt.date.today() + dt.timedelta(days=params["resubmit_within_days"].value)  # three weeks after the letter
+    by = f"<strong>By:</strong> {date(due)}"
+    assert due > dt.date.today()
     for code, category, reasons in assured.con.execute("SELECT plan_code, category, reasons FROM assurance").fetchall():
         page = (tmp_path / ROUND / f"letter-{code}.html").read_text(encoding="utf-8")
         assert "no blocking items" not in page.lower()

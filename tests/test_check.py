@@ -172,7 +172,8 @@ def test_one_finding_per_cell_type_beats_required(tmp_path: Path, clean_plan: Pl
     report = check_file(write(clean_plan, tmp_path / "plan.xlsx"))
     assert findings_table(report, "rule_id", "cell", "found") == [("BCF-CELL-002", "C12", "£1,234")]
     (f,) = report.findings
-    assert f.message == 'You entered "£1,234" where a number is needed.'
+    assert f.message == 'You entered "£1,234" where a number is needed. Enter it as "1234", the number alone.'
+    assert f.expected == "1234"  # the value that would be accepted
     assert f.fix.startswith('Enter "Contingency fund (£000)" as a number, for example 1250.')
 
 

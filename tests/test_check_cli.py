@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from itertools import takewhile
 from pathlib import Path
 
 import openpyxl
@@ -95,9 +96,12 @@ def test_annotated_copy(defective: Path, tmp_path: Path) -> None:
     assert hashlib.sha256(defective.read_bytes()).hexdigest() == before
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames[0] == "Findings"
-    rows = [[c.value for c in r] for r in wb["Findings"].iter_rows(min_row=2)]
+    rows = list(takewhile(any, wb["Findings"].iter_rows(min_row=2, values_only=True)))  # then a blank row, the verdict
     assert [(r[1], r[2], r[3]) for r in rows] == [("BCF-CELL-006", "Cover", "C12"), ("BCF-ARITH-005", "Governance", "C11")]
     assert wb["Findings"]["D3"].hyperlink.location == "'Governance'!C11"
+    below = [r[0] for r in wb["Findings"].iter_rows(min_row=len(rows) + 3, values_only=True)]
+    assert below[0] == "Not ready to submit: 1 blocking, 1 advisory."
+    assert wb["Findings"].print_title_rows == "$1:$1" and wb["Findings"].page_setup.fitToWidth == 1
     assert wb["Governance"]["C11"].fill.fgColor.rgb.endswith("F4A09A")  # red: blocking
     assert wb["Cover"]["C12"].fill.fgColor.rgb.endswith("FFD966")  # amber: advisory
     assert "BCF-ARITH-005" in wb["Governance"]["C11"].comment.text

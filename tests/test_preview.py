@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from pathlib import Path
@@ -82,16 +83,23 @@ def test_ready_to_submit_still_shows_the_category_it_would_get(weak_evidence: Pa
     pv = doc["assurance_preview"]
     assert (pv["category"], pv["provisional"], pv["round"]) == ("Approved subject to conditions", True, ROUND)
     assert pv["figures"]["credible"] == 0 and pv["figures"]["claimed"] > 0 and pv["figures"]["optimism"] is None
-    assert pv["figures"]["conditions_optimism"] == 2.0 and pv["actions"][0]["by"] == "2014-10-10"
+    assert pv["figures"]["conditions_optimism"] == 2.0
+    assert pv["actions"][0]["by"] == (dt.date.today() + dt.timedelta(days=21)).isoformat()  # three weeks from today
 
     runner.invoke(main, ["check", str(weak_evidence), "--format", "html", "-o", str(tmp_path / "r.html")])
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Assurance category (provisional): Approved subject to conditions" in page and "Done when:" in page
+    joined = "Ready to submit means the workbook passes every check, not that the plan is approved outright"
+    assert joined in text.output and joined in page  # one sentence joins "ready" to a category below Approved
+    assert page.index('id="problems"') < page.index('id="preview-title"')  # what to fix first, then the category
 
     sheet = openpyxl.load_workbook(tmp_path / "copy.xlsx")[PREVIEW_SHEET]
     cells = [r[0] for r in sheet.iter_rows(values_only=True)]
     assert cells[0] == "Assurance category (provisional): Approved subject to conditions"
     assert any(str(c).startswith("Provisional:") for c in cells)
+    summary = [r[0] for r in openpyxl.load_workbook(tmp_path / "copy.xlsx")["Findings"].iter_rows(values_only=True)]
+    assert summary[0] == "Severity" and summary[2] == "Ready to submit: 0 blocking, 0 advisory."
+    assert str(summary[3]).startswith(joined)
 
 
 def test_raising_the_evidence_the_action_names_improves_the_category(tmp_path: Path) -> None:

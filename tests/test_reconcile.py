@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from html import unescape
 import shutil
+from html import unescape
 from pathlib import Path
 from typing import Any
 

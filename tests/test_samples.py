@@ -131,3 +131,27 @@ def test_the_category_mix_resembles_2014s(sample_round: tuple[Path, dict]) -> No
     mix = Counter(f["expected_category"] for f in sample_round[1]["files"])
     assert 3 <= mix["Approved"] <= 10 and 80 <= mix["Approved subject to conditions"] <= 105
     assert 35 <= mix["Approved with support"] <= 60 and 3 <= mix["Not approved"] <= 8
+
+
+def test_resubmissions_explain_each_finding_in_its_own_words_and_are_never_dated_ahead(tmp_path: Path) -> None:
+    """Each explanation on a resubmitted sample answers the finding it names (an invalid email is not "explained"
+    by a one-off item in the base year), and no file is stamped later than the moment it was written."""
+    import time
+
+    from bcf.samples.build import profile
+    from bcf.validate import check_file
+
+    reasons = profile()["resubmission"]["explanations"]
+    manifest = samples.generate(tmp_path, PLAN.round.id, "plan", SEED, resubmit=True)
+    assert manifest["files"]
+    explained = Counter()
+    for f in manifest["files"]:
+        path = tmp_path / f["file"]
+        assert path.stat().st_mtime <= time.time()
+        report = check_file(path)
+        assert "BCF-CONS-008" not in {x.rule_id for x in report.findings}  # every explanation names a finding
+        for finding in report.findings:
+            if finding.explanation:
+                assert finding.explanation == reasons.get(finding.rule_id, reasons["other"]), (f["file"], finding)
+                explained[finding.rule_id] += 1
+    assert len(explained) >= 4, explained  # several rules, each explained in words that fit it

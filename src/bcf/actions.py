@@ -112,6 +112,13 @@ class Stored:
     findings: list[dict[str, Any]]  # its findings, in the order stored
 
 
+def resubmit_by(p: dict[str, Any], written: dt.date | None = None) -> dt.date | None:
+    """When a corrected workbook is due: the round's ``resubmit_within_days`` after the letter or check that asks
+    for it, which is dated the day it is written (today); so a deadline never lies before the date it is given."""
+    days = p.get("resubmit_within_days")
+    return (written or dt.date.today()) + dt.timedelta(days=int(days)) if days is not None else None
+
+
 def _place(f: dict[str, Any]) -> tuple[Any, ...]:
     """The order of ``ORDER BY sheet, cell, rule_id`` (blanks last)."""
     return f["sheet"] is None, f["sheet"] or "", f["cell"] is None, f["cell"] or "", f["rule_id"]
@@ -122,7 +129,7 @@ def judge(plan: Stored, params: Mapping[str, Parameter]) -> Assessment:
     p = {k: v.value for k, v in params.items()}
     decided, s, benefits = plan.decided, plan.stress, plan.benefits
     table = rounds.get(s["round"]).ret("plan").spec(s["template_version"]).table("benefits")
-    by = p.get("resubmit_by")
+    by = resubmit_by(p)
     n_advisory = sum(f["severity"] == "advisory" for f in plan.findings)
     actions: list[Action] = []
     for r in decided["why"]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO
 
 import openpyxl
+from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
@@ -22,6 +23,9 @@ from bcf.validate import Report
 
 FILL = {"blocking": PatternFill("solid", fgColor="F4A09A"), "advisory": PatternFill("solid", fgColor="FFD966")}
 HEADINGS = ("Severity", "Rule", "Sheet", "Cell", "Problem", "How to fix it")
+WIDTHS = {"A": 10, "B": 15, "C": 13, "D": 7, "E": 55, "F": 55}  # the Findings sheet's columns, in characters
+PREVIEW_WIDTH = 70  # the Assurance preview sheet's one column: a portrait page wide
+LINE_HEIGHT = 15  # points, a line of 11 pt text
 PREVIEW_SHEET = "Assurance preview"
 
 
@@ -44,25 +48,9 @@ def annotate(source: Path | IO[bytes], report: Report, out: Path, pv: Preview | 
             height = min(60 + 15 * text.count("\n") + len(text) // 3, 400)
             cell.comment = Comment(text, "bcf self-check", width=360, height=height)
             marked += 1
-    ws = wb.create_sheet("Findings", 0)
-    ws.append(HEADINGS)
-    for c in ws[1]:
-        c.font = Font(bold=True)
-    for f in report.findings:
-        ws.append([f.severity, f.rule_id, f.sheet or "(whole file)", f.cell or "", f.message, f.fix])
-        if f.cell and f.sheet in wb.sheetnames:
-            link = ws.cell(ws.max_row, 4)
-            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"{quote(f.sheet)}!{f.cell}")
-            link.font = Font(color="0563C1", underline="single")
-        ws.cell(ws.max_row, 1).fill = FILL[f.severity]
-    for col, width in zip("ABCDEF", (10, 16, 18, 8, 70, 60), strict=True):
-        ws.column_dimensions[col].width = width
-    for row in ws.iter_rows(min_row=2):
-        for c in row[4:]:
-            c.alignment = Alignment(wrap_text=True, vertical="top")
-    ws.freeze_panes = "A2"
+    _findings_sheet(wb, report, pv)
     if pv:
-        _preview_sheet(wb.create_sheet(PREVIEW_SHEET, 1), pv)
+        _preview_sheet(wb.create_sheet(PREVIEW_SHEET, 1), pv, report.status)
     wb.active = 0
     for other in wb.worksheets[1:]:
         other.sheet_view.tabSelected = False
@@ -70,15 +58,79 @@ def annotate(source: Path | IO[bytes], report: Report, out: Path, pv: Preview | 
     return marked
 
 
-def _preview_sheet(ws: Worksheet, pv: Preview) -> None:
+def _findings_sheet(wb: Workbook, report: Report, pv: Preview | None) -> None:
+    """The first sheet: every finding with a link to its cell, then the verdict and the category it would get."""
+    ws = wb.create_sheet("Findings", 0)
+    ws.append(HEADINGS)
+    for c in ws[1]:
+        c.font = Font(bold=True)
+        c.alignment = Alignment(wrap_text=True, vertical="top")
+    for f in report.findings:
+        ws.append([f.severity, f.rule_id, f.sheet or "(whole file)", f.cell or "", f.message, f.fix])
+        if f.cell and f.sheet in wb.sheetnames:
+            link = ws.cell(ws.max_row, 4)
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=f"{quote(f.sheet)}!{f.cell}")
+            link.font = Font(color="0563C1", underline="single")
+        ws.cell(ws.max_row, 1).fill = FILL[f.severity]
+        fit_row(ws, ws.max_row, {c: w for c, w in WIDTHS.items() if c in "EF"}, f.message, f.fix)
+    for col, width in WIDTHS.items():
+        ws.column_dimensions[col].width = width
+    for row in ws.iter_rows(min_row=2):
+        for c in row:
+            c.alignment = Alignment(wrap_text=True, vertical="top")
+    summary = [verdict(report)] + ([pv.joining(report.status), f'The figures that decide it, and what would change '
+                                    f'it, are on the sheet "{PREVIEW_SHEET}".'] if pv else [])
+    ws.append([])
+    for line in summary:
+        ws.append([line])
+        at = ws.max_row
+        ws.merge_cells(start_row=at, start_column=1, end_row=at, end_column=len(HEADINGS))
+        ws.cell(at, 1).alignment = Alignment(wrap_text=True, vertical="top")
+        fit_row(ws, at, {"A": sum(WIDTHS.values())}, line)
+    ws.cell(ws.max_row - len(summary) + 1, 1).font = Font(bold=True)
+    ws.freeze_panes = "A2"
+    printed(ws, landscape=True)
+
+
+def verdict(report: Report) -> str:
+    """The verdict of the checks, as the first line under the findings."""
+    status = {"ready": "Ready to submit", "not ready": "Not ready to submit",
+              "unreadable": "The file could not be checked"}[report.status]
+    return f"{status}: {report.blocking} blocking, {report.advisory} advisory."
+
+
+def fit_row(ws: Worksheet, row: int, widths: dict[str, float], *texts: str) -> None:
+    """A row tall enough for its wrapped text: spreadsheets do not grow a row for text written by a program."""
+    lines = max(wrapped_lines(text, widths[col]) for col, text in zip(widths, texts, strict=False))
+    ws.row_dimensions[row].height = LINE_HEIGHT * lines + 3
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """About how many lines ``text`` takes in a column ``width`` characters wide, once wrapped."""
+    per_line = max(int(width * 1.05) - 2, 1)  # a column of width w holds about w average characters
+    return sum(max(1, -(-len(part) // per_line)) for part in str(text).split("\n"))
+
+
+def printed(ws: Worksheet, landscape: bool) -> None:
+    """Printed to the width of an A4 page, its heading row on every page."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+
+
+def _preview_sheet(ws: Worksheet, pv: Preview, status: str) -> None:
     """The provisional category, the figures that decide it and what would change it, as on the check page."""
     from bcf.present import preview_lines
 
-    lines = preview_lines(pv)
+    lines = preview_lines(pv, status)
     ws.append([lines[0]])
     ws["A1"].font = Font(bold=True, size=14)
     for line in lines[1:]:
         ws.append([line.strip()])
-    ws.column_dimensions["A"].width = 120
+        fit_row(ws, ws.max_row, {"A": PREVIEW_WIDTH}, line.strip())
+    ws.column_dimensions["A"].width = PREVIEW_WIDTH
     for row in ws.iter_rows(min_row=2):
         row[0].alignment = Alignment(wrap_text=True, vertical="top")
+    printed(ws, landscape=False)

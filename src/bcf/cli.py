@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -64,7 +65,27 @@ def _return_option(default: str | None) -> Callable[[Callable[..., None]], Calla
 
 
 class _Group(click.Group):
-    """Turns the library's errors into one sentence and their exit status, in one place for every command."""
+    """Turns the library's errors into one sentence and their exit status, in one place for every command; lists
+    the commands in the order a user meets them in the round, each with its whole first sentence."""
+
+    ORDER = ("template", "check", "batch", "national", "stress", "letters", "report", "export", "monitor", "diff",
+             "changes", "decisions", "decide", "serve", "users", "rounds", "rules", "samples", "read")
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(super().list_commands(ctx), key=lambda n: (self.ORDER.index(n) if n in self.ORDER else 99, n))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        commands = [(n, c) for n in self.list_commands(ctx) if (c := self.get_command(ctx, n)) and not c.hidden]
+        if commands:
+            with formatter.section("Commands"):
+                formatter.write_dl([(n, c.short_help or self.first_sentence(c.help or "")) for n, c in commands])
+
+    @staticmethod
+    def first_sentence(text: str) -> str:
+        """The help's first sentence whole (a "..." inside it is not its end)."""
+        words = " ".join(text.split("\n\n")[0].split())
+        end = re.search(r"(?<!\.)\.(?!\.)(\s|$)", words)
+        return words[:end.start() + 1] if end else words
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

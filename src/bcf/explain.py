@@ -50,8 +50,16 @@ def attach(findings: list[Finding], sub: Submission | None) -> list[Finding]:
             out[i] = replace(out[i], explanation=reason)
         if not hits and rule:
             named = f"{rule} at {place}" if place else rule
-            out.append(finding("BCF-CONS-008", *sub.where("explanations.rule_id", int(row)), found=named))
+            out.append(finding("BCF-CONS-008", *sub.where("explanations.rule_id", int(row)), found=named,
+                               expected=_explainable(findings)))
     return out
+
+
+def _explainable(findings: list[Finding]) -> str:
+    """The advisory findings an explanation could name, as the Explanations sheet names them."""
+    named = [f"{f.rule_id} at {f.sheet} {f.cell}" if f.cell else f.rule_id
+             for f in findings if f.severity == Severity.ADVISORY]
+    return "; ".join(dict.fromkeys(named)) or "none: the self-check made no advisory finding"
 
 
 def _text(v: Any) -> str:

@@ -52,10 +52,11 @@ def ratio(optimism: float | None) -> str:
     return "no savings backed by evidence" if optimism is None else f"{optimism:.2f}"
 
 
-def preview_lines(pv: Preview) -> list[str]:
-    """The provisional category and the figures that decide it, as lines of text."""
+def preview_lines(pv: Preview, status: str) -> list[str]:
+    """The provisional category, the sentence that joins it to the verdict and the figures that decide it, as
+    lines of text; findings already listed are counted, not repeated."""
     a, f = pv.assessment, pv.assessment.figures
-    lines = [f"Assurance category (provisional): {a.category}",
+    lines = [f"Assurance category (provisional): {a.category}", f"  {pv.joining(status)}",
              f"  Claimed savings {money(f.claimed)}; backed by evidence {money(f.credible)}. Evidence rated High counts "
              f"{counts_as(f.weight_high)}, Medium {counts_as(f.weight_medium)}, Low {counts_as(f.weight_low)}; a saving "
              "with no evidence written counts as nothing.",
@@ -64,10 +65,19 @@ def preview_lines(pv: Preview) -> list[str]:
              f"  Planned cut in emergency admissions: {pct(f.r_pct)}, against the {f.expected_pct:g}% expected."]
     if a.actions:
         lines.append("  What would change it:")
-        for i, act in enumerate(a.actions, 1):
+        i = 0
+        if pv.listed():
+            i += 1
+            lines.append(f"  {i}. Fix the {_problems(pv.listed())} listed above.")
+        for act in pv.others():
+            i += 1
             lines += [f"  {i}. {act.what}", f"     Where: {act.where}", f"     Done when: {act.done_when}"]
     lines.append(f"  {pv.note}")
     return lines
+
+
+def _problems(n: int) -> str:
+    return "blocking problem" if n == 1 else f"{n} blocking problems"
 
 
 def as_text(report: Report, pv: Preview | None = None) -> str:
@@ -86,7 +96,7 @@ def as_text(report: Report, pv: Preview | None = None) -> str:
             lines.append(f"           (Rule: {RULES_DOC}#{rule.anchor})")
         lines.append("")
     if pv:
-        lines += [*preview_lines(pv), ""]
+        lines += [*preview_lines(pv, report.status), ""]
     lines.append(verdict(report, pv))
     return "\n".join(escaped(line) for line in lines)
 

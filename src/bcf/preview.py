@@ -21,9 +21,10 @@ from bcf import rounds
 from bcf.validate import Report
 
 if TYPE_CHECKING:
-    from bcf.actions import Assessment
+    from bcf.actions import Action, Assessment
     from bcf.store import Store
 
+APPROVED = "Approved"  # the best category (stress.CATEGORIES[-1]), named here so that a check need not load DuckDB
 PROVISIONAL = ("Provisional: this is the category the central team's stress test would give this plan today. It "
                "depends on the national parameters for the round (the unit cost of an admission, how evidence "
                "ratings count, the thresholds), which may be revised before assurance.")
@@ -37,6 +38,26 @@ class Preview:
 
     def as_dict(self) -> dict[str, Any]:
         return {"round": self.round_id, "provisional": True, "note": self.note, **self.assessment.as_dict()}
+
+    def joining(self, status: str) -> str:
+        """One sentence that joins the verdict of the checks ("ready to submit") to the category it would get."""
+        a = self.assessment
+        why = "; ".join(r[:1].lower() + r[1:] for r in a.reasons)
+        if status == "ready" and a.category == APPROVED:
+            return f"You can submit this workbook, and on its figures today it would be approved: {why}."
+        if status == "ready":
+            return ("Ready to submit means the workbook passes every check, not that the plan is approved outright: on its "
+                    f"figures today the central team's stress test would place it in \"{a.category}\", because {why}.")
+        return (f"As it stands the central team's stress test would place this plan in \"{a.category}\", because {why}. "
+                "Fix the blocking problems first: they are the first things that would change it.")
+
+    def listed(self) -> int:
+        """How many of the actions are findings already listed under "What to fix"."""
+        return sum(1 for act in self.assessment.actions if act.rule_id)
+
+    def others(self) -> tuple[Action, ...]:
+        """The actions that are not findings: the evidence behind the savings, or too many advisory points."""
+        return tuple(act for act in self.assessment.actions if not act.rule_id)
 
 
 def preview(report: Report) -> Preview | None:

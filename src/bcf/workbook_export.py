@@ -19,12 +19,14 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bcf import rounds
+from bcf.generate.styles import fit_height, print_to_width
 from bcf.national.door import National
 from bcf.present import formula_safe
 from bcf.render import heading
 from bcf.shown import escaped
 
 HEADER = PatternFill("solid", fgColor="1D3557")
+PORTRAIT_WIDTH = 85  # characters across an A4 page in portrait; a wider sheet prints landscape
 MONEY, PCT, COUNT, NUMBER, DATE = '#,##0;-#,##0', '0.0"%"', "#,##0", "#,##0.00", "dd/mm/yyyy"
 # the team's own products, beside the national views: sheet name -> (what it is, query over one round)
 PRODUCTS = {  # sheet name -> (what it is, its named query over one round)
@@ -102,7 +104,23 @@ def _sheet(wb: Workbook, title: str, df: pd.DataFrame) -> Worksheet:
     ws.freeze_panes = "A2"
     if len(df.columns):
         ws.auto_filter.ref = f"A1:{get_column_letter(len(df.columns))}{max(len(df) + 1, 2)}"
+    _fit_rows(ws)
+    print_to_width(ws, landscape=_width(ws) > PORTRAIT_WIDTH, title_rows="1:1")
     return ws
+
+
+def _width(ws: Worksheet) -> float:
+    """The sheet's width in characters, all its columns added up."""
+    return sum(d.width or 0 for d in ws.column_dimensions.values())
+
+
+def _fit_rows(ws: Worksheet) -> None:
+    """Every row as tall as the wrapped text in it, the heading row included."""
+    widths = {letter: d.width or 8 for letter, d in ws.column_dimensions.items()}
+    for row in ws.iter_rows():
+        wrapped = [(widths.get(c.column_letter, 8), c.value) for c in row if c.alignment.wrap_text and c.value]
+        if wrapped:
+            fit_height(ws, row[0].row, wrapped)
 
 
 def write(nat: National, path: Path, round_: str, views: tuple[str, ...]) -> Path:
@@ -131,6 +149,15 @@ def write(nat: National, path: Path, round_: str, views: tuple[str, ...]) -> Pat
     readme["A1"].font = Font(bold=True, size=14)
     for c in readme[4]:
         c.font = Font(bold=True)
-    readme.column_dimensions["A"].width, readme.column_dimensions["B"].width = 32, 100
+    readme.column_dimensions["A"].width, readme.column_dimensions["B"].width = 32, 90
+    for row in readme.iter_rows(min_row=2, max_row=2):
+        row[0].alignment = Alignment(wrap_text=True, vertical="top")
+    readme.merge_cells("A2:C2")
+    fit_height(readme, 2, [(130, readme["A2"].value)])
+    for row in readme.iter_rows(min_row=5):
+        for c in row:
+            c.alignment = Alignment(wrap_text=c.column == 2, vertical="top")
+    _fit_rows(readme)
+    print_to_width(readme, landscape=True, title_rows="4:4")
     wb.save(path)
     return path

@@ -20,7 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bcf.areas import Areas
 from bcf.generate.cells import Cached, Filled, Layout, Values, quote
-from bcf.generate.styles import BOLD, CALC, GREEN, HEADER, HEADER_FONT, INPUT, LINK_FONT, RED, font, protect_and_page
+from bcf.generate.styles import BOLD, CALC, GREEN, HEADER, HEADER_FONT, INPUT, LINK_FONT, RED, fit_height, font, protect_and_page
 from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET, TAG_COLUMN, Sheet, Spec, col_letter
 
 FIRST_LIST_COLUMN = 4  # D: A and B hold the stamp
@@ -33,6 +33,7 @@ COLOUR_KEY: tuple[tuple[str, PatternFill, Font | None], ...] = (
 CHECKLIST_COLUMNS = (("B", "Sheet", 18), ("C", "Item", 60), ("D", "Cell", 14), ("E", "Complete?", 12))
 CHECKLIST_HEADER_ROW = 4
 TOTAL_ROW = 3  # the overall result, repeated at the top
+GUIDANCE_WIDTH = 100  # the Guidance sheet's text column, in characters: a landscape page wide
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def hide_lists(wb: Workbook) -> None:
 def write_guidance(ws: Worksheet, spec: Spec) -> None:
     """The Guidance sheet: the template's title, version, deadline, the steps and the colour key."""
     ws.column_dimensions[TAG_COLUMN].width = 3
-    ws.column_dimensions["B"].width = 110
+    ws.column_dimensions["B"].width = GUIDANCE_WIDTH
     lines: list[tuple[str, Font | None, PatternFill | None]] = [
         (spec.title, font(16), None),
         (f"Template {spec.template_id}, version {spec.version}, issued {spec.released:%d %B %Y}. "
@@ -95,7 +96,8 @@ def write_guidance(ws: Worksheet, spec: Spec) -> None:
     ]
     for r, (text, line_font, fill) in enumerate(lines, 1):
         cell = ws[f"B{r}"]
-        cell.value, cell.alignment = text, Alignment(wrap_text=True)
+        cell.value, cell.alignment = text, Alignment(wrap_text=True, vertical="top")
+        fit_height(ws, r, [(GUIDANCE_WIDTH, text)], (line_font.size or 11) if line_font else 11)
         if line_font:
             cell.font = line_font
         if fill:
@@ -134,6 +136,7 @@ class Checklist:
         ws.conditional_formatting.add(checks, CellIsRule(operator="equal", formula=['"No"'], fill=RED))
         ws.conditional_formatting.add(checks, CellIsRule(operator="equal", formula=['"Yes"'], fill=GREEN))
         protect_and_page(ws)
+        ws.print_title_rows = f"{CHECKLIST_HEADER_ROW}:{CHECKLIST_HEADER_ROW}"
 
     def _items(self, ws: Worksheet) -> list[tuple[str, int, int]]:
         """One row per required item, sheet by sheet; (sheet, first row, last row) of each sheet with items."""

@@ -8,6 +8,7 @@ become Excel data validations with a message naming the field.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -35,6 +36,7 @@ FORMATS = {"date": "dd/mm/yyyy", "integer": "#,##0", "number": "#,##0.0", "text"
 MONEY_UNITS = ("£000", "£")
 WRAP_WIDTH = 30  # text fields at least this wide wrap
 EXCEL_EPOCH = date(1899, 12, 30)
+LINE_HEIGHT = 15  # points: one line of 11 pt text
 
 
 def font(size: int) -> Font:
@@ -123,6 +125,30 @@ def protect_and_page(ws: Worksheet) -> None:
     """Lock all but the input cells (no password; column widths and row heights stay adjustable); print landscape."""
     ws.protection.sheet = True
     ws.protection.formatColumns = ws.protection.formatRows = False
-    ws.page_setup.orientation = "landscape"
+    print_to_width(ws, landscape=True)
+
+
+def print_to_width(ws: Worksheet, landscape: bool, title_rows: str | None = None) -> None:
+    """Printed on A4 as wide as the page and as long as it needs, with its heading rows on every page."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = False
+    if title_rows:
+        ws.print_title_rows = title_rows
+
+
+def wrapped_lines(text: Any, width: float) -> int:
+    """About how many lines ``text`` takes once wrapped in a column ``width`` characters wide (a little wider
+    characters than Excel's own font assumed, so that a row is tall enough wherever the workbook is opened)."""
+    per_line = max(int(width * 0.95) - 1, 1)
+    return sum(max(1, -(-len(part) // per_line)) for part in str(text or "").split("\n"))
+
+
+def fit_height(ws: Worksheet, row: int, cells: Iterable[tuple[float, Any]], size: float = 11) -> None:
+    """Make a row tall enough for the wrapped text of its cells, given as (column width, text): a spreadsheet
+    does not grow a row for text that a program wrote."""
+    lines = max((wrapped_lines(text, width) for width, text in cells), default=1)
+    if lines > 1 or size > 11:
+        ws.row_dimensions[row].height = round(LINE_HEIGHT * size / 11 * lines + 3)

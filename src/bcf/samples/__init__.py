@@ -135,8 +135,8 @@ def resubmissions(ret: rounds.Return, seed: int = SEED) -> Iterator[Plan]:
             if rules()[d["rule"]].severity == Severity.ADVISORY and d["cell"]:
                 DEFECTS[d["kind"]][2](p, r)
         p.filled.tables["explanations"] = [
-            {"rule_id": d["rule"], "location": f"{d['sheet']} {d['cell']}", "reason": r.choice(again["explanations"])}
-            for d in p.defects]
+            {"rule_id": d["rule"], "location": f"{d['sheet']} {d['cell']}",
+             "reason": again["explanations"].get(d["rule"], again["explanations"]["other"])} for d in p.defects]
         if r.random() < again["better_evidence_share"]:
             for b in p.filled.tables["benefits"]:
                 if b and b["confidence"] == "Low":
@@ -154,7 +154,7 @@ def generate(out: Path, round_id: str | None = None, kind: str = "plan", seed: i
     """Write a round's sample returns of one kind and their manifest into ``out``; returns the manifest.
 
     Quarterly returns are made from the same plans (same seed), four to a plan; ``resubmit`` writes the second
-    submission of every plan first sent with defects, dated a day later so that it becomes current.
+    submission of every plan first sent with defects, dated when it is written so that it becomes current.
     """
     rnd = rounds.get(round_id) if round_id else rounds.latest()
     ret = rnd.ret(kind)
@@ -170,10 +170,10 @@ def generate(out: Path, round_id: str | None = None, kind: str = "plan", seed: i
         jobs = [(q, out / file_name(q.area, q.filled.fields.get(ret.spec().period_field or ""))) for q in returns]
     with ProcessPoolExecutor(workers) as pool:
         list(pool.map(_write, jobs, chunksize=8))
-    if resubmit:  # sent later than the first submissions, so that each becomes its plan's current one
-        later = time.time() + 24 * 3600
+    if resubmit:  # sent after the first submissions (and never later than now), so each becomes its plan's current one
+        now = time.time()
         for _, path in jobs:
-            os.utime(path, (later, later))
+            os.utime(path, (now, now))
     spec = ret.spec()
     manifest = {
         "seed": seed, "round": rnd.id, "return": kind, "template": f"{spec.template_id} v{spec.version}",

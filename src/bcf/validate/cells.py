@@ -11,6 +11,7 @@ cell of theirs is reported as blank.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -94,14 +95,52 @@ def _bounds(spec: Spec, f: Field) -> str:
     return f"{f.min:,.0f} to {f.max:,.0f}"
 
 
-def _finding(sub: Submission, f: Field, rule_id: str, sheet: str, cell: str, value: Any) -> Finding:
+def _finding(sub: Submission, ref: str, rule_id: str, sheet: str, cell: str, value: Any) -> Finding:
+    """A cell rule's finding, with the value or the kind of value the cell would accept."""
+    f = field_of(sub.spec, ref)
     expected: Any = None
+    likely = ""
     if rule_id == "BCF-CELL-003" or rule_id == "BCF-CELL-009":
         expected = _bounds(sub.spec, f)
     elif rule_id == "BCF-CELL-004":
         expected = ", ".join(sub.spec.lists.get(f.list or "", ()))
+    elif rule_id == "BCF-CELL-001":
+        expected = wanted(sub.spec, f)
+    elif rule_id == "BCF-CELL-005":
+        expected = unused_id([v.get(f.id) for _, v in sub.rows(ref.split(".")[0])]) or "one that no other row has"
+    elif rule_id == "BCF-CELL-006":
+        expected, likely = "an address such as name@council.gov.uk", email_problem(str(value))
     found = sub.raw.get((sheet, cell), value)
-    return finding(rule_id, sheet, cell, found=found, expected=expected, label=f.label)
+    return finding(rule_id, sheet, cell, found=found, expected=expected, label=f.label, likely=likely)
+
+
+def wanted(spec: Spec, f: Field) -> str:
+    """The kind of value a cell needs, as an officer would say it."""
+    if f.list and f.list != "hwb":
+        return "one of: " + ", ".join(spec.lists.get(f.list, ()))
+    kinds = {"email": "an email address", "date": "a date", "integer": "a whole number"}
+    kind = kinds.get(f.type) or ("an amount in £000" if f.unit == "£000" else "a number" if f.numeric else "an answer")
+    return f"{kind}, for example {f.example}" if f.example else kind
+
+
+def unused_id(ids: list[Any]) -> str | None:
+    """The next ID not used yet in a column of IDs such as R01, R02: R01 … R07 gives R08."""
+    parts = [m for v in ids if isinstance(v, str) and (m := re.fullmatch(r"([A-Za-z]*)(\d+)", v.strip()))]
+    if not parts:
+        return None
+    prefix, digits = parts[0][1], parts[0][2]
+    return f"{prefix}{max(int(m[2]) for m in parts if m[1] == prefix) + 1:0{len(digits)}d}"
+
+
+def email_problem(text: str) -> str:
+    """What is wrong with a typed email address, when it can be said."""
+    if "@" not in text:
+        return "It has no @."
+    if re.search(r"\s", text.strip()):
+        return "It has a space in it."
+    if text.count("@") > 1:
+        return "It has more than one @."
+    return "The part after the @ is not a domain such as council.gov.uk."
 
 
 def _frames(spec: Spec, subs: dict[int, Submission]) -> Iterator[tuple[str, pd.DataFrame]]:
@@ -163,7 +202,7 @@ def cell_findings_many(subs: list[Submission]) -> list[list[Finding]]:
                 sub = subs[who]
                 ref = f"{name}.{column}" if name in tables else column
                 sheet, cell = sub.where(ref, row if name in tables else None)
-                found = _finding(sub, field_of(spec, ref), rule_id, sheet, cell, case["failure_case"])
+                found = _finding(sub, ref, rule_id, sheet, cell, case["failure_case"])
                 out[who].setdefault((sheet, cell), found)
     return [list(o.values()) for o in out]
 
@@ -180,6 +219,30 @@ def _type_findings(sub: Submission) -> dict[tuple[str, str], Finding]:
             f = field_of(sub.spec, p.name)
             if p.kind == ProblemKind.PLACEHOLDER and not f.required:
                 continue
-            out[(p.sheet, p.cell)] = finding(PROBLEM_RULES[p.kind], p.sheet, p.cell, found=p.found, expected=p.expected,
-                                             label=f.label, example=f.example or "")
+            known = accepted(f, p.found) if p.kind == ProblemKind.WRONG_TYPE else None
+            out[(p.sheet, p.cell)] = finding(
+                PROBLEM_RULES[p.kind], p.sheet, p.cell, found=p.found, expected=known[0] if known else p.expected,
+                label=f.label, example=f.example or "", wanted=str(p.expected or ""), likely=known[1] if known else "")
     return out
+
+
+_TYPED_NUMBER = re.compile(r"(-)?\s*£?\s*(-)?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(k|m|%)?", re.IGNORECASE)
+POUNDS_FROM = 100_000  # an amount typed with a £ sign into a £000 cell from here up is read as pounds
+
+
+def accepted(f: Field, typed: Any) -> tuple[str, str] | None:
+    """The value a number cell would accept, worked out from text typed with £ signs, commas, k, m or %, and a
+    sentence naming the likely cause: "£2,635,000" in a £000 cell is ("2635", "This looks like pounds …")."""
+    m = _TYPED_NUMBER.fullmatch(typed.strip()) if f.numeric and isinstance(typed, str) else None
+    if m is None:
+        return None
+    sign, suffix = -1 if (m[1] or m[2]) else 1, (m[5] or "").lower()
+    n = sign * float(m[3].replace(",", "") + (m[4] or "")) * {"k": 1_000, "m": 1_000_000}.get(suffix, 1)
+    thousands = f.unit == "£000" and (suffix in ("k", "m") or abs(n) >= POUNDS_FROM)
+    value = n / 1000 if thousands else n
+    if f.type == "integer" and not value.is_integer():
+        return None
+    shown = f"{value:.0f}" if value.is_integer() else f"{value:g}"
+    if thousands:
+        return shown, f"This looks like pounds and the cell is in £000 (thousands of pounds): enter \"{shown}\"."
+    return shown, f"Enter it as \"{shown}\", the number alone."

@@ -12,6 +12,7 @@ See docs/security.md for the threats each check answers.
 from __future__ import annotations
 
 import codecs
+import difflib
 import io
 import zipfile
 from collections.abc import Iterator
@@ -212,9 +213,18 @@ def template_findings(sub: Submission, round_id: str | None = None, kind: str | 
     hwb = sub.fields.get("hwb_name")
     cover = sub.spec.field("hwb_name").sheet if sub.spec.has("hwb_name") else None
     if hwb and sub.area is None and cover in sub.sheet_names:
-        out.append(finding("BCF-GATE-008", sub.sheet_of(cover), sub.field_cells.get("hwb_name"), found=hwb))
+        near = nearest_area(sub, str(hwb))
+        out.append(finding("BCF-GATE-008", sub.sheet_of(cover), sub.field_cells.get("hwb_name"), found=hwb,
+                           expected=near, likely=f'The nearest name in the list is "{near}".' if near else ""))
     for p in sub.problems:
         if p.kind == ProblemKind.TEXT_TOO_LONG:
             out.append(finding("BCF-CELL-010", p.sheet, p.cell, found=f"{p.found:,} characters", expected=p.expected,
                                label=_label(sub, p.name)))
     return out
+
+
+def nearest_area(sub: Submission, typed: str) -> str | None:
+    """The Health and Wellbeing Board of the round whose name is nearest to what was typed, if one is near."""
+    names = [a.hwb_name for a in rounds.of(sub.spec).round.areas.all]
+    near = difflib.get_close_matches(typed.strip(), names, n=1, cutoff=0.6)
+    return near[0] if near else None

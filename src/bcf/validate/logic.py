@@ -259,7 +259,7 @@ def pooled_at_least_minimum(sub: Submission) -> Iterator[Finding]:
 def social_care_protected(sub: Submission) -> Iterator[Finding]:
     v = num(sub.fields.get("social_care_protection"))
     if v is not None and v <= 0:
-        yield finding("BCF-POL-002", *sub.where("social_care_protection"), found=v)
+        yield finding("BCF-POL-002", *sub.where("social_care_protection"), found=v, expected="an amount above £0k")
 
 
 @rule("BCF-POL-003", "hwb_name", "ringfenced_oohs")
@@ -285,7 +285,7 @@ def signed_off(sub: Submission) -> Iterator[Finding]:
     needed = 2 + len(sub.rows("ccgs"))  # chair, chief executive, one per CCG listed
     for row, s in sub.rows("signoffs")[:needed]:
         if s["signed"] != "Yes":
-            yield finding("BCF-POL-005", *sub.where("signoffs.signed", row), found=s["role"])
+            yield finding("BCF-POL-005", *sub.where("signoffs.signed", row), found=s["role"], expected="Yes")
 
 
 @rule("BCF-POL-006", "conditions.condition", "conditions.meets", "conditions.explanation", "conditions.date_expected")
@@ -295,8 +295,10 @@ def conditions_met_or_explained(sub: Submission) -> Iterator[Finding]:
             continue  # blank is BCF-CELL-001
         missing = "explanation" if not c["explanation"] else "date_expected" if c["date_expected"] is None else None
         if missing:
+            deadline = p(sub, "conditions_deadline")
             yield finding("BCF-POL-006", *sub.where(f"conditions.{missing}", row), found=c["condition"],
-                          deadline=p(sub, "conditions_deadline"))
+                          expected="how it will be met" if missing == "explanation" else f"a date no later than "
+                          f"{deadline:%d/%m/%Y}", deadline=deadline)
 
 
 @rule("BCF-POL-011", "conditions.condition", "conditions.meets", "conditions.date_expected")
@@ -313,7 +315,9 @@ def risk_for_nel_target(sub: Submission) -> Iterator[Finding]:
     words = re.compile("|".join(rf"\b{re.escape(w)}" for w in p(sub, "nel_risk_words")), re.I)
     if not any(words.search(str(d or "")) for d in column(risks, "description")):
         row = risks[0][0] if risks else None
-        yield finding("BCF-POL-007", *(sub.where("risks.description", row) if row else sub.heading("risks.description")))
+        named = ", ".join(f'"{w}"' for w in p(sub, "nel_risk_words"))
+        yield finding("BCF-POL-007", *(sub.where("risks.description", row) if row else sub.heading("risks.description")),
+                      expected=f"a risk whose description names the target: {named}")
 
 
 @rule("BCF-POL-008", "risks.risk_id", "risks.likelihood", "risks.impact", "risks.mitigation")
@@ -326,9 +330,10 @@ def high_risks_mitigated(sub: Submission) -> Iterator[Finding]:
 
 @rule("BCF-POL-009")
 def governance_agreed(sub: Submission) -> Iterator[Finding]:
-    for fid, bad in (("s75_status", "Not started"), ("exit_agreed", "No"), ("arbitration_agreed", "No")):
+    for fid, bad, good in (("s75_status", "Not started", "Signed or Drafted"), ("exit_agreed", "No", "Yes"),
+                           ("arbitration_agreed", "No", "Yes")):
         if sub.spec.has(fid) and sub.fields.get(fid) == bad:
-            yield finding("BCF-POL-009", *sub.where(fid), found=bad, label=sub.spec.field(fid).label)
+            yield finding("BCF-POL-009", *sub.where(fid), found=bad, expected=good, label=sub.spec.field(fid).label)
 
 
 @rule("BCF-POL-010", "risks.boundary", "boundaries.boundary_name", "boundaries.reason_none")
@@ -338,7 +343,8 @@ def boundaries_examined(sub: Submission) -> Iterator[Finding]:
     logged = {v for v in column(sub.rows("risks"), "boundary") if not blank(v)}
     for row, b in sub.rows("boundaries"):
         if b["boundary_name"] not in logged and not b["reason_none"]:
-            yield finding("BCF-POL-010", *sub.where("boundaries.reason_none", row), found=b["boundary_name"])
+            yield finding("BCF-POL-010", *sub.where("boundaries.reason_none", row), found=b["boundary_name"],
+                          expected=f"a risk at the {b['boundary_name']} boundary on the Risks sheet, or a reason here")
 
 
 # -- consistency ----------------------------------------------------------------------------------------
@@ -361,6 +367,11 @@ def nel_saving_priced_at_unit_cost(sub: Submission) -> Iterator[Finding]:
     if claimed > repriced * (1 + p(sub, "consistency_tolerance")) + 1:
         yield finding("BCF-CONS-002", *sub.where("benefits.planned_saving", nel[0][0]), found=claimed,
                       expected=round(repriced))
+
+
+def natural(text: str) -> list[tuple[int, int | str]]:
+    """A sort key that puts S2 before S10."""
+    return [(0, int(t)) if t.isdigit() else (1, t) for t in re.split(r"(\d+)", str(text)) if t]
 
 
 def scheme_ids(text: Any) -> list[str]:
@@ -403,7 +414,8 @@ def benefits_name_real_schemes(sub: Submission) -> Iterator[Finding]:
     for row, b in sub.rows("benefits"):
         for sid in scheme_ids(b["scheme_ids"]):
             if sid not in known:
-                yield finding("BCF-CONS-005", *sub.where("benefits.scheme_ids", row), found=sid)
+                yield finding("BCF-CONS-005", *sub.where("benefits.scheme_ids", row), found=sid,
+                              expected=", ".join(sorted(known, key=natural)) or "none yet")
                 break
 
 
