@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from bcf.national import track_record
 from bcf.params import Parameter
 from bcf.store import ANY_OF, sql
 
@@ -34,13 +35,15 @@ def run(con: duckdb.DuckDBPyConnection, round_: str, chosen: dict[str, Parameter
     for name in ("unit_cost", "trend_growth", "weight_high", "weight_medium", "weight_low", "return_on_spend_flag",
                  "delivery_scenarios"):
         con.execute(f"SET VARIABLE {name} = ?", [chosen[name].value])
+    track_record.feed_stress(con, round_, chosen)  # each plan's weight from its board's record in the round before
     con.execute(sql("stress.sql")).fetchall()
     stress = con.execute("SELECT * FROM stress_test WHERE round = ?", [round_]).df()
     findings = con.execute(FINDINGS + "f.submission_id IN (SELECT submission_id FROM stress_test WHERE round = ?)",
                            [round_]).df()
     rows = _decide_each(stress, findings, chosen)
     assurance = pd.DataFrame([{k: v for k, v in r.items() if k != "why"} for r in rows],
-                             columns=["submission_id", "plan_code", "category", "reasons"]).assign(round=round_)
+                             columns=["submission_id", "plan_code", "category", "reasons", "category_untracked"]
+                             ).assign(round=round_)
     con.register("decided", assurance)
     con.execute("INSERT INTO assurance BY NAME SELECT * FROM decided")
     con.unregister("decided")
@@ -55,7 +58,7 @@ def optimism_text(claimed: float, credible: float) -> str:
 class Reason:
     """One reason a plan got its category: the sentence a letter gives, and what it rests on."""
 
-    kind: str  # "decisive", "blocking", "optimism", "advisory" or "clean"
+    kind: str  # "decisive", "blocking", "optimism", "advisory", "clean", "accepted" or "track"
     text: str
     findings: tuple[dict[str, Any], ...] = ()  # the findings it rests on
     threshold: float | None = None  # the optimism ratio or advisory count it went past
@@ -107,8 +110,12 @@ def decide(stress: dict[Any, Any], findings: pd.DataFrame, chosen: dict[str, Par
     if accepted:
         reasons.append(Reason("accepted", f"{len(accepted)} advisory finding{'s' if len(accepted) > 1 else ''} explained "
                               "by the area and accepted", tuple(accepted)))
+    untracked = track_record.untracked(stress)  # the track record moved its credible saving: say so, and from what
+    before = decide(untracked, findings, chosen)["category"] if untracked is not None else None
+    if before is not None:
+        reasons.append(Reason("track", track_record.reason_text(stress, category, before)))
     return {"submission_id": stress["submission_id"], "plan_code": stress["plan_code"], "category": category,
-            "reasons": [r.text for r in reasons], "why": reasons}
+            "reasons": [r.text for r in reasons], "why": reasons, "category_untracked": before}
 
 
 def decisions(con: duckdb.DuckDBPyConnection, submission_ids: list[int], chosen: dict[str, Parameter]
