@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/bcf samples generate --round 2015-16 -o sample_submissions/2015-16/plan
 	$(BIN)/bcf samples generate --round 2015-16 --return quarterly -o sample_submissions/2015-16/quarterly
 	$(BIN)/bcf samples generate --round 2016-17 -o sample_submissions/2016-17/plan
+	$(BIN)/bcf samples generate --round 2016-17 --return quarterly -o sample_submissions/2016-17/quarterly
 	rm -f out/national.duckdb
 	$(BIN)/bcf batch sample_submissions/2015-16/plan --db out/national.duckdb --round 2015-16
 	$(BIN)/bcf batch sample_submissions/2015-16/quarterly --db out/national.duckdb --round 2015-16 --return quarterly
@@ -40,14 +41,19 @@ demo: $(STAMP)
 	$(BIN)/bcf monitor --db out/national.duckdb --round 2015-16 --quarter 1
 	$(BIN)/bcf report monitoring --db out/national.duckdb --round 2015-16 --quarter 1 -o out/monitoring
 	$(BIN)/bcf report monitoring --db out/national.duckdb --round 2015-16 -o out/monitoring
+	$(BIN)/bcf track-record --db out/national.duckdb --round 2015-16
 	$(BIN)/bcf stress --db out/national.duckdb --round 2016-17
 	$(BIN)/bcf letters --db out/national.duckdb --round 2016-17 -o out/letters --no-pdf
 	$(BIN)/bcf report national --db out/national.duckdb --round 2016-17 -o out/report
+	$(BIN)/bcf batch sample_submissions/2016-17/quarterly --db out/national.duckdb --round 2016-17 --return quarterly
+	$(BIN)/bcf track-record --db out/national.duckdb --round 2016-17
+	$(BIN)/bcf report monitoring --db out/national.duckdb --round 2016-17 -o out/monitoring --no-pdf
 	@echo
 	@echo "Open: out/letters/2015-16/index.html (151 letters, HTML and PDF) and out/letters/2016-17/index.html,"
 	@echo "      out/report/national-assurance-report-2015-16.html (and 2016-17, with PDFs),"
 	@echo "      out/monitoring/2015-16/quarter-1/monitoring-report.html (and quarter-4, with a note per area),"
-	@echo "      out/export/bcf-national-2015-16.xlsx; the store out/national.duckdb holds both rounds and the quarters"
+	@echo "      out/export/bcf-national-2015-16.xlsx; the store out/national.duckdb holds both rounds and their quarters."
+	@echo "      The 2016-17 report's track-record section shows 2015/16's plans against what happened."
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 from markupsafe import Markup
 
-from bcf import charts, monitor, rounds
+from bcf import charts, monitor, rounds, track_report
 from bcf.render import environment, write_pdf
 
 
@@ -38,6 +38,7 @@ def context(con: duckdb.DuckDBPyConnection, round_: str, upto: int) -> dict[str,
                    "regions": Markup(charts.variance_by_region(by_region)),
                    "spread": Markup(charts.variance_distribution(plans["variance_pct"], explain)),
                    "risk": Markup(charts.money_at_risk(plans))},
+        "track": track_report.monitoring_section(con, round_, upto),  # at the last quarter: the plans scored
     }
 
 

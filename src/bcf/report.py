@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 from markupsafe import Markup
 
-from bcf import charts, rounds
+from bcf import charts, rounds, track_report
 from bcf.params import Parameter
 from bcf.render import environment, write_pdf
 from bcf.stress import CATEGORIES
@@ -60,6 +60,7 @@ def national_context(con: duckdb.DuckDBPyConnection, params: dict[str, Parameter
                    "nel": Markup(charts.nel_distribution(nel["r_pct"], p["nel_expected_reduction_pct"], p["trend_growth"])),
                    "categories": Markup(charts.categories_by_region(categories))},
         "p": p, "params": [v for v in params.values() if v.section != "gate"],
+        "track": track_report.national_section(con, round_),  # the round before's plans against what happened
     }
 
 

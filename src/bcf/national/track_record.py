@@ -13,16 +13,31 @@ saving toward what the trend implies, by a weight from its board's skill (``feed
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
 from bcf import rounds
 from bcf.errors import StoreError
 from bcf.national import queries
-from bcf.national.door import National
 from bcf.params import Parameter
 from bcf.render import money
+
+
+class Asks(Protocol):
+    """What the services here need of the store: named queries' rows (``door.National``, or ``Asking`` below)."""
+
+    def rows(self, ref: str, **params: Any) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Asking:
+    """An open connection asked through named queries, for faces handed a connection rather than the door."""
+
+    con: duckdb.DuckDBPyConnection
+
+    def rows(self, ref: str, **params: Any) -> list[dict[str, Any]]:
+        return queries.rows(self.con, ref, **params)
 
 
 @dataclass(frozen=True)
@@ -79,7 +94,7 @@ class PlanTrackRecord:
 
 def _score(row: dict[str, Any], name: str) -> Score:
     known = {f.name for f in fields(Score)}
-    values = {k: (None if v != v else v) for k, v in row.items() if k in known and k != "name"}  # NaN is no value
+    values: dict[str, Any] = {k: (None if v != v else v) for k, v in row.items() if k in known and k != "name"}  # NaN: none
     values["bias"] = int(values.get("bias") or 0)
     values["plans"] = int(values.get("plans") or 0)
     return Score(name=name, **values)
@@ -91,12 +106,12 @@ def _settings(round_: str) -> dict[str, Any]:
     return {"growth": stress["trend_growth"], "unit_cost": stress["unit_cost"]}
 
 
-def scored_rounds(national: National) -> list[str]:
+def scored_rounds(national: Asks) -> list[str]:
     """The rounds holding a complete year of quarterly returns."""
     return [r["round"] for r in national.rows("track_record.rounds")]
 
 
-def scores(national: National, round_: str) -> TrackRecord:
+def scores(national: Asks, round_: str) -> TrackRecord:
     """Every plan of a round, each region and the nation, scored against the round's year of quarterly returns."""
     held = scored_rounds(national)
     if round_ not in held:
@@ -156,14 +171,14 @@ def sentence(year: str, baseline: float, planned: float, actual: float) -> str:
 
 def reason_text(s: dict[str, Any], category: str, untracked: str) -> str:
     """What the letter and the category say when the track record moved a plan."""
-    before = s.get("prior_round")
+    before = str(s.get("prior_round"))
     year = rounds.get(before).year if before in rounds.all_rounds() else before
     told = (sentence(year, s["prior_baseline"], s["prior_planned"], s["prior_actual"]) if known(s.get("prior_planned"))
             else f"Your board has no complete year of {year} quarterly returns, so the nation's record is used.")
     moved = (f" The track record moved this plan from {untracked} to {category}." if untracked != category else "")
     return (f"{told} Your claimed reduction in emergency admissions therefore counts at {s['track_weight']:.0%}, the rest "
-            f"taken at the trend, and the savings backed by evidence fall from {s['credible_untracked']:,.0f} to "
-            f"{s['credible']:,.0f} (£000).{moved}")
+            f"taken at the trend, and the savings backed by evidence fall from {money(s['credible_untracked'])} to "
+            f"{money(s['credible'])}.{moved}")
 
 
 def untracked(stress_row: dict[Any, Any]) -> dict[Any, Any] | None:
@@ -176,25 +191,25 @@ def untracked(stress_row: dict[Any, Any]) -> dict[Any, Any] | None:
             "track_weight": None}
 
 
-def plan_track_record(national: National, round_: str, plan_code: str) -> PlanTrackRecord:
+def plan_track_record(national: Asks, round_: str, plan_code: str) -> PlanTrackRecord:
     """One plan's track record for its page: its own year scored (if complete) and the weight its claims got."""
-    own = next((p for p in scores(national, round_).plans if p.plan_code == plan_code), None) \
-        if round_ in scored_rounds(national) else None
+    own = (next((p for p in scores(national, round_).plans if p.plan_code == plan_code), None)
+           if round_ in scored_rounds(national) else None)
     try:
         row = next(iter(national.rows("track_record.plan_weight", round=round_, plan_code=plan_code)), None)
     except duckdb.CatalogException:  # the round has not been stress-tested yet
         row = None
-    prior_code = row["prior_round"] if row and row["track_weight"] is not None else None
-    prior = None
-    if prior_code and row and known(row["prior_planned"]):
+    if row is None or not known(row["track_weight"]):
+        return PlanTrackRecord(round_, plan_code, own, None, None, None, None, None)
+    prior_code: str = row["prior_round"]
+    prior, said = None, None
+    if known(row["prior_planned"]):
         prior = next((p for p in scores(national, prior_code).plans if p.plan_code == plan_code), None)
-    said = (sentence(rounds.get(prior_code).year, row["prior_baseline"], row["prior_planned"], row["prior_actual"])
-            if prior_code and row and known(row["prior_planned"]) else None)
-    return PlanTrackRecord(round_, plan_code, own, prior_code, prior, row["track_weight"] if prior_code and row else None,
-                           row["track_source"] if prior_code and row else None, said)
+        said = sentence(rounds.get(prior_code).year, row["prior_baseline"], row["prior_planned"], row["prior_actual"])
+    return PlanTrackRecord(round_, plan_code, own, prior_code, prior, row["track_weight"], row["track_source"], said)
 
 
-def discount(national: National, round_: str) -> dict[str, Any]:
+def discount(national: Asks, round_: str) -> dict[str, Any]:
     """How much of a round's claims its track record discounts, and the plans it moved (after ``stress.run``)."""
     totals = national.rows("track_record.discount", round=round_)[0]
     moved = national.rows("track_record.moved", round=round_)
