@@ -8,7 +8,8 @@
 -- r_track = w x R + (1 - w) x (-g x B). NEL benefits are then backed up to r_track rather than R. With no track
 -- record (no rows) r_track = R and nothing moves; *_untracked columns keep the figures without the weighting.
 CREATE TEMP TABLE IF NOT EXISTS track_weights (plan_code VARCHAR, prior_round VARCHAR, skill DOUBLE,
-    national_skill DOUBLE, source VARCHAR, weight DOUBLE, prior_baseline DOUBLE, prior_planned DOUBLE, prior_actual DOUBLE);
+    national_skill DOUBLE, source VARCHAR, own_weight DOUBLE, national_weight DOUBLE, weight DOUBLE,
+    prior_baseline DOUBLE, prior_planned DOUBLE, prior_actual DOUBLE);
 
 CREATE OR REPLACE TEMP TABLE plan_run AS               -- each current plan's emergency admissions and claims
 WITH nel AS (SELECT submission_id, baseline AS b, planned AS p FROM nel_totals),

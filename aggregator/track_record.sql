@@ -78,28 +78,37 @@ FROM scored_quarters WHERE round = $round GROUP BY quarter_no ORDER BY quarter_n
 
 -- query: feed_stress
 -- The weight each current plan of round $round gives its claimed admissions saving, from its board's record in
--- round $prior (the stress test shrinks the plan's planned reduction toward what the trend implies by this
--- weight: see aggregator/stress.sql). Weight = 1 / (1 + skill^2), skill against the trend baseline: the mix of
--- two forecasts with independent errors whose spreads are in the ratio skill that has the least squared error.
--- Bounded to [$w_min, $w_max]; a board with no scored year takes the nation's skill. No rows when $prior has no
--- complete year of quarterly returns, or is NULL (the weighting is off): then no plan is moved.
+-- round $prior. The stress test counts w x R + (1 - w) x (what the trend implies): see aggregator/stress.sql.
+-- A board's own weight is the mix of its plan and the trend that would have hit its outturn for the year:
+-- e_trend / (e_trend - e_plan), the errors being actual minus plan and actual minus the baseline grown by the trend.
+-- When the outturn fell between the two forecasts this is 1 / (1 + skill), skill being the plan's error over the
+-- trend's on the year; beyond the trend it is below 0, beyond the plan above 1. It is bounded to [$w_min, $w_max],
+-- then counts for $credibility against the nation's weight (the same mix on the nation's summed year), since one
+-- year is one draw; a board with no scored year takes the nation's weight. No rows when $prior has no complete year
+-- of quarterly returns, or is NULL (the weighting is off): then no plan is moved.
 CREATE OR REPLACE TEMP TABLE track_weights AS
 WITH scored AS (
     SELECT plan_code, sum(baseline) AS baseline, sum(planned) AS planned, sum(actual) AS actual,
-           avg(abs(actual - planned)) / nullif(avg(abs(actual - baseline * (1 + $growth))), 0) AS skill
+           sum(actual) - sum(planned) AS e_plan, sum(actual) - sum(baseline) * (1 + $growth) AS e_trend
     FROM scored_quarters WHERE round = $prior GROUP BY plan_code
 ),
+mixes AS (
+    SELECT plan_code, baseline, planned, actual, abs(e_plan) / nullif(abs(e_trend), 0) AS skill,
+           least(greatest(CASE WHEN e_trend = e_plan THEN 1 ELSE e_trend / (e_trend - e_plan) END, $w_min), $w_max) AS own
+    FROM scored
+),
 nation AS (
-    SELECT avg(abs(actual - planned)) / nullif(avg(abs(actual - trend)), 0) AS skill
-    FROM (SELECT quarter_no, sum(planned) AS planned, sum(actual) AS actual, sum(baseline) * (1 + $growth) AS trend
-          FROM scored_quarters WHERE round = $prior GROUP BY quarter_no)
+    SELECT count(*) AS plans, abs(sum(e_plan)) / nullif(abs(sum(e_trend)), 0) AS skill,
+           least(greatest(CASE WHEN sum(e_trend) = sum(e_plan) THEN 1
+                               ELSE sum(e_trend) / (sum(e_trend) - sum(e_plan)) END, $w_min), $w_max) AS own
+    FROM scored
 )
-SELECT c.plan_code, CAST($prior AS VARCHAR) AS prior_round, s.skill, n.skill AS national_skill,
-       CASE WHEN s.skill IS NULL THEN 'national' ELSE 'board' END AS source,
-       least(greatest(1 / (1 + coalesce(s.skill, n.skill) ^ 2), $w_min), $w_max) AS weight,
-       s.baseline AS prior_baseline, s.planned AS prior_planned, s.actual AS prior_actual
-FROM current_submissions c CROSS JOIN nation n LEFT JOIN scored s USING (plan_code)
-WHERE c.round = $round AND n.skill IS NOT NULL;
+SELECT c.plan_code, CAST($prior AS VARCHAR) AS prior_round, m.skill, n.skill AS national_skill,
+       CASE WHEN m.own IS NULL THEN 'national' ELSE 'board' END AS source, m.own AS own_weight, n.own AS national_weight,
+       CASE WHEN m.own IS NULL THEN n.own ELSE $credibility * m.own + (1 - $credibility) * n.own END AS weight,
+       m.baseline AS prior_baseline, m.planned AS prior_planned, m.actual AS prior_actual
+FROM current_submissions c CROSS JOIN nation n LEFT JOIN mixes m USING (plan_code)
+WHERE c.round = $round AND n.plans > 0;
 
 -- query: weights
 SELECT * FROM track_weights ORDER BY plan_code;

@@ -1,6 +1,6 @@
 """Each board's track record: its plan scored as a forecast against what happened, and carried into the next round.
 
-The 2014 plans promised a fall in emergency admissions and admissions rose; nothing scored a board's plan against
+The first round's plans promised a fall in emergency admissions and admissions rose; nothing scored a board's plan against
 its outturn, and nothing carried that lesson into the next plan. Forecast hubs score every submitter against the
 observed data as a *relative skill*: the submitter's error over a naive baseline's on the same targets. Here a
 plan's four quarters are the targets, the naive baselines are the baseline year unchanged and the baseline year
@@ -89,7 +89,7 @@ class PlanTrackRecord:
     prior: Score | None  # the board's score in that round (None: no scored year, the nation's weight used)
     weight: float | None  # the weight given to its claimed admissions saving (None: not weighted)
     weight_source: str | None  # "board" or "national"
-    sentence: str | None  # "Your 2015/16 plan expected 2,100 fewer emergency admissions; there were 600 more."
+    sentence: str | None  # "Your <year> plan expected 2,100 fewer emergency admissions ...; there were 600 more."
 
 
 def _score(row: dict[str, Any], name: str) -> Score:
@@ -147,7 +147,8 @@ def feed_stress(con: duckdb.DuckDBPyConnection, round_: str, chosen: dict[str, P
     prior = prior_round(round_) if chosen["track_record_weighting"].value else None
     growth = rounds.get(prior).values()["stress"]["trend_growth"] if prior else 0.0
     queries.execute(con, "track_record.feed_stress", round=round_, prior=prior, growth=growth,
-                    w_min=chosen["track_weight_min"].value, w_max=chosen["track_weight_max"].value)
+                    w_min=chosen["track_weight_min"].value, w_max=chosen["track_weight_max"].value,
+                    credibility=chosen["track_record_credibility"].value)
 
 
 def known(v: Any) -> bool:
@@ -160,7 +161,7 @@ def count(n: float) -> str:
 
 
 def sentence(year: str, baseline: float, planned: float, actual: float) -> str:
-    """'Your 2015/16 plan expected 2,100 fewer emergency admissions; there were 600 more.'"""
+    """'Your <year> plan expected 2,100 fewer emergency admissions than its baseline year; there were 600 more.'"""
     def change(n: float) -> str:
         return "no change" if round(n) == 0 else f"{count(n)} {'fewer' if n < 0 else 'more'}"
 
