@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/bcf samples generate --round 2015-16 -o sample_submissions/2015-16/plan
 	$(BIN)/bcf samples generate --round 2015-16 --return quarterly -o sample_submissions/2015-16/quarterly
 	$(BIN)/bcf samples generate --round 2016-17 -o sample_submissions/2016-17/plan
+	$(BIN)/bcf samples generate --round 2016-17 --return quarterly -o sample_submissions/2016-17/quarterly
 	rm -f out/national.duckdb
 	$(BIN)/bcf batch sample_submissions/2015-16/plan --db out/national.duckdb --round 2015-16
 	$(BIN)/bcf batch sample_submissions/2015-16/quarterly --db out/national.duckdb --round 2015-16 --return quarterly
@@ -35,10 +36,15 @@ demo: $(STAMP)
 	$(BIN)/bcf national --db out/national.duckdb --round 2015-16
 	$(BIN)/bcf stress --db out/national.duckdb --round 2015-16
 	$(BIN)/bcf monitor --db out/national.duckdb --quarter 1
+	$(BIN)/bcf track-record --db out/national.duckdb --round 2015-16
+	$(BIN)/bcf batch sample_submissions/2016-17/quarterly --db out/national.duckdb --round 2016-17 --return quarterly
+	$(BIN)/bcf track-record --db out/national.duckdb --round 2016-17
+	$(BIN)/bcf stress --db out/national.duckdb --round 2016-17
 	$(BIN)/bcf report site --db out/national.duckdb -o out
 	@echo
 	@echo "Open out/index.html: every round's national report, letters and export, and every quarter's monitoring"
-	@echo "report and area notes, from the store out/national.duckdb."
+	@echo "report and area notes, from the store out/national.duckdb. The 2016/17 national report shows how"
+	@echo "2015/16's plans fared against what happened, and how much of 2016/17's claims the track record discounts."
 
 test: $(STAMP)
 	$(BIN)/pytest -q

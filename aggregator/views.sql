@@ -180,3 +180,15 @@ FROM current_submissions c JOIN findings f USING (submission_id)
 LEFT JOIN latest_decisions d ON d.round = c.round AND d.plan_code = c.plan_code AND d.rule_id = f.rule_id
      AND d.location = coalesce(f.location, f.sheet || '!' || f.cell)
 WHERE f.explanation IS NOT NULL;
+
+-- Track record: plans scored as forecasts. A plan is scored for a round when every quarter of the round's
+-- quarterly return holds its actual admissions; its quarters then sit here beside the plan's own figures.
+CREATE OR REPLACE VIEW scored_quarters AS
+WITH quarters AS (SELECT round, count(*) AS n FROM periods WHERE return_kind = 'quarterly' GROUP BY round),
+complete AS (
+    SELECT v.round, v.plan_code FROM plan_vs_actual v JOIN quarters q USING (round)
+    WHERE v.actual IS NOT NULL GROUP BY v.round, v.plan_code, q.n HAVING count(DISTINCT v.quarter_no) = q.n
+)
+SELECT v.round, v.plan_code, v.plan_name, v.region_name, v.quarter_no, v.period, v.baseline, v.planned, v.actual,
+       v.baseline_year, v.planned_year
+FROM plan_vs_actual v JOIN complete USING (round, plan_code) WHERE v.actual IS NOT NULL;

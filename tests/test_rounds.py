@@ -41,7 +41,7 @@ def test_no_year_is_named_in_the_code() -> None:
 
 def test_every_round_and_return_is_found_from_its_folder() -> None:
     found = {(r.id, k) for r in rounds.all_rounds().values() for k in r.returns}
-    assert found == {("2015-16", "plan"), ("2015-16", "quarterly"), (NEXT, "plan")}
+    assert found == {("2015-16", "plan"), ("2015-16", "quarterly"), (NEXT, "plan"), (NEXT, "quarterly")}
     assert list(rounds.all_rounds())[-1] == rounds.latest().id == NEXT
     nxt = rounds.get(NEXT).ret("plan").spec()
     assert len(nxt.table("conditions").fixed_rows) == 8 and not nxt.has("p4p_value")
@@ -51,8 +51,8 @@ def test_every_round_and_return_is_found_from_its_folder() -> None:
 def test_a_round_that_does_not_exist_is_a_clear_error() -> None:
     with pytest.raises(Exception, match="no round called '2099-00'. Known rounds: 2015-16, 2016-17"):
         rounds.get("2099-00")
-    with pytest.raises(Exception, match="has no quarterly return"):
-        rounds.get(NEXT).ret("quarterly")
+    with pytest.raises(Exception, match="has no annual return"):
+        rounds.get(NEXT).ret("annual")
 
 
 def test_parameters_are_per_round_with_their_dated_history() -> None:
@@ -204,6 +204,9 @@ def test_a_new_round_is_content_only(tmp_path: Path) -> None:
     spec = spec.replace("      - {id: population, cell: C10,", "      - {id: falls_admissions, cell: C16, label: Planned "
                         "admissions for falls (65+), kind: count, required: true}\n      - {id: population, cell: C10,")
     (new / "plan" / "template.yaml").write_text(spec, encoding="utf-8")
+    quarterly = new / "quarterly" / "template.yaml"
+    quarterly.write_text(quarterly.read_text(encoding="utf-8").replace("bcf-2016-17-quarterly", "bcf-2099-00-quarterly"),
+                         encoding="utf-8")
     env = {**os.environ, "BCF_CONTENT": str(root)}
     listed = json.loads(_bcf(env, "rounds", "--format", "json").stdout)
     assert ("2099-00", "plan") in {(r["round"], r["return"]) for r in listed}

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from bcf import words
+from bcf.national import track_record
 from bcf.params import Parameter
 from bcf.words import CATEGORIES
 
@@ -26,7 +27,7 @@ DECISIVE = {"BCF-POL-005": "a sign-off is missing", "BCF-POL-001": "the pooled b
 class Reason:
     """One reason a plan got its category: the sentence a letter gives, and what it rests on."""
 
-    kind: str  # "decisive", "blocking", "optimism", "advisory" or "clean"
+    kind: str  # "decisive", "blocking", "optimism", "advisory", "clean", "accepted" or "track"
     text: str
     findings: tuple[dict[str, Any], ...] = ()  # the findings it rests on
     threshold: float | None = None  # the optimism ratio or advisory count it went past
@@ -78,5 +79,9 @@ def decide(stress: dict[Any, Any], findings: pd.DataFrame, chosen: Mapping[str, 
     if accepted:
         reasons.append(Reason("accepted", f"{len(accepted)} advisory finding{'s' if len(accepted) > 1 else ''} explained "
                               "by the area and accepted", tuple(accepted)))
+    untracked = track_record.untracked(stress)  # the track record moved its credible saving: say so, and from what
+    before = decide(untracked, findings, chosen)["category"] if untracked is not None else None
+    if before is not None:
+        reasons.append(Reason("track", track_record.reason_text(stress, category, before)))
     return {"submission_id": stress["submission_id"], "plan_code": stress["plan_code"], "category": category,
-            "reasons": [r.text for r in reasons], "why": reasons}
+            "reasons": [r.text for r in reasons], "why": reasons, "category_untracked": before}

@@ -85,22 +85,23 @@ def planned_vs_actual(by_quarter: pd.DataFrame) -> str:
     return _svg(fig)
 
 
-def variance_by_region(by_region: pd.DataFrame) -> str:
+def variance_by_region(by_region: pd.DataFrame, label: str = "Actual emergency admissions against plan to date, %") -> str:
     """Horizontal bars: each region's admissions against plan to date, %."""
     df = by_region.assign(pct=100 * (by_region["actual"] - by_region["planned"]) / by_region["planned"]).sort_values("pct")
     fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(df) + 1))
     ax.barh(df["region_name"], df["pct"], color=[CLAIMED if v > 0 else CREDIBLE for v in df["pct"]])
     ax.axvline(0, color="#0b0c0c", linewidth=1)
-    ax.set_xlabel("Actual emergency admissions against plan to date, %")
+    ax.set_xlabel(label)
     return _svg(fig)
 
 
-def variance_distribution(pct: pd.Series, explain: float) -> str:
+def variance_distribution(pct: pd.Series, explain: float,
+                          label: str = "Actual emergency admissions against plan to date, %") -> str:
     """How many plans are how far from plan to date, with the band inside which no explanation is needed."""
     fig, ax = plt.subplots(figsize=(7.5, 2.6))
     ax.hist(pct.dropna(), bins=24, color="#b1b4b6", edgecolor="white")
     ax.axvspan(-explain, explain, color=CREDIBLE, alpha=0.12, label=f"Within {explain:g}% of plan")
-    ax.set_xlabel("Actual emergency admissions against plan to date, %")
+    ax.set_xlabel(label)
     ax.set_ylabel("Plans")
     ax.legend(frameon=False, loc="upper left")
     return _svg(fig)

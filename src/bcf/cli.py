@@ -899,7 +899,7 @@ def peers_cmd(db: Path, round_: str | None, plan: str, fmt: str) -> None:
     with open_store(db) as national:
         pp = peers_for(national, plan, round_)
     if fmt == "json":
-        click.echo(json.dumps(pp.as_dict(), indent=1, ensure_ascii=False))
+        _echo_json(pp.as_dict())
         return
     from rich.table import Table
 
@@ -916,3 +916,30 @@ def peers_cmd(db: Path, round_: str | None, plan: str, fmt: str) -> None:
 
 def _pct(p: float | None) -> str:
     return "" if p is None else f"{p:.0f}"
+
+
+@main.command("track-record")
+@_db_option
+@click.option("--round", "round_", metavar="ROUND",
+              help="The round whose plans to score (default: the latest with a complete year of quarterly returns).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def track_record_cmd(db: Path, round_: str | None, fmt: str) -> None:
+    """Score each plan of a round as a forecast: planned against actual emergency admissions, bias, skill against
+    two naive baselines (above 1: the baseline did better), savings planned against realised."""
+    from bcf.national import door, track_record
+
+    with door.open_store(db) as national:
+        held = track_record.scored_rounds(national)
+        tr = track_record.scores(national, round_ or (held[-1] if held else "none"))
+    if fmt == "json":
+        _echo_json(track_record.as_json(tr))
+        return
+    import pandas as pd
+
+    for line in track_record.summary(tr):
+        console().print(line)
+    columns = ["name", "plans", "error", "pct_error", "skill_flat", "skill_trend"]
+    _df_table(f"Round {tr.round}: emergency admissions against plan, by region",
+              pd.DataFrame([{c: getattr(s, c) for c in columns} for s in (*tr.regions, tr.national)]).round(2))
+    worst = sorted(tr.plans, key=lambda s: -(s.pct_error or 0))[:10]
+    _df_table("The plans furthest above plan", pd.DataFrame([{c: getattr(s, c) for c in columns} for s in worst]).round(2))

@@ -15,7 +15,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from bcf import charts, rounds
+from bcf import charts, rounds, track_report
 from bcf.national import monitor
 from bcf.national.door import National
 from bcf.params import Assumptions
@@ -41,6 +41,7 @@ def context(nat: National, round_: str, upto: int, params: Assumptions) -> dict[
                    "regions": Markup(charts.variance_by_region(monitor.by_region(nat, round_, upto))),
                    "spread": Markup(charts.variance_distribution(plans["variance_pct"], params.v["variance_explain_pct"])),
                    "risk": Markup(charts.money_at_risk(plans))},
+        "track": track_report.monitoring_section(nat, round_, upto),  # at the last quarter: the plans scored
     }
 
 

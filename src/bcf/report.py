@@ -12,7 +12,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from bcf import charts, rounds
+from bcf import charts, rounds, track_report
 from bcf.national.door import National
 from bcf.national.peers import outliers
 from bcf.national.summary import summary
@@ -44,6 +44,7 @@ def national_context(nat: National, params: Assumptions, round_: str) -> dict[st
                        nat.frame("assurance.categories_by_region", round=round_)))},
         "p": p, "params": [v for v in params.values() if v.section in APPENDIX or v.name == "nel_expected_reduction_pct"],
         "peer_outliers": outliers(nat, round_, p["peer_outlier_pct"]),  # reports/_peer_outliers.html.j2
+        "track": track_report.national_section(nat, round_),  # the round before's plans against what happened
     }
 
 

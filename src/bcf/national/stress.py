@@ -16,7 +16,7 @@ import pandas as pd
 
 from bcf.actions import Assessment, Stored, judge
 from bcf.categories import decide
-from bcf.national import queries
+from bcf.national import queries, track_record
 from bcf.national.door import National
 from bcf.params import Parameter
 from bcf.store import by_submission, sql
@@ -31,12 +31,14 @@ def run(nat: National, round_: str, chosen: Mapping[str, Parameter]) -> pd.DataF
     con.execute("SET VARIABLE round = ?", [round_])
     for name in VARIABLES:
         con.execute(f"SET VARIABLE {name} = ?", [chosen[name].value])
+    track_record.feed_stress(con, round_, chosen)  # each plan's weight from its board's record in the round before
     con.execute(sql("stress.sql")).fetchall()
     stress = nat.frame("assurance.stress_rows", round=round_)
     ids = stress["submission_id"].tolist()
     rows = _decide_each(stress, nat.frame("assurance.findings_of", ids=ids), chosen)
     decided = pd.DataFrame([{k: v for k, v in r.items() if k != "why"} for r in rows],  # noqa: F841  # read by name
-                           columns=["submission_id", "plan_code", "category", "reasons"]).assign(round=round_)
+                           columns=["submission_id", "plan_code", "category", "reasons", "category_untracked"]
+                           ).assign(round=round_)
     con.execute(queries.text("assurance.record_categories"))  # DuckDB reads the frame ``decided`` by its name
     return decided
 

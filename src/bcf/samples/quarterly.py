@@ -2,12 +2,15 @@
 
 Each quarter's planned admissions and pay-for-performance payment are the plan's own figures for that
 quarter; the actual admissions drift from plan the way the real outturn did (nationally a rise where a fall was
-planned), by an amount drawn per area, so some areas are on plan and some far off. Numbers and phrases
+planned), by an amount drawn per area, so some areas are on plan and some far off. A round may state its own
+model of that drift, correlated with the area's drift of the round before (how much of an area's optimism persists
+from one year to the next), so that a board's track record can be tested on known truth. Numbers and phrases
 come from the ``quarterly`` part of ``sample_submissions/profile.yaml``.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from datetime import timedelta
@@ -30,13 +33,31 @@ def _p4p_schedule(plan: Plan) -> list[float]:
     return [value * (b - p) / reduction if reduction else 0.0 for b, p in zip(baseline, planned, strict=True)]
 
 
-def quarters(plan: Plan, ret: rounds.Return, rng: random.Random) -> list[Plan]:
-    """The four quarterly returns of one plan (fewer if the return lists fewer quarters)."""
+def area_drift(round_id: str, rng: random.Random, persistence: float | None = None) -> float:
+    """An area's drift of actual admissions above its plan for a round, drawn first from its quarterly stream.
+
+    Where the round states a persistence, the drift is ``mean + sd * (rho * z_before + sqrt(1 - rho^2) * z_new)``:
+    ``z_before`` is the first standard draw of the stream, which every round shares (so it is the area's
+    standardised drift of the round before), ``z_new`` the next. ``persistence`` replaces the stated rho.
+    """
+    q = profile()["quarterly"]
+    own = q.get("rounds", {}).get(round_id, {})
+    drift, linked = own.get("drift", q["drift"]), own.get("persistence")
+    if not linked:
+        return rng.gauss(drift["mean"], drift["sd"])
+    rho = linked["correlation"] if persistence is None else persistence
+    before, new = rng.gauss(0, 1), rng.gauss(0, 1)
+    return float(drift["mean"] + drift["sd"] * (rho * before + math.sqrt(1 - rho ** 2) * new))
+
+
+def quarters(plan: Plan, ret: rounds.Return, rng: random.Random, persistence: float | None = None) -> list[Plan]:
+    """The four quarterly returns of one plan (fewer if the return lists fewer quarters); ``persistence``
+    replaces the round's stated correlation of an area's drift with the round before's."""
     q, spec = profile()["quarterly"], ret.spec()
     f = plan.filled.fields
-    drift = rng.gauss(q["drift"]["mean"], q["drift"]["sd"])  # this area's drift from its plan
+    drift = area_drift(ret.round_id, rng, persistence)  # this area's drift from its plan
     trend = rng.gauss(q["trend"]["mean"], q["trend"]["sd"])  # and how it grows through the year
-    payments = _p4p_schedule(plan)
+    payments = _p4p_schedule(plan) if spec.has("p4p_planned") else None
     pooled = sum(r["amount_this_year"] for r in plan.filled.tables["funding"] if r)
     explain = ret.round.values()["checks"]["variance_explain_pct"]
     who = cover(context(plan.area, plan.ret, random.Random(plan.area.plan_code)))  # as the clean plan has it
@@ -52,7 +73,8 @@ def quarters(plan: Plan, ret: rounds.Return, rng: random.Random) -> list[Plan]:
             "hwb_name": plan.area.hwb_name, "quarter": quarter, "contact_name": who["contact_name"],
             "contact_email": who["contact_email"], "date_agreed": submitted - timedelta(days=rng.randint(1, 7)),
             "date_submitted": submitted, "planned_admissions": planned, "actual_admissions": actual,
-            "p4p_planned": round(payments[i], 1), "p4p_released": round(payments[i] * achieved, 1),
+            **({"p4p_planned": round(payments[i], 1), "p4p_released": round(payments[i] * achieved, 1)}
+               if payments else {}),
             "income_planned": round(pooled * share), "income_actual": round(pooled * share),
             "spend_planned": round(pooled * share), "spend_actual": round(pooled * share * rng.uniform(*q["spend_ratio"])),
             "s75_in_place": "Yes",
@@ -120,10 +142,14 @@ def _not_in_list(q: Plan, rng: random.Random) -> None:
 
 
 def plant(returns: list[Plan], rng: random.Random, times: int) -> None:
-    """Plant each quarterly defect kind in ``times`` returns, never two in one return."""
+    """Plant each quarterly defect kind whose rule is in force in ``times`` returns, never two in one return."""
+    from bcf.findings import rules
+
     share = profile()["quarterly"]["defect_share"]
-    chosen = rng.sample(range(len(returns)), max(len(QUARTER_DEFECTS) * times, round(len(returns) * share)))
-    kinds = [k for k in QUARTER_DEFECTS for _ in range(times)]
-    kinds += [rng.choice(list(QUARTER_DEFECTS)) for _ in range(len(chosen) - len(kinds))]
+    ret, order = returns[0].ret, list(rounds.all_rounds())
+    known = [k for k, (rule, _) in QUARTER_DEFECTS.items() if rules()[rule].applies(ret.round_id, ret.kind, order)]
+    chosen = rng.sample(range(len(returns)), max(len(known) * times, round(len(returns) * share)))
+    kinds = [k for k in known for _ in range(times)]
+    kinds += [rng.choice(known) for _ in range(len(chosen) - len(kinds))]
     for i, kind in zip(chosen, kinds, strict=True):
         QUARTER_DEFECTS[kind][1](returns[i], rng)
