@@ -158,7 +158,8 @@ def money(v: Any) -> str:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return show(v)
     k = round(float(v), 1 if abs(v) < 100 and not float(v).is_integer() else 0)
-    k = 0.0 if k == 0 else k
+    if k == 0:  # nothing, or less than £50: never "£0k"
+        return "£0" if v == 0 else ("-" if v < 0 else "") + f"£{abs(float(v)) * 1000:,.0f}"
     return ("-" if k < 0 else "") + f"£{show(abs(k))}k"
 
 
