@@ -43,6 +43,7 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "BCF-STRUCT-009": {"found": 500.0, "expected": "a new row of the Contributions table, inserted above its Total row"},
     "BCF-STRUCT-010": {"found": "check with finance", "expected": "the yellow input cell it belongs to"},
     "BCF-STRUCT-011": {"expected": "Unit cost (£)"},
+    "BCF-STRUCT-012": {"found": 37, "expected": "every calculated cell was saved as 0"},
     "BCF-CELL-001": {"label": FUNDING_LABEL},
     "BCF-CELL-002": {"found": "£27,512", "expected": "a number", "label": "2015/16 (£000)", "example": "1250"},
     "BCF-CELL-003": {"found": -250.0, "expected": "0 to 100,000,000", "label": "2014/15 (£000)"},
@@ -70,6 +71,8 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "BCF-CONS-007": {"found": 8812.0, "expected": 8650.0},
     "BCF-CONS-008": {"found": "BCF-POL-099 at Risks C40"},
     "BCF-ARITH-009": {"found": 53336.0, "expected": 53086.0},
+    "BCF-ARITH-010": {"found": '"Total pooled budget 2015/16 (£000)" (Cover C9); the Total row of "2015/16 (£000)" '
+                               "(Funding F42)", "expected": "Funding F13"},
     "BCF-POL-001": {"found": -0.0, "expected": 46682.0},
     "BCF-POL-002": {"found": 0.0},
     "BCF-POL-003": {"found": 6341.0, "expected": 12682.0},
@@ -126,6 +129,12 @@ def test_message_and_fix_read_as_sentences(rule_id: str) -> None:
                      "gives: this looks like pounds, not thousands."),
     ("BCF-CELL-012", '"yes" was read as "Yes", the option in the list.'),
     ("BCF-GATE-013", "This file is a PDF document, not the Excel workbook made from the template."),
+    ("BCF-STRUCT-012", "There are 37 calculated cells saved with values their formulas do not give from your figures: "
+                       "every calculated cell was saved as 0. They were checked by working them out from your figures, "
+                       "as the template's formulas do."),
+    ("BCF-ARITH-010", 'Not checked: "Total pooled budget 2015/16 (£000)" (Cover C9); the Total row of "2015/16 (£000)" '
+                      "(Funding F42). A value that could not be read (Funding F13) is left out of these totals, so "
+                      "nothing was judged against them."),
 ])
 def test_messages_word_for_word(rule_id: str, message: str) -> None:
     assert finding(rule_id, "Cover", "C9", **REALISTIC[rule_id]).message == message
