@@ -876,7 +876,10 @@ NOT_CHECKED = "BCF-ARITH-010"
 
 
 def _unreadable(puts: dict[tuple[str, int | None], Any]) -> Build:
-    return _write_plan(lambda p: [_put(p, name, value, index) for (name, index), value in puts.items()])
+    def mutate(p: Plan) -> None:
+        for (name, index), value in puts.items():
+            _put(p, name, value, index)
+    return _write_plan(mutate)
 
 
 case("an amount typed as £40,512k, most of the pool", "amount-k.xlsx", 1,
