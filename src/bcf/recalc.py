@@ -18,8 +18,9 @@ against them.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
+from graphlib import TopologicalSorter
 from typing import TYPE_CHECKING, Any
 
 from bcf.findings import ProblemKind
@@ -43,16 +44,16 @@ class Calculated:
     total: bool = False  # the cell is a column's Total row
 
 
-def check(sub: Submission, name: str) -> Any:
-    """A check parameter of the round the submission belongs to."""
-    return sub.ret.round.values()["checks"][name]
+def checks(sub: Submission) -> Mapping[str, Any]:
+    """The check parameters of the round the submission belongs to."""
+    return sub.ret.round.values()["checks"]
 
 
 def blank(v: Any) -> bool:
     return v is None or v == "" or (isinstance(v, float) and math.isnan(v))
 
 
-def differs(sub: Submission, f: Field, shown: Any, want: Any) -> bool:
+def differs(tolerance: Mapping[str, Any], f: Field, shown: Any, want: Any) -> bool:
     """Whether a calculated cell's saved value is not its calculation, at the tolerance that fits it: money
     ties to £1k, counts are exact, rates and percentages may differ by rounding (calc_tolerance)."""
     if want is None or shown is None or (isinstance(shown, float) and math.isnan(shown)):
@@ -61,10 +62,10 @@ def differs(sub: Submission, f: Field, shown: Any, want: Any) -> bool:
         return str(shown) != str(want)
     gap = abs(float(shown) - float(want))
     if f.unit == "£000":
-        return gap >= check(sub, "tie_tolerance_000")
+        return gap >= tolerance["tie_tolerance_000"]
     if f.type == "integer":
         return gap >= 0.5
-    return gap > max(0.01, check(sub, "calc_tolerance") * abs(float(want)))
+    return gap > max(0.01, tolerance["calc_tolerance"] * abs(float(want)))
 
 
 def as_workbook_sees(sub: Submission, name: str) -> Any:
@@ -76,28 +77,41 @@ def as_workbook_sees(sub: Submission, name: str) -> Any:
 
 
 def _lookup(sub: Submission) -> Callable[[Any, str], Any]:
+    areas = sub.ret.round.areas
+
     def lookup(key: Any, column: str) -> Any:
-        a = sub.ret.round.areas.find(key)
+        a = areas.find(key)
         return a.get(column) if a else None
     return lookup
 
 
-def _disagrees(sub: Submission, f: Field, shown: Any, want: Any, formula: bool) -> bool:
-    """A formula that gives a blank but saved a value disagrees too (a placeholder 0 where the template shows
-    nothing); a typed value is judged only against a calculation that gives something."""
-    return differs(sub, f, shown, want) or (formula and want is None and not blank(shown))
+def _disagreement(sub: Submission, tolerance: Mapping[str, Any], f: Field, name: str, row: int | None, shown: Any,
+                  want: Any, known: bool = True) -> Calculated | None:
+    """The cell, if its saved value is not its calculation. A formula that gives a blank but saved a value
+    disagrees too (a placeholder 0 where the template shows nothing), when every input it reads is ``known``
+    (not a calculated cell left without a value); a typed value is judged only against a calculation that gives
+    something. Where the cell is, and whether it holds a formula, is looked up only then."""
+    wrong = differs(tolerance, f, shown, want)
+    if not wrong and (want is not None or blank(shown) or not known):
+        return None
+    formula = sub.where(name, row) in sub.formulas
+    return Calculated(name, row, shown, want, f, formula) if wrong or formula else None
 
 
 def calculated(sub: Submission) -> Iterator[Calculated]:
-    """Every calculated cell (fields, calculated columns row by row, Total rows) whose saved value is not what
-    its calculation gives from the values as they stand."""
-    lookup = _lookup(sub)
-    for f in sub.spec.fields:
-        if f.calc and f.id in sub.field_cells and sub.readable(f.id):
+    """Every calculated cell (fields in the order they feed one another, calculated columns row by row, Total
+    rows) whose saved value is not what its calculation gives from the values as they stand when it is met.
+    Totals that leave out a value that could not be read are not checked (``totals_leaving_out``)."""
+    lookup, tolerance = _lookup(sub), checks(sub)
+    unchecked = {name for name, _ in totals_leaving_out(sub, left_out(sub))}
+    calcs = _in_order([f for f in sub.spec.fields if f.calc and f.id in sub.field_cells and f.id not in unchecked])
+    valueless = {f.id for f in calcs if blank(sub.fields.get(f.id)) and sub.where(f.id) not in sub.uncalculated}
+    for f in calcs:
+        if f.calc and sub.readable(f.id):
             want = f.calc.evaluate(lambda n: as_workbook_sees(sub, n), lookup)
-            shown, formula = sub.fields.get(f.id), sub.where(f.id) in sub.formulas
-            if _disagrees(sub, f, shown, want, formula):
-                yield Calculated(f.id, None, shown, want, f, formula)
+            known = not f.calc.names() & valueless
+            if found := _disagreement(sub, tolerance, f, f.id, None, sub.fields.get(f.id), want, known):
+                yield found
     for t in sub.spec.tables:
         for c in t.columns:
             name = f"{t.id}.{c.id}"
@@ -105,28 +119,32 @@ def calculated(sub: Submission) -> Iterator[Calculated]:
                 continue
             if c.calc:
                 for row, values in sub.rows(t.id):
-                    want, formula = c.calc.evaluate(values.get), sub.where(name, row) in sub.formulas
-                    if _disagrees(sub, c, values[c.id], want, formula):
-                        yield Calculated(name, row, values[c.id], want, c, formula)
-            if name in sub.totals:
+                    if found := _disagreement(sub, tolerance, c, name, row, values[c.id], c.calc.evaluate(values.get)):
+                        yield found
+            if name in sub.totals and name not in unchecked:
                 want = float(sum(v for v in as_workbook_sees(sub, name) if isinstance(v, float) and v == v))
-                shown, formula = sub.totals[name], sub.where(name) in sub.formulas
-                if isinstance(shown, str) or differs(sub, c, shown, want):
-                    yield Calculated(name, None, shown, want, c, formula, total=True)
+                shown = sub.totals[name]
+                if isinstance(shown, str) or differs(tolerance, c, shown, want):
+                    yield Calculated(name, None, shown, want, c, sub.where(name) in sub.formulas, total=True)
 
 
 def settle(sub: Submission, raw: RawWorkbook) -> None:
-    """Give every calculated cell that still holds its formula the value its inputs give, in as many passes as
-    one calculation feeding another needs; note each cell so settled, and why the workbook was not calculated."""
-    for _ in range(len(sub.spec.fields) + 1):
-        settled = [c for c in calculated(sub) if c.formula]
-        for c in settled:
+    """Give every calculated cell that still holds its formula the value its inputs give, each as soon as it is
+    met, so that a calculation fed by another sees the value given to it; note each cell so settled, and why
+    the workbook was not calculated."""
+    for c in calculated(sub):
+        if c.formula:
             _give(sub, c)
             sub.uncalculated.add(sub.where(c.name, c.row))
-        if not settled:
-            break
     if sub.uncalculated:
         sub.not_calculated = _why(sub, raw)
+
+
+def _in_order(calcs: list[Field]) -> list[Field]:
+    """Calculated fields in an order where each comes after the calculated fields it reads."""
+    by_id = {f.id: f for f in calcs}
+    graph = {f.id: {n for n in (f.calc.names() if f.calc else ()) if n in by_id} for f in calcs}
+    return [by_id[i] for i in TopologicalSorter(graph).static_order()]
 
 
 def _give(sub: Submission, c: Calculated) -> None:
