@@ -21,6 +21,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -63,16 +64,18 @@ class Case:
     needs: str | None = None  # a program the case needs ("soffice")
     payloads: tuple[str, ...] = ()  # submitted text that JSON must carry verbatim and HTML must escape
     note: str = ""
+    places: bool = False  # the findings must be exactly these (every rule given as "RULE@Sheet!A1", or "RULE" for
+    #                       a finding of the whole workbook), one each
 
 
 CASES: dict[str, Case] = {}
 
 
 def case(name: str, file: str, exit: int, *rules: str, exact: bool = False, needs: str | None = None,
-         payloads: tuple[str, ...] = (), note: str = "") -> Callable[[Build], Build]:
+         payloads: tuple[str, ...] = (), note: str = "", places: bool = False) -> Callable[[Build], Build]:
     """Register a builder as a corpus case."""
     def register(fn: Build) -> Build:
-        CASES[name] = Case(name, file, exit, tuple(rules), fn, exact, needs, payloads, note)
+        CASES[name] = Case(name, file, exit, tuple(rules), fn, exact, needs, payloads, note, places)
         return fn
     return register
 
@@ -114,6 +117,15 @@ def _write_plan(mutate: Callable[[Plan], Any]) -> Build:
 
 def _cell(p: Plan, name: str, index: int | None = None) -> str:
     sheet, ref = p.cell(name, index)
+    return f"{sheet}!{ref}"
+
+
+@cache
+def _where_total(name: str) -> str:
+    """Sheet!A1 of a field, or of a table column's Total row, in the clean plan as read."""
+    from bcf.read import read_submission
+
+    sheet, ref = read_submission(io.BytesIO(base())).where(name)
     return f"{sheet}!{ref}"
 
 
@@ -551,19 +563,20 @@ def _put(p: Plan, name: str, value: Any, index: int | None = None) -> None:
         p.filled.tables[table][index][column] = value  # type: ignore[index]
 
 
-def _wrong(name: str, value: Any, index: int | None = None, file: str = "") -> None:
-    """A case of one value of the wrong kind, which must be found at its cell."""
+def _wrong(name: str, value: Any, index: int | None = None, file: str = "", *more: str) -> None:
+    """A case of one value of the wrong kind, which must be found at its cell (and ``more``: an amount left out
+    of its column's Total row leaves that total not checked)."""
     where = _cell(plan(), name, index)
-    case(f"wrong type: {value!r} in {name}", file, 1, f"BCF-CELL-002@{where}", exact=True)(
+    case(f"wrong type: {value!r} in {name}", file, 1, f"BCF-CELL-002@{where}", *more, exact=True)(
         _write_plan(lambda p: _put(p, name, value, index)))
 
 
 _wrong("date_agreed", "4th September 2014", file="date-as-text.xlsx")
 _wrong("contingency", "£1,234", file="pounds-and-commas.xlsx")
-_wrong("risks.exposure", "n/a", 1, file="n-a.xlsx")
+_wrong("risks.exposure", "n/a", 1, "n-a.xlsx", "BCF-ARITH-010@" + _where_total("risks.exposure"))
 _wrong("metrics.num_plan", "approx 5%", 1, file="approx-percent.xlsx")
 _wrong("care_act", True, file="boolean.xlsx")
-_wrong("schemes.spend_last_year", "#REF!", 2, file="error-value.xlsx")
+_wrong("schemes.spend_last_year", "#REF!", 2, "error-value.xlsx", "BCF-ARITH-010@" + _where_total("schemes.spend_last_year"))
 
 
 WRONG = {"date_agreed": "yesterday", "social_care_protection": "£11,968", "ringfenced_oohs": False,
@@ -576,13 +589,16 @@ def _wrong_everything(p: Plan) -> None:
 
 
 case("every kind of wrong value at once", "wrong-everything.xlsx", 1,
-     *(f"BCF-CELL-002@{_cell(plan(), n, 1 if '.' in n else None)}" for n in WRONG), exact=True)(
+     *(f"BCF-CELL-002@{_cell(plan(), n, 1 if '.' in n else None)}" for n in WRONG),
+     "BCF-ARITH-010@" + _where_total("funding.amount_last_year"), exact=True)(
     _write_plan(_wrong_everything))
 
 
 @case("NaN and infinity stored as numbers", "nan-inf.xlsx", 1, f"BCF-CELL-002@{_cell(plan(), 'contingency')}",
-      f"BCF-CELL-002@{_cell(plan(), 'schemes.spend_last_year', 0)}", exact=True,
-      note="no spreadsheet writes these, but a hand-made file can")
+      f"BCF-CELL-002@{_cell(plan(), 'schemes.spend_last_year', 0)}",
+      f"BCF-ARITH-010@{_where_total('schemes.spend_last_year')}", exact=True, places=True,
+      note="no spreadsheet writes these, but a hand-made file can; the Total row that leaves out the infinity is "
+           "not checked (nor named as not calculated, though it kept the value it had before the edit)")
 def _nan(path: Path) -> None:
     p = plan()
     sheet, ref = p.cell("contingency")
@@ -730,6 +746,163 @@ def _libreoffice_xls(path: Path) -> None:
 def _openpyxl(path: Path) -> None:
     path.write_bytes(base())
     openpyxl.load_workbook(path).save(path)
+
+
+# == Saved values that are not what the formulas give ========================================================
+# A script's library stores 0 for every formula unless told the results, and asks for everything to be
+# calculated on opening; a spreadsheet with calculation switched off saves the totals of before the last edits.
+# Neither is the officer typing over a total: one advisory says the workbook was not calculated, and the cells
+# are worked out from the inputs. A value typed over a calculated cell is still reported as typed over.
+def xlsxwriter_copy(data: bytes, results: bool, typed: dict[tuple[str, str], Any] | None = None) -> bytes:
+    """The workbook written again cell by cell by XlsxWriter, as a council's own script would write it: every
+    formula with the value it gives (``results``) or with XlsxWriter's placeholder 0; ``typed`` puts plain values
+    into cells (sheet, A1) instead of what they held."""
+    import xlsxwriter
+
+    formulas = openpyxl.load_workbook(io.BytesIO(data))
+    values = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out, {"in_memory": True})
+    for ws in formulas.worksheets:
+        sheet = book.add_worksheet(ws.title)
+        if ws.sheet_state != "visible":
+            sheet.hide()
+        for row in ws.iter_rows():
+            for c in row:
+                v = (typed or {}).get((ws.title, c.coordinate), c.value)
+                if v is None:
+                    continue
+                if isinstance(v, str) and v.startswith("="):
+                    got = values[ws.title][c.coordinate].value
+                    extra = {"value": "" if got is None else got} if results else {}
+                    sheet.write_formula(c.row - 1, c.column - 1, v, None, **extra)
+                elif isinstance(v, datetime):
+                    sheet.write_datetime(c.row - 1, c.column - 1, v)
+                else:
+                    sheet.write(c.row - 1, c.column - 1, v)
+    book.close()
+    return out.getvalue()
+
+
+def calculation_off(data: bytes, edits: dict[tuple[str, int | None], float]) -> bytes:
+    """The workbook with calculation set to manual and inputs changed afterwards (by ``edits``: a field, or a
+    table column on its index-th row, moved by an amount), so that every total keeps its old value."""
+    p = plan()
+    for (name, index), delta in edits.items():
+        sheet, ref = p.cell(name, index)
+
+        def move(xml: bytes, ref: str = ref, delta: float = delta) -> bytes:
+            m = re.search(rb'<c r="%s"[^>]*><v>([^<]*)</v>' % ref.encode(), xml)
+            assert m is not None, ref
+            return xml[:m.start(1)] + repr(float(m.group(1)) + delta).encode() + xml[m.end(1):]
+        data = edit_sheet(data, sheet, move)
+    return rezip(data, edit={"xl/workbook.xml": lambda b: re.sub(rb"<calcPr[^>]*?/>", b'<calcPr calcMode="manual"/>', b)})
+
+
+# what an officer changes with calculation switched off: a contribution and the scheme it pays for (so funding
+# and schemes still tie), a risk's likelihood and a metric's numerator; every one feeds a calculated cell
+CALCULATION_OFF_EDITS: dict[tuple[str, int | None], float] = {
+    ("funding.amount_this_year", 0): 250, ("schemes.spend_this_year", 0): 250, ("risks.likelihood", 0): -1,
+    ("metrics.num_plan", 0): 7}
+
+
+@cache
+def _through_libreoffice() -> dict[str, bytes]:
+    """Workbooks opened and saved by LibreOffice in one run, each as it came out."""
+    files = {"xlsxwriter": xlsxwriter_copy(base(), results=False), "manual": calculation_off(base(), {}),
+             "manual-edited": calculation_off(base(), CALCULATION_OFF_EDITS)}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in files.items():
+            Path(tmp, f"{name}.xlsx").write_bytes(data)
+        subprocess.run(["soffice", f"-env:UserInstallation={Path(tmp, 'profile').as_uri()}", "--headless", "--calc",
+                        "--convert-to", "xlsx", "--outdir", str(Path(tmp, "out")),
+                        *(str(Path(tmp, f"{n}.xlsx")) for n in files)],
+                       check=True, capture_output=True, timeout=300)
+        return {name: Path(tmp, "out", f"{name}.xlsx").read_bytes() for name in files}
+
+
+NOT_CALCULATED = "BCF-STRUCT-012"
+
+
+@case("written by XlsxWriter without results", "xlsxwriter-zeros.xlsx", 0, NOT_CALCULATED, exact=True, places=True,
+      note="every formula saved as 0 and fullCalcOnLoad set: was 29 blocking 'typed over' findings")
+def _xlsxwriter_zeros(path: Path) -> None:
+    path.write_bytes(xlsxwriter_copy(base(), results=False))
+
+
+@case("written by XlsxWriter with results", "xlsxwriter-results.xlsx", 0, exact=True, places=True)
+def _xlsxwriter_results(path: Path) -> None:
+    path.write_bytes(xlsxwriter_copy(base(), results=True))
+
+
+@case("written by XlsxWriter without results, a total typed over", "xlsxwriter-typed-over.xlsx", 1,
+      f"BCF-ARITH-002@{_cell(plan(), 'total_pooled')}", f"BCF-ARITH-004@{_cell(plan(), 'risks.score', 0)}",
+      NOT_CALCULATED, exact=True, places=True,
+      note="a value typed over a calculated cell is still the officer's, whatever the formulas around it saved")
+def _xlsxwriter_typed_over(path: Path) -> None:
+    over = {plan().cell("total_pooled"): 53336, plan().cell("risks.score", 0): 6}
+    path.write_bytes(xlsxwriter_copy(base(), results=False, typed=over))
+
+
+@case("written by XlsxWriter without results, then saved by LibreOffice", "xlsxwriter-libreoffice.xlsx", 0,
+      NOT_CALCULATED, exact=True, places=True, needs="soffice", note="LibreOffice keeps the saved zeros")
+def _xlsxwriter_libreoffice(path: Path) -> None:
+    path.write_bytes(_through_libreoffice()["xlsxwriter"])
+
+
+@case("calculation set to manual, figures changed after", "manual-edited.xlsx", 0, NOT_CALCULATED, exact=True,
+      places=True, note="four inputs changed; the five cells that follow them keep their old values")
+def _manual_edited(path: Path) -> None:
+    path.write_bytes(calculation_off(base(), CALCULATION_OFF_EDITS))
+
+
+@case("calculation set to manual, saved by LibreOffice", "manual-libreoffice.xlsx", 0, exact=True, places=True,
+      needs="soffice")
+def _manual_libreoffice(path: Path) -> None:
+    path.write_bytes(_through_libreoffice()["manual"])
+
+
+@case("calculation set to manual, figures changed after, saved by LibreOffice", "manual-edited-libreoffice.xlsx", 0,
+      NOT_CALCULATED, exact=True, places=True, needs="soffice",
+      note="LibreOffice saves the old totals and no calculation mode: the formulas' values are the only sign")
+def _manual_edited_libreoffice(path: Path) -> None:
+    path.write_bytes(_through_libreoffice()["manual-edited"])
+
+
+# == One unreadable value, and the totals that leave it out =================================================
+# Text in an amount cell is one finding where it was typed. Every sum of its column leaves it out (as the
+# workbook's own SUM does), so those totals are named once as not checked and nothing is judged against them:
+# no "pounds, not thousands" for amounts that merely exceed a pool that lost its largest part, no tie or
+# minimum broken by the missing amount.
+NOT_CHECKED = "BCF-ARITH-010"
+
+
+def _unreadable(puts: dict[tuple[str, int | None], Any]) -> Build:
+    def mutate(p: Plan) -> None:
+        for (name, index), value in puts.items():
+            _put(p, name, value, index)
+    return _write_plan(mutate)
+
+
+case("an amount typed as £40,512k, most of the pool", "amount-k.xlsx", 1,
+     f"BCF-CELL-002@{_cell(plan(), 'funding.amount_this_year', 1)}", f"{NOT_CHECKED}@{_where_total('total_pooled')}",
+     exact=True, places=True,
+     note="was also two 'pounds, not thousands' findings for amounts larger than what was left of the pool")(
+    _unreadable({("funding.amount_this_year", 0): 2202, ("funding.amount_this_year", 1): "£40,512k"}))
+case("a scheme's spend typed as text", "spend-text.xlsx", 1,
+     f"BCF-CELL-002@{_cell(plan(), 'schemes.spend_this_year', 0)}",
+     f"{NOT_CHECKED}@{_where_total('schemes.spend_this_year')}", exact=True, places=True)(
+    _unreadable({("schemes.spend_this_year", 0): "6,807k"}))
+case("an admissions saving typed as text", "saving-text.xlsx", 1,
+     f"BCF-CELL-002@{_cell(plan(), 'benefits.planned_saving', 0)}",
+     f"{NOT_CHECKED}@{_where_total('benefits.planned_saving')}", exact=True, places=True,
+     note="the saving feeds its Total row and the pricing and provider-income checks of admissions avoided")(
+    _unreadable({("benefits.planned_saving", 0): "approx 3m"}))
+case("amounts unreadable in two columns of one table", "two-columns.xlsx", 1,
+     f"BCF-CELL-002@{_cell(plan(), 'funding.amount_this_year', 2)}",
+     f"BCF-CELL-002@{_cell(plan(), 'funding.amount_last_year', 3)}", f"{NOT_CHECKED}@{_where_total('total_pooled')}",
+     exact=True, places=True, note="three totals leave them out (the pooled budget and two Total rows): one finding")(
+    _unreadable({("funding.amount_this_year", 2): "2.5m", ("funding.amount_last_year", 3): "#N/A"}))
 
 
 def build_all(folder: Path, skip: tuple[str, ...] = ()) -> dict[str, Path]:

@@ -186,7 +186,16 @@ def _sorted(wb: Workbook) -> None:
 
 # == Values typed the way officers type them ===============================================================
 one("number stored as text", "Funding", (("BCF-CELL-013", "Funding", "F13"),), F13="27512")
-one("amount typed with a pound sign and commas", "Funding", (("BCF-CELL-002", "Funding", "F13"),), F13="£27,512")
+one("amount typed with a pound sign and commas", "Funding",
+    (("BCF-CELL-002", "Funding", "F13"), ("BCF-ARITH-010", "Cover", "C9")), F13="£27,512")
+# one amount that cannot be read: found where it was typed; the totals that leave it out are named once as not
+# checked, and nothing is judged against them (no amount is "more than the whole pooled budget" left without it)
+one("amount typed in thousands with a k", "Funding",
+    (("BCF-CELL-002", "Funding", "F13"), ("BCF-ARITH-010", "Cover", "C9")), F13="£27,512k")
+one("the largest contribution typed with a k", "Funding",
+    (("BCF-CELL-002", "Funding", "F13"), ("BCF-ARITH-010", "Cover", "C9")), F12=2202, F13="£40,512k")
+one("a scheme's spend typed with a k", "Schemes",
+    (("BCF-CELL-002", "Schemes", "K5"), ("BCF-ARITH-010", "Schemes", "K65")), K5="6,807k")
 one("saving typed in pounds", "Benefits", (("BCF-CELL-014", "Benefits", "I6"),), I6=955000)
 one("a contribution typed in pounds", "Funding", (("BCF-CELL-014", "Funding", "F16"),), F16=1400000)
 one("contingency typed in pounds", "Governance", (("BCF-CELL-014", "Governance", "C12"),), C12=1739000)

@@ -140,6 +140,8 @@ def test_corpus_case(name: str, corpus_dir: Path, checked: dict[str, Future[Run]
     assert not missing, f"expected {missing} among {findings}"
     if c.exact:
         assert {r for r, _, _ in findings} == {w.partition("@")[0] for w in c.rules}, findings
+    if c.places:  # exactly these findings, one at each place
+        assert sorted(r + (f"@{s}" if s else "") + (f"!{p}" if p else "") for r, s, p in findings) == sorted(c.rules)
     for payload in c.payloads:  # submitted text comes back verbatim
         assert any(payload in s for s in _strings(doc)), payload
     assert run.seconds < MAX_SECONDS, f"{run.seconds:.1f}s"

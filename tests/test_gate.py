@@ -12,7 +12,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bcf import generate
+from bcf import generate, rounds
+from bcf.spec import LISTS_SHEET
 from bcf.validate import check_file
 from tests.support import PLAN
 
@@ -111,3 +112,28 @@ def test_gate_via_the_command_exit_code_and_no_traceback(tmp_path: Path) -> None
     assert proc.returncode == 2
     assert "Excel 97-2003" in proc.stdout and "Save As" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("ret", [r for rnd in rounds.all_rounds().values() for r in rnd.returns.values()],
+                         ids=lambda r: f"{r.round_id}-{r.kind}")
+def test_a_workbook_whose_lists_sheet_was_deleted_is_refused_as_its_own_round_and_return(
+        ret: rounds.Return, tmp_path: Path) -> None:
+    """Without its stamp a workbook is still told by what it shows: the refusal names its own round and return,
+    not the latest round's plan."""
+    buf = io.BytesIO()
+    generate.write_workbook(ret.spec(), buf, generate.Filled(fields={"hwb_name": "Leeds"}))
+    wb = openpyxl.load_workbook(buf)
+    del wb[LISTS_SHEET]
+    wb.save(tmp_path / "no-lists.xlsx")
+    report = check_file(tmp_path / "no-lists.xlsx")
+    (f,) = report.findings
+    assert f.rule_id == "BCF-GATE-006" and report.exit_code == 2
+    assert f.expected == f"{ret.title}, version {ret.spec().version}"
+    assert ret.title in f.message and all(other.title not in f.message for rnd in rounds.all_rounds().values()
+                                          for other in rnd.returns.values() if other.title != ret.title)
+
+
+def test_a_workbook_that_shows_no_template_is_still_refused_against_the_latest_plan(tmp_path: Path) -> None:
+    (tmp_path / "other.xlsx").write_bytes(_other_workbook())
+    (f,) = check_file(tmp_path / "other.xlsx").findings
+    assert f.rule_id == "BCF-GATE-006" and f.expected.startswith(rounds.latest().ret("plan").title)

@@ -43,6 +43,7 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "BCF-STRUCT-009": {"found": 500.0, "expected": "a new row of the Contributions table, inserted above its Total row"},
     "BCF-STRUCT-010": {"found": "check with finance", "expected": "the yellow input cell it belongs to"},
     "BCF-STRUCT-011": {"expected": "Unit cost (£)"},
+    "BCF-STRUCT-012": {"found": 37, "expected": "every calculated cell was saved as 0"},
     "BCF-CELL-001": {"label": FUNDING_LABEL, "expected": "an amount in £000, for example 1250"},
     "BCF-CELL-002": {"found": "£2,635,000", "expected": "2635", "wanted": "a number", "label": "2015/16 (£000)",
                      "example": "1250", "likely": 'This looks like pounds and the cell is in £000 (thousands of pounds): '
@@ -73,6 +74,8 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "BCF-CONS-007": {"found": 8812.0, "expected": 8650.0},
     "BCF-CONS-008": {"found": "BCF-POL-099 at Risks C40", "expected": "BCF-POL-010 at Risks C40; BCF-CELL-006 at Cover C12"},
     "BCF-ARITH-009": {"found": 53336.0, "expected": 53086.0},
+    "BCF-ARITH-010": {"found": '"Total pooled budget 2015/16 (£000)" (Cover C9); the Total row of "2015/16 (£000)" '
+                               "(Funding F42)", "expected": "Funding F13"},
     "BCF-POL-001": {"found": -0.0, "expected": 46682.0},
     "BCF-POL-002": {"found": 0.0, "expected": "an amount above £0k"},
     "BCF-POL-003": {"found": 6341.0, "expected": 12682.0},
@@ -140,6 +143,12 @@ def test_message_and_fix_read_as_sentences(rule_id: str) -> None:
                      '(thousands of pounds): enter "2635".'),
     ("BCF-CELL-006", '"finance team at the council" is not a valid email address. It has no @.'),
     ("BCF-GATE-008", '"Kent County" is not a Health and Wellbeing Board in the list. The nearest name in the list is "Kent".'),
+    ("BCF-STRUCT-012", "There are 37 calculated cells saved with values their formulas do not give from your figures: "
+                       "every calculated cell was saved as 0. They were checked by working them out from your figures, "
+                       "as the template's formulas do."),
+    ("BCF-ARITH-010", 'Not checked: "Total pooled budget 2015/16 (£000)" (Cover C9); the Total row of "2015/16 (£000)" '
+                      "(Funding F42). A value that could not be read (Funding F13) is left out of these totals, so "
+                      "nothing was judged against them."),
 ])
 def test_messages_word_for_word(rule_id: str, message: str) -> None:
     assert finding(rule_id, "Cover", "C9", **REALISTIC[rule_id]).message == message

@@ -168,3 +168,37 @@ def test_numbers_as_text_options_and_placeholders_are_read_and_noted(tmp_path: P
         ("text_number", "Funding", "F13", "27512")]
     assert sub.tables["funding"]["amount_this_year"].iloc[1] == 27512.0 and ("funding.amount_this_year", 13) in sub.as_text
     assert sub.tables["signoffs"]["signed"].iloc[0] == "Yes" and sub.fields["overspend"] is None
+
+
+def _calculated_values(sub: Submission) -> dict[str, Any]:
+    """Every calculated field, every calculated column row by row and every Total row, as read (NaN as None)."""
+    out: dict[str, Any] = {f.id: sub.fields.get(f.id) for f in sub.spec.fields if f.calc}
+    for t in sub.spec.tables:
+        for c in t.columns:
+            if c.calc:
+                out |= {f"{t.id}.{c.id}@{row}": values[c.id] for row, values in sub.rows(t.id)}
+    out |= {f"{name} total": v for name, v in sub.totals.items()}
+    return {k: None if v != v else v for k, v in out.items()}
+
+
+@pytest.mark.parametrize("how", ["placeholders", "calculation off"])
+def test_formulas_saved_without_their_results_are_given_what_their_inputs_give(how: str) -> None:
+    """A script's placeholder zeros, or totals kept from before the last edits, are not read as what the workbook
+    shows: each calculated cell gets what its inputs give, as a calculated workbook would show it."""
+    import io
+
+    from tests.corpus import base, calculation_off, xlsxwriter_copy
+
+    clean = read_submission(io.BytesIO(base()))
+    if how == "placeholders":
+        sub = read_submission(io.BytesIO(xlsxwriter_copy(base(), results=False)))
+        assert _calculated_values(sub) == _calculated_values(clean)
+        assert sub.not_calculated == "every calculated cell was saved as 0"
+        assert sub.raw[sub.where("total_pooled")] == 0  # what the file saved is kept as it was saved
+    else:
+        sub = read_submission(io.BytesIO(calculation_off(base(), {("funding.amount_this_year", 0): 250})))
+        assert sub.fields["total_pooled"] == clean.fields["total_pooled"] + 250
+        assert sub.totals["funding.amount_this_year"] == clean.totals["funding.amount_this_year"] + 250
+        assert sub.uncalculated == {sub.where("total_pooled"), sub.where("funding.amount_this_year")}
+        assert sub.not_calculated == "calculation was set to manual when it was saved"
+    assert not clean.uncalculated and clean.not_calculated is None

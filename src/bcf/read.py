@@ -10,7 +10,8 @@ recorded too (``outside``), so nothing typed is lost without a word.
 Values are read as the officer meant them and as the workbook shows them: a number stored as text is read
 as the number (and noted, as the workbook's own sums leave it out); a drop-down option typed in another
 case or spacing is read as the option (and noted); a placeholder such as "n/a" or "TBC" in a text cell is
-no answer; dates follow the workbook's own date system (Windows or Mac).
+no answer; dates follow the workbook's own date system (Windows or Mac). A calculated cell that still holds its
+formula is given what its inputs give (``recalc``), whatever value the file saved for it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from bcf import rounds
+from bcf import recalc, rounds
 from bcf import spec as specs
 from bcf.areas import Area
 from bcf.findings import ProblemKind
@@ -69,6 +70,9 @@ class Submission:
     names: dict[tuple[str, str], str] = field(default_factory=dict)  # (sheet, A1) -> field id or "table.column"
     unreadable: set[str] = field(default_factory=set)  # fields, tables and "table.column"s that could not be read
     as_text: set[tuple[str, int | None]] = field(default_factory=set)  # (name, row) of numbers stored as text
+    formulas: set[tuple[str, str]] = field(default_factory=set)  # (sheet, A1) of the cells read that hold a formula
+    uncalculated: set[tuple[str, str]] = field(default_factory=set)  # formulas whose saved value was not their result
+    not_calculated: str | None = None  # why the workbook's formulas were saved uncalculated, when some were
 
     def __getstate__(self) -> dict[str, Any]:
         """Sent between processes as rows, without frames (rebuilt if asked for) or the specification, which the
@@ -200,6 +204,8 @@ class _Reader:
         c = sheet.get(r, col)
         if c is None:
             return None
+        if c.formula:
+            self.sub.formulas.add((sheet.name, ref))
         if c.formula and not c.cached:
             self.problem(ProblemKind.NO_CACHED_VALUE, sheet.name, ref, name=name)
             return None
@@ -286,6 +292,8 @@ class _Reader:
                 if cell is not None and cell.cached and cell.error is None:
                     self.sub.totals[f"{t.id}.{c.id}"] = cell.value
                     self.sub.raw[(sheet.name, ref)] = cell.value
+                    if cell.formula:
+                        self.sub.formulas.add((sheet.name, ref))
         if not t.fixed_rows and len(records) > t.max_rows:
             self.problem(ProblemKind.TOO_MANY_ROWS, sheet.name, f"B{index[t.max_rows]}", len(records),
                          f"at most {t.max_rows} rows")
@@ -353,6 +361,30 @@ def template_stamp(raw: RawWorkbook) -> tuple[str | None, str | None]:
             (str(ver.value) if not isinstance(ver.value, float) else f"{ver.value:.1f}") if ver else None)
 
 
+RECOGNISED_SHARE = 0.5  # of a template's titles, labels and headings a workbook must show to be taken for it
+
+
+def recognised(raw: RawWorkbook) -> Spec | None:
+    """For a workbook without its template stamp (the hidden lists sheet deleted or replaced): the known template
+    and version whose titles, labels and headings it shows most of, if it shows at least half of them. Labels
+    carry the year, so a round's template is told from the next round's; the current version wins a tie."""
+    shown = {norm(c.value) for sheet in raw.sheets.values() for c in sheet.cells.values() if isinstance(c.value, str)}
+    best, share = None, RECOGNISED_SHARE
+    for rnd in rounds.all_rounds().values():
+        for ret in rnd.returns.values():
+            for version in ret.versions():
+                spec = ret.spec(version)
+                texts = _all_texts(spec)
+                if texts and len(texts & shown) / len(texts) > share:
+                    best, share = spec, len(texts & shown) / len(texts)
+    return best
+
+
+@cache
+def _all_texts(spec: Spec) -> frozenset[str]:
+    return frozenset().union(*(template_texts(spec, s.name) for s in spec.data_sheets))
+
+
 def _limits(sheet: str) -> Limits:
     """What to read of a sheet: the hidden lists sheet's stamp only; of every other sheet, as far as ours can go."""
     return Limits(2, 2, beyond=False) if sheet == LISTS_SHEET else Limits(MAX_ROW, MAX_COL)
@@ -362,13 +394,17 @@ def read_submission(source: str | Path | IO[bytes], raw: RawWorkbook | None = No
                     expect: rounds.Return | None = None, name: str | None = None) -> Submission:
     """Read a workbook (path or open binary file) with the specification of the return and version it declares.
 
-    A workbook that is not a known template is read with ``expect`` (default: the latest round's plan), so
-    that the gate can say what it should have been.
+    A workbook that is not a known template is read with ``expect``, or else as the template it shows most of
+    (``recognised``; failing that, the latest round's plan), so that the gate can say what it should have been.
     """
     raw = raw or read_cells(source if not isinstance(source, Path) else str(source), _limits)
     template_id, version = template_stamp(raw)
-    ret = rounds.for_template(template_id) or expect or rounds.latest().ret("plan")
-    spec = ret.spec(version) if version in ret.versions() else ret.spec()
+    own = rounds.for_template(template_id)
+    if own is not None or expect is not None:
+        ret = own or expect
+        spec = ret.spec(version) if version in ret.versions() else ret.spec()  # type: ignore[union-attr]
+    else:
+        spec = recognised(raw) or rounds.latest().ret("plan").spec()
     sub = Submission(path=name or str(getattr(source, "name", source)), spec=spec, template_id=template_id,
                      version=version, sheets_found=raw.names, sheet_names={})
     if raw.too_large:  # reading stopped part way: the gate reports it and checks nothing else
@@ -378,6 +414,7 @@ def read_submission(source: str | Path | IO[bytes], raw: RawWorkbook | None = No
         sub.problems.append(Problem(ProblemKind.NOT_TEMPLATE, raw.names[0] if raw.names else "", None, None,
                                     f"the {spec.title}"))
     _Reader(raw, spec, sub).read()
+    recalc.settle(sub, raw)
     return sub
 
 

@@ -9,7 +9,8 @@ value-only readers it keeps formulas apart from blanks.
 Nothing past the limits is kept, but nothing there is lost unseen either: a non-empty cell outside them is
 noted in ``SheetCells.beyond`` (up to ``MAX_BEYOND`` a sheet), so that the caller can say it was not read. The
 workbook's date system (Windows, or the Mac's, four years later) is kept with the cells, as every date serial
-depends on it.
+depends on it, and so are its calculation settings (manual calculation, or everything to be calculated on
+opening), as the saved values of its formulas depend on them.
 
 Every submitted file is untrusted, so the reader also keeps to budgets: it parses at most ``MAX_ELEMENTS``
 XML elements within the limits (and ``MAX_TAIL_ELEMENTS`` past them) and keeps at most ``MAX_TEXT``
@@ -143,6 +144,8 @@ class RawWorkbook:
     sheets: dict[str, SheetCells]  # in workbook order
     too_large: TooLarge | None = None  # set when reading stopped at a budget; the sheets are then partial
     mac_dates: bool = False  # date serials count from the Mac epoch (Excel for Mac's old default), 1,462 days on
+    manual_calc: bool = False  # calculation was set to manual when it was saved (calcPr calcMode="manual")
+    full_calc_on_load: bool = False  # the writer asked for every formula to be calculated on opening (fullCalcOnLoad)
 
     @property
     def names(self) -> list[str]:
@@ -243,7 +246,7 @@ def _resolve(base: str, target: str) -> str:
 
 def _sheet_paths(pkg: _Package, budget: _Budget, wb: RawWorkbook) -> tuple[list[tuple[str, str, str]], str | None]:
     """(name, state, part path) for every worksheet in workbook order, and the shared strings part; notes the
-    workbook's date system."""
+    workbook's date system and calculation settings."""
     rels, strings = {}, None
     with pkg.open("xl/_rels/workbook.xml.rels", "the list of the workbook's parts") as f:
         for el in budget.parse(f):
@@ -257,8 +260,16 @@ def _sheet_paths(pkg: _Package, budget: _Budget, wb: RawWorkbook) -> tuple[list[
             if el.tag == f"{NS}sheet":
                 out.append((el.get("name", ""), el.get("state", "visible"), rels.get(el.get(f"{REL_NS}id"), "")))
             elif el.tag == f"{NS}workbookPr":
-                wb.mac_dates = el.get(MAC_DATES_ATTRIBUTE, "").lower() in ("1", "true")
+                wb.mac_dates = _true(el.get(MAC_DATES_ATTRIBUTE))
+            elif el.tag == f"{NS}calcPr":
+                wb.manual_calc = el.get("calcMode", "auto") == "manual"
+                wb.full_calc_on_load = _true(el.get("fullCalcOnLoad"))
     return out, pkg.find(strings or "xl/sharedStrings.xml")
+
+
+def _true(text: str | None) -> bool:
+    """An XML boolean attribute: "1" or "true"."""
+    return (text or "").lower() in ("1", "true")
 
 
 def _int(text: str | None) -> int | None:

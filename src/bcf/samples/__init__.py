@@ -132,7 +132,7 @@ def resubmissions(ret: rounds.Return, seed: int = SEED) -> Iterator[Plan]:
         r = random.Random(f"{seed}:{first.area.plan_code}:again")
         p = build_plan(first.area, random.Random(f"{seed}:{first.area.plan_code}"), ret)
         for d in first.defects:
-            if rules()[d["rule"]].severity == Severity.ADVISORY and d["cell"]:
+            if rules()[DEFECTS[d["kind"]][0]].severity == Severity.ADVISORY and d["cell"]:
                 DEFECTS[d["kind"]][2](p, r)
         p.filled.tables["explanations"] = [
             {"rule_id": d["rule"], "location": f"{d['sheet']} {d['cell']}",

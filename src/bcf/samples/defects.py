@@ -82,6 +82,9 @@ def _blank(p: Plan, rng: random.Random) -> None:
 def _text_number(p: Plan, rng: random.Random) -> None:
     i = rng.randrange(1, len(p.filled.tables["risks"]))
     p.plant("text_in_number", "BCF-CELL-002", _set(p, "risks.exposure", rng.choice(["£1,234", "n/a", "approx 50"]), i))
+    risks = p.spec.table("risks")  # the Total row that leaves it out is not checked
+    p.plant("text_in_number", "BCF-ARITH-010",
+            (p.layout.title(risks.sheet), f"{risks.letter('exposure')}{p.layout.end_row(risks)}"))
 
 
 @defect("date_as_text", "BCF-CELL-002", "Conditions")

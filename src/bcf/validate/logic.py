@@ -5,7 +5,8 @@ findings. It runs only where the catalogue says it is in force (round and return
 has what it reads. A rule that reads a sheet, table or column the file lacks, or that the reader could not
 find, says nothing: that is already one structure finding, and guessing on top of it would only bury it.
 Nor is a finding built on a value already reported at its cell (``derived_from`` says what each finding
-rests on, for ``validate.complete``). Thresholds are the round's parameters.
+rests on, for ``validate.complete``), nor on a total that leaves out a value that could not be read: such
+a total is named once as not checked. Thresholds are the round's parameters.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from bcf import rounds
 from bcf.findings import Finding, finding, money, rules, show
 from bcf.read import Row, Submission
+from bcf.recalc import calculated, left_out, totals_leaving_out
 from bcf.spec import Field
 
 Rule = Callable[[Submission], Iterator[Finding]]
@@ -28,6 +30,8 @@ QUARTERS = tuple(f"{period}_q{i}" for period in ("baseline", "plan") for i in ra
 CALC_RULES = {"total_pooled": "BCF-ARITH-002", "metrics.rate_baseline": "BCF-ARITH-003",
               "metrics.rate_plan": "BCF-ARITH-003", "risks.score": "BCF-ARITH-004", "share_total": None}
 TOTALS_RULE = "BCF-ARITH-009"
+NOT_CHECKED = "BCF-ARITH-010"  # totals that leave out a value that could not be read: said once
+POOLED = "funding.amount_this_year"  # what the pooled budget adds up
 POUNDS_RULE = "BCF-CELL-014"
 # cell rules that report a value itself: no other finding is built on a value one of them has reported
 VALUE_RULES = ("BCF-CELL-002", "BCF-CELL-003", "BCF-CELL-004", "BCF-CELL-009", "BCF-CELL-011", POUNDS_RULE)
@@ -88,74 +92,44 @@ def totals_tie(sub: Submission) -> Iterator[Finding]:
         yield finding("BCF-ARITH-001", *sub.where("schemes.spend_this_year"), found=schemes, expected=funding)
 
 
-def _differs(sub: Submission, f: Field, shown: Any, want: Any) -> bool:
-    """Whether a calculated cell's saved value is not its calculation, at the tolerance that fits it: money
-    ties to £1k, counts are exact, rates and percentages may differ by rounding (calc_tolerance)."""
-    if want is None or shown is None or (isinstance(shown, float) and math.isnan(shown)):
-        return False
-    if isinstance(want, str) or isinstance(shown, str):
-        return str(shown) != str(want)
-    gap = abs(float(shown) - float(want))
-    if f.unit == "£000":
-        return bool(gap >= p(sub, "tie_tolerance_000"))
-    if f.type == "integer":
-        return gap >= 0.5
-    return bool(gap > max(0.01, p(sub, "calc_tolerance") * abs(float(want))))
-
-
-def _as_workbook_sees(sub: Submission, name: str) -> Any:
-    """A field, or a column's values, as the workbook's own formulas see them: SUM leaves out text."""
-    if "." in name:
-        table, col = name.split(".")
-        return [None if (name, row) in sub.as_text else values[col] for row, values in sub.rows(table)]
-    return sub.fields.get(name)
-
-
-def _typed_over(sub: Submission) -> Iterator[tuple[str, int | None, Any, Any, Field]]:
-    """(name, row, shown, formula gives, field) for every calculated cell whose saved value disagrees."""
-    def lookup(key: Any, column: str) -> Any:
-        a = sub.ret.round.areas.find(key)
-        return a.get(column) if a else None
-
-    for f in sub.spec.fields:
-        if f.calc and f.id in sub.field_cells and sub.readable(f.id):
-            want = f.calc.evaluate(lambda n: _as_workbook_sees(sub, n), lookup)
-            if _differs(sub, f, sub.fields.get(f.id), want):
-                yield f.id, None, sub.fields.get(f.id), want, f
-    for t in sub.spec.tables:
-        for c in t.columns:
-            if c.calc and sub.readable(f"{t.id}.{c.id}"):
-                for row, values in sub.rows(t.id):
-                    want = c.calc.evaluate(values.get)
-                    if _differs(sub, c, values[c.id], want):
-                        yield f"{t.id}.{c.id}", row, values[c.id], want, c
-
-
 def _shown(f: Field, v: Any) -> str:
     return money(v) if f.unit == "£000" and isinstance(v, (int, float)) else show(v)
 
 
 @rule("BCF-ARITH-007")
 def calculated_cells_typed_over(sub: Submission) -> Iterator[Finding]:
-    for name, row, shown, want, f in _typed_over(sub):
-        rule_id = CALC_RULES.get(name, "BCF-ARITH-007")
-        if rule_id:
-            yield finding(rule_id, *sub.where(name, row), found=shown, expected=want, shown=_shown(f, shown),
-                          gives=_shown(f, want))
+    """Calculated cells holding a typed value that their calculation does not give (a cell that still holds its
+    formula is never typed over: the reader has given it what its inputs give)."""
+    for c in calculated(sub):
+        rule_id = CALC_RULES.get(c.name, "BCF-ARITH-007")
+        if rule_id and not c.formula and not c.total and c.gives is not None:
+            yield finding(rule_id, *sub.where(c.name, c.row), found=c.shown, expected=c.gives,
+                          shown=_shown(c.field, c.shown), gives=_shown(c.field, c.gives))
 
 
 @rule(TOTALS_RULE)
 def table_totals_typed_over(sub: Submission) -> Iterator[Finding]:
-    """The totals row of each table against the rows above it, as the workbook's SUM gives it."""
-    for t in sub.spec.tables:
-        for c in t.columns:
-            name = f"{t.id}.{c.id}"
-            if name not in sub.totals or not sub.readable(name):
-                continue
-            want = float(sum(v for v in _as_workbook_sees(sub, name) if isinstance(v, float) and v == v))
-            shown = sub.totals[name]
-            if isinstance(shown, str) or _differs(sub, c, shown, want):
-                yield finding(TOTALS_RULE, *sub.where(name), found=shown, expected=want)
+    """The Total row of each table against the rows above it, as the workbook's SUM gives it."""
+    for c in calculated(sub):
+        if c.total and not c.formula:
+            yield finding(TOTALS_RULE, *sub.where(c.name), found=c.shown, expected=c.gives)
+
+
+@rule(NOT_CHECKED)
+def totals_not_checked(sub: Submission) -> Iterator[Finding]:
+    """Once, the totals that leave out a value that could not be read (each reported where it was typed)."""
+    missing = left_out(sub)
+    totals = totals_leaving_out(sub, missing)
+    if totals:
+        places = [sub.where(name) for name, _ in totals]
+        found = "; ".join(f"{_total_label(name, f)} ({sheet} {cell})" for (name, f), (sheet, cell) in
+                          zip(totals, places, strict=True))
+        cells = ", ".join(f"{sheet} {cell}" for where in missing.values() for sheet, cell in where)
+        yield finding(NOT_CHECKED, *places[0], found=found, expected=cells)
+
+
+def _total_label(name: str, f: Field) -> str:
+    return f'the Total row of "{f.label}"' if "." in name else f'"{f.label}"'
 
 
 @rule("BCF-ARITH-005", "share_ccg", "share_la")
@@ -180,16 +154,18 @@ def saving_is_volume_times_cost(sub: Submission) -> Iterator[Finding]:
 
 # -- pounds typed into £000 cells -------------------------------------------------------------------------
 def _pooled(sub: Submission) -> float | None:
-    if not (sub.spec.has("funding") and sub.readable("funding.amount_this_year")):
+    """The pooled budget, where the return has one and every amount in it could be read."""
+    if not (sub.spec.has("funding") and sub.readable(POOLED)) or POOLED in left_out(sub):
         return None
-    return total(sub, "funding.amount_this_year") or None
+    return total(sub, POOLED) or None
 
 
 @rule(POUNDS_RULE)
 def pounds_not_thousands(sub: Submission) -> Iterator[Finding]:
     """A £000 figure about 1,000 times what it should be: against its own volume × unit cost (a saving),
-    against the other rows of its column, or, for a single amount, against the whole pooled budget."""
-    ratio, pool = p(sub, "pounds_ratio"), _pooled(sub)
+    against the other rows of its column, or, for a single amount, against the whole pooled budget (never
+    against a pooled budget that leaves out an amount that could not be read)."""
+    ratio, pool, short = p(sub, "pounds_ratio"), _pooled(sub), POOLED in left_out(sub)
     for t in sub.spec.tables:
         for c in t.columns:
             name = f"{t.id}.{c.id}"
@@ -217,7 +193,7 @@ def pounds_not_thousands(sub: Submission) -> Iterator[Finding]:
         peers = [x for x in peers if x]
         if pool and v > pool:
             why = f"more than the whole pooled budget ({money(pool)})"
-        elif not pool and len(peers) >= 1 and v >= ratio * peers[len(peers) // 2]:
+        elif not pool and not short and len(peers) >= 1 and v >= ratio * peers[len(peers) // 2]:
             why = f"over {ratio:,} times the other amounts on its sheet"
         else:
             continue
@@ -468,7 +444,7 @@ def _in_template(sub: Submission, name: str) -> bool:
 def derived_from(sub: Submission, f: Finding) -> set[str]:
     """The fields and "table.column"s a logic finding rests on (a typed-over cell: its formula's inputs); for
     any other finding, nothing."""
-    if f.rule_id not in RULES and f.rule_id not in CALC_RULES.values():
+    if f.rule_id == NOT_CHECKED or (f.rule_id not in RULES and f.rule_id not in CALC_RULES.values()):
         return set()
     if f.rule_id in RULES and RULES[f.rule_id][0]:
         return set(RULES[f.rule_id][0])

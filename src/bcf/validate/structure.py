@@ -7,11 +7,13 @@ from collections import Counter
 from bcf.findings import PROBLEM_RULES, Family, Finding, ProblemKind, finding, rules
 from bcf.read import Submission
 
+NOT_CALCULATED = "BCF-STRUCT-012"  # formulas saved with values they do not give: said once, for the whole workbook
 SHEET_STATES = {"hidden": "hidden", "veryHidden": "hidden in a way that only a macro can undo"}
 
 
 def structure_findings(sub: Submission) -> list[Finding]:
-    """One finding per structural problem; moved fields and unsaved formulas are summed up, not listed."""
+    """One finding per structural problem; moved fields, unsaved formulas and uncalculated ones are summed up,
+    not listed."""
     out, moved_sheets = [], set()
     for p in sub.problems:
         rule_id = PROBLEM_RULES.get(p.kind)
@@ -30,4 +32,6 @@ def structure_findings(sub: Submission) -> list[Finding]:
     if unsaved:
         out.append(finding(PROBLEM_RULES[ProblemKind.NO_CACHED_VALUE], "", None, found=sum(unsaved.values()),
                            expected=", ".join(unsaved)))
+    if sub.uncalculated:
+        out.append(finding(NOT_CALCULATED, "", None, found=len(sub.uncalculated), expected=sub.not_calculated))
     return out
