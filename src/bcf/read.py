@@ -29,7 +29,7 @@ from bcf import recalc, rounds
 from bcf import spec as specs
 from bcf.areas import Area
 from bcf.findings import ProblemKind
-from bcf.locate import LABEL_COLUMN, Problem, find_field_row, find_table, norm, tags
+from bcf.locate import LABEL_COLUMN, Problem, TablePlace, find_field_row, find_table, norm, tags
 from bcf.outside import REFERENCE_COLUMNS, Found, outside_cells, template_texts
 from bcf.spec import LISTS_SHEET, Field, Spec, Table, col_letter, split_ref
 from bcf.xlsx import MAC_EPOCH, MAX_CELL_TEXT, WINDOWS_EPOCH, Limits, RawWorkbook, SheetCells, col_number, read_cells
@@ -256,6 +256,20 @@ class _Reader:
                 self.sub.field_cells[f.id] = f"{col_letter(col)}{row}"
                 self.sub.fields[f.id] = self.cell_value(sheet, row, col, f, f.id)
 
+    def read_totals(self, t: Table, sheet: SheetCells, place: TablePlace) -> None:
+        """The values the table's Total row shows, as saved, and which of them are formulas."""
+        cols = place.columns
+        for c in t.columns:
+            if c.total and c.id in cols:
+                ref = f"{place.letter(c.id)}{place.end}"
+                self.sub.names[(sheet.name, ref)] = f"{t.id}.{c.id}"
+                cell = sheet.get(place.end, cols[c.id])
+                if cell is not None and cell.cached and cell.error is None:
+                    self.sub.totals[f"{t.id}.{c.id}"] = cell.value
+                    self.sub.raw[(sheet.name, ref)] = cell.value
+                    if cell.formula:
+                        self.sub.formulas.add((sheet.name, ref))
+
     def read_table(self, t: Table, sheet: SheetCells, found_tags: dict[str, int]) -> list[Row]:
         place = find_table(sheet, t, found_tags, self.sub.problems)
         if place is None:
@@ -284,16 +298,7 @@ class _Reader:
                 record[c.id] = self.cell_value(sheet, r, col, c, name, r)
             records.append(record)
             index.append(r)
-        for c in t.columns:
-            if c.total and c.id in cols:
-                ref = f"{place.letter(c.id)}{place.end}"
-                self.sub.names[(sheet.name, ref)] = f"{t.id}.{c.id}"
-                cell = sheet.get(place.end, cols[c.id])
-                if cell is not None and cell.cached and cell.error is None:
-                    self.sub.totals[f"{t.id}.{c.id}"] = cell.value
-                    self.sub.raw[(sheet.name, ref)] = cell.value
-                    if cell.formula:
-                        self.sub.formulas.add((sheet.name, ref))
+        self.read_totals(t, sheet, place)
         if not t.fixed_rows and len(records) > t.max_rows:
             self.problem(ProblemKind.TOO_MANY_ROWS, sheet.name, f"B{index[t.max_rows]}", len(records),
                          f"at most {t.max_rows} rows")

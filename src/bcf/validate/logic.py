@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from bcf import rounds
@@ -21,9 +21,9 @@ from bcf.findings import Finding, finding, money, rules, show
 from bcf.read import Row, Submission
 from bcf.recalc import calculated, left_out, totals_leaving_out
 from bcf.spec import Field
+from bcf.validate import quoted  # noqa: F401  the reference family registers its rules too
+from bcf.validate.registry import RULES, blank, num, p, rule
 
-Rule = Callable[[Submission], Iterator[Finding]]
-RULES: dict[str, tuple[tuple[str, ...], Rule]] = {}  # rule id -> (fields and "table.column"s it reads, function)
 NEL = "Fewer NEL admissions"
 QUARTERS = tuple(f"{period}_q{i}" for period in ("baseline", "plan") for i in range(1, 5))
 # calculated cells typed over: which rule speaks for which cell (default BCF-ARITH-007)
@@ -37,23 +37,6 @@ POUNDS_RULE = "BCF-CELL-014"
 VALUE_RULES = ("BCF-CELL-002", "BCF-CELL-003", "BCF-CELL-004", "BCF-CELL-009", "BCF-CELL-011", POUNDS_RULE)
 
 
-def rule(rule_id: str, *reads: str) -> Callable[[Rule], Rule]:
-    """Register a rule under its catalogue id, with the field ids and "table.column"s it reads."""
-    def register(fn: Rule) -> Rule:
-        RULES[rule_id] = (reads, fn)
-        return fn
-    return register
-
-
-def p(sub: Submission, name: str) -> Any:
-    """A check parameter of the round the submission belongs to."""
-    return sub.ret.round.values()["checks"][name]
-
-
-def num(v: Any) -> float | None:
-    return None if blank(v) else float(v)
-
-
 def column(rows: list[Row], name: str) -> list[Any]:
     """A column's values, row by row."""
     return [values[name] for _, values in rows]
@@ -62,10 +45,6 @@ def column(rows: list[Row], name: str) -> list[Any]:
 def add(values: list[Any]) -> float:
     """The sum of the numbers, blanks left out (as a spreadsheet's SUM does), exactly rounded."""
     return math.fsum(v for v in values if not blank(v))
-
-
-def blank(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
 
 
 def total(sub: Submission, name: str) -> float:
@@ -458,5 +437,3 @@ def derived_from(sub: Submission, f: Finding) -> set[str]:
     calc = sub.spec.table(table).column(column).calc
     return {name} | {f"{table}.{n}" for n in (calc.names() if calc else ())}
 
-
-from bcf.validate import quoted as _quoted  # noqa: E402,F401  the reference family registers its rules here too

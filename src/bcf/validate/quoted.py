@@ -17,7 +17,7 @@ from bcf import reference
 from bcf.findings import Finding, finding
 from bcf.read import Submission
 from bcf.reference import Check, checks
-from bcf.validate.logic import num, p, rule
+from bcf.validate.registry import num, p, rule
 
 NOT_CHECKED = "BCF-REF-003"
 
