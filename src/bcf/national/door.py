@@ -36,9 +36,9 @@ class Scope:
 class National:
     """An open national store. Use as a context manager; ``con`` is for the services, never for faces."""
 
-    def __init__(self, db: Path, write: bool = False):
+    def __init__(self, db: Path, write: bool = False, state: Path | None = None):
         self.db = Path(db)
-        self.con = store.connect(self.db, read_only=not write)
+        self.con = store.connect(self.db, read_only=not write, state=state)
 
     def __enter__(self) -> National:
         return self
@@ -80,6 +80,7 @@ class National:
         return queries.scalar(self.con, ref, **params)
 
 
-def open_store(db: Path, write: bool = False) -> National:
-    """The store at ``db``; reading needs an existing bcf store (one sentence otherwise)."""
-    return National(db, write)
+def open_store(db: Path, write: bool = False, state: Path | None = None) -> National:
+    """The store at ``db``; reading needs an existing bcf store (one sentence otherwise). Its decisions come from
+    the state store ``state`` (default: beside the store)."""
+    return National(db, write, state)

@@ -60,8 +60,8 @@ def rows(con: duckdb.DuckDBPyConnection, ref: str, **params: Any) -> list[dict[s
 
 def scalar(con: duckdb.DuckDBPyConnection, ref: str, **params: Any) -> Any:
     """The first value of a named query's first row (None when it has none)."""
-    row = execute(con, ref, **params).fetchone()
-    return None if row is None else row[0]
+    found = execute(con, ref, **params).fetchall()  # fetched to the end: DuckDB refuses new work while a result is open
+    return found[0][0] if found else None
 
 
 def titled(con: duckdb.DuckDBPyConnection, file: str, **params: Any) -> list[tuple[str, pd.DataFrame]]:

@@ -307,9 +307,7 @@ def create_app(settings: Settings | None = None) -> App:
         Mount("/static", StaticFiles(directory=content.path("reports", "web", "static")), name="static"),
     ]
     if settings.console:
-        console, retry = console_app(settings.console, page)
-        routes.insert(-1, Mount("/console", app=console))
-        background.append(retry)
+        routes.insert(-1, Mount("/console", app=console_app(settings.console, page)))
     inner = Starlette(routes=routes, lifespan=lifespan,
                       exception_handlers={HTTPException: http_error, Exception: server_error})
     # the headers go on outside Starlette's own error handling, so that error pages carry them too
