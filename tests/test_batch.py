@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -196,9 +197,27 @@ def test_folders_nested_1100_deep_are_searched_to_the_bottom(tmp_path: Path) -> 
     (bottom / "E08000035_Leeds.xlsx").write_bytes(b"not a workbook")
     (deep / "loop").symlink_to(deep)  # a link back up is not followed
     db = tmp_path / "n.duckdb"
-    run = subprocess.run([sys.executable, "-m", "bcf", "batch", str(deep), "--db", str(db), "--round", "2015-16",
-                          "--workers", "1"], capture_output=True, text=True, timeout=300)
+    try:
+        run = subprocess.run([sys.executable, "-m", "bcf", "batch", str(deep), "--db", str(db), "--round", "2015-16",
+                              "--workers", "1"], capture_output=True, text=True, timeout=300)
+    finally:
+        _remove_deep(deep)  # pytest's own clean-up of old temporary folders recurses, and would fail on it
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     with store.connect(db) as con:
         assert con.execute("SELECT file_name, status FROM submissions").fetchall() == [("E08000035_Leeds.xlsx", "unreadable")]
+
+
+def _remove_deep(top: Path) -> None:
+    """Remove a folder tree however deep, the deepest folders first."""
+    folders, todo = [], [top]
+    while todo:
+        folder = todo.pop()
+        folders.append(folder)
+        for entry in os.scandir(folder):
+            if entry.is_dir(follow_symlinks=False):
+                todo.append(Path(entry.path))
+            else:
+                os.unlink(entry.path)
+    for folder in reversed(folders):
+        folder.rmdir()

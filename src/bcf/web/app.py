@@ -9,6 +9,8 @@ import fcntl
 import logging
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, MutableMapping
 from dataclasses import dataclass
@@ -58,6 +60,8 @@ class Settings:
     round_id: str | None = None  # the round whose plan template the page offers (default: the latest)
     console: ConsoleSettings | None = None  # the assurers' console at /console, when given a store and accounts
     workers: int = 2  # files checked at the same time
+    spare_workers: int = 1  # kept for ordinary files while slow ones hold every regular worker
+    spare_seconds: float = 10.0  # what a file may take on a spare worker before it waits for a regular one
     recycle_checks: int = 200  # a worker is replaced after this many checks
     recycle_mb: float = 400.0  # or once it has grown past this
     workdir: Path | None = None  # where uploads and results go (default: a new temporary folder)
@@ -89,6 +93,20 @@ def clear_leftovers(workdir: Path | None) -> None:
                 shutil.rmtree(old, ignore_errors=True)
         except OSError:
             continue
+
+
+# A process that outlives the server only to delete what it kept: it waits for its standard input to close, which
+# happens however the server ends (a kill included), then removes the folders it was given.
+JANITOR = ("import shutil, signal, sys\n"
+           "signal.signal(signal.SIGINT, signal.SIG_IGN); signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+           "sys.stdin.buffer.read()\n"
+           "for path in sys.argv[1:]:\n    shutil.rmtree(path, ignore_errors=True)\n")
+
+
+def janitor(*folders: Path) -> subprocess.Popen[bytes]:
+    """Start the process that deletes ``folders`` once this server has ended, whether cleanly or killed."""
+    return subprocess.Popen([sys.executable, "-c", JANITOR, *map(str, folders)], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 class SecurityHeaders:
@@ -166,7 +184,8 @@ def create_app(settings: Settings | None = None) -> App:
     uploads = workdir / "uploads"
     results = Results(workdir / "results", settings.keep_minutes * 60)
     checker = Checker(settings.workers, Budget(settings.check_seconds, settings.annotate_seconds,
-                                               recycle_checks=settings.recycle_checks, recycle_mb=settings.recycle_mb))
+                                               recycle_checks=settings.recycle_checks, recycle_mb=settings.recycle_mb),
+                      spare=settings.spare_workers, spare_seconds=settings.spare_seconds)
     offered = (rounds.get(settings.round_id) if settings.round_id else rounds.latest()).ret("plan")
     env = environment()
     cap = cap_bytes()
@@ -282,6 +301,7 @@ def create_app(settings: Settings | None = None) -> App:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        cleaner = janitor(*([workdir] if own_workdir else [uploads, workdir / "results"]))
         await checker.start()
         tasks = [asyncio.create_task(job()) for job in background]
         try:
@@ -295,6 +315,9 @@ def create_app(settings: Settings | None = None) -> App:
             if own_workdir:
                 shutil.rmtree(workdir, ignore_errors=True)
             lock.close()
+            if cleaner.stdin:
+                cleaner.stdin.close()
+            cleaner.wait(10)
 
     routes = [
         Route("/", start, name="start"),
