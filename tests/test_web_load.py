@@ -169,7 +169,7 @@ def test_a_killed_server_leaves_no_worker_and_its_uploads_go_at_once(tmp_path: P
         for pid in [server.pid] + (alive if ending == "power cut" else []):  # a power cut takes every process
             os.kill(pid, signal.SIGTERM if ending == "SIGTERM" else signal.SIGKILL)
         server.wait(60)
-        assert wait_until(lambda: not processes_in_session(server.pid), 15), processes_in_session(server.pid)
+        assert wait_until(lambda sid=server.pid: not processes_in_session(sid), 15), processes_in_session(server.pid)
         if ending == "power cut":
             assert workdir.exists()  # left behind, as a power cut would leave it
             again = _serve(tmp, port)
@@ -180,7 +180,9 @@ def test_a_killed_server_leaves_no_worker_and_its_uploads_go_at_once(tmp_path: P
                 os.kill(again.pid, signal.SIGINT)
                 again.wait(30)
         else:
-            assert wait_until(lambda: not workdir.exists(), 10), ending  # gone without waiting for another start
+            assert wait_until(lambda kept=workdir: not kept.exists(), 10), ending  # gone without waiting for another start
+
+
 def test_an_ordinary_workbook_is_answered_in_seconds_while_two_slow_ones_hold_the_workers(tmp_path: Path,
                                                                                            good: Path) -> None:
     padded = build_case(CASES["100,000 blank formatted rows under a table"], tmp_path)  # its marked-up copy is slow
