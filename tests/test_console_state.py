@@ -240,7 +240,8 @@ def test_a_decision_while_a_batch_holds_the_store_is_recorded_at_once(files: tup
                                    "print('held', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
         try:
             assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-            assert b.get(page)[0] == 503  # the pages wait for the batch
+            status, _, busy = b.get(page)
+            assert status == 503 and "batch" in busy and str(db.parent) not in busy  # pages wait; no server path shown
             start = time.perf_counter()
             status, headers, _ = b.post(f"{page}/decide", form)
             took = time.perf_counter() - start
@@ -256,6 +257,17 @@ def test_a_decision_while_a_batch_holds_the_store_is_recorded_at_once(files: tup
         assert "Recorded: BCF-ARITH-006 accepted" in shown and "category <strong>Approved</strong>" in shown
     assert len(state_log(db)) == 1  # recorded once, never again from a queue
     print(f"a decision while a batch held the store took {took * 1000:.0f} ms")
+
+
+def test_a_damaged_store_is_said_without_its_path(files: tuple[Path, Path]) -> None:
+    db, users = files
+    with app_served(db, users) as url:
+        b = Browser(url)
+        assert b.sign_in("ann") == 303
+        db.write_bytes(db.read_bytes()[:20000])
+        for page in ("/console/", f"/console/{OLD}/plan/{LEEDS}", "/console/decisions", "/console/nowhere/plan/x"):
+            status, _, text = b.get(page)
+            assert status in (404, 503) and str(db.parent) not in text and "Traceback" not in text, page
 
 
 def test_two_servers_deciding_at_once_record_every_decision_once(files: tuple[Path, Path]) -> None:
