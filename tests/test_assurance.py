@@ -14,7 +14,7 @@ import duckdb
 import pytest
 from markupsafe import escape
 
-from bcf import samples, stress
+from bcf import samples, store, stress
 from bcf.actions import assess, where
 from bcf.batch import run_batch
 from bcf.errors import BadParameter
@@ -32,7 +32,7 @@ HOSTILE = "<script>alert(1)</script> {{ 7*7 }} =cmd|' /C calc'!A0"
 def assured(national: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
     db = tmp_path_factory.mktemp("assured") / "national.duckdb"
     shutil.copy(national, db)
-    with duckdb.connect(str(db)) as con:
+    with store.connect(db, read_only=False) as con:
         stress.run(con, ROUND, PLAN.round.params())
         yield con
 
@@ -62,7 +62,7 @@ def _worked_example(folder: Path) -> Path:
 def test_the_reference_worked_example(tmp_path: Path) -> None:
     path = _worked_example(tmp_path / "in")
     run_batch(path.parent, tmp_path / "n.duckdb", ROUND, workers=1)
-    with duckdb.connect(str(tmp_path / "n.duckdb")) as con:
+    with store.connect(tmp_path / "n.duckdb", read_only=False) as con:
         decided = stress.run(con, ROUND, PLAN.round.params())
         s = con.execute("SELECT r, r_pct, repriced_nel, overpricing, volume_gap, credible, optimism, p4p_value, "
                         "unplanned_activity FROM stress_test").fetchall()[0]
@@ -166,7 +166,7 @@ def test_hostile_text_is_inert_in_letters_html_and_pdf(tmp_path: Path) -> None:
     folder.mkdir()
     write_workbook(plan.spec, folder / "leeds.xlsx", plan.filled)
     run_batch(folder, tmp_path / "n.duckdb", ROUND, workers=1)
-    with duckdb.connect(str(tmp_path / "n.duckdb")) as con:
+    with store.connect(tmp_path / "n.duckdb", read_only=False) as con:
         stress.run(con, ROUND, PLAN.round.params())
         (html_path, pdf_path) = write_letters(con, tmp_path / "out", PLAN.round.params(), ROUND, "E08000035")
     page = html_path.read_text(encoding="utf-8")

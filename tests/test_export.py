@@ -5,11 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import duckdb
 import openpyxl
 import pytest
 
-from bcf import aggregate, stress
+from bcf import aggregate, store, stress
 from tests.support import PLAN, ROUND
 
 
@@ -17,7 +16,7 @@ from tests.support import PLAN, ROUND
 def exported(national: Path, tmp_path_factory: pytest.TempPathFactory) -> openpyxl.Workbook:
     db = tmp_path_factory.mktemp("export") / "n.duckdb"
     shutil.copy(national, db)
-    with duckdb.connect(str(db)) as con:
+    with store.connect(db, read_only=False) as con:
         stress.run(con, ROUND, PLAN.round.params())
     out = db.parent / "out"
     with aggregate.connect(db) as con:

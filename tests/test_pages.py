@@ -9,11 +9,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from click.testing import CliRunner
 
-from bcf import stress
+from bcf import store, stress
 from bcf.cli import main
 from bcf.letters import write_letters
 from bcf.report import write_national
@@ -32,7 +31,7 @@ def pages(national: Path, sample_round: tuple[Path, dict[str, Any]], tmp_path_fa
     db = out / "n.duckdb"
     shutil.copy(national, db)
     params = PLAN.round.params()
-    with duckdb.connect(str(db)) as con:
+    with store.connect(db, read_only=False) as con:
         stress.run(con, ROUND, params)
         write_letters(con, out / "letters", params, ROUND, pdf=False)
         longest = con.execute("SELECT a.plan_code FROM assurance a JOIN current_submissions c USING (submission_id) "

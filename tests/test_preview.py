@@ -7,12 +7,11 @@ import random
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from bcf import samples, stress
+from bcf import samples, store, stress
 from bcf.annotate import PREVIEW_SHEET
 from bcf.cli import main
 from bcf.generate import new_template, write_workbook
@@ -26,7 +25,7 @@ def decided(national: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     """plan code -> (category, reasons) as the central team's run over the whole round decides them."""
     db = tmp_path_factory.mktemp("decided") / "n.duckdb"
     db.write_bytes(national.read_bytes())
-    with duckdb.connect(str(db)) as con:
+    with store.connect(db, read_only=False) as con:
         stress.run(con, ROUND, PLAN.round.params())
         return {code: (cat, list(reasons)) for code, cat, reasons in
                 con.execute("SELECT plan_code, category, reasons FROM assurance").fetchall()}

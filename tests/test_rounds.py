@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from bcf import content, rounds, samples, stress
+from bcf import content, rounds, samples, store, stress
 from bcf.batch import run_batch
 from bcf.letters import write_letters
 from bcf.report import write_national
@@ -114,7 +114,7 @@ def test_two_rounds_in_one_store_keep_their_own_figures(national: Path, sample_r
     db = tmp_path / "two.duckdb"
     shutil.copy(national, db)
     params = PLAN.round.params()
-    with duckdb.connect(str(db)) as con:
+    with store.connect(db, read_only=False) as con:
         stress.run(con, ROUND, params)
     before = _counts(db)
     # the same files sent in for the wrong round: every one refused, none mixed in
@@ -129,7 +129,7 @@ def test_two_rounds_in_one_store_keep_their_own_figures(national: Path, sample_r
     nxt = tmp_path / "next"
     samples.generate(nxt, NEXT, "plan", 5, workers=2)
     run_batch(nxt, db, NEXT, workers=2)
-    with duckdb.connect(str(db)) as con:
+    with store.connect(db, read_only=False) as con:
         stress.run(con, NEXT, rounds.get(NEXT).params())
         letters = write_letters(con, tmp_path / "letters", rounds.get(NEXT).params(), NEXT, pdf=False)
         (report,) = write_national(con, tmp_path / "report", rounds.get(NEXT).params(), NEXT, pdf=False)
@@ -140,7 +140,7 @@ def test_two_rounds_in_one_store_keep_their_own_figures(national: Path, sample_r
     assert sum(p.suffix == ".html" for p in letters) == 151 and all(p.parent.name == NEXT for p in letters)
     assert "2016/17" in report.read_text(encoding="utf-8")
     # re-running one round's stress test leaves the other's rows exactly as they were
-    with duckdb.connect(str(db)) as con:
+    with store.connect(db, read_only=False) as con:
         stress.run(con, ROUND, params)
     assert _counts(db) == after
 
