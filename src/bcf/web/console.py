@@ -2,7 +2,7 @@
 sign-in.
 
 Assurers are not command-line users. Every page names its round and return in its address
-(``/console/2015-16/plan/E08000035``), and every link, form and redirect keeps them, so a decision on an older
+(``/console/<round>/plan/<plan code>``), and every link, form and redirect keeps them, so a decision on an older
 round's plan comes back to that plan. Pages read the national store read-only, per request, through
 ``bcf.national.console``; a decision is written to the state store alone (``bcf.national.decisions``), so it is
 recorded at once even while a batch holds the national store. Sessions live in the state store
