@@ -386,3 +386,26 @@ def test_a_store_made_before_the_state_store_keeps_its_decisions(tmp_path: Path,
     assert set(old["ann"]) == {"hash", "role", "region"}
     with app_served(db, users) as url:
         assert Browser(url).sign_in("ann") == 303
+
+
+def test_sessions_end_when_unused_and_after_their_absolute_time(files: tuple[Path, Path]) -> None:
+    from bcf.web.accounts import Accounts
+    from bcf.web.sessions import Sessions
+
+    db, users = files
+    accounts = Accounts(users)
+    ann = accounts.get("ann")
+    assert ann is not None
+    idle = Sessions(db.with_suffix(".state.sqlite"), accounts, idle=1.0, absolute=60.0)
+    used, unused = idle.start(ann), idle.start(ann)
+    for _ in range(3):  # kept alive by use
+        time.sleep(0.6)
+        assert idle.find(used) is not None
+    assert idle.find(unused) is None  # unused for more than a second
+    absolute = Sessions(db.with_suffix(".state.sqlite"), accounts, idle=60.0, absolute=1.0)
+    cookie = absolute.start(ann)
+    time.sleep(0.6)
+    assert absolute.find(cookie) is not None
+    time.sleep(0.6)
+    assert absolute.find(cookie) is None  # however much it is used
+    assert idle.find(used) is None  # and an ended session is gone for good

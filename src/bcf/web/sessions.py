@@ -92,7 +92,7 @@ class Sessions:
                 return None
             if row["flash"]:
                 st.run("session_flash", id_hash=id_hash, flash=None)
-            if row["seen"] < now - SEEN_EVERY:
+            if row["seen"] < now - min(SEEN_EVERY, self.idle / 4):  # written now and then, not on every request
                 st.run("session_seen", id_hash=id_hash, now=now)
         return Session(id_hash, account, row["csrf"], row["flash"])
 
