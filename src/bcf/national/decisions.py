@@ -188,10 +188,11 @@ def _migrate(con: duckdb.DuckDBPyConnection, state: State, db: Path, read_only: 
 def attach(con: duckdb.DuckDBPyConnection, db: Path, read_only: bool, state: Path | None = None) -> None:
     """Let this connection to the national store see the state store's decisions as the relation ``decisions``."""
     path = state_path(db, state)
-    if path is None:
+    legacy = bool(queries.scalar(con, "decisions.legacy_table"))
+    if path is None or (read_only and not path.exists() and not legacy):  # reading makes no state file
         con.register("decisions", _frame([]))
         return
     with open_state(path) as st:
-        if queries.scalar(con, "decisions.legacy_table"):
+        if legacy:
             _migrate(con, st, db, read_only)
         con.register("decisions", _frame(st.rows("decisions")))

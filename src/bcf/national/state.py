@@ -29,9 +29,11 @@ def state_path(db: Path, given: Path | None = None) -> Path | None:
     (None for a store in memory)."""
     if given is not None:
         return Path(given)
+    if str(db) == ":memory:":
+        return None
     if os.environ.get("BCF_STATE"):
         return Path(os.environ["BCF_STATE"])
-    return None if str(db) == ":memory:" else Path(db).with_suffix(SUFFIX)
+    return Path(db).with_suffix(SUFFIX)
 
 
 class State:
@@ -42,9 +44,12 @@ class State:
         if not self.path.parent.is_dir():
             raise StoreError(f"The folder {self.path.parent} does not exist. Create it, or choose another place "
                              "for the state file.")
+        new = not self.path.exists()
         try:
             self.con = sqlite3.connect(self.path, timeout=BUSY_MS / 1000, isolation_level=None,
                                        check_same_thread=False)
+            if new:  # it holds the key that signs the console's forms, and its sessions: for this account only
+                os.chmod(self.path, 0o600)
             self.con.execute("PRAGMA journal_mode=WAL")
             self.con.execute(f"PRAGMA busy_timeout={BUSY_MS}")
             self.con.execute("PRAGMA synchronous=FULL")
