@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/bcf samples generate --round 2015-16 --return quarterly -o sample_submissions/2015-16/quarterly
 	$(BIN)/bcf samples generate --round 2016-17 -o sample_submissions/2016-17/plan
 	$(BIN)/bcf samples generate --round 2016-17 --return quarterly -o sample_submissions/2016-17/quarterly
-	rm -f out/national.duckdb
+	rm -f out/national.duckdb out/national.state.sqlite out/national.state.sqlite-wal out/national.state.sqlite-shm
 	$(BIN)/bcf batch sample_submissions/2015-16/plan --db out/national.duckdb --round 2015-16
 	$(BIN)/bcf batch sample_submissions/2015-16/quarterly --db out/national.duckdb --round 2015-16 --return quarterly
 	$(BIN)/bcf batch sample_submissions/2016-17/plan --db out/national.duckdb --round 2016-17

@@ -1,9 +1,30 @@
--- Explanations and decisions of one round ($round), for one plan when $plan_code is given.
+-- Decisions on explanations, as the national store sees them. The decisions themselves live in the state store
+-- (bcf.national.decisions); each connection to the national store sees them as the relation `decisions`.
 
--- query: awaiting
-SELECT round, plan_code, rule_id, location, explanation, state FROM explained_findings
-WHERE round = $round AND ($plan_code IS NULL OR plan_code = $plan_code) ORDER BY plan_code, rule_id;
+-- query: legacy_table
+SELECT count(*) FROM information_schema.tables
+WHERE table_schema = 'main' AND table_name = 'decisions' AND table_type = 'BASE TABLE';
 
--- query: log
-SELECT decision_id, round, decided_at AS "when", decided_by AS who, plan_code, rule_id, location, decision, reason
-FROM decisions WHERE round = $round AND ($plan_code IS NULL OR plan_code = $plan_code) ORDER BY decision_id;
+-- query: legacy
+SELECT round, plan_code, submission_id, rule_id, location, fingerprint, decision, reason, decided_by, decided_at
+FROM main.decisions ORDER BY decision_id;
+
+-- query: drop_legacy
+DROP TABLE IF EXISTS main.decisions;
+
+-- query: drop_legacy_ids
+DROP SEQUENCE IF EXISTS decision_ids;
+
+-- query: explained
+SELECT e.round, e.plan_code, e.submission_id, e.rule_id, e.location, e.sheet, e.cell, e.severity, e.message,
+       e.explanation, e.state, e.decision, e.decision_reason, e.decided_by, e.decided_at
+FROM explained_findings e
+WHERE ($round IS NULL OR e.round = $round) AND ($plan IS NULL OR e.plan_code = $plan)
+ORDER BY e.round, e.plan_code, e.rule_id, e.location;
+
+-- query: decidable
+SELECT c.round, c.plan_code, f.submission_id, f.rule_id, coalesce(f.location, f.sheet || '!' || f.cell) AS location,
+       f.sheet, f.cell, f.found, f.expected, f.fingerprint
+FROM current_submissions c JOIN findings f USING (submission_id)
+WHERE f.explanation IS NOT NULL AND c.round = $round AND f.rule_id = $rule AND ($plan IS NULL OR c.plan_code = $plan)
+ORDER BY c.plan_code, location;

@@ -59,18 +59,5 @@ CREATE TABLE IF NOT EXISTS findings (
     fingerprint VARCHAR                      -- what a decision on the explanation was made on
 );
 
-CREATE SEQUENCE IF NOT EXISTS decision_ids START 1;
-
-CREATE TABLE IF NOT EXISTS decisions (       -- assurers' decisions on explanations: appended, never changed
-    decision_id BIGINT PRIMARY KEY DEFAULT nextval('decision_ids'),
-    round VARCHAR NOT NULL,
-    plan_code VARCHAR NOT NULL,
-    submission_id BIGINT NOT NULL,           -- the submission the decision was made on
-    rule_id VARCHAR NOT NULL,
-    location VARCHAR NOT NULL,
-    fingerprint VARCHAR NOT NULL,
-    decision VARCHAR NOT NULL CHECK (decision IN ('accepted', 'rejected')),
-    reason VARCHAR NOT NULL,
-    decided_by VARCHAR NOT NULL,
-    decided_at TIMESTAMP NOT NULL DEFAULT current_timestamp
-);
+-- The assurers' decisions are not here: they live in the state store beside this file (bcf.national.decisions),
+-- and every connection sees them as the relation `decisions`.

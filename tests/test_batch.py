@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from bcf import samples
+from bcf import samples, store
 from bcf.batch import Limits, run_batch
 from bcf.findings import rules
 from bcf.generate import write_workbook
@@ -187,3 +188,38 @@ def test_export_files_carry_no_live_formula(tmp_path: Path) -> None:
     ws = openpyxl.load_workbook(tmp_path / "xlsx" / f"bcf-national-{ROUND}.xlsx")["Conditions not met"]
     cells = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value]
     assert cells and all(c.data_type == "s" and c.value.startswith("'=") for c in cells)
+
+
+def test_folders_nested_1100_deep_are_searched_to_the_bottom(tmp_path: Path) -> None:
+    deep = bottom = tmp_path / "in"
+    deep.mkdir()
+    for _ in range(1100):
+        bottom = bottom / "d"
+        bottom.mkdir()
+    (bottom / "E08000035_Leeds.xlsx").write_bytes(b"not a workbook")
+    (deep / "loop").symlink_to(deep)  # a link back up is not followed
+    db = tmp_path / "n.duckdb"
+    try:
+        run = subprocess.run([sys.executable, "-m", "bcf", "batch", str(deep), "--db", str(db), "--round", "2015-16",
+                              "--workers", "1"], capture_output=True, text=True, timeout=300)
+    finally:
+        _remove_deep(deep)  # pytest's own clean-up of old temporary folders recurses, and would fail on it
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    with store.connect(db) as con:
+        assert con.execute("SELECT file_name, status FROM submissions").fetchall() == [("E08000035_Leeds.xlsx", "unreadable")]
+
+
+def _remove_deep(top: Path) -> None:
+    """Remove a folder tree however deep, the deepest folders first."""
+    folders, todo = [], [top]
+    while todo:
+        folder = todo.pop()
+        folders.append(folder)
+        for entry in os.scandir(folder):
+            if entry.is_dir(follow_symlinks=False):
+                todo.append(Path(entry.path))
+            else:
+                os.unlink(entry.path)
+    for folder in reversed(folders):
+        folder.rmdir()

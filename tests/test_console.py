@@ -19,6 +19,7 @@ from tests.test_resubmissions import _category, advisory_plan, write
 
 PASSWORD = "correct horse battery staple"
 LONDON = "E09000002"  # Barking and Dagenham, in London; Leeds is in Yorkshire and The Humber
+PLANS = "/console/2015-16/plan/"  # the round's plans: every console address names its round and return
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def console_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
 @pytest.fixture
 def client(console_files: tuple[Path, Path], tmp_path: Path) -> Iterator[TestClient]:
     db, users = console_files
-    app = create_app(Settings(workdir=tmp_path, workers=1, console=ConsoleSettings(db, users)))
+    app = create_app(Settings(workdir=tmp_path, workers=1, console=ConsoleSettings(db, users, state=tmp_path / "state.sqlite")))
     with TestClient(app, follow_redirects=False) as c:
         yield c
 
@@ -69,15 +70,16 @@ def test_passwords_are_kept_only_as_hashes(console_files: tuple[Path, Path]) -> 
 
 
 def test_signing_in_is_required_and_the_cookie_is_locked_down(client: TestClient) -> None:
-    for path in ("/console/", "/console/plan/E08000035", "/console/decisions"):
+    for path in ("/console/", f"{PLANS}E08000035", "/console/decisions"):
         r = client.get(path)
         assert (r.status_code, r.headers["location"]) == (303, "/console/login")
     assert sign_in(client, "ann", "wrong password") == 401
     assert sign_in(client, "nobody") == 401
     assert sign_in(client, "ann") == 303
-    assert client.get("/console/").status_code == 200
-    assert client.post("/console/logout", data={"csrf": token(client.get("/console/").text)}).status_code == 303
-    assert client.get("/console/").status_code == 303
+    assert client.get("/console/").headers["location"] == PLANS  # the round with explanations to decide
+    assert client.get(PLANS).status_code == 200
+    assert client.post("/console/logout", data={"csrf": token(client.get(PLANS).text)}).status_code == 303
+    assert client.get(PLANS).status_code == 303
 
 
 def test_the_session_cookie_is_httponly_and_samesite_strict(client: TestClient) -> None:
@@ -95,7 +97,7 @@ def test_sign_in_attempts_are_limited(client: TestClient) -> None:
 
 def test_a_forged_form_is_refused(client: TestClient) -> None:
     assert sign_in(client, "ann") == 303
-    r = client.post("/console/plan/E08000035/decide", data={"csrf": "forged", "rule_id": "BCF-ARITH-006",
+    r = client.post(f"{PLANS}E08000035/decide", data={"csrf": "forged", "rule_id": "BCF-ARITH-006",
                                                             "location": "Benefits I6", "decision": "accepted", "reason": "x"})
     assert r.status_code == 403 and "expired" in r.text
     assert "accepted" not in client.get("/console/decisions").text
@@ -103,26 +105,27 @@ def test_a_forged_form_is_refused(client: TestClient) -> None:
 
 def test_a_regional_account_sees_its_region_only(client: TestClient) -> None:
     assert sign_in(client, "rita") == 303
-    overview = client.get("/console/").text
+    overview = client.get(PLANS).text
     assert "Barking and Dagenham" in overview and "Leeds" not in overview and "1 of 1 plans" in overview
-    assert client.get("/console/plan/E08000035").status_code == 403
-    assert client.get("/console/plan/E08000035/letter").status_code == 403
-    t = token(client.get(f"/console/plan/{LONDON}").text)
-    r = client.post("/console/plan/E08000035/decide", data={"csrf": t, "rule_id": "BCF-ARITH-006",
+    assert client.get(f"{PLANS}E08000035").status_code == 403
+    assert client.get(f"{PLANS}E08000035/letter").status_code == 403
+    t = token(client.get(f"{PLANS}{LONDON}").text)
+    r = client.post(f"{PLANS}E08000035/decide", data={"csrf": t, "rule_id": "BCF-ARITH-006",
                                                             "location": "Benefits I6", "decision": "accepted", "reason": "x"})
     assert r.status_code == 403
 
 
 def test_filters_by_region_and_category(client: TestClient) -> None:
     assert sign_in(client, "ann") == 303
-    page = client.get("/console/", params={"category": "Approved with support"}).text
+    page = client.get(PLANS, params={"category": "Approved with support"}).text
     assert "Leeds" in page and "Barking" not in page and "1 of 2 plans" in page
-    assert "Leeds" not in client.get("/console/", params={"region": "London"}).text
+    assert "Leeds" not in client.get(PLANS, params={"region": "London"}).text
 
 
 @pytest.fixture
 def served(console_files: tuple[Path, Path], tmp_path: Path) -> Iterator[str]:
-    with serving(create_app(Settings(workdir=tmp_path, workers=1, console=ConsoleSettings(*console_files)))) as url:
+    console = ConsoleSettings(*console_files, state=tmp_path / "state.sqlite")
+    with serving(create_app(Settings(workdir=tmp_path, workers=1, console=console))) as url:
         yield url
 
 
@@ -142,7 +145,7 @@ def test_accepting_an_explanation_in_a_browser(served: str) -> None:
             page.fill("#name", "ann")
             page.fill("#password", PASSWORD)
             page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(re.compile(r"/console/$"))
+            page.wait_for_url(re.compile(r"/console/2015-16/plan/$"))
             violations["round"] = axe.run(page).violations_count
             page.get_by_role("link", name="Leeds").click()
             assert "Approved with support" in page.locator(".lead").inner_text()

@@ -4,12 +4,14 @@ fetches or loads an extension because of what a file looks like."""
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from bcf import store
@@ -93,3 +95,105 @@ def test_a_new_name_or_an_empty_duckdb_file_starts_a_store(tmp_path: Path) -> No
     for name in ("new.duckdb", "empty.duckdb"):
         with store.Store(tmp_path / name) as s:
             assert store.BCF_TABLES <= set(s.columns)
+
+
+class _Killing:
+    """A DuckDB connection that counts its statements and kills its own process at the ``at``-th one."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, steps: list[int], at: int | None):
+        self.con, self.steps, self.at = con, steps, at
+
+    def step(self) -> None:
+        self.steps[0] += 1
+        if self.steps[0] == self.at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def execute(self, *args: object, **kwargs: object) -> object:
+        self.step()
+        caller = sys._getframe(1).f_locals  # DuckDB finds a frame by its name in the caller: give it the caller's
+        for name, value in caller.items():
+            if isinstance(value, pd.DataFrame):
+                self.con.register(name, value)
+        return self.con.execute(*args, **kwargs)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.con, name)
+
+
+def _creating(monkeypatch: pytest.MonkeyPatch, at: int | None) -> list[int]:
+    """Make store creation count its steps (every statement, then moving the file into place) and die at ``at``."""
+    steps = [0]
+    real_connect, real_replace = duckdb.connect, os.replace
+
+    def connect(path: str, *args: object, **kwargs: object) -> object:
+        con = real_connect(path, *args, **kwargs)  # type: ignore[arg-type]
+        return _Killing(con, steps, at) if path.endswith(".building") else con
+
+    def replace(src: str, dst: str) -> None:
+        _Killing(None, steps, at).step()  # type: ignore[arg-type]
+        real_replace(src, dst)
+        _Killing(None, steps, at).step()  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store.duckdb, "connect", connect)
+    monkeypatch.setattr(store.os, "replace", replace)
+    return steps
+
+
+def _plans(db: Path) -> int:
+    with store.connect(db) as con:
+        return int(con.execute("SELECT count(*) FROM plans").fetchall()[0][0])
+
+
+def test_a_kill_at_any_step_of_making_a_store_leaves_none_or_a_whole_one(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as m:
+        steps = _creating(m, None)
+        with store.Store(tmp_path / "whole.duckdb"):
+            pass
+    whole, total = _plans(tmp_path / "whole.duckdb"), steps[0]
+    assert total >= 6 and whole > 150
+    for at in range(1, total + 1):
+        db = tmp_path / f"killed-{at}.duckdb"
+        pid = os.fork()
+        if pid == 0:  # the child makes the store and is killed at step ``at``
+            try:
+                _creating(monkeypatch, at)
+                store.Store(db).con.close()
+            finally:
+                os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, at
+        if db.exists():  # only ever a whole store
+            assert _plans(db) == whole, at
+        with store.Store(db):  # the next batch starts it again, or goes on with it
+            pass
+        assert _plans(db) == whole, at
+        assert not list(tmp_path.glob(f".killed-{at}*")), at  # nothing half-made left beside it
+
+
+@pytest.fixture(scope="module")
+def filled_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from bcf.batch import run_batch
+    from tests.test_resubmissions import advisory_plan, write
+
+    tmp = tmp_path_factory.mktemp("filled")
+    write(advisory_plan(), tmp / "in" / "E08000035_Leeds.xlsx")
+    run_batch(tmp / "in", tmp / "n.duckdb", ROUND, workers=1)
+    return tmp / "n.duckdb"
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.9, 0.999])
+@pytest.mark.parametrize("command", [["batch", "{tmp}/in", "--round", ROUND], ["national"], ["export", "-o", "{tmp}/x"]])
+def test_a_truncated_store_is_refused_and_left_as_it_was(filled_store: Path, keep: float, command: list[str],
+                                                         tmp_path: Path) -> None:
+    data = filled_store.read_bytes()
+    db = tmp_path / "cut.duckdb"
+    db.write_bytes(data[:int(len(data) * keep)])
+    (tmp_path / "in").mkdir()
+    before = db.read_bytes()
+    run = subprocess.run([sys.executable, "-m", "bcf", *[a.format(tmp=tmp_path) for a in command], "--db", str(db)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip() == f"Error: {db} is not a bcf store. Give --db the .duckdb file that `bcf batch` made, " \
+                                 "or a new file name to start a store."
+    assert db.read_bytes() == before and not (tmp_path / "cut.duckdb.wal").exists()

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -153,25 +154,54 @@ def _serve(tmp: Path, port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-def test_a_killed_server_leaves_no_worker_and_its_uploads_go_at_the_next_start(tmp_path: Path, good: Path) -> None:
+def test_a_killed_server_leaves_no_worker_and_its_uploads_go_at_once(tmp_path: Path, good: Path) -> None:
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     port = free_port()
-    server = _serve(tmp, port)
-    status, page, _ = Served(None, port).upload(good)  # type: ignore[arg-type]
+    for ending in ("SIGKILL", "SIGTERM", "power cut"):
+        server = _serve(tmp, port)
+        status, page, _ = Served(None, port).upload(good)  # type: ignore[arg-type]
+        assert status == 200 and "Ready to submit" in page
+        (workdir,) = tmp.glob("bcf-serve-*")
+        assert any(workdir.rglob("findings.json"))  # the submitter's findings and marked-up copy, kept for download
+        alive = [pid for pid, _ in processes_in_session(server.pid) if pid != server.pid]
+        assert alive  # its workers, and the process that cleans up after it
+        for pid in [server.pid] + (alive if ending == "power cut" else []):  # a power cut takes every process
+            os.kill(pid, signal.SIGTERM if ending == "SIGTERM" else signal.SIGKILL)
+        server.wait(60)
+        assert wait_until(lambda sid=server.pid: not processes_in_session(sid), 15), processes_in_session(server.pid)
+        if ending == "power cut":
+            assert workdir.exists()  # left behind, as a power cut would leave it
+            again = _serve(tmp, port)
+            try:
+                assert not workdir.exists()  # cleared as the next server starts
+                assert len(list(tmp.glob("bcf-serve-*"))) == 1  # its own
+            finally:
+                os.kill(again.pid, signal.SIGINT)
+                again.wait(30)
+        else:
+            assert wait_until(lambda kept=workdir: not kept.exists(), 10), ending  # gone without waiting for another start
+
+
+def test_an_ordinary_workbook_is_answered_in_seconds_while_two_slow_ones_hold_the_workers(tmp_path: Path,
+                                                                                           good: Path) -> None:
+    padded = build_case(CASES["100,000 blank formatted rows under a table"], tmp_path)  # its marked-up copy is slow
+    with serving(tmp_path, workers=2, annotate_seconds=15) as s:
+        slow: list[float] = []
+
+        def upload_slow() -> None:
+            status, page, seconds = s.upload(padded)
+            assert status == 200 and "Ready to submit" in page
+            slow.append(seconds)
+
+        holders = [threading.Thread(target=upload_slow) for _ in range(2)]
+        for t in holders:
+            t.start()
+        time.sleep(3)  # both regular workers are now on the slow files' marked-up copies
+        status, page, seconds = s.upload(good)
+        for t in holders:
+            t.join(120)
     assert status == 200 and "Ready to submit" in page
-    (workdir,) = tmp.glob("bcf-serve-*")
-    assert any(workdir.rglob("findings.json"))  # the submitter's findings and marked-up copy, kept for download
-    workers = [pid for pid, _ in processes_in_session(server.pid) if pid != server.pid]
-    assert workers
-    os.kill(server.pid, signal.SIGKILL)  # no clean-up code of the server runs
-    server.wait()
-    assert wait_until(lambda: not processes_in_session(server.pid), 10), processes_in_session(server.pid)
-    assert workdir.exists()  # left behind, as a power cut would leave it
-    again = _serve(tmp, port)
-    try:
-        assert not workdir.exists()  # cleared as the next server starts
-        assert len(list(tmp.glob("bcf-serve-*"))) == 1  # its own
-    finally:
-        os.kill(again.pid, signal.SIGINT)
-        again.wait(30)
+    assert len(slow) == 2 and min(slow) > seconds  # it did not wait behind them
+    assert seconds < 10, seconds  # about 1.5 s alone; the three share two cores
+    print(f"an ordinary workbook took {seconds:.1f} s while two slow ones took {slow[0]:.1f} s and {slow[1]:.1f} s")

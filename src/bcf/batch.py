@@ -38,7 +38,8 @@ from bcf.validate.worker import Inspect, gate_011
 CHUNK = 40  # files checked by pandera and stored together, in one transaction
 WORKER_MODULES = ("bcf.validate.logic", "bcf.validate.structure", "bcf.validate.worker")
 STAGES = ("read", "read+check (worker)", "cells", "load")
-SKIP_SUFFIXES = {".json", ".md", ".duckdb", ".wal"}  # the manifest, READMEs and a store kept alongside
+SKIP_SUFFIXES = {".json", ".md", ".duckdb", ".wal", ".sqlite", ".sqlite-wal", ".sqlite-shm"}  # the manifest, READMEs,
+# and a store and its state file kept alongside
 JUNK = {".DS_Store", "Thumbs.db", "desktop.ini"}  # left by file managers
 # failures of the machine rather than of one file's content: never recorded against a file
 # (DuckDB reports a write that failed at commit, a full disk among them, as a TransactionException)
@@ -72,8 +73,21 @@ def discover(folder: Path) -> list[Path]:
     Only file-manager debris, Office lock files (~$…) and our own manifest, READMEs and stores are left out:
     anything else, whatever its name, ends up with a status.
     """
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in JUNK
-                  and not p.name.startswith("~$") and p.suffix.lower() not in SKIP_SUFFIXES)
+    return sorted(p for p in _walk(folder) if p.name not in JUNK and not p.name.startswith("~$")
+                  and p.suffix.lower() not in SKIP_SUFFIXES)
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Every file under ``folder``, however deep the folders go (a list of folders to visit, not recursion);
+    a folder reached through a link is not entered, so a link cannot make a loop."""
+    todo = [folder]
+    while todo:
+        with os.scandir(todo.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append(Path(entry.path))
+                elif entry.is_file():
+                    yield Path(entry.path)
 
 
 def plan_from_name(name: str, round_: rounds.Round) -> str | None:

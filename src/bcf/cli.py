@@ -229,8 +229,14 @@ checked; the marked-up copy and the findings are kept for --keep-minutes, then d
               help="The national store: with --users, opens the assurers' console at /console.")
 @click.option("--users", type=click.Path(dir_okay=False, path_type=Path), help="The console's accounts file (bcf users add).")
 @click.option("--secure-cookies", is_flag=True, help="Send the console's session cookie over HTTPS only (behind a proxy).")
+@click.option("--state", type=click.Path(dir_okay=False, path_type=Path), envvar="BCF_STATE",
+              help="The console's state file: sessions, sign-in attempts, decisions (default: beside the store).")
+@click.option("--trusted-proxy", "proxies", multiple=True, metavar="ADDRESS",
+              help="A proxy whose X-Forwarded-For is believed (repeat for several). Without it the address a "
+                   "request comes from is the connection's.")
 def serve_cmd(host: str, port: int, keep_minutes: float, timeout: float, workers: int, root_path: str,
-              round_: str | None, db: Path | None, users: Path | None, secure_cookies: bool) -> None:
+              round_: str | None, db: Path | None, users: Path | None, secure_cookies: bool, state: Path | None,
+              proxies: tuple[str, ...]) -> None:
     import logging
 
     import uvicorn
@@ -249,11 +255,14 @@ def serve_cmd(host: str, port: int, keep_minutes: float, timeout: float, workers
         raise BcfError("The console needs both --db (the national store) and --users (the accounts file).")
     if db and not db.exists():
         raise BcfError(f"There is no store at {db}. Run `bcf batch` first.")
-    console = ConsoleSettings(db, users, secure_cookies=secure_cookies) if db and users else None
+    console = ConsoleSettings(db, users, secure_cookies=secure_cookies, state=state,
+                              trusted_proxies=frozenset(proxies)) if db and users else None
     app = create_app(Settings(keep_minutes=keep_minutes, check_seconds=timeout, workers=workers, round_id=round_,
                               console=console))
     click.echo(f"Open http://{host}:{port}{root_path}/ in a browser. Press Ctrl+C to stop.")
-    uvicorn.run(app, host=host, port=port, root_path=root_path, log_level="info", server_header=False)
+    # uvicorn's own proxy headers are off: it would believe X-Forwarded-For from 127.0.0.1 (--trusted-proxy decides)
+    uvicorn.run(app, host=host, port=port, root_path=root_path, log_level="info", server_header=False,
+                proxy_headers=False)
 
 
 BATCH_HELP = """Check every workbook under DIR and load the results into the national store.
@@ -676,6 +685,12 @@ def changes_cmd(db: Path, round_: str | None, plan: str | None, fmt: str) -> Non
     _df_table("How the claimed savings moved (£000)", resubmissions.national_bridge(pairs))
 
 
+def _state_option(f: Callable[..., None]) -> Callable[..., None]:
+    return click.option("--state", type=click.Path(dir_okay=False, path_type=Path), envvar="BCF_STATE",
+                        help="The console's state file, which keeps sessions and decisions (default: beside the store, "
+                             "national.state.sqlite; or $BCF_STATE).")(f)
+
+
 @main.command("decide")
 @_db_option
 @_round_option
@@ -686,47 +701,78 @@ def changes_cmd(db: Path, round_: str | None, plan: str | None, fmt: str) -> Non
 @click.option("--accept/--reject", "accept", required=True, help="Accept or reject the area's explanation.")
 @click.option("--reason", required=True, help="Why: it appears in the decision log and, when accepted, in the letter.")
 @click.option("--by", "who", required=True, help="Who decides (your name).")
+@_state_option
 def decide_cmd(db: Path, round_: str | None, rule_id: str, plan: str | None, place: str | None, accept: bool, reason: str,
-               who: str) -> None:
+               who: str, state: Path | None) -> None:
     """Accept or reject an area's explanation of an advisory finding. Decisions are only ever added: the log
     keeps every one, with who, when and why."""
     from bcf.national import resubmissions
     from bcf.national.door import open_store
 
-    with open_store(db) as nat:
-        round_ = nat.scope(round_).round
+    with open_store(db, state=state) as national:
+        round_ = national.scope(round_).round
     verdict = "accepted" if accept else "rejected"
-    ids = resubmissions.decide(db, round_, rule_id.upper(), verdict, reason, who, _plan_code(round_, plan) if plan else None,
-                               place)
+    ids = resubmissions.decide(db, round_, rule_id.upper(), verdict, reason, who,
+                               _plan_code(round_, plan) if plan else None,
+                               place, state=state)
     click.echo(f"Recorded {len(ids)} decision(s) ({', '.join(map(str, ids))}): {rule_id.upper()} {verdict}. "
                "Run `bcf stress` to see the effect on the categories.")
 
 
 @main.command("decisions")
 @_db_option
-@_round_option
+@click.option("--round", "round_", metavar="ROUND", help="Only this round (default: every round).")
 @click.option("--hwb", "plan", metavar="CODE|NAME", help="Only this plan.")
 @_format_option("json")
-def decisions_cmd(db: Path, round_: str | None, plan: str | None, fmt: str) -> None:
-    """The explained findings awaiting a decision, and the decision log (every decision ever made)."""
-    from bcf.national.door import open_store
+@click.option("--verify", is_flag=True, help="Check the decision log's hash chain and name its first broken link "
+                                             "(exit 1 when broken).")
+@_state_option
+def decisions_cmd(db: Path, round_: str | None, plan: str | None, fmt: str, verify: bool, state: Path | None) -> None:
+    """The explained findings and their state, and the decision log (every decision ever made)."""
+    import pandas as pd
 
-    with open_store(db) as nat:
-        round_ = nat.scope(round_).round
-        code = _plan_code(round_, plan) if plan else None
-        waiting = nat.frame("decisions.awaiting", round=round_, plan_code=code)
-        log = nat.frame("decisions.log", round=round_, plan_code=code)
     from bcf import rounds
     from bcf.diff import in_words
+    from bcf.errors import BcfError
+    from bcf.national import decisions
+    from bcf.national.door import open_store
+    from bcf.national.state import open_state, state_path
 
-    spec = rounds.get(round_).ret("plan").spec()
-    for df in (waiting, log):
-        df.insert(list(df.columns).index("location"), "where", [in_words(spec, loc) for loc in df["location"]])
+    path = state_path(db, state)
+    if verify:
+        if path is None or not path.exists():
+            raise BcfError(f"There is no state file at {path}: no decision has been recorded for this store.")
+        with open_state(path) as st:
+            verdict = decisions.verify(st)
+        click.echo(verdict.message)
+        sys.exit(1 if verdict.broken else 0)
+    with open_store(db, state=state) as national:
+        round_ = national.scope(round_).round if round_ else None
+        code = _plan_code(round_, plan) if plan and round_ else (plan and _any_plan_code(plan))
+        waiting = decisions.awaiting(national, round_, code)
+    assert path is not None
+    with open_state(path) as st:
+        log = decisions.log(st, round_, code)
+    for row in [*waiting, *log]:  # each place in words, as the plan's own template names it
+        row["where"] = in_words(rounds.get(row["round"]).ret("plan").spec(), row["location"])
     if fmt == "json":
         _echo_json({"schema": "bcf-decisions/1", "round": round_, "awaiting": waiting, "log": log})
         return
-    _df_table(f"Explained findings — round {round_}", waiting.drop(columns=["location", "round"]))
-    _df_table("Decision log", log.drop(columns=["location"]))
+    _df_table(f"Explained findings — {'round ' + round_ if round_ else 'every round'}", pd.DataFrame(
+        waiting, columns=["round", "plan_code", "rule_id", "where", "explanation", "state"]))
+    _df_table("Decision log", pd.DataFrame(log, columns=["decision_id", "round", "when", "who", "plan_code", "rule_id",
+                                                         "where", "decision", "reason"]))
+
+
+def _any_plan_code(plan: str) -> str:
+    """A plan's code from its code or name, in whichever round knows it."""
+    from bcf import rounds
+
+    for r in reversed(list(rounds.all_rounds())):
+        area = rounds.get(r).areas.find(plan)
+        if area is not None:
+            return area.plan_code
+    return _plan_code(rounds.latest().id, plan)
 
 
 @main.group()

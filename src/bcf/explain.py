@@ -1,5 +1,6 @@
 """Explanations of advisory findings: the officer's, from the workbook's Explanations sheet, matched to the
-findings they explain; and the assurers' decisions on them, appended to the store and never changed.
+findings they explain, and the fingerprint an assurer's decision on one holds to (the decisions themselves:
+``bcf.national.decisions``).
 
 An explanation names a rule and, optionally, where ("Risks C40"). A decision holds only while the finding it
 was made on is unchanged: it carries a fingerprint of the finding (rule, place, what was found and what was
@@ -11,13 +12,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bcf.findings import Finding, Severity, finding
 from bcf.read import Submission
-
-if TYPE_CHECKING:
-    import duckdb
 
 DECISIONS = ("accepted", "rejected")
 _PLACE = re.compile(r"^\s*(?:'?(?P<sheet>.*?)'?\s*[!\s]\s*)?\$?(?P<col>[A-Za-z]{1,3})\$?(?P<row>\d+)\s*$")
@@ -70,28 +68,3 @@ def fingerprint(rule_id: str, location: str, found: Any, expected: Any) -> str:
     """What a decision was made on; a change to any part of it reopens the decision."""
     text = "\x1f".join(str(x) for x in (rule_id, location, found, expected))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def record(con: duckdb.DuckDBPyConnection, submission_id: int, rule_id: str, location: str, decision: str,
-           reason: str, by: str) -> int:
-    """Append an assurer's decision on the explained finding of a stored submission; returns its id."""
-    from bcf.errors import BcfError
-
-    if decision not in DECISIONS:
-        raise BcfError(f"A decision is one of {', '.join(DECISIONS)}, not {decision!r}.")
-    if not reason.strip() or not by.strip():
-        raise BcfError("A decision needs a reason and the name of who made it.")
-    rows = con.execute("SELECT s.round, s.plan_code, f.found, f.expected, f.explanation FROM findings f "
-                       "JOIN submissions s USING (submission_id) WHERE f.submission_id = ? AND f.rule_id = ? "
-                       "AND coalesce(f.location, f.sheet || '!' || f.cell) = ?", [submission_id, rule_id, location]).fetchall()
-    if not rows:
-        raise BcfError(f"Submission {submission_id} has no finding {rule_id} at {location}.")
-    round_, plan, found, expected, explanation = rows[0]
-    if not explanation:
-        raise BcfError(f"The finding {rule_id} at {location} has not been explained by the area, so there is nothing to decide.")
-    (decision_id,) = con.execute(
-        "INSERT INTO decisions (round, plan_code, submission_id, rule_id, location, fingerprint, decision, reason, "
-        "decided_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING decision_id",
-        [round_, plan, submission_id, rule_id, location, fingerprint(rule_id, location, found, expected), decision,
-         reason.strip(), by.strip()]).fetchone()  # type: ignore[misc]
-    return int(decision_id)

@@ -10,6 +10,8 @@ stays as history.
 
 from __future__ import annotations
 
+import os
+import struct
 from dataclasses import asdict
 from datetime import datetime
 from functools import cache
@@ -34,6 +36,7 @@ from bcf.validate import Report
 CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoload_known_extensions": False, "autoinstall_known_extensions": False, "allow_community_extensions": False}
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+HEADER_BLOCK = 4096  # a DuckDB file: a main header, two database headers of this size, then its blocks
 BCF_TABLES = {"plans", "submissions", "findings"}
 ANY_OF = "IN (SELECT unnest(?::BIGINT[]))"  # one of a list of submission ids, bound as a single parameter
 SQL_TYPES = {"number": "DOUBLE", "integer": "DOUBLE", "date": "DATE", "text": "VARCHAR", "email": "VARCHAR"}
@@ -86,36 +89,89 @@ def _not_a_store(db: Path) -> NotAStore:
                      "or a new file name to start a store.")
 
 
-def connect(db: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open the store at ``db``, refusing in one sentence anything that is not a bcf store.
+def _whole(head: bytes, size: int) -> bool:
+    """Whether a DuckDB file holds every block its newest header counts (a truncated copy does not)."""
+    if len(head) < 3 * HEADER_BLOCK:
+        return False
+    headers = [struct.unpack_from("<QQQQQQ", head, at) for at in (HEADER_BLOCK, 2 * HEADER_BLOCK)]
+    _, _, _, _, blocks, block_size = max(headers, key=lambda h: h[1])  # the newer iteration is the one in use
+    if block_size < HEADER_BLOCK or block_size & (block_size - 1) or blocks > 1 << 40:
+        return False
+    return bool(size >= 3 * HEADER_BLOCK + blocks * block_size)
 
-    Reading needs an existing store; writing also accepts a new file name or an empty DuckDB database (a
-    batch stopped before its first commit). The file is looked at before DuckDB is given it.
-    """
-    db = Path(db)
-    exists = db.exists()
-    if not exists and read_only:
-        raise StoreError(f"There is no store at {db}. Run `bcf batch` first.")
-    if str(db) != ":memory:" and not db.parent.is_dir():
-        raise StoreError(f"The folder {db.parent} does not exist. Create it, or choose another place for the store.")
-    if exists:
-        try:
-            with db.open("rb") as f:
-                head = f.read(16) if db.is_file() else b""
-        except OSError as e:
-            raise StoreError(f"{db} could not be opened ({e.strerror}).") from e
-        if head[8:12] != DUCKDB_MAGIC:
-            raise _not_a_store(db)
+
+def _look(db: Path) -> None:
+    """Refuse, before DuckDB is given it, a file that is not a DuckDB database or is one cut short."""
     try:
-        con = duckdb.connect(str(db), read_only=read_only, config=CONFIG)
-        tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        with db.open("rb") as f:
+            head = f.read(3 * HEADER_BLOCK) if db.is_file() else b""
+            size = os.fstat(f.fileno()).st_size
+    except OSError as e:
+        raise StoreError(f"{db} could not be opened ({e.strerror}).") from e
+    if head[8:12] != DUCKDB_MAGIC or not _whole(head, size):
+        raise _not_a_store(db)
+
+
+def _open(db: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(db), read_only=read_only, config=CONFIG)
     except duckdb.Error as e:
         if "lock" in str(e).lower():
             raise StoreBusy(f"{db} is in use by another run. Wait for it to finish, then try again.") from e
         raise _not_a_store(db) from e
-    if not BCF_TABLES <= tables and (tables or read_only):
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Every table of the store and its row count: reading them proves the catalogue and the tables' metadata whole."""
+    names = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
+                                       "WHERE table_type = 'BASE TABLE' AND table_schema = 'main'").fetchall()]
+    return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in names}
+
+
+def _probe(db: Path) -> bool:
+    """Read the store before opening it for writing, so a damaged one is refused while it is as it was; whether it
+    holds any table (an empty DuckDB database is a store that was never made)."""
+    con = _open(db, read_only=True)
+    try:
+        return bool(_tables(con))
+    except duckdb.Error as e:
+        raise _not_a_store(db) from e
+    finally:
         con.close()
-        raise _not_a_store(db)
+
+
+def connect(db: Path, read_only: bool = True, state: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the store at ``db``, refusing in one sentence anything that is not a whole bcf store.
+
+    Reading needs an existing store; writing also accepts a new file name or an empty DuckDB database. The file
+    is looked at before DuckDB is given it, and read before it is opened for writing, so a damaged store is never
+    written to. The connection sees the assurers' decisions, kept in the state store, as the relation
+    ``decisions`` (``bcf.national.decisions``).
+    """
+    from bcf.national import decisions
+
+    db = Path(db)
+    memory = str(db) == ":memory:"
+    if not memory and not db.exists() and read_only:
+        raise StoreError(f"There is no store at {db}. Run `bcf batch` first.")
+    if not memory and not db.parent.is_dir():
+        raise StoreError(f"The folder {db.parent} does not exist. Create it, or choose another place for the store.")
+    if not memory and db.exists():
+        _look(db)
+        if not read_only:
+            _probe(db)
+    con = _open(db, read_only)
+    try:
+        tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if not BCF_TABLES <= tables and (tables or read_only):
+            raise _not_a_store(db)
+        decisions.attach(con, db, read_only, state)
+    except duckdb.Error as e:
+        con.close()
+        raise _not_a_store(db) from e
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -129,42 +185,62 @@ def with_current_views(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnect
     return con
 
 
+def _to_make(db: Path) -> bool:
+    """Whether the store is still to be made: no file yet, or a DuckDB database with no table in it."""
+    if str(db) == ":memory:" or not db.parent.is_dir():
+        return False
+    if not db.exists():
+        return True
+    _look(db)
+    return not _probe(db)
+
+
+def _schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create (or extend) the fixed tables, the data tables and the views."""
+    con.execute(sql("schema.sql")).fetchall()
+    con.execute(";\n".join(data_ddl())).fetchall()
+    con.execute(sql("views.sql")).fetchall()
+
+
+def _create(db: Path, state: Path | None) -> None:
+    """Make a new store whole in a file beside it, then move it into place: a kill at any point leaves no store
+    or a whole one, and the next run simply starts again."""
+    from bcf.national import decisions
+
+    building = db.with_name(f".{db.name}.building")
+    for part in (building, building.with_name(building.name + ".wal")):
+        part.unlink(missing_ok=True)
+    con = duckdb.connect(str(building), config=CONFIG)
+    try:
+        decisions.attach(con, db, False, state)
+        _schema(con)
+        _add_plans(con)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    os.replace(building, db)
+    folder = os.open(db.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
 class Store:
     """An open store. Opening for writing creates (or extends) the schema and views."""
 
-    def __init__(self, db: Path, read_only: bool = False):
-        self.con = connect(db, read_only)
+    def __init__(self, db: Path, read_only: bool = False, state: Path | None = None):
+        if not read_only and _to_make(Path(db)):
+            _create(Path(db), state)
+        self.con = connect(db, read_only, state)
         if not read_only:
-            self.con.execute(sql("schema.sql")).fetchall()
-            for statement in data_ddl():
-                self.con.execute(statement)
-            self.con.execute(sql("views.sql")).fetchall()
-        self.columns: dict[str, list[str]] = {}
-        query = "SELECT table_name, column_name FROM information_schema.columns ORDER BY table_name, ordinal_position"
-        for table, column in self.con.execute(query).fetchall():
-            self.columns.setdefault(table, []).append(column)
+            _schema(self.con)
+        self.columns = _columns(self.con)
         if not read_only:
-            self._add_plans()
-
-    def _add_plans(self) -> None:
-        """Each round's plans, and the periods its returns cover, once."""
-        have = {r for (r,) in self.con.execute("SELECT DISTINCT round FROM plans").fetchall()}
-        skip = ("hwb_name", "ons_code", "la_type")
-        new = [rnd for rnd in rounds.all_rounds().values() if rnd.id not in have]
-        rows = [{"round": rnd.id, **{k: v for k, v in asdict(a).items() if k not in skip}}
-                for rnd in new for a in rnd.areas.plans()]
-        if rows:
-            self._insert("plans", pd.DataFrame(rows))
-        periods = [{"round": rnd.id, "return_kind": ret.kind, "period": label, "quarter_no": i}
-                   for rnd in new for ret in rnd.returns.values() for i, label in enumerate(_periods(ret.spec()), 1)]
-        if periods:
-            self._insert("periods", pd.DataFrame(periods))
+            _add_plans(self.con)
 
     def _insert(self, table: str, data: pd.DataFrame) -> None:
-        """Bulk insert: the frame is scanned by DuckDB directly, columns matched by name (those the table has).
-        DuckDB finds the frame by its variable's name, which costs half what registering it does."""
-        incoming = data[[c for c in self.columns[table] if c in data.columns]]  # noqa: F841  # read by name, below
-        self.con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming')
+        _insert(self.con, self.columns, table, data)
 
     def __enter__(self) -> Store:
         return self
@@ -227,6 +303,38 @@ class Store:
                 pass
             raise
         return ids
+
+
+def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Every table's columns, in order."""
+    out: dict[str, list[str]] = {}
+    query = "SELECT table_name, column_name FROM information_schema.columns ORDER BY table_name, ordinal_position"
+    for table, column in con.execute(query).fetchall():
+        out.setdefault(table, []).append(column)
+    return out
+
+
+def _insert(con: duckdb.DuckDBPyConnection, columns: dict[str, list[str]], table: str, data: pd.DataFrame) -> None:
+    """Bulk insert: the frame is scanned by DuckDB directly, columns matched by name (those the table has).
+    DuckDB finds the frame by its variable's name, which costs half what registering it does."""
+    incoming = data[[c for c in columns[table] if c in data.columns]]  # noqa: F841  # read by name, below
+    con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming')
+
+
+def _add_plans(con: duckdb.DuckDBPyConnection) -> None:
+    """Each round's plans, and the periods its returns cover, once."""
+    have = {r for (r,) in con.execute("SELECT DISTINCT round FROM plans").fetchall()}
+    skip = ("hwb_name", "ons_code", "la_type")
+    new = [rnd for rnd in rounds.all_rounds().values() if rnd.id not in have]
+    rows = [{"round": rnd.id, **{k: v for k, v in asdict(a).items() if k not in skip}}
+            for rnd in new for a in rnd.areas.plans()]
+    columns = _columns(con)
+    if rows:
+        _insert(con, columns, "plans", pd.DataFrame(rows))
+    periods = [{"round": rnd.id, "return_kind": ret.kind, "period": label, "quarter_no": i}
+               for rnd in new for ret in rnd.returns.values() for i, label in enumerate(_periods(ret.spec()), 1)]
+    if periods:
+        _insert(con, columns, "periods", pd.DataFrame(periods))
 
 
 def records(con: duckdb.DuckDBPyConnection, query: str, *args: Any) -> list[dict[str, Any]]:

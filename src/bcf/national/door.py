@@ -30,10 +30,12 @@ class Scope:
 class National:
     """An open national store. Use as a context manager; ``con`` is for the services, never for faces."""
 
-    def __init__(self, db: Path, write: bool = False, con: duckdb.DuckDBPyConnection | None = None):
+    def __init__(self, db: Path, write: bool = False, state: Path | None = None,
+                 con: duckdb.DuckDBPyConnection | None = None):
         self.db = Path(db)
         if con is None:  # an older store is read through today's views: written when writing, for this run otherwise
-            con = store.Store(self.db).con if write else store.with_current_views(store.connect(self.db, read_only=True))
+            con = (store.Store(self.db, state=state).con if write
+                   else store.with_current_views(store.connect(self.db, read_only=True, state=state)))
         self.con = con
 
     @classmethod
@@ -81,6 +83,7 @@ class National:
         return queries.scalar(self.con, ref, **params)
 
 
-def open_store(db: Path, write: bool = False) -> National:
-    """The store at ``db``; reading needs an existing bcf store (one sentence otherwise)."""
-    return National(db, write)
+def open_store(db: Path, write: bool = False, state: Path | None = None) -> National:
+    """The store at ``db``; reading needs an existing bcf store (one sentence otherwise). Its decisions come from
+    the state store ``state`` (default: beside the store)."""
+    return National(db, write, state)

@@ -14,10 +14,16 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from bcf.store import sql
+from bcf import content
 
 _SECTION = re.compile(r"^-- (query|table): (.+)$", re.M)
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of one of ``aggregator/``'s files."""
+    return content.path("aggregator", name).read_text(encoding="utf-8")
 
 
 @cache
@@ -60,8 +66,8 @@ def rows(con: duckdb.DuckDBPyConnection, ref: str, **params: Any) -> list[dict[s
 
 def scalar(con: duckdb.DuckDBPyConnection, ref: str, **params: Any) -> Any:
     """The first value of a named query's first row (None when it has none)."""
-    row = execute(con, ref, **params).fetchone()
-    return None if row is None else row[0]
+    found = execute(con, ref, **params).fetchall()  # fetched to the end: DuckDB refuses new work while a result is open
+    return found[0][0] if found else None
 
 
 def titled(con: duckdb.DuckDBPyConnection, file: str, **params: Any) -> list[tuple[str, pd.DataFrame]]:

@@ -14,17 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from bcf import diff, rounds
 from bcf.errors import BcfError, StoreBusy
-from bcf.explain import parse_place, record
 from bcf.findings import Family, Finding, Severity, rules
-from bcf.national.door import National
+from bcf.national import decisions
+from bcf.national.door import National, open_store
+from bcf.national.state import state_path
 from bcf.read import Row
 from bcf.spec import Spec
-from bcf.store import Store
 
 CONDITION_RULES = ("BCF-POL-006", "BCF-POL-011")
 
@@ -153,41 +152,21 @@ def as_text(p: Pair) -> str:
 
 
 def decide(db: Path, round_: str, rule_id: str, decision: str, reason: str, who: str, plan_code: str | None = None,
-           place: str | None = None, wait_seconds: float = 30.0, restress: bool = False) -> list[int]:
-    """Record a decision on the current plans' explained findings of a rule (one plan's, at one place, when
-    given); returns the new decisions' ids. While a batch holds the store the decision waits and retries; if
-    the store stays busy nothing is recorded and the caller is told so. ``restress`` re-runs the round's stress
-    test in the same connection, so that categories follow the decision at once."""
+           place: str | None = None, wait_seconds: float = 30.0, state: Path | None = None) -> list[int]:
+    """Record a decision on explained findings named by rule (and plan, place), as ``bcf decide`` does: the findings
+    are looked up in the national store (waiting while a batch holds it), the decisions go to the state store."""
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            with Store(db) as store:
-                ids = _decide(store.con, round_, rule_id, decision, reason, who, plan_code, place)
-                if restress:
-                    from bcf.national import stress
-
-                    stress.run(National(db, con=store.con), round_, rounds.get(round_).params())
-                return ids
+            with open_store(db, state=state) as national:
+                chosen = decisions.decidable(national, round_, rule_id, plan_code, place, decision, reason, who)
+            break
         except StoreBusy as e:
             if time.monotonic() > deadline:
                 raise StoreBusy(f"The store is in use by a batch, so the decision was not recorded: {e} "
                                 "Nothing was lost; run the same command again when the batch has finished.") from e
             time.sleep(0.5)
-
-
-def _decide(con: duckdb.DuckDBPyConnection, round_: str, rule_id: str, decision: str, reason: str, who: str,
-            plan_code: str | None, place: str | None) -> list[int]:
-    explained = con.execute("SELECT submission_id, plan_code, location, sheet, cell FROM explained_findings "
-                            "WHERE round = ? AND rule_id = ? AND (? IS NULL OR plan_code = ?) ORDER BY plan_code",
-                            [round_, rule_id, plan_code, plan_code]).fetchall()
-    sheet, cell = parse_place(place) if place else (None, None)
-
-    def named(loc: str, s: str, c: str | None) -> bool:
-        return place is None or loc == place or (c == cell and (sheet is None or s.casefold() == sheet.casefold()))
-
-    chosen = [(sid, loc) for sid, _, loc, s, c in explained if named(loc, s, c)]
-    if not chosen:
-        where = f" for {plan_code}" if plan_code else ""
-        raise BcfError(f"No explained finding {rule_id}{where}{' at ' + place if place else ''} in round {round_}. "
-                       "`bcf decisions` lists them.")
-    return [record(con, sid, rule_id, loc, decision, reason, who) for sid, loc in chosen]
+    path = state_path(db, state)
+    if path is None:
+        raise BcfError("A store in memory keeps no decisions.")
+    return decisions.record(path, *chosen)

@@ -2,15 +2,15 @@
 
 Passwords are kept only as argon2 hashes (argon2-cffi), never in clear and never logged. A national
 account sees every plan; a regional account sees its region's plans only. Sign-in attempts are limited per
-account and per address, so that a password cannot be guessed by trying.
+account and per address (``bcf.web.sessions``), so that a password cannot be guessed by trying. The file is
+read on every request, so removing an account or changing its role or region takes effect at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import time
-from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -78,6 +78,16 @@ class Accounts:
     def names(self) -> list[Account]:
         return [Account(n, str(v["role"]), v.get("region")) for n, v in sorted(self._read().items())]
 
+    def get(self, name: str) -> Account | None:
+        """The account as the file holds it now (None once removed)."""
+        entry = self._read().get(name)
+        return Account(name, str(entry["role"]), entry.get("region")) if entry else None
+
+    def stamp(self, name: str) -> str:
+        """A digest of the account's entry: it changes with its role, region or password (empty once removed)."""
+        entry = self._read().get(name)
+        return hashlib.sha256(json.dumps(entry, sort_keys=True).encode()).hexdigest() if entry else ""
+
     def verify(self, name: str, password: str) -> Account | None:
         """The account if the password is right; None otherwise (in the same time either way)."""
         entry = self._read().get(name)
@@ -86,24 +96,3 @@ class Accounts:
         except (VerificationError, InvalidHashError):
             return None
         return Account(name, str(entry["role"]), entry.get("region")) if entry else None
-
-
-class SignInLimit:
-    """At most ``attempts`` failed sign-ins per key (account, address) in ``window`` seconds."""
-
-    def __init__(self, attempts: int = 5, window: float = 300.0):
-        self.attempts, self.window = attempts, window
-        self._failures: dict[str, deque[float]] = {}
-
-    def _recent(self, key: str) -> deque[float]:
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] < time.monotonic() - self.window:
-            q.popleft()
-        return q
-
-    def blocked(self, *keys: str) -> bool:
-        return any(len(self._recent(k)) >= self.attempts for k in keys)
-
-    def failed(self, *keys: str) -> None:
-        for k in keys:
-            self._recent(k).append(time.monotonic())

@@ -118,13 +118,24 @@ def _work(path: str, annotated: str | None, budget: Budget) -> Outcome:
 
 
 class Checker:
-    """``workers`` checks at a time, each within the ``budget``."""
+    """``workers`` checks at a time, each within the ``budget``, and a spare lane kept for ordinary files.
 
-    def __init__(self, workers: int = 2, budget: Budget | None = None, queue_seconds: float = 120.0):
+    An upload that finds every regular worker busy for ``patience`` seconds goes to a spare worker, where it has
+    ``spare_seconds`` for its verdict; one that needs longer goes back to wait for a regular worker with its full
+    budget. So two slow files can hold the regular workers, but an ordinary workbook is still answered in seconds.
+    """
+
+    def __init__(self, workers: int = 2, budget: Budget | None = None, queue_seconds: float = 120.0, spare: int = 1,
+                 spare_seconds: float = 10.0, patience: float = 0.5):
         self.workers, self.budget, self.queue_seconds = workers, budget or Budget(), queue_seconds
+        self.spare, self.patience = spare, patience
+        b = self.budget
+        self.spare_budget = Budget(min(b.check_seconds, spare_seconds), min(b.annotate_seconds, spare_seconds / 2),
+                                   b.memory_mb, b.recycle_checks, b.recycle_mb)
         self._pools: list[ProcessPoolExecutor] = []
         self._checks: list[int] = []
         self._free: asyncio.Queue[int] = asyncio.Queue()
+        self._spare_free: asyncio.Queue[int] = asyncio.Queue()
 
     def _pool(self) -> tuple[ProcessPoolExecutor, Future[None]]:
         pool = sandbox.pool(1, self.budget.memory_mb, WARM)
@@ -132,12 +143,12 @@ class Checker:
 
     async def start(self) -> None:
         """Start the workers and wait until each is ready, so that the first upload is as quick as the rest."""
-        started = [self._pool() for _ in range(self.workers)]
+        started = [self._pool() for _ in range(self.workers + self.spare)]
         self._pools = [pool for pool, _ in started]
-        self._checks = [0] * self.workers
-        self._free = asyncio.Queue()
-        for slot in range(self.workers):
-            self._free.put_nowait(slot)
+        self._checks = [0] * len(started)
+        self._free, self._spare_free = asyncio.Queue(), asyncio.Queue()
+        for slot in range(len(started)):
+            (self._free if slot < self.workers else self._spare_free).put_nowait(slot)
         try:
             await asyncio.wait_for(asyncio.gather(*(asyncio.wrap_future(ready) for _, ready in started)), 120)
         except Exception:  # the server still starts; a broken worker is replaced before its first upload
@@ -148,9 +159,10 @@ class Checker:
         sandbox.close(self._pools, grace=5)
         self._pools = []
 
-    def pids(self) -> list[int | None]:
-        """The process id of each slot's worker (for the log and for tests)."""
-        return [next((p.pid for p in sandbox.processes(pool)), None) for pool in self._pools]
+    def pids(self, spare: bool = False) -> list[int | None]:
+        """The process id of each regular slot's worker (or each spare one's), for the log and for tests."""
+        pools = self._pools[self.workers:] if spare else self._pools[:self.workers]
+        return [next((p.pid for p in sandbox.processes(pool)), None) for pool in pools]
 
     def _replace(self, slot: int, kill: bool = True) -> None:
         old = self._pools[slot]
@@ -166,26 +178,59 @@ class Checker:
             log.info("a worker was replaced after %d checks at %.0f MB", self._checks[slot], outcome.worker_mb)
             self._replace(slot, kill=False)
 
+    def _release(self, slot: int) -> None:
+        (self._free if slot < self.workers else self._spare_free).put_nowait(slot)
+
+    async def _slot(self, spare_ok: bool) -> int:
+        """A free slot: a regular one, or once ``patience`` has passed with none free, whichever frees first."""
+        try:
+            return await asyncio.wait_for(self._free.get(), self.patience if spare_ok and self.spare else self.queue_seconds)
+        except TimeoutError:
+            if not (spare_ok and self.spare):
+                raise Busy from None
+        asking = [asyncio.ensure_future(q.get()) for q in (self._free, self._spare_free)]
+        done, _ = await asyncio.wait(asking, timeout=self.queue_seconds, return_when=asyncio.FIRST_COMPLETED)
+        for task in asking:
+            task.cancel()
+        got = [t.result() for t in asking if t.done() and not t.cancelled()]
+        for extra in got[1:]:  # both freed at once: keep the first, give the other back
+            self._release(extra)
+        if not got:
+            raise Busy
+        return got[0]
+
     async def check(self, path: Path, annotated: Path | None) -> Outcome:
         """The outcome of checking ``path``; never raises for anything the file does (raises Busy when full)."""
+        slot = await self._slot(spare_ok=True)
         try:
-            slot = await asyncio.wait_for(self._free.get(), timeout=self.queue_seconds)
-        except TimeoutError as e:
-            raise Busy from e
+            spare = slot >= self.workers
+            outcome = await self._run(slot, path, annotated, self.spare_budget if spare else self.budget)
+        finally:
+            self._release(slot)
+        if not (spare and outcome.timed_out):
+            return outcome
+        log.info("a file too slow for the spare worker waits for a regular one")
+        slot = await self._slot(spare_ok=False)
+        try:
+            return await self._run(slot, path, annotated, self.budget)
+        finally:
+            self._release(slot)
+
+    async def _run(self, slot: int, path: Path, annotated: Path | None, budget: Budget) -> Outcome:
+        """Check one file in one slot's worker; a worker that dies or stops answering is replaced."""
         try:  # the worker's own alarm normally answers first; the wait below catches a worker beyond its reach
             if not sandbox.alive(self._pools[slot]):  # died while idle: never hand it an upload
                 log.warning("an idle worker had stopped and was replaced")
                 self._replace(slot)
-            future = self._pools[slot].submit(_work, str(path), str(annotated) if annotated else None, self.budget)
-            limit = self.budget.check_seconds + self.budget.annotate_seconds + 30
+            future = self._pools[slot].submit(_work, str(path), str(annotated) if annotated else None, budget)
+            limit = budget.check_seconds + budget.annotate_seconds + 30
             outcome = await asyncio.wait_for(asyncio.wrap_future(future), timeout=limit)
             self._after(slot, outcome)
             return outcome
         except TimeoutError:
             log.warning("a worker did not answer in time and was stopped")
             self._replace(slot)
-            return _not_checked(path.name, f"it took longer than {self.budget.check_seconds:.0f} seconds",
-                                timed_out=True)
+            return _not_checked(path.name, f"it took longer than {budget.check_seconds:.0f} seconds", timed_out=True)
         except BrokenProcessPool:
             log.warning("a worker stopped while checking a file and was restarted")
             self._replace(slot)
@@ -193,5 +238,3 @@ class Checker:
         except Exception:  # anything else the worker raised: this file is not checked, the server goes on
             log.exception("a worker failed while checking a file")
             return _not_checked(path.name, "the checker failed on it")
-        finally:
-            self._free.put_nowait(slot)

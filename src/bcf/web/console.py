@@ -1,284 +1,296 @@
-"""The assurers' console: the round at a glance, one plan's page, and the decision log, behind a sign-in.
+"""The assurers' console: a round's plans at a glance, one plan's page, its letter and the decision log, behind a
+sign-in.
 
-Assurers are not command-line users. The console reads the national store (read-only, per request) and
-writes only decisions, through ``bcf.national.resubmissions.decide``; while a batch holds the store a decision is
-queued in a file beside the store and recorded as soon as the store is free, and the assurer is told so.
-Sessions are signed cookies (HttpOnly, SameSite=Strict); every form carries a per-session token; sign-in
-attempts are limited; a regional account sees its own region only.
+Assurers are not command-line users. Every page names its round and return in its address
+(``/console/<round>/plan/<plan code>``), and every link, form and redirect keeps them, so a decision on an older
+round's plan comes back to that plan. Pages read the national store read-only, per request, through
+``bcf.national.console``; a decision is written to the state store alone (``bcf.national.decisions``), so it is
+recorded at once even while a batch holds the national store. Sessions live in the state store
+(``bcf.web.sessions``); every form carries the session's token, and a decision's form carries a signature of
+the finding it was made on, so the server knows the page it came from without reading the store. Handlers are
+small module-level views reading what they need from ``request.app.state.console``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hmac
-import json
-import logging
-import secrets
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bcf.errors import BcfError, StoreBusy
-from bcf.national.door import National, open_store
-from bcf.store import records
-from bcf.web.accounts import Account, Accounts, SignInLimit
+from bcf import rounds
+from bcf.errors import BcfError, StoreBusy, StoreError
+from bcf.national import console as service
+from bcf.national import decisions
+from bcf.national.state import state_path
+from bcf.web.accounts import Accounts
+from bcf.web.sessions import Session, Sessions, client_address, same
 
-log = logging.getLogger("bcf.web")
 Page = Callable[..., HTMLResponse]
-Handler = Callable[[Request], Awaitable[Response]]
+View = Callable[[Request, Session], Awaitable[Response]]
+COOKIE, LOGIN_COOKIE = "bcf_console", "bcf_login"
+RETURN = "plan"  # the console's return: explanations and decisions are on plans
+DECISION_FIELDS = ("submission_id", "rule_id", "location", "fingerprint", "sig", "decision", "reason")
 
 
 @dataclass(frozen=True)
 class ConsoleSettings:
     db: Path  # the national store
     users: Path  # the accounts file (bcf users add)
-    secret: str = ""  # signs session cookies; a new one each start when empty (everyone signs in again)
+    secret: str = ""  # signs forms; by default one kept in the state store, shared by every server using it
     secure_cookies: bool = False  # set behind HTTPS
+    state: Path | None = None  # the state store (default: beside the national store)
+    trusted_proxies: frozenset[str] = field(default_factory=frozenset)  # whose X-Forwarded-For is believed
 
 
-class DecisionQueue:
-    """Decisions that arrived while a batch held the store, kept in a file beside it until they are recorded."""
+@dataclass(frozen=True)
+class Console:
+    """What the views need: the settings, the state file, accounts, sessions, and the site's page renderer."""
 
-    def __init__(self, db: Path):
-        self.path = db.with_name(db.name + ".decisions-queue.jsonl")
-
-    def add(self, item: dict[str, Any]) -> None:
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(item) + "\n")
-
-    def drain(self, db: Path) -> int:
-        """Record every queued decision the store now accepts; returns how many are still waiting."""
-        from bcf.national.resubmissions import decide
-
-        if not self.path.exists():
-            return 0
-        waiting = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            item = json.loads(line)
-            try:
-                decide(db, wait_seconds=0, restress=True, **item)
-            except StoreBusy:
-                waiting.append(line)
-            except BcfError as e:  # the finding has gone since (a resubmission): nothing to decide any more
-                log.warning("a queued decision could not be recorded: %s", e)
-        if waiting:
-            self.path.write_text("\n".join(waiting) + "\n", encoding="utf-8")
-        else:
-            self.path.unlink()
-        return len(waiting)
+    settings: ConsoleSettings
+    state: Path
+    accounts: Accounts
+    sessions: Sessions
+    page: Page
 
 
-def console_app(settings: ConsoleSettings, page: Page) -> tuple[Starlette, Callable[[], Coroutine[Any, Any, None]]]:
-    """The console as an app to mount at /console, and the task that records queued decisions (for the
-    server's lifespan); ``page`` renders a web template with the site's context."""
-    accounts, limit, queue = Accounts(settings.users), SignInLimit(), DecisionQueue(settings.db)
+def _c(request: Request) -> Console:
+    return request.app.state.console  # type: ignore[no-any-return]
 
-    def csrf(request: Request) -> str:
-        if "csrf" not in request.session:
-            request.session["csrf"] = secrets.token_urlsafe(32)
-        return str(request.session["csrf"])
 
-    def base(request: Request) -> str:
-        """The console's own path (the mount's root path, under any proxy prefix)."""
-        return str(request.scope.get("root_path", ""))
+def base(request: Request) -> str:
+    """The console's own path (the mount's root path, under any proxy prefix)."""
+    return str(request.scope.get("root_path", ""))
 
-    def view(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
-        flash = request.session.pop("flash", None)
-        site = base(request).removesuffix("/console")
-        return page(request, f"console/{name}", status, csrf=csrf(request), console=base(request), user=user(request),
-                    flash=flash, root=site, **{"error": None, **ctx})
 
-    def the_plan(con: duckdb.DuckDBPyConnection, request: Request, round_: str | None) -> tuple[str, list[dict[str, Any]]]:
-        """The round asked for (default: the latest in the store) and the plan of the page's path in it."""
-        round_ = National(settings.db, con=con).scope(round_ or None).round
-        return round_, records(con, OVERVIEW + " AND p.plan_code = ?", round_, request.path_params["code"])
+def view(request: Request, name: str, session: Session | None, status: int = 200, **ctx: Any) -> HTMLResponse:
+    """A console page, with the signed-in account, its form token, the round switcher and any message waiting."""
+    site = base(request).removesuffix("/console")
+    ctx = {"error": None, "round": None, "rounds": [], "kind": RETURN, **ctx}
+    return _c(request).page(request, f"console/{name}", status, console=base(request), root=site,
+                            user=session.account if session else None, csrf=ctx.pop("csrf", session.csrf if session else ""),
+                            flash=session.flash if session else None, **ctx)
 
-    def refused(request: Request, who: Account, found: list[dict[str, Any]], code: str) -> HTMLResponse | None:
-        """The page to show instead when the plan does not exist or is in another region."""
-        if not found:
-            return view(request, "message", 404, title="No such plan", lines=[f"There is no plan {code} in this round."])
-        if not who.may_see(found[0]["region_name"]):
-            return view(request, "message", 403, title="Not your region",
-                        lines=["This plan is in another region. Your account sees your region's plans only."])
-        return None
 
-    def user(request: Request) -> Account | None:
-        u = request.session.get("user")
-        return Account(**u) if u else None
+def message(request: Request, session: Session | None, status: int, title: str, *lines: str) -> HTMLResponse:
+    return view(request, "message", session, status, title=title, lines=lines)
 
-    def signed_in(handler: Callable[[Request, Account], Awaitable[Response]]) -> Handler:
-        async def guarded(request: Request) -> Response:
-            who = user(request)
-            if who is None:
-                return RedirectResponse(f"{base(request)}/login", 303)
-            if request.method == "POST" and not _same(await _form_token(request), csrf(request)):
-                return view(request, "message", 403, title="This form has expired",
-                            lines=["Go back, reload the page and try again."])
-            try:
-                return await handler(request, who)
-            except duckdb.IOException:
-                return view(request, "message", 503, title="The store is busy",
-                            lines=["A batch is loading files into the national store. Try again in a minute."])
-            except BcfError as e:
-                return view(request, "message", 400, title="That could not be done", lines=[str(e)])
-        return guarded
 
-    async def login_page(request: Request) -> Response:
-        return view(request, "login")
+def _redirect(request: Request, path: str) -> RedirectResponse:
+    return RedirectResponse(f"{base(request)}{path}", 303)  # relative to the mount: never the Host header
 
-    async def login(request: Request) -> Response:
-        form = await request.form()
-        name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
-        address = request.client.host if request.client else "unknown"
-        keys = (f"name:{name.casefold()}", f"address:{address}")
-        if not _same(str(form.get("csrf", "")), csrf(request)):
-            return view(request, "login", 403, error="This form has expired. Try again.")
-        if limit.blocked(*keys):
-            return view(request, "login", 429, error="Too many attempts to sign in. Wait five minutes, then try again.")
-        account = await run_in_threadpool(accounts.verify, name, password)
-        if account is None:
-            limit.failed(*keys)
-            return view(request, "login", 401, error="The name or password is not right.")
-        request.session.clear()
-        request.session.update(user={"name": account.name, "role": account.role, "region": account.region},
-                               csrf=secrets.token_urlsafe(32))
-        return RedirectResponse(f"{base(request)}/", 303)
 
-    async def logout(request: Request) -> Response:
-        request.session.clear()
-        return RedirectResponse(f"{base(request)}/login", 303)
+def signed_in(handler: View) -> Callable[[Request], Awaitable[Response]]:
+    """Only for a live session; a form must carry its token; the store's troubles are said without its path."""
 
-    @signed_in
-    async def overview(request: Request, who: Account) -> Response:
-        region, category = request.query_params.get("region", ""), request.query_params.get("category", "")
-        with open_store(settings.db) as nat:
-            con = nat.con
-            round_ = nat.scope(request.query_params.get("round") or None).round
-            plans = records(con, OVERVIEW, round_)
-        visible = [p for p in plans if who.may_see(p["region_name"])]
-        shown = [p for p in visible if (not region or p["region_name"] == region)
-                 and (not category or p["category"] == category)]
-        return view(request, "round", round=round_, plans=shown, total=len(visible),
-                    regions=sorted({p["region_name"] for p in visible}),
-                    categories=sorted({p["category"] for p in visible if p["category"]}), region=region, category=category)
-
-    @signed_in
-    async def plan_page(request: Request, who: Account) -> Response:
-        from bcf.national.resubmissions import compare_all
-
-        code = request.path_params["code"]
-        with open_store(settings.db) as nat:
-            con = nat.con
-            round_, found = the_plan(con, request, request.query_params.get("round"))
-            if no := refused(request, who, found, code):
-                return no
-            sid = found[0]["submission_id"]
-            findings = records(con, FINDINGS, sid)
-            stress = records(con, "SELECT * FROM stress_test WHERE submission_id = ?", sid)
-            quarters = records(con, "SELECT * FROM plan_vs_actual WHERE round = ? AND plan_code = ? ORDER BY quarter_no",
-                                round_, code) if _has(con, "plan_vs_actual") else []
-            pair = next(iter(compare_all(nat, round_, code)), None)
-        return view(request, "plan", round=round_, plan=found[0], findings=findings, s=stress[0] if stress else None,
-                    pair=pair, quarters=quarters)
-
-    @signed_in
-    async def letter(request: Request, who: Account) -> Response:
-        from bcf import rounds
-        from bcf.letters import letter_context
-        from bcf.render import environment
-
-        code = request.path_params["code"]
-        with open_store(settings.db) as nat:
-            con = nat.con
-            round_, found = the_plan(con, request, request.query_params.get("round"))
-            if no := refused(request, who, found, code):
-                return no
-            if found[0]["category"] is None:
-                return view(request, "message", 409, title="No category yet",
-                            lines=["Run the stress test (bcf stress) on this round first; the letter follows from it."])
-            ctx = letter_context(nat, found[0]["submission_id"], rounds.get(round_).params(), round_)
-        return HTMLResponse(environment().get_template("letter.html.j2").render(**ctx))
-
-    @signed_in
-    async def decide(request: Request, who: Account) -> Response:
-        from bcf.national.resubmissions import decide as record
-
-        code, form = request.path_params["code"], await request.form()
-        with open_store(settings.db) as nat:
-            con = nat.con
-            round_, found = the_plan(con, request, str(form.get("round", "")))
-        if no := refused(request, who, found, code):
-            return no
-        reason = str(form.get("reason", "")).strip()
-        if not reason:
-            request.session["flash"] = "Give a reason for the decision: it goes into the decision log and the letter."
-            return RedirectResponse(f"{base(request)}/plan/{code}", 303)
-        item = {"round_": round_, "rule_id": str(form.get("rule_id", "")), "decision": str(form.get("decision", "")),
-                "reason": reason, "who": who.name, "plan_code": code, "place": str(form.get("location", ""))}
+    @functools.wraps(handler)
+    async def guarded(request: Request) -> Response:
+        session = await run_in_threadpool(_c(request).sessions.find, request.cookies.get(COOKIE, ""))
+        if session is None:
+            return _redirect(request, "/login")
+        if request.method == "POST" and not same(str((await request.form()).get("csrf", "")), session.csrf):
+            return message(request, session, 403, "This form has expired", "Go back, reload the page and try again.")
         try:
-            await run_in_threadpool(lambda: record(settings.db, wait_seconds=3, restress=True, **item))
-            request.session["flash"] = f"Recorded: {item['rule_id']} {item['decision']}. The category and letter now follow it."
+            return await handler(request, session)
         except StoreBusy:
-            queue.add(item)
-            request.session["flash"] = ("A batch is loading files into the store, so your decision is queued. It will be "
-                                        "recorded, and the category updated, as soon as the batch finishes.")
-        return RedirectResponse(f"{base(request)}/plan/{code}", 303)
+            return message(request, session, 503, "The store is busy", "A batch is loading files into the national "
+                           "store. Pages come back when it finishes; decisions are recorded meanwhile.")
+        except StoreError:
+            return message(request, session, 503, "The national store cannot be read",
+                           "Try again later. If it keeps happening, tell the Better Care Fund team.")
+        except BcfError as e:
+            return message(request, session, 400, "That could not be done", str(e))
 
-    @signed_in
-    async def decisions(request: Request, who: Account) -> Response:
-        with open_store(settings.db) as nat:
-            con = nat.con
-            rows = records(con, "SELECT d.*, p.region_name, p.plan_name FROM decisions d JOIN plans p USING (round, plan_code) "
-                                 "ORDER BY d.decision_id DESC")
-        return view(request, "decisions", decisions=[d for d in rows if who.may_see(d["region_name"])])
-
-    async def retry_queue() -> None:
-        while True:
-            await asyncio.sleep(5)
-            try:
-                await run_in_threadpool(queue.drain, settings.db)
-            except Exception:  # the queue stays on disk; the next round tries again
-                log.exception("queued decisions could not be recorded yet")
-
-    routes = [Route("/login", login_page), Route("/login", login, methods=["POST"]), Route("/logout", logout, methods=["POST"]),
-              Route("/", overview), Route("/plan/{code}", plan_page), Route("/plan/{code}/letter", letter),
-              Route("/plan/{code}/decide", decide, methods=["POST"]), Route("/decisions", decisions)]
-    session = Middleware(SessionMiddleware, secret_key=settings.secret or secrets.token_urlsafe(32),
-                         session_cookie="bcf_console", same_site="strict", https_only=settings.secure_cookies,
-                         max_age=8 * 3600, path="/")
-    return Starlette(routes=routes, middleware=[session]), retry_queue
+    return guarded
 
 
-OVERVIEW = ("SELECT p.plan_code, p.plan_name, p.region_name, c.submission_id, c.status, c.blocking, c.advisory, "
-            "c.file_name, c.received_at, a.category, "
-            "(SELECT count(*) FROM submissions s WHERE s.round = p.round AND s.plan_code = p.plan_code "
-            " AND s.return_kind = 'plan') - 1 AS resubmissions, "
-            "(SELECT count(*) FROM explained_findings e WHERE e.submission_id = c.submission_id "
-            " AND e.state IN ('awaiting a decision', 'reopened')) AS awaiting "
-            "FROM plans p JOIN current_submissions c USING (round, plan_code) "
-            "LEFT JOIN assurance a ON a.submission_id = c.submission_id WHERE p.round = ?")
-FINDINGS = ("SELECT f.*, e.state, e.decision_reason, e.decided_by FROM findings f LEFT JOIN explained_findings e "
-            "ON e.submission_id = f.submission_id AND e.rule_id = f.rule_id "
-            "AND e.location = coalesce(f.location, f.sheet || '!' || f.cell) WHERE f.submission_id = ? ORDER BY f.sheet, f.cell")
+def _login_token(request: Request, nonce: str) -> str:
+    return _c(request).sessions.sign("login", nonce)
 
 
-def _has(con: duckdb.DuckDBPyConnection, view: str) -> bool:
-    return bool(con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = ?", [view]).fetchall())
+async def login_page(request: Request) -> Response:
+    import secrets
+
+    nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    response = view(request, "login", None, csrf=_login_token(request, nonce))
+    response.set_cookie(LOGIN_COOKIE, nonce, httponly=True, samesite="strict", secure=_c(request).settings.secure_cookies,
+                        path="/")
+    return response
 
 
-def _same(a: str, b: str) -> bool:
-    return bool(a) and hmac.compare_digest(a.encode(), b.encode())
+async def login(request: Request) -> Response:
+    c, form = _c(request), await request.form()
+    name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
+    nonce = request.cookies.get(LOGIN_COOKIE, "")
+    token = _login_token(request, nonce) if nonce else ""
+
+    def again(status: int, error: str) -> HTMLResponse:
+        return view(request, "login", None, status, csrf=token, error=error)
+
+    if not same(str(form.get("csrf", "")), token):
+        return again(403, "This form has expired. Try again.")
+    keys = (f"name:{name.casefold()}", f"address:{client_address(request, c.settings.trusted_proxies)}")
+    at = await run_in_threadpool(c.sessions.admit, *keys)
+    if at is None:
+        return again(429, "Too many attempts to sign in. Wait five minutes, then try again.")
+    account = await run_in_threadpool(c.accounts.verify, name, password)
+    if account is None:
+        return again(401, "The name or password is not right.")
+    await run_in_threadpool(c.sessions.refund, at, *keys)
+    response = _redirect(request, "/")
+    response.set_cookie(COOKIE, await run_in_threadpool(c.sessions.start, account), httponly=True, samesite="strict",
+                        secure=c.settings.secure_cookies, path="/")
+    return response
 
 
-async def _form_token(request: Request) -> str:
-    return str((await request.form()).get("csrf", ""))
+@signed_in
+async def logout(request: Request, session: Session) -> Response:
+    await run_in_threadpool(_c(request).sessions.end, session)
+    response = _redirect(request, "/login")
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+async def _rounds(request: Request) -> service.Rounds:
+    c = _c(request)
+    return await run_in_threadpool(service.held, c.settings.db, c.state)
+
+
+@signed_in
+async def home(request: Request, session: Session) -> Response:
+    return _redirect(request, f"/{(await _rounds(request)).first}/{RETURN}/")
+
+
+@signed_in
+async def old_plan_address(request: Request, session: Session) -> Response:
+    """An address without its round (a bookmark from before rounds were in every address): the latest round's."""
+    return _redirect(request, f"/{(await _rounds(request)).held[-1]}/{RETURN}/{request.path_params['code']}")
+
+
+async def _round(request: Request, session: Session) -> tuple[str, list[str]] | HTMLResponse:
+    """The page's round and every round held, or the page to show when the store holds no such round."""
+    held, round_ = (await _rounds(request)).held, request.path_params["round"]
+    if round_ not in held:
+        return message(request, session, 404, "No such round", f"The store holds plans for {', '.join(held)}.")
+    return round_, held
+
+
+@signed_in
+async def overview(request: Request, session: Session) -> Response:
+    c, known = _c(request), await _round(request, session)
+    if isinstance(known, HTMLResponse):
+        return known
+    round_, held = known
+    region, category = request.query_params.get("region", ""), request.query_params.get("category", "")
+    visible = [p for p in await run_in_threadpool(service.plans, c.settings.db, round_, c.state)
+               if session.account.may_see(p["region_name"])]
+    shown = [p for p in visible if (not region or p["region_name"] == region) and (not category or p["category"] == category)]
+    return view(request, "round", session, round=round_, rounds=held, plans=shown, total=len(visible),
+                regions=sorted({p["region_name"] for p in visible}), region=region, category=category,
+                categories=sorted({p["category"] for p in visible if p["category"]}))
+
+
+def _refused(request: Request, session: Session, found: dict[str, Any] | None, round_: str) -> HTMLResponse | None:
+    """The page to show instead when the plan is not in the round or is in another region."""
+    if found is None:
+        code = request.path_params["code"]
+        return message(request, session, 404, "No such plan", f"There is no plan {code} in round {round_}.")
+    if not session.account.may_see(found["region_name"]):
+        return message(request, session, 403, "Not your region",
+                       "This plan is in another region. Your account sees your region's plans only.")
+    return None
+
+
+@signed_in
+async def plan_page(request: Request, session: Session) -> Response:
+    c, known = _c(request), await _round(request, session)
+    if isinstance(known, HTMLResponse):
+        return known
+    (round_, held), code = known, request.path_params["code"]
+    page = await run_in_threadpool(service.plan, c.settings.db, round_, code, c.state)
+    if no := _refused(request, session, page.plan if page else None, round_):
+        return no
+    assert page is not None
+    findings = [{**f, "sig": c.sessions.sign(round_, code, f["submission_id"], f["rule_id"], f["place"], f["fingerprint"])}
+                for f in page.findings]
+    return view(request, "plan", session, round=round_, rounds=held, plan=page.plan, findings=findings, s=page.stress,
+                pair=page.pair, quarters=page.quarters)
+
+
+@signed_in
+async def letter(request: Request, session: Session) -> Response:
+    c, known = _c(request), await _round(request, session)
+    if isinstance(known, HTMLResponse):
+        return known
+    round_, _ = known
+    found = await run_in_threadpool(service.one, c.settings.db, round_, request.path_params["code"], c.state)
+    if no := _refused(request, session, found, round_):
+        return no
+    assert found is not None
+    if found["category"] is None:
+        return message(request, session, 409, "No category yet",
+                       "Run the stress test (bcf stress) on this round first; the letter follows from it.")
+    return HTMLResponse(await run_in_threadpool(service.letter, c.settings.db, round_, found["submission_id"], c.state))
+
+
+def _area(round_: str, code: str) -> Any:
+    """The plan's area in the round's own list (the content, not the store: no batch can hold it)."""
+    known = rounds.all_rounds().get(round_)
+    return next((a for a in known.areas.plans() if a.plan_code == code), None) if known else None
+
+
+@signed_in
+async def decide(request: Request, session: Session) -> Response:
+    c, form = _c(request), await request.form()
+    round_, code = request.path_params["round"], request.path_params["code"]
+    f = {k: str(form.get(k, "")).strip() for k in DECISION_FIELDS}
+    area = _area(round_, code)
+    if area is None:
+        return message(request, session, 404, "No such plan", f"There is no plan {code} in round {round_}.")
+    if not session.account.may_see(area.region_name):
+        return message(request, session, 403, "Not your region", "Your account decides on your region's plans only.")
+    if not same(f["sig"], c.sessions.sign(round_, code, f["submission_id"], f["rule_id"], f["location"], f["fingerprint"])):
+        return message(request, session, 400, "This form was changed", "Go back, reload the plan's page and try again.")
+    back = f"/{round_}/{RETURN}/{code}"
+    if not f["reason"]:
+        await run_in_threadpool(c.sessions.flash, session, "Give a reason for the decision: it goes into the decision "
+                                "log and the letter.")
+        return _redirect(request, back)
+    d = decisions.Decision(round_, code, int(f["submission_id"]), f["rule_id"], f["location"], f["fingerprint"],
+                           f["decision"], f["reason"], session.account.name)
+    await run_in_threadpool(decisions.record, c.state, d)
+    await run_in_threadpool(c.sessions.flash, session, f"Recorded: {d.rule_id} {d.decision}. The category and the "
+                            "letter now follow it.")
+    return _redirect(request, back)
+
+
+@signed_in
+async def decision_log(request: Request, session: Session) -> Response:
+    c, info = _c(request), await _rounds(request)
+    round_ = request.query_params.get("round") or None
+    rows = await run_in_threadpool(service.log, c.settings.db, round_ if round_ in info.held else None, c.state)
+    return view(request, "decisions", session, round=round_, rounds=info.held,
+                decisions=[d for d in rows if session.account.may_see(d["region_name"])])
+
+
+ROUTES = [Route("/login", login_page), Route("/login", login, methods=["POST"]), Route("/logout", logout, methods=["POST"]),
+          Route("/", home), Route("/decisions", decision_log), Route("/plan/{code}", old_plan_address),
+          Route("/{round}/plan/", overview), Route("/{round}/plan/{code}", plan_page),
+          Route("/{round}/plan/{code}/letter", letter), Route("/{round}/plan/{code}/decide", decide, methods=["POST"])]
+
+
+def console_app(settings: ConsoleSettings, page: Page) -> Starlette:
+    """The console as an app to mount at /console; ``page`` renders a web template with the site's context."""
+    state = state_path(settings.db, settings.state)
+    assert state is not None
+    accounts = Accounts(settings.users)
+    app = Starlette(routes=ROUTES)
+    app.state.console = Console(settings, state, accounts, Sessions(state, accounts, settings.secret), page)
+    return app
