@@ -7,9 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
+import pytest
 from click.testing import CliRunner
 
 from bcf.cli import main
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+DOCS = README.parent / "docs"
 
 
 def test_help_lists_the_commands() -> None:
@@ -17,6 +22,23 @@ def test_help_lists_the_commands() -> None:
     assert result.exit_code == 0
     for command in ("template", "samples", "read"):
         assert command in result.output
+
+
+def _every_command(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+    out: list[tuple[tuple[str, ...], click.Command]] = []
+    for name, command in group.commands.items():
+        out.append(((*prefix, name), command))
+        if isinstance(command, click.Group):
+            out += _every_command(command, (*prefix, name))
+    return out
+
+
+@pytest.mark.parametrize(("path", "command"), _every_command(main), ids=lambda x: " ".join(x) if isinstance(x, tuple) else "")
+def test_every_command_has_help_and_is_documented(path: tuple[str, ...], command: click.Command) -> None:
+    """As sqlite-utils' documentation tests: help for each command, and each named in the README or docs/."""
+    assert command.help and len(command.help.split()) >= 5, path
+    docs = README.read_text(encoding="utf-8") + "".join(p.read_text(encoding="utf-8") for p in DOCS.glob("*.md"))
+    assert f"bcf {' '.join(path)}" in docs, f"bcf {' '.join(path)} is not in the README or docs/"
 
 
 def test_template_new_for_an_hwb_by_code(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ STORE_COMMANDS = [["national"], ["export", "-o", "{tmp}/export"], ["stress"], ["
                   ["report", "national", "-o", "{tmp}/report"], ["monitor"], ["report", "monitoring", "-o", "{tmp}/mon"],
                   ["changes"], ["decisions"],
                   ["decide", "--rule", "BCF-POL-010", "--accept", "--reason", "r", "--by", "b"],
+                  ["peers", "--hwb", "Leeds"], ["track-record"],
                   ["batch", "{plans}", "--round", ROUND]]
 
 
@@ -78,7 +79,7 @@ def test_every_command_is_covered() -> None:
     """A new command must be added to the cases below (or to the ones that need neither store nor round)."""
     covered = {"check", "template new", "batch", "read", "national", "export", "stress", "letters", "report national",
                "samples generate", "serve", "monitor", "report monitoring", "changes", "decisions", "decide", "diff",
-               "users add", "users remove", "users list"}
+               "users add", "users remove", "users list", "report site", "peers", "track-record"}
     no_files_or_store = {"rules", "rounds"}
     assert {" ".join(c) for c in _commands(main)} == covered | no_files_or_store
 
@@ -92,7 +93,8 @@ def test_missing_folders(tmp_path: Path, sample_round: tuple[Path, dict]) -> Non
                                                               "--round", ROUND],
              ["batch", str(folder), "--db", f"{missing}/n.duckdb", "--round", ROUND], ["read", str(missing)],
              ["diff", plan, f"{missing}/new.xlsx"], ["users", "list", "--users", f"{missing}/users.json"],
-             ["users", "remove", "--users", f"{missing}/users.json", "ann"]]
+             ["users", "remove", "--users", f"{missing}/users.json", "ann"],
+             ["report", "site", "-o", "{tmp}/site", "--db", f"{missing}/n.duckdb"]]
     cases += [[*c.copy(), "--db", f"{missing}/n.duckdb"] for c in STORE_COMMANDS[:-1]]
     for args in cases:
         args = [a.replace("{tmp}", str(tmp_path)) for a in args]
