@@ -35,6 +35,8 @@ class PlanPage:
     stress: dict[str, Any] | None = None
     pair: Any = None
     quarters: list[dict[str, Any]] = field(default_factory=list)
+    track: Any = None  # bcf.national.track_record.PlanTrackRecord
+    peers: Any = None  # bcf.national.peers.PlanPeers
 
 
 def held(db: Path, state: Path | None = None) -> Rounds:
@@ -83,7 +85,9 @@ def _findings(n: National, submission_id: int) -> list[dict[str, Any]]:
 
 def plan(db: Path, round_: str, code: str, state: Path | None = None) -> PlanPage | None:
     """One plan's page, or None when the round has no such plan."""
+    from bcf.national.peers import plan_peers
     from bcf.national.resubmissions import compare_all
+    from bcf.national.track_record import plan_track_record
 
     with open_store(db, state=state) as n:
         n.scope(round_)
@@ -95,7 +99,8 @@ def plan(db: Path, round_: str, code: str, state: Path | None = None) -> PlanPag
         quarters = n.rows("console.quarters", round=round_, plan=code) if n.scalar(
             "console.has_table", name="plan_vs_actual") else []
         return PlanPage(found[0], _findings(n, sid), stress[0] if stress else None,
-                        next(iter(compare_all(n, round_, code)), None), quarters)
+                        next(iter(compare_all(n, round_, code)), None), quarters,
+                        plan_track_record(n, round_, code) if stress else None, plan_peers(n, round_, code))
 
 
 def letter(db: Path, round_: str, submission_id: int, state: Path | None = None) -> str:

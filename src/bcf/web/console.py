@@ -221,7 +221,7 @@ async def plan_page(request: Request, session: Session) -> Response:
     findings = [{**f, "sig": c.sessions.sign(round_, code, f["submission_id"], f["rule_id"], f["place"], f["fingerprint"])}
                 for f in page.findings]
     return view(request, "plan", session, round=round_, rounds=held, plan=page.plan, findings=findings, s=page.stress,
-                pair=page.pair, quarters=page.quarters)
+                pair=page.pair, quarters=page.quarters, track=page.track, peers=page.peers)
 
 
 @signed_in
