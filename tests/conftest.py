@@ -13,9 +13,7 @@ import pytest
 from bcf import samples
 from bcf.generate import Filled, Layout, write_workbook
 from bcf.read import Submission, read_submission
-from tests.support import AREAS, PLAN, ROUND
-
-SEED = 2014
+from tests.support import AREAS, PLAN, ROUND, SEED
 
 
 @pytest.fixture(scope="session")

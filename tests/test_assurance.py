@@ -25,8 +25,7 @@ from bcf.national.door import National, open_store
 from bcf.render import date, money
 from bcf.report import national_context, write_national
 from bcf.words import CATEGORIES
-from tests.conftest import SEED
-from tests.support import AREAS, PLAN, ROUND
+from tests.support import AREAS, PLAN, ROUND, SEED
 
 HOSTILE = "<script>alert(1)</script> {{ 7*7 }} =cmd|' /C calc'!A0"
 

@@ -18,11 +18,10 @@ import pytest
 from bcf import samples, store
 from bcf.batch import Limits, run_batch
 from bcf.findings import rules
-from bcf.generate import write_workbook
 from bcf.national import aggregate
 from bcf.national.door import open_store
 from bcf.store import Store
-from tests.support import AREAS, PLAN, ROUND
+from tests.support import PLAN, ROUND, plan_file
 
 from .conftest import SEED
 
@@ -88,19 +87,11 @@ def test_reloading_the_same_files_is_a_no_op(national: Path, sample_round: tuple
         assert c.execute("SELECT count(*) FROM findings").fetchone() == before
 
 
-def _plan_file(folder: Path, area: str, name: str, **fields: Any) -> Path:
-    plan = samples.build_plan(AREAS.find(area), __import__("random").Random(5), PLAN)  # type: ignore[arg-type]
-    plan.filled.fields.update(fields)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_workbook(PLAN.spec(), folder / name, plan.filled)
-    return folder / name
-
-
 def test_a_resubmission_supersedes_and_keeps_history(tmp_path: Path) -> None:
     db = tmp_path / "n.duckdb"
-    first = _plan_file(tmp_path / "sep", "Leeds", "leeds.xlsx", contact_name="First Person")
+    first = plan_file(tmp_path / "sep", "Leeds", "leeds.xlsx", contact_name="First Person")
     run_batch(first.parent, db, ROUND, workers=1)
-    second = _plan_file(tmp_path / "oct", "Leeds", "leeds v2.xlsx", contact_name="Second Person")
+    second = plan_file(tmp_path / "oct", "Leeds", "leeds v2.xlsx", contact_name="Second Person")
     import os
     os.utime(second, (first.stat().st_mtime + 86400,) * 2)
     run_batch(second.parent, db, ROUND, workers=1)
@@ -115,12 +106,12 @@ def test_a_resubmission_supersedes_and_keeps_history(tmp_path: Path) -> None:
 
 def test_bad_files_and_misbehaving_workers_do_not_stop_the_batch(tmp_path: Path) -> None:
     folder = tmp_path / "in"
-    good = [_plan_file(folder, name, f"{name}.xlsx") for name in ("Leeds", "Kent", "Rutland")]
+    good = [plan_file(folder, name, f"{name}.xlsx") for name in ("Leeds", "Kent", "Rutland")]
     (folder / "empty.xlsx").write_bytes(b"")
     (folder / "corrupt.xlsx").write_bytes(good[0].read_bytes()[:3000])
     (folder / "notes.pdf").write_bytes(b"%PDF-1.4 not a plan")
     for name, area in (("raises", "Bury"), ("hangs", "Wigan"), ("crashes", "Sefton")):
-        _plan_file(folder, area, f"{name}.xlsx")
+        plan_file(folder, area, f"{name}.xlsx")
     shutil.copy(good[0], folder / "resent Leeds.xlsx")  # the same bytes twice: stored once
     result = run_batch(folder, tmp_path / "n.duckdb", ROUND, workers=2, limits=Limits(seconds=3),
                        inspect=__import__("tests.workers", fromlist=["flaky_inspect"]).flaky_inspect)
@@ -140,7 +131,7 @@ def test_bad_files_and_misbehaving_workers_do_not_stop_the_batch(tmp_path: Path)
 def test_a_second_writer_gets_a_clear_message(tmp_path: Path) -> None:
     db = tmp_path / "n.duckdb"
     folder = tmp_path / "in"
-    _plan_file(folder, "Leeds", "leeds.xlsx")
+    plan_file(folder, "Leeds", "leeds.xlsx")
     with Store(db):  # this process holds the store; another process must be turned away
         proc = subprocess.run([sys.executable, "-m", "bcf", "batch", str(folder), "--db", str(db), "--round", ROUND],
                               capture_output=True, text=True, timeout=120)
@@ -175,7 +166,7 @@ def test_exports_neutralise_formula_injection(tmp_path: Path) -> None:
 
 def test_export_files_carry_no_live_formula(tmp_path: Path) -> None:
     folder = tmp_path / "in"
-    _plan_file(folder, "Leeds", "leeds.xlsx")
+    plan_file(folder, "Leeds", "leeds.xlsx")
     db = tmp_path / "n.duckdb"
     run_batch(folder, db, ROUND, workers=1)
     with duckdb.connect(str(db)) as c:  # a condition explained with a formula, as a hostile submitter might

@@ -4,8 +4,6 @@ marked-up copy cannot hold changes no verdict, and the current submission never 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,13 +13,7 @@ import pytest
 
 from bcf.batch import run_batch
 from tests.corpus import base, edit_sheet
-from tests.support import ROUND
-from tests.test_batch import _plan_file
-
-
-def _bcf(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bcf", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
+from tests.support import ROUND, bcf, plan_file
 
 
 @pytest.fixture
@@ -56,7 +48,7 @@ def _two_outputs(plan: Path) -> list[str]:
 @pytest.mark.parametrize("outputs", [_same, _hard_link, _symlink, _other_path, _two_outputs])
 def test_no_output_ever_replaces_an_input(outputs: Callable[[Path], list[str]], plan: Path) -> None:
     before = plan.read_bytes()
-    run = _bcf("check", plan, *outputs(plan))
+    run = bcf("check", plan, *outputs(plan))
     assert run.returncode == 2 and "Choose a new file name" in run.stderr and "Traceback" not in run.stderr
     assert plan.read_bytes() == before
     assert not plan.with_name("out.xlsx").exists()
@@ -66,7 +58,7 @@ def test_a_pipe_given_as_the_workbook_is_refused_at_once(tmp_path: Path) -> None
     fifo = tmp_path / "plan.xlsx"
     os.mkfifo(fifo)
     start = time.monotonic()
-    run = _bcf("check", fifo, timeout=30)
+    run = bcf("check", fifo, timeout=30)
     assert run.returncode == 2 and "is not a file" in run.stderr and "Traceback" not in run.stderr
     assert time.monotonic() - start < 20
 
@@ -75,7 +67,7 @@ def test_an_impossible_date_is_a_finding_on_its_cell_even_with_a_marked_up_copy(
     path = tmp_path / "plan.xlsx"  # 30 February as an ISO date cell, which openpyxl cannot load
     path.write_bytes(edit_sheet(base(), "Cover", lambda xml: __import__("re").sub(
         rb'<c r="C14"[^>]*?(/>|>.*?</c>)', b'<c r="C14" t="d"><v>2015-02-30</v></c>', xml, count=1)))
-    run = _bcf("check", path, "--format", "json", "--annotate", tmp_path / "marked.xlsx")
+    run = bcf("check", path, "--format", "json", "--annotate", tmp_path / "marked.xlsx")
     assert run.returncode == 1, run.stderr
     assert '"rule_id": "BCF-CELL-002"' in run.stdout and '"cell": "C14"' in run.stdout
     assert "BCF-GATE-004" not in run.stdout and "Traceback" not in run.stderr
@@ -83,8 +75,8 @@ def test_an_impossible_date_is_a_finding_on_its_cell_even_with_a_marked_up_copy(
 
 
 def test_the_current_submission_does_not_depend_on_which_file_was_stored_first(tmp_path: Path) -> None:
-    a = _plan_file(tmp_path / "a", "Leeds", "leeds a.xlsx", contact_name="Version A")
-    b = _plan_file(tmp_path / "b", "Leeds", "leeds b.xlsx", contact_name="Version B")
+    a = plan_file(tmp_path / "a", "Leeds", "leeds a.xlsx", contact_name="Version A")
+    b = plan_file(tmp_path / "b", "Leeds", "leeds b.xlsx", contact_name="Version B")
     os.utime(a, (b.stat().st_mtime,) * 2)  # the same modification time, as a copy that keeps times gives
     current = []
     for order in ((a, b), (b, a)):

@@ -17,20 +17,15 @@ from bcf.generate import write_workbook
 from bcf.samples import Plan
 from bcf.spec import Table
 from bcf.validate import Report, check_file
-from tests.support import AREAS, PLAN, findings_table
+from tests.support import AREAS, PLAN, findings_table, write_plan
 
 Mutation = Callable[[Plan], tuple[str, str | None]]
-
-
-def write(plan: Plan, path: Path) -> Path:
-    write_workbook(plan.spec, path, plan.filled, plan.layout, cached_values=plan.cached_values)
-    return path
 
 
 @pytest.fixture(scope="module")
 def clean_report(tmp_path_factory: pytest.TempPathFactory) -> Report:
     plan = samples.build_plan(AREAS.find("Leeds"), random.Random(7), PLAN)  # type: ignore[arg-type]
-    return check_file(write(plan, tmp_path_factory.mktemp("clean") / "leeds.xlsx"))
+    return check_file(write_plan(plan, tmp_path_factory.mktemp("clean") / "leeds.xlsx"))
 
 
 def test_a_clean_plan_has_no_findings(clean_report: Report) -> None:
@@ -45,7 +40,7 @@ def test_each_planted_defect_is_found_at_its_cell(kind: str, tmp_path: Path, cle
     rule_id, _, plant = samples.DEFECTS[kind]
     plant(clean_plan, random.Random(3))
     assert clean_plan.defects[0]["rule"] == rule_id  # and any finding that follows from it (a total not checked)
-    report = check_file(write(clean_plan, tmp_path / "plan.xlsx"))
+    report = check_file(write_plan(clean_plan, tmp_path / "plan.xlsx"))
     found = {(f.rule_id, f.cell) for f in report.findings}
     for defect in clean_plan.defects:
         assert (defect["rule"], defect["cell"]) in found, findings_table(report, "rule_id", "sheet", "cell")
@@ -82,7 +77,7 @@ EXTRA: dict[str, Mutation] = {
 @pytest.mark.parametrize("rule_id", sorted(EXTRA))
 def test_rules_without_a_planted_defect(rule_id: str, tmp_path: Path, clean_plan: Plan, clean_report: Report) -> None:
     sheet, cell = EXTRA[rule_id](clean_plan)
-    report = check_file(write(clean_plan, tmp_path / "plan.xlsx"))
+    report = check_file(write_plan(clean_plan, tmp_path / "plan.xlsx"))
     assert (rule_id, sheet, cell) in findings_table(report, "rule_id", "sheet", "cell")
     assert rule_id not in {f.rule_id for f in clean_report.findings}
 
@@ -90,7 +85,7 @@ def test_rules_without_a_planted_defect(rule_id: str, tmp_path: Path, clean_plan
 def test_hidden_sheet_and_a_table_found_by_its_headings_or_not_at_all(tmp_path: Path, clean_plan: Plan) -> None:
     import openpyxl
 
-    path = write(clean_plan, tmp_path / "plan.xlsx")
+    path = write_plan(clean_plan, tmp_path / "plan.xlsx")
     wb = openpyxl.load_workbook(path)
     wb["Metrics"].sheet_state = "hidden"
     wb["Risks"]["A4"] = None  # the risk table's start tag deleted: found by its visible headings
@@ -109,7 +104,7 @@ def test_hidden_sheet_and_a_table_found_by_its_headings_or_not_at_all(tmp_path: 
 def test_too_many_rows(tmp_path: Path, clean_plan: Plan) -> None:
     import openpyxl
 
-    path = write(clean_plan, tmp_path / "plan.xlsx")
+    path = write_plan(clean_plan, tmp_path / "plan.xlsx")
     wb = openpyxl.load_workbook(path)
     ws, t = wb["Provider impact"], PLAN.spec().table("providers")
     ws.insert_rows(t.end_row, 3)  # three rows inserted just above the totals row, then filled
@@ -153,7 +148,7 @@ def test_reading_never_stops_without_a_finding(edit: Callable[[Any, Table], str]
                                                clean_plan: Plan) -> None:
     import openpyxl
 
-    path = write(clean_plan, tmp_path / "plan.xlsx")
+    path = write_plan(clean_plan, tmp_path / "plan.xlsx")
     wb = openpyxl.load_workbook(path)
     rule_id = edit(wb["Provider impact"], PLAN.spec().table("providers"))
     wb.save(path)
@@ -164,13 +159,13 @@ def test_reading_never_stops_without_a_finding(edit: Callable[[Any, Table], str]
 
 def test_missing_sheet_does_not_cascade(tmp_path: Path, clean_plan: Plan) -> None:
     clean_plan.layout.titles["Benefits"] = ""
-    report = check_file(write(clean_plan, tmp_path / "plan.xlsx"))
+    report = check_file(write_plan(clean_plan, tmp_path / "plan.xlsx"))
     assert findings_table(report, "rule_id", "sheet", "cell") == [("BCF-STRUCT-001", "Benefits", None)]
 
 
 def test_one_finding_per_cell_type_beats_required(tmp_path: Path, clean_plan: Plan) -> None:
     clean_plan.filled.fields["contingency"] = "£1,234"
-    report = check_file(write(clean_plan, tmp_path / "plan.xlsx"))
+    report = check_file(write_plan(clean_plan, tmp_path / "plan.xlsx"))
     assert findings_table(report, "rule_id", "cell", "found") == [("BCF-CELL-002", "C12", "£1,234")]
     (f,) = report.findings
     assert f.message == 'You entered "£1,234" where a number is needed. Enter it as "1234", the number alone.'
@@ -181,15 +176,15 @@ def test_one_finding_per_cell_type_beats_required(tmp_path: Path, clean_plan: Pl
 def test_findings_are_sorted_and_messages_filled(tmp_path: Path, clean_plan: Plan) -> None:
     for kind in ("bad_email", "duplicate_id", "signoff_missing", "no_social_care_protection"):
         samples.DEFECTS[kind][2](clean_plan, random.Random(1))
-    report = check_file(write(clean_plan, tmp_path / "plan.xlsx"))
+    report = check_file(write_plan(clean_plan, tmp_path / "plan.xlsx"))
     sheets = [f.sheet for f in report.findings]
     assert sheets == sorted(sheets, key=["Cover", "Funding", "Risks"].index)
     assert all("{" not in f.message + f.fix for f in report.findings)
 
 
 def test_every_catalogued_rule_is_exercised() -> None:
+    from tests.gate_cases import GATE_CASES
     from tests.habits import HABITS
-    from tests.test_gate import GATE_CASES
 
     exercised = ({r for r, _, _ in samples.DEFECTS.values()} | set(EXTRA) | {r for r, _ in GATE_CASES.values()}
                  | {r for h in HABITS.values() for r, _, _ in h.expect}  # test_habits
@@ -215,14 +210,13 @@ def test_superseded_version_still_checks_the_rest(tmp_path: Path, clean_plan: Pl
     old = copy.deepcopy(clean_plan)
     old.version = "1.1"
     old.filled.fields["contact_email"] = "nobody"
-    report = check_file(write(old, tmp_path / "old.xlsx"))
+    report = check_file(write_plan(old, tmp_path / "old.xlsx"))
     assert findings_table(report, "rule_id", "cell") == [("BCF-GATE-007", None), ("BCF-CELL-006", "C12")]
 
 
 def test_pool_spending_ahead_of_income_is_advisory(tmp_path: Path) -> None:
     import random
 
-    from bcf.generate import write_workbook
     from bcf.samples.quarterly import quarters
     from tests.support import QUARTERLY
 

@@ -19,25 +19,21 @@ from bcf.cli import main
 from bcf.findings import Finding
 from bcf.generate import write_workbook
 from bcf.samples import Plan
+from tests.support import write_plan
 
 HOSTILE = '<script>alert("x")</script> {{ 7*7 }} =cmd|\' /C calc\'!A0'
-
-
-def _write(plan: Plan, path: Path) -> Path:
-    write_workbook(plan.spec, path, plan.filled, plan.layout)
-    return path
 
 
 @pytest.fixture
 def defective(tmp_path: Path, clean_plan: Plan) -> Path:
     clean_plan.filled.fields["contact_email"] = HOSTILE
     clean_plan.filled.fields["share_la"] = 5
-    return _write(clean_plan, tmp_path / "leeds plan.xlsx")
+    return write_plan(clean_plan, tmp_path / "leeds plan.xlsx")
 
 
 @pytest.fixture
 def clean(tmp_path: Path, clean_plan: Plan) -> Path:
-    return _write(clean_plan, tmp_path / "clean.xlsx")
+    return write_plan(clean_plan, tmp_path / "clean.xlsx")
 
 
 @pytest.mark.parametrize("make, code", [("clean", 0), ("defective", 1)])

@@ -14,8 +14,7 @@ from bcf.batch import run_batch
 from bcf.cli import main
 from bcf.web import Settings, create_app
 from bcf.web.console import ConsoleSettings
-from tests.support import BROWSER_ARGS, CHROMIUM, serving
-from tests.test_resubmissions import _category, advisory_plan, write
+from tests.support import BROWSER_ARGS, CHROMIUM, advisory_plan, category_of, plan_for, serving, write_plan
 
 PASSWORD = "correct horse battery staple"
 LONDON = "E09000002"  # Barking and Dagenham, in London; Leeds is in Yorkshire and The Humber
@@ -26,15 +25,13 @@ PLANS = "/console/2015-16/plan/"  # the round's plans: every console address nam
 def console_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A store with Leeds (one advisory finding explained) and a London plan, and two accounts."""
     tmp = tmp_path_factory.mktemp("console")
-    write(advisory_plan(), tmp / "in" / "E08000035_Leeds.xlsx")
-    from tests.test_resubmissions import leeds
-
-    london = leeds(5)
+    write_plan(advisory_plan(), tmp / "in" / "E08000035_Leeds.xlsx")
+    london = plan_for(seed=5)
     london.filled.fields["hwb_name"] = "Barking and Dagenham"
-    write(london, tmp / "in" / f"{LONDON}_Barking.xlsx")
+    write_plan(london, tmp / "in" / f"{LONDON}_Barking.xlsx")
     db = tmp / "n.duckdb"
     run_batch(tmp / "in", db, "2015-16", workers=1)
-    assert _category(db)[0] == "Approved with support"  # Leeds; stress run for the round
+    assert category_of(db)[0] == "Approved with support"  # Leeds; stress run for the round
     users = tmp / "users.json"
     runner = CliRunner()
     for args in (["ann", "--role", "national"], ["rita", "--role", "regional", "--region", "London"]):

@@ -35,8 +35,7 @@ from bcf.national import decisions
 from bcf.national.state import open_state
 from bcf.web import Settings, create_app
 from bcf.web.console import ConsoleSettings
-from tests.support import free_port, serving, wait_until
-from tests.test_resubmissions import _category, advisory_plan, write
+from tests.support import advisory_plan, category_of, free_port, serving, wait_until, write_plan
 
 PASSWORD = "correct horse battery staple"
 OLD, NEW = "2015-16", "2016-17"
@@ -48,14 +47,14 @@ def two_rounds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A store of two rounds: Leeds's 2015-16 plan with an explanation to decide, and a 2016-17 plan with none;
     and an accounts file with a national and a London account."""
     tmp = tmp_path_factory.mktemp("rounds")
-    write(advisory_plan(), tmp / "old" / f"{LEEDS}_Leeds.xlsx")
+    write_plan(advisory_plan(), tmp / "old" / f"{LEEDS}_Leeds.xlsx")
     db = tmp / "n.duckdb"
     run_batch(tmp / "old", db, OLD, workers=1)
-    assert _category(db)[0] == "Approved with support"  # the stress test of the old round
+    assert category_of(db)[0] == "Approved with support"  # the stress test of the old round
     new = rounds.get(NEW).ret("plan")
     area = new.round.areas.find("Leeds")
     assert area is not None
-    write(samples.build_plan(area, random.Random(5), new), tmp / "new" / f"{LEEDS}_Leeds.xlsx")
+    write_plan(samples.build_plan(area, random.Random(5), new), tmp / "new" / f"{LEEDS}_Leeds.xlsx")
     run_batch(tmp / "new", db, NEW, workers=1)
     users = tmp / "users.json"
     for args in (["ann", "--role", "national"], ["rita", "--role", "regional", "--region", "London"]):

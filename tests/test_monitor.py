@@ -16,8 +16,7 @@ from bcf.monitoring_report import write_monitoring
 from bcf.national import monitor
 from bcf.national.door import open_store
 from bcf.samples.quarterly import QUARTER_DEFECTS, quarters
-from tests.conftest import SEED
-from tests.support import AREAS, PLAN, QUARTERLY, ROUND
+from tests.support import AREAS, PLAN, QUARTERLY, ROUND, SEED
 
 
 def test_quarterly_findings_equal_the_manifest(monitored: Path, quarterly_round: tuple[Path, dict[str, Any]]) -> None:

@@ -22,7 +22,7 @@ import pytest
 from bcf import samples
 from bcf.batch import Limits, run_batch
 from bcf.generate import write_workbook
-from tests.support import AREAS, PLAN, ROUND, processes_in_session, wait_until
+from tests.support import AREAS, PLAN, ROUND, bcf, processes_in_session, wait_until
 from tests.workers import meddling_inspect
 
 from .corpus import CASES, build_case, soffice_available
@@ -126,11 +126,6 @@ def test_files_swapped_or_removed_under_a_running_batch_are_stored_as_read_or_le
     assert [hwb for _, _, hwb, _ in _stored(db)] == ["Kent", "Rutland", "Wigan", "Bury", "Leeds", "Sefton"]
 
 
-def _bcf(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bcf", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "COLUMNS": "400"})  # wide enough that no table cell wraps
-
-
 def test_odd_file_names_and_markup_in_submitter_text_never_stop_a_batch_or_an_export(tmp_path: Path) -> None:
     folder, db = tmp_path / "in", tmp_path / "n.duckdb"
     folder.mkdir()
@@ -141,15 +136,15 @@ def test_odd_file_names_and_markup_in_submitter_text_never_stop_a_batch_or_an_ex
             f.write(_plan_bytes(hwb))
     markup = "[/x] [link=https://evil.example]click[/link] [bold red]"
     (folder / "markup.xlsx").write_bytes(_plan_bytes("Leeds", hwb_name=markup))
-    first = _bcf("batch", str(folder), "--db", str(db), "--round", ROUND)
+    first = bcf("batch", str(folder), "--db", str(db), "--round", ROUND)
     assert first.returncode == 0 and "Traceback" not in first.stderr, first.stderr
     assert markup.split()[0] in first.stdout and "[link=https://evil.example]click[/link]" in first.stdout
     assert "4 checked now, 0 already in the store" in first.stdout
-    again = _bcf("batch", str(folder), "--db", str(db), "--round", ROUND)
+    again = bcf("batch", str(folder), "--db", str(db), "--round", ROUND)
     assert again.returncode == 0 and "0 checked now, 4 already in the store" in again.stdout, again.stderr
     stored = {name for name, *_ in _stored(db)}
     assert stored == {"\\xff\\xfe legacy zip.xlsx", "ctrl \\x1b[31m\\x07 plan.xlsx", "rtl \\u202egnp.xlsx", "markup.xlsx"}
-    export = _bcf("export", "--db", str(db), "--format", "xlsx", "-o", str(tmp_path / "out"))
+    export = bcf("export", "--db", str(db), "--format", "xlsx", "-o", str(tmp_path / "out"))
     assert export.returncode == 0, export.stderr
     import openpyxl
 

@@ -20,8 +20,7 @@ import pytest
 from bcf import allocations, content, reference, rounds
 from bcf.samples import Plan
 from bcf.validate import check_file
-from tests.support import AREAS, findings_table
-from tests.test_check import write
+from tests.support import AREAS, findings_table, write_plan
 
 REF = Path(__file__).parents[1] / "reference"
 
@@ -77,7 +76,7 @@ def test_sample_plans_state_the_real_population_and_65_plus(clean_plan: Plan) ->
 def test_a_quoted_figure_far_from_the_reference_is_found_with_both_numbers(tmp_path: Path, clean_plan: Plan) -> None:
     clean_plan.filled.fields["population"] = 700_000  # 11.3% below 789,194: beyond the 10% allowed
     clean_plan.filled.tables["metrics"][0]["den_baseline"] = 130_000  # type: ignore[index]  # 6.2%: within it
-    report = check_file(write(clean_plan, tmp_path / "p.xlsx"))
+    report = check_file(write_plan(clean_plan, tmp_path / "p.xlsx"))
     assert findings_table(report, "rule_id", "sheet", "cell") == [("BCF-REF-001", "NEL & P4P", "C10")]
     message = report.findings[0].message
     assert "700,000" in message and "789,194" in message and "Office for National Statistics" in message
@@ -97,7 +96,7 @@ def test_a_missing_reference_file_is_not_checked_never_passed(tmp_path: Path, cl
         shutil.copytree(content.path(folder), root / folder, ignore=shutil.ignore_patterns("*.xlsx", "manifest.json"))
     (root / "reference" / "ons_population_mid2018_councils.csv").unlink()
     clean_plan.filled.fields["population"] = 1_000_000
-    path = write(clean_plan, tmp_path / "p.xlsx")
+    path = write_plan(clean_plan, tmp_path / "p.xlsx")
     found = _check({**os.environ, "BCF_CONTENT": str(root)}, path)["findings"]
     assert [(f["rule_id"], f["cell"]) for f in found] == [("BCF-REF-003", "C10"), ("BCF-REF-003", "F5")]
     assert "not checked" in found[0]["message"] and "ons_population_mid2018_councils.csv" in found[0]["message"]

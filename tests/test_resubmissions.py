@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import random
 import subprocess
 import sys
 import time
@@ -14,35 +12,19 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from bcf import diff, samples, store
+from bcf import diff, store
 from bcf.batch import run_batch
 from bcf.cli import main
 from bcf.errors import StoreBusy
-from bcf.generate import write_workbook
 from bcf.national import resubmissions, stress
 from bcf.national.door import open_store
-from bcf.samples import Plan
 from bcf.validate import check_file
-from tests.support import AREAS, PLAN, ROUND
-
-
-def leeds(seed: int = 7) -> Plan:
-    area = AREAS.find("Leeds")
-    assert area is not None
-    return samples.build_plan(area, random.Random(seed), PLAN)
-
-
-def write(plan: Plan, path: Path, when: float | None = None) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_workbook(plan.spec, path, plan.filled)
-    if when is not None:
-        os.utime(path, (when, when))
-    return path
+from tests.support import PLAN, ROUND, advisory_plan, category_of, plan_for, write_plan
 
 
 def test_diff_matches_rows_by_their_ids(tmp_path: Path) -> None:
-    p = leeds()
-    old = write(p, tmp_path / "old.xlsx")
+    p = plan_for()
+    old = write_plan(p, tmp_path / "old.xlsx")
     schemes = p.filled.tables["schemes"]
     inserted = {**schemes[2], "scheme_id": "S99", "scheme_name": "Falls response service"}  # type: ignore[dict-item]
     schemes.insert(2, inserted)
@@ -50,7 +32,7 @@ def test_diff_matches_rows_by_their_ids(tmp_path: Path) -> None:
     schemes[1]["spend_this_year"] -= 100  # type: ignore[index]
     removed = p.filled.tables["benefits"].pop()
     p.filled.fields["contact_name"] = "Jo Bloggs"
-    new = write(p, tmp_path / "new.xlsx")
+    new = write_plan(p, tmp_path / "new.xlsx")
     a, b = check_file(old), check_file(new)
     assert a.submission and b.submission
     d = diff.compare(diff.Contents.of(a.submission), diff.Contents.of(b.submission), a.findings, b.findings)
@@ -68,43 +50,23 @@ def test_diff_matches_rows_by_their_ids(tmp_path: Path) -> None:
 
 
 def test_findings_are_labelled_new_resolved_or_still_there(tmp_path: Path) -> None:
-    p = leeds()
+    p = plan_for()
     p.filled.fields["contact_email"] = "finance team"  # advisory, kept
     p.filled.tables["signoffs"][0]["signed"] = "No"  # type: ignore[index]  # blocking, fixed next time
-    old = write(p, tmp_path / "old.xlsx")
+    old = write_plan(p, tmp_path / "old.xlsx")
     p.filled.tables["signoffs"][0]["signed"] = "Yes"  # type: ignore[index]
     p.filled.fields["share_la"] = 5  # new: shares no longer add up
-    new = write(p, tmp_path / "new.xlsx")
+    new = write_plan(p, tmp_path / "new.xlsx")
     result = CliRunner().invoke(main, ["diff", str(old), str(new), "--format", "json"])
     assert result.exit_code == 0, result.output
     labels = sorted((f["status"], f["rule_id"]) for f in json.loads(result.output)["findings"])
     assert labels == [("new", "BCF-ARITH-005"), ("resolved", "BCF-POL-005"), ("still there", "BCF-CELL-006")]
 
 
-def advisory_plan(explain: bool = True, saving: int | None = None) -> Plan:
-    """A well-evidenced plan with four advisory findings (so "with support"), one of them explained."""
-    p = leeds(3)
-    for b in p.filled.tables["benefits"]:
-        assert b is not None
-        b.update(confidence="High", evidence="Evaluated pilot")
-    p.filled.fields["contact_email"] = "finance team at the council"  # BCF-CELL-006
-    risks = p.filled.tables["risks"]
-    p.filled.tables["risks"] = [r for r in risks if r and r["boundary"] not in ("Council–council", "Provider–provider")]
-    p.filled.tables["boundaries"][1] = {"reason_none": ""}  # BCF-POL-010, twice
-    p.filled.tables["boundaries"][4] = {"reason_none": ""}
-    second = p.filled.tables["benefits"][1]
-    assert second is not None
-    second["planned_saving"] = saving or max(1, round(second["planned_saving"] * 0.4))  # BCF-ARITH-006
-    if explain:
-        p.filled.tables["explanations"] = [{"rule_id": "BCF-ARITH-006", "location": "Benefits I6",
-                                            "reason": "The saving nets off the cost of the new service."}]
-    return p
-
-
 def test_an_explanation_is_shown_and_one_that_matches_nothing_is_a_finding(tmp_path: Path) -> None:
     p = advisory_plan()
     p.filled.tables["explanations"].append({"rule_id": "BCF-POL-099", "location": "Risks C4", "reason": "Typo"})
-    report = check_file(write(p, tmp_path / "plan.xlsx"))
+    report = check_file(write_plan(p, tmp_path / "plan.xlsx"))
     explained = {(f.rule_id, f.cell): f.explanation for f in report.findings if f.explanation}
     assert explained == {("BCF-ARITH-006", "I6"): "The saving nets off the cost of the new service."}
     assert [(f.rule_id, f.sheet, f.cell) for f in report.findings if f.rule_id == "BCF-CONS-008"] == [
@@ -116,18 +78,9 @@ def test_an_explanation_is_shown_and_one_that_matches_nothing_is_a_finding(tmp_p
 def cycle(tmp_path: Path) -> Path:
     """A store holding the explained plan."""
     db = tmp_path / "n.duckdb"
-    write(advisory_plan(), tmp_path / "first" / "E08000035_Leeds.xlsx", time.time() - 3600)
+    write_plan(advisory_plan(), tmp_path / "first" / "E08000035_Leeds.xlsx", time.time() - 3600)
     run_batch(tmp_path / "first", db, ROUND, workers=1)
     return db
-
-
-def _category(db: Path, plan_code: str = "E08000035") -> tuple[str, list[str]]:
-    with open_store(db, write=True) as nat:
-        con = nat.con
-        stress.run(nat, ROUND, PLAN.round.params())
-        category, reasons = con.execute("SELECT category, reasons FROM assurance WHERE round = ? AND plan_code = ?",
-                                        [ROUND, plan_code]).fetchone()  # type: ignore[misc]
-    return category, reasons
 
 
 def _states(db: Path) -> list[tuple[Any, ...]]:
@@ -136,22 +89,22 @@ def _states(db: Path) -> list[tuple[Any, ...]]:
 
 
 def test_a_decision_lives_while_its_finding_is_unchanged(cycle: Path, tmp_path: Path) -> None:
-    assert _category(cycle)[0] == "Approved with support"
+    assert category_of(cycle)[0] == "Approved with support"
     assert _states(cycle) == [("BCF-ARITH-006", "benefits[B02].planned_saving", "awaiting a decision")]
     (first,) = resubmissions.decide(cycle, ROUND, "BCF-ARITH-006", "accepted", "Netting agreed with the region", "Ann",
                                     plan_code="E08000035", place="Benefits I6")
-    category, reasons = _category(cycle)
+    category, reasons = category_of(cycle)
     assert category == "Approved" and "1 advisory finding explained by the area and accepted" in reasons
     # resubmitted with the finding unchanged (another cell edited): the decision holds
     p = advisory_plan()
     p.filled.fields["contact_name"] = "Jo Bloggs"
-    write(p, tmp_path / "second" / "E08000035_Leeds_v2.xlsx")
+    write_plan(p, tmp_path / "second" / "E08000035_Leeds_v2.xlsx")
     run_batch(tmp_path / "second", cycle, ROUND, workers=1)
-    assert _states(cycle)[0][2] == "accepted" and _category(cycle)[0] == "Approved"
+    assert _states(cycle)[0][2] == "accepted" and category_of(cycle)[0] == "Approved"
     # resubmitted with the saving itself changed: the decision reopens and the category goes back
-    write(advisory_plan(saving=1), tmp_path / "third" / "E08000035_Leeds_v3.xlsx", time.time() + 60)
+    write_plan(advisory_plan(saving=1), tmp_path / "third" / "E08000035_Leeds_v3.xlsx", time.time() + 60)
     run_batch(tmp_path / "third", cycle, ROUND, workers=1)
-    assert _states(cycle)[0][2] == "reopened" and _category(cycle)[0] == "Approved with support"
+    assert _states(cycle)[0][2] == "reopened" and category_of(cycle)[0] == "Approved with support"
     (second,) = resubmissions.decide(cycle, ROUND, "BCF-ARITH-006", "rejected", "The cost is not evidenced", "Bob")
     with store.connect(cycle) as con:
         log = con.execute("SELECT decision_id, decision, reason, decided_by FROM decisions ORDER BY 1").fetchall()
@@ -165,7 +118,7 @@ def test_the_letter_names_accepted_explanations_and_what_changed(cycle: Path, tm
     resubmissions.decide(cycle, ROUND, "BCF-ARITH-006", "accepted", "Netting agreed", "Ann")
     p = advisory_plan()
     p.filled.tables["boundaries"][1] = {"reason_none": "One council only"}
-    write(p, tmp_path / "again" / "E08000035_Leeds_v2.xlsx")
+    write_plan(p, tmp_path / "again" / "E08000035_Leeds_v2.xlsx")
     run_batch(tmp_path / "again", cycle, ROUND, workers=1)
     with open_store(cycle, write=True) as nat:
         stress.run(nat, ROUND, PLAN.round.params())
@@ -176,15 +129,15 @@ def test_the_letter_names_accepted_explanations_and_what_changed(cycle: Path, tm
 
 
 def test_the_bridge_of_claimed_savings(tmp_path: Path) -> None:
-    p = leeds()
-    old = check_file(write(p, tmp_path / "old.xlsx")).submission
+    p = plan_for()
+    old = check_file(write_plan(p, tmp_path / "old.xlsx")).submission
     nel, other = p.filled.tables["benefits"][0], p.filled.tables["benefits"][1]
     removed = p.filled.tables["benefits"].pop()
     assert nel and other and removed
     admissions = -nel["planned_change"]
     nel.update(unit_cost=1600, planned_change=-(admissions - 100), planned_saving=round((admissions - 100) * 1.6))
     other.update(confidence="High", evidence="Evaluated")
-    new = check_file(write(p, tmp_path / "new.xlsx")).submission
+    new = check_file(write_plan(p, tmp_path / "new.xlsx")).submission
     assert old and new
     weights = {"High": 1.0, "Medium": 0.5, "Low": 0.0}
     moved = diff.bridge(diff.Contents.of(old), diff.Contents.of(new), weights)

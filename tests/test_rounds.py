@@ -7,8 +7,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ from bcf.national.door import open_store
 from bcf.report import write_national
 from bcf.store import data_tables
 from bcf.validate import check_file
-from tests.support import PLAN, QUARTERLY, ROUND
+from tests.support import PLAN, QUARTERLY, ROUND, bcf
 
 NEXT = "2016-17"
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -187,10 +185,6 @@ def test_an_unexplained_variance_is_found_in_a_quarterly_return(tmp_path: Path) 
     assert found == {("BCF-POL-012", "Narrative"), ("BCF-ARITH-008", "P4P")}
 
 
-def _bcf(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bcf", *args], capture_output=True, text=True, env=env, timeout=600)
-
-
 def test_a_new_round_is_content_only(tmp_path: Path) -> None:
     """Copy the content, add a round folder made like a policy team would (no code), and run the whole path."""
     root = tmp_path / "content"
@@ -208,19 +202,19 @@ def test_a_new_round_is_content_only(tmp_path: Path) -> None:
     quarterly.write_text(quarterly.read_text(encoding="utf-8").replace("bcf-2016-17-quarterly", "bcf-2099-00-quarterly"),
                          encoding="utf-8")
     env = {**os.environ, "BCF_CONTENT": str(root)}
-    listed = json.loads(_bcf(env, "rounds", "--format", "json").stdout)
+    listed = json.loads(bcf("rounds", "--format", "json", env=env, timeout=600).stdout)
     assert ("2099-00", "plan") in {(r["round"], r["return"]) for r in listed}
-    made = _bcf(env, "template", "new", "--round", "2099-00", "-o", str(tmp_path / "t.xlsx"))
+    made = bcf("template", "new", "--round", "2099-00", "-o", str(tmp_path / "t.xlsx"), env=env, timeout=600)
     assert made.returncode == 0, made.stderr
-    gen = _bcf(env, "samples", "generate", "--round", "2099-00", "-o", str(tmp_path / "s"), "--workers", "2")
+    gen = bcf("samples", "generate", "--round", "2099-00", "-o", str(tmp_path / "s"), "--workers", "2", env=env, timeout=600)
     assert gen.returncode == 0, gen.stderr
     manifest = json.loads((tmp_path / "s" / "manifest.json").read_text(encoding="utf-8"))
     clean = next(f["file"] for f in manifest["files"] if not f["defects"])
-    checked = _bcf(env, "check", str(tmp_path / "s" / clean), "--format", "json")
+    checked = bcf("check", str(tmp_path / "s" / clean), "--format", "json", env=env, timeout=600)
     assert checked.returncode == 0, checked.stdout
     assert json.loads(checked.stdout)["template"]["round"] == "2099-00"
     db = tmp_path / "n.duckdb"
-    batch = _bcf(env, "batch", str(tmp_path / "s"), "--db", str(db), "--round", "2099-00", "--workers", "2")
+    batch = bcf("batch", str(tmp_path / "s"), "--db", str(db), "--round", "2099-00", "--workers", "2", env=env, timeout=600)
     assert batch.returncode == 0, batch.stderr
     with duckdb.connect(str(db), read_only=True) as con:
         stored = con.execute("SELECT count(*), count(falls_admissions) FROM nel_plan").fetchall()[0]

@@ -12,8 +12,7 @@ import pytest
 
 from bcf import samples
 from bcf.read import read_submission
-from tests.conftest import SEED
-from tests.support import AREAS, PLAN
+from tests.support import AREAS, PLAN, SEED
 
 # reader problem kind -> the planted defect kinds that cause it
 READER_SEES = {"sheet_renamed": {"sheet_renamed"}, "sheet_missing": {"sheet_missing"},

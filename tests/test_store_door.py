@@ -174,10 +174,10 @@ def test_a_kill_at_any_step_of_making_a_store_leaves_none_or_a_whole_one(tmp_pat
 @pytest.fixture(scope="module")
 def filled_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from bcf.batch import run_batch
-    from tests.test_resubmissions import advisory_plan, write
+    from tests.support import advisory_plan, write_plan
 
     tmp = tmp_path_factory.mktemp("filled")
-    write(advisory_plan(), tmp / "in" / "E08000035_Leeds.xlsx")
+    write_plan(advisory_plan(), tmp / "in" / "E08000035_Leeds.xlsx")
     run_batch(tmp / "in", tmp / "n.duckdb", ROUND, workers=1)
     return tmp / "n.duckdb"
 

@@ -111,3 +111,12 @@ def test_no_import_cycles() -> None:
 
     graph = {m: {n for n in _imports(m) if not related(m, n)} for m in MODULES}
     assert _cycles(graph) == []
+
+
+def test_no_test_imports_another_test_module() -> None:
+    """What two test modules share lives in tests/support.py (or a corpus module beside it), never in a test."""
+    tests = Path(__file__).parent
+    reached = {(p.name, node.module) for p in tests.glob("*.py") for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+               if isinstance(node, ast.ImportFrom) and node.module
+               and node.module.startswith(("tests.test_", "tests.conftest"))}
+    assert reached == set()

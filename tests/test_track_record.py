@@ -22,8 +22,7 @@ from bcf.monitoring_report import write_monitoring
 from bcf.national import door, stress, track_record
 from bcf.report import write_national
 from bcf.samples.quarterly import quarters
-from tests.conftest import SEED
-from tests.support import ROUND
+from tests.support import ROUND, SEED
 
 NEXT = "2016-17"
 HALFWAY = 0.5  # with the stated persistence the weights move the national figure at least this far toward the outturn

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import random
 import re
 import time
 from collections.abc import Iterator
@@ -18,22 +17,16 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from bcf import rounds, samples
+from bcf import rounds
 from bcf.cli import main
 from bcf.generate import write_workbook
 from bcf.web import App, Settings, create_app
 from bcf.web.app import cap_bytes
 from bcf.web.results import findings_csv, neutral
-from tests.support import AREAS, BROWSER_ARGS, CHROMIUM, PLAN, serving
+from tests.support import AREAS, BROWSER_ARGS, CHROMIUM, PLAN, plan_for, serving
 
 SECURITY = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
 SCRIPT = "<script>alert(1)</script>"
-
-
-def leeds_plan(**fields: Any) -> samples.Plan:
-    plan = samples.build_plan(AREAS.find("Leeds"), random.Random(7), PLAN)  # type: ignore[arg-type]
-    plan.filled.fields.update(fields)
-    return plan
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +34,8 @@ def workbooks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A clean plan, one with planted defects, and a PDF wearing an .xlsx name."""
     out = tmp_path_factory.mktemp("workbooks")
     good, bad, pdf = out / "good.xlsx", out / "bad.xlsx", out / "plan.xlsx"
-    write_workbook(PLAN.spec(), good, leeds_plan().filled)
-    write_workbook(PLAN.spec(), bad, leeds_plan(contact_email=SCRIPT, share_la=5).filled)
+    write_workbook(PLAN.spec(), good, plan_for().filled)
+    write_workbook(PLAN.spec(), bad, plan_for(contact_email=SCRIPT, share_la=5).filled)
     pdf.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n")
     return {"good": good, "bad": bad, "pdf": pdf}
 
@@ -226,7 +219,7 @@ def test_annotated_copy_json_and_csv(client: TestClient, workbooks: dict[str, Pa
 
 def test_csv_neutralises_formulas(client: TestClient, tmp_path: Path) -> None:
     path = tmp_path / "plan.xlsx"
-    write_workbook(PLAN.spec(), path, leeds_plan(contact_email="@SUM(1+1)").filled)
+    write_workbook(PLAN.spec(), path, plan_for(contact_email="@SUM(1+1)").filled)
     rows = list(csv.DictReader(io.StringIO(client.get(links(upload(client, path).text)["findings.csv"]).text)))
     assert rows[0]["found"] == "'@SUM(1+1)"
     assert [neutral(v) for v in ("=1+1", "+1", "-1", "@A1", "\tx", "\rx", "ok", -5.0)] == [

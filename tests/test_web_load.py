@@ -21,8 +21,7 @@ from bcf.generate import write_workbook
 from bcf.web import App, Settings, create_app
 from tests import support
 from tests.corpus import CASES, build_case
-from tests.support import PLAN, free_port, processes_in_session, wait_until
-from tests.test_web import leeds_plan
+from tests.support import PLAN, free_port, plan_for, processes_in_session, wait_until
 
 BOUNDARY = "bcfboundary7MA4YWxkTrZu0gW"
 
@@ -65,7 +64,7 @@ def serving(tmp_path: Path, **settings: Any) -> Iterator[Served]:
 @pytest.fixture(scope="module")
 def good(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("good") / "good.xlsx"
-    write_workbook(PLAN.spec(), path, leeds_plan().filled)
+    write_workbook(PLAN.spec(), path, plan_for().filled)
     return path
 
 
