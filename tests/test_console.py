@@ -162,3 +162,37 @@ def test_accepting_an_explanation_in_a_browser(served: str) -> None:
             assert violations == dict.fromkeys(violations, 0)
         finally:
             browser.close()
+
+
+def test_the_overview_puts_what_waits_first_and_is_searched_and_sorted_in_a_browser(served: str) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        try:
+            for width in (1280, 390):
+                page = browser.new_page(viewport={"width": width, "height": 844})
+                page.goto(served + "/console/login")
+                page.fill("#name", "ann")
+                page.fill("#password", PASSWORD)
+                page.get_by_role("button", name="Sign in").click()
+                page.wait_for_url(re.compile(r"/console/2015-16/plan/$"))
+                assert page.locator("h1").inner_text() == "Round 2015-16: waiting for a decision"
+                rows = page.locator("tbody tr")
+                assert rows.count() == 1 and "Leeds" in rows.first.inner_text()  # only Leeds has an explanation waiting
+                assert Axe().run(page).violations_count == 0
+                page.get_by_role("link", name=re.compile(r"^Every plan")).click()
+                assert page.locator("tbody tr").count() == 2
+                page.get_by_label("Plan name").fill("bark")
+                page.get_by_role("button", name="Show").click()
+                assert page.locator("tbody tr td:first-child").all_inner_texts() == ["Barking and Dagenham"]
+                page.get_by_label("Plan name").fill("")
+                page.get_by_label("Order").select_option("name")
+                page.get_by_role("button", name="Show").click()
+                assert page.locator("tbody tr td:first-child").all_inner_texts() == ["Barking and Dagenham", "Leeds"]
+                assert page.get_by_role("link", name="2015-16", exact=True).count() == 1  # the round switcher
+                assert Axe().run(page).violations_count == 0
+                page.close()
+        finally:
+            browser.close()

@@ -32,6 +32,7 @@ from bcf.national import decisions
 from bcf.national.state import state_path
 from bcf.web.accounts import Accounts
 from bcf.web.sessions import Session, Sessions, client_address, same
+from bcf.words import CATEGORIES
 
 Page = Callable[..., HTMLResponse]
 View = Callable[[Request, Session], Awaitable[Response]]
@@ -188,13 +189,36 @@ async def overview(request: Request, session: Session) -> Response:
     if isinstance(known, HTMLResponse):
         return known
     round_, held = known
-    region, category = request.query_params.get("region", ""), request.query_params.get("category", "")
+    q = request.query_params
+    region, category, search = q.get("region", ""), q.get("category", ""), q.get("q", "").strip()
     visible = [p for p in await run_in_threadpool(service.plans, c.settings.db, round_, c.state)
                if session.account.may_see(p["region_name"])]
-    shown = [p for p in visible if (not region or p["region_name"] == region) and (not category or p["category"] == category)]
-    return view(request, "round", session, round=round_, rounds=held, plans=shown, total=len(visible),
+    waiting = [p for p in visible if p["awaiting"]]
+    show = q.get("show") or ("waiting" if waiting else "all")
+    sort = q.get("sort") or "priority"
+    sort = sort if sort in SORTS else "priority"
+    shown = [p for p in (waiting if show == "waiting" else visible)
+             if (not region or p["region_name"] == region) and (not category or p["category"] == category)
+             and search.casefold() in p["plan_name"].casefold()]
+    return view(request, "round", session, round=round_, rounds=held, plans=sorted(shown, key=SORTS[sort]),
+                total=len(visible), waiting=len(waiting), show=show, sort=sort, sorts=SORT_WORDS, q=search,
                 regions=sorted({p["region_name"] for p in visible}), region=region, category=category,
                 categories=sorted({p["category"] for p in visible if p["category"]}))
+
+
+def _worst_first(category: str | None) -> int:
+    return CATEGORIES.index(category) if category in CATEGORIES else len(CATEGORIES)
+
+
+SORTS: dict[str, Callable[[dict[str, Any]], Any]] = {  # the overview's orders, the first its default
+    "priority": lambda p: (-p["awaiting"], _worst_first(p["category"]), -p["blocking"], p["plan_name"]),
+    "name": lambda p: p["plan_name"],
+    "category": lambda p: (_worst_first(p["category"]), p["plan_name"]),
+    "region": lambda p: (p["region_name"], p["plan_name"]),
+    "blocking": lambda p: (-p["blocking"], p["plan_name"]),
+}
+SORT_WORDS = {"priority": "explanations to decide, then category (worst first), then blocking findings",
+              "name": "plan name", "category": "category, worst first", "region": "region", "blocking": "blocking findings"}
 
 
 def _refused(request: Request, session: Session, found: dict[str, Any] | None, round_: str) -> HTMLResponse | None:
