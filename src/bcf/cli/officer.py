@@ -155,7 +155,9 @@ def serve_cmd(host: str, port: int, keep_minutes: float, timeout: float, workers
                               trusted_proxies=frozenset(proxies)) if db and users else None
     app = create_app(Settings(keep_minutes=keep_minutes, check_seconds=timeout, workers=workers, round_id=round_,
                               console=console))
-    click.echo(f"Open http://{host}:{port}{root_path}/ in a browser. Press Ctrl+C to stop.")
+    address = f"http://{host}:{port}{root_path}"
+    click.echo(f"Open {address}/ in a browser for the self-check"
+               + (f", and {address}/console/ for the assurers' console" if console else "") + ". Press Ctrl+C to stop.")
     # uvicorn's own proxy headers are off: it would believe X-Forwarded-For from 127.0.0.1 (--trusted-proxy decides)
     uvicorn.run(app, host=host, port=port, root_path=root_path, log_level="info", server_header=False,
                 proxy_headers=False)
