@@ -38,11 +38,12 @@ SELECT q.plan_code, any_value(q.plan_name) AS plan_name, any_value(q.region_name
 FROM q LEFT JOIN claims cl USING (plan_code)
 GROUP BY q.plan_code ORDER BY q.plan_code;
 
--- query: regions
+-- query: regions_and_nation
+-- each region's summed quarters scored, and the nation's (the row whose region_name is null)
 WITH q AS (
     SELECT region_name, quarter_no, count(*) AS plans, sum(baseline) AS baseline, sum(planned) AS planned,
            sum(actual) AS actual, sum(baseline) * (1 + $growth) AS trend
-    FROM scored_quarters WHERE round = $round GROUP BY region_name, quarter_no
+    FROM scored_quarters WHERE round = $round GROUP BY GROUPING SETS ((region_name, quarter_no), (quarter_no))
 )
 SELECT region_name, max(plans) AS plans, sum(baseline) AS baseline, sum(planned) AS planned, sum(actual) AS actual,
        sum(actual) - sum(planned) AS error, 100 * (sum(actual) - sum(planned)) / nullif(sum(planned), 0) AS pct_error,
@@ -52,23 +53,7 @@ SELECT region_name, max(plans) AS plans, sum(baseline) AS baseline, sum(planned)
        avg(abs(actual - planned)) / nullif(avg(abs(actual - trend)), 0) AS skill_trend,
        (sum(baseline) - sum(planned)) * $unit_cost / 1000 AS saving_planned,
        (sum(baseline) - sum(actual)) * $unit_cost / 1000 AS saving_realised
-FROM q GROUP BY region_name ORDER BY region_name;
-
--- query: national
-WITH q AS (
-    SELECT quarter_no, any_value(period) AS period, count(*) AS plans, sum(baseline) AS baseline,
-           sum(planned) AS planned, sum(actual) AS actual, sum(baseline) * (1 + $growth) AS trend
-    FROM scored_quarters WHERE round = $round GROUP BY quarter_no
-)
-SELECT max(plans) AS plans, sum(baseline) AS baseline, sum(planned) AS planned, sum(actual) AS actual,
-       sum(actual) - sum(planned) AS error, 100 * (sum(actual) - sum(planned)) / nullif(sum(planned), 0) AS pct_error,
-       sign(sum(actual) - sum(planned)) AS bias,
-       avg(abs(actual - planned)) AS mae_plan, avg(abs(actual - baseline)) AS mae_flat, avg(abs(actual - trend)) AS mae_trend,
-       avg(abs(actual - planned)) / nullif(avg(abs(actual - baseline)), 0) AS skill_flat,
-       avg(abs(actual - planned)) / nullif(avg(abs(actual - trend)), 0) AS skill_trend,
-       (sum(baseline) - sum(planned)) * $unit_cost / 1000 AS saving_planned,
-       (sum(baseline) - sum(actual)) * $unit_cost / 1000 AS saving_realised
-FROM q HAVING count(*) > 0;
+FROM q GROUP BY region_name ORDER BY region_name NULLS LAST;
 
 -- query: national_quarters
 SELECT quarter_no, any_value(period) AS period, count(*) AS plans, sum(baseline) AS baseline,

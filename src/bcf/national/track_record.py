@@ -110,10 +110,10 @@ def scores(national: Asks, round_: str) -> TrackRecord:
                          f"be scored yet. Rounds that can: {', '.join(held) or 'none yet'}.")
     s = _settings(round_)
     args = {"round": round_, **s}
-    nat = national.rows("track_record.national", **args)[0]
+    *regions, nat = national.rows("track_record.regions_and_nation", **args)  # the nation's row comes last
     return TrackRecord(
         round_, rounds.get(round_).year, s["growth"], s["unit_cost"], _score(nat, "England"),
-        tuple(_score(r, r["region_name"]) for r in national.rows("track_record.regions", **args)),
+        tuple(_score(r, r["region_name"]) for r in regions),
         tuple(_score({**r, "plans": 1}, r["plan_name"]) for r in national.rows("track_record.plans", **args)),
         tuple(national.rows("track_record.national_quarters", **args)))
 
