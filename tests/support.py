@@ -69,6 +69,19 @@ def advisory_plan(explain: bool = True, saving: int | None = None) -> Plan:
     return p
 
 
+def copy_store(source: Path, target: Path) -> Path:
+    """A copy of a national store with its state file (sessions and decisions), as a user would copy both."""
+    import shutil
+
+    from bcf.national.state import state_path
+
+    shutil.copy(source, target)
+    state = state_path(source)
+    if state is not None and state.exists():
+        shutil.copy(state, state_path(target) or target)
+    return target
+
+
 def category_of(db: Path, plan_code: str = "E08000035") -> tuple[str, list[str]]:
     """A plan's category and reasons after the round's stress test is run on the store."""
     from bcf.national import stress

@@ -23,7 +23,7 @@ from bcf.letters import write_letters
 from bcf.national import stress
 from bcf.national.door import National, open_store
 from bcf.render import date, money
-from bcf.report import national_context, write_national
+from bcf.report import APPENDIX, national_context, write_national
 from bcf.words import CATEGORIES
 from tests.support import AREAS, PLAN, ROUND, SEED
 
@@ -196,9 +196,10 @@ def test_national_report_totals_equal_the_store(assured: National, tmp_path: Pat
     (html,) = write_national(assured, tmp_path, params, ROUND, pdf=False)
     page = html.read_text(encoding="utf-8")
     assert money(claimed) in page and money(credible) in page and page.count("<svg") == 3
-    for p in params.values():
-        if p.section != "gate":
-            assert p.name in page
+    appendix = page.split("Appendix: the assumptions")[1]
+    for p in params.values():  # the assumptions the figures rest on, in words, never an internal name
+        if p.section in APPENDIX:
+            assert escape(p.label) in appendix and p.name not in appendix
 
 
 def test_a_parameter_override_changes_the_figures(assured: National) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from bcf.cli import main
-from tests.support import ROUND
+from tests.support import ROUND, copy_store
 
 
 def _run(*args: str) -> Result:
@@ -42,7 +42,7 @@ def test_a_parameter_override_reaches_the_monitoring_figures(cycle_store: Path) 
 
 def test_stress_names_plans_with_nothing_backed(cycle_store: Path, tmp_path: Path) -> None:
     db = tmp_path / "n.duckdb"
-    db.write_bytes(cycle_store.read_bytes())
+    copy_store(cycle_store, db)
     got = _json("stress", "--db", str(db), "--round", ROUND)
     none_backed = [p for p in got["plans"] if p["claimed"] > 0 and p["credible"] == 0]
     assert none_backed and all(p["optimism"] is None for p in none_backed)
@@ -53,7 +53,7 @@ def test_stress_names_plans_with_nothing_backed(cycle_store: Path, tmp_path: Pat
 
 def test_the_two_cuts_are_named_for_what_they_are(cycle_store: Path, tmp_path: Path) -> None:
     db = tmp_path / "n.duckdb"
-    db.write_bytes(cycle_store.read_bytes())
+    copy_store(cycle_store, db)
     national = _json("national", "--db", str(db), "--round", ROUND)
     (title,) = [t for t in national["tables"] if t.startswith("Emergency admissions")]
     assert "the valid plans together" in title
@@ -65,7 +65,7 @@ def test_the_two_cuts_are_named_for_what_they_are(cycle_store: Path, tmp_path: P
 
 def test_no_figure_is_stated_against_itself(cycle_store: Path, tmp_path: Path) -> None:
     db = tmp_path / "n.duckdb"
-    db.write_bytes(cycle_store.read_bytes())
+    copy_store(cycle_store, db)
     d = str(db)
     for args in (["letters", "--db", d, "--round", ROUND, "-o", str(tmp_path / "l"), "--no-pdf"],
                  ["report", "national", "--db", d, "--round", ROUND, "-o", str(tmp_path / "r"), "--no-pdf"],

@@ -42,9 +42,19 @@ def test_exit_codes_as_a_subprocess(make: str, code: int, request: pytest.Fixtur
     proc = subprocess.run([sys.executable, "-m", "bcf", "check", str(path)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == code, proc.stdout + proc.stderr
     last = proc.stdout.strip().splitlines()[-1]
+    category = _provisional(path)  # what the central team's stress test decides for this very file
     assert last == ("0 blocking, 0 advisory: ready to submit." if code == 0 else
                     "1 blocking, 1 advisory: not ready to submit.") + (
-        " Assurance category today (provisional): Approved subject to conditions.")
+        f" Assurance category today (provisional): {category}.")
+
+
+def _provisional(path: Path) -> str:
+    from bcf.preview import preview
+    from bcf.validate import check_file
+
+    pv = preview(check_file(path))
+    assert pv is not None
+    return pv.assessment.category
 
 
 def test_usage_error_is_exit_2() -> None:
@@ -64,7 +74,7 @@ def test_json_schema(defective: Path) -> None:
     assert result.exit_code == 1
     assert set(doc) == {"schema", "file", "hwb", "plan_code", "template", "status", "blocking", "advisory", "findings",
                         "assurance_preview"}
-    assert doc["assurance_preview"]["category"] == "Approved subject to conditions"
+    assert doc["assurance_preview"]["category"] == _provisional(defective)
     assert doc["assurance_preview"]["provisional"] is True
     assert (doc["schema"], doc["hwb"], doc["plan_code"], doc["status"]) == ("bcf-check/1", "Leeds", "E08000035", "not ready")
     assert [(f["rule_id"], f["sheet"], f["cell"]) for f in doc["findings"]] == [

@@ -77,7 +77,7 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "BCF-ARITH-010": {"found": '"Total pooled budget 2015/16 (£000)" (Cover C9); the Total row of "2015/16 (£000)" '
                                "(Funding F42)", "expected": "Funding F13"},
     "BCF-POL-001": {"found": -0.0, "expected": 46682.0},
-    "BCF-POL-002": {"found": 0.0, "expected": "an amount above £0k"},
+    "BCF-POL-002": {"found": 0.0, "expected": "an amount above £0"},
     "BCF-POL-003": {"found": 6341.0, "expected": 12682.0},
     "BCF-POL-004": {"found": 2.0, "expected": 3.5},
     "BCF-POL-005": {"found": "Health and Wellbeing Board chair", "expected": "Yes"},
@@ -133,7 +133,7 @@ def test_message_and_fix_read_as_sentences(rule_id: str) -> None:
 @pytest.mark.parametrize("rule_id, message", [
     ("BCF-STRUCT-001", "The Provider impact sheet is missing, so it was not read and the checks that use it were not run."),
     ("BCF-CELL-001", f'"{FUNDING_LABEL}" is blank.'),
-    ("BCF-POL-001", "The total pooled budget, £0k, is below your minimum of £46,682k."),
+    ("BCF-POL-001", "The total pooled budget, £0, is below your minimum of £46,682k."),
     ("BCF-ARITH-002", "The total pooled budget shows £53,336k but the Funding sheet adds up to £53,086k."),
     ("BCF-CELL-014", '"Planned saving (£000)" is £955,000k, about 1,000 times what its change in volume × unit cost '
                      "gives: this looks like pounds, not thousands."),
@@ -154,7 +154,8 @@ def test_messages_word_for_word(rule_id: str, message: str) -> None:
     assert finding(rule_id, "Cover", "C9", **REALISTIC[rule_id]).message == message
 
 
-@pytest.mark.parametrize("value, words", [(1062.0, "£1,062k"), (1062, "£1,062k"), (-0.3, "-£0.3k"), (-0.04, "£0k"),
+@pytest.mark.parametrize("value, words", [(1062.0, "£1,062k"), (1062, "£1,062k"), (-0.3, "-£0.3k"), (-0.04, "-£40"), (0, "£0"),
+                                          (0.02, "£20"),
                                           (-250.0, "-£250k"), (0.4, "£0.4k"), (3021.72, "£3,022k"), (None, "")])
 def test_money_in_words(value: Any, words: str) -> None:
     assert money(value) == words

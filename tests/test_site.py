@@ -4,20 +4,19 @@ walked in a real browser as a reader would."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from bcf.site import write_site
-from tests.support import BROWSER_ARGS, CHROMIUM, ROUND
+from tests.support import BROWSER_ARGS, CHROMIUM, ROUND, copy_store
 
 
 @pytest.fixture(scope="module")
 def site(cycle_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
     db = out / "n.duckdb"
-    shutil.copy(cycle_store, db)
+    copy_store(cycle_store, db)
     return write_site(db, out / "site", pdf=False)
 
 
@@ -39,11 +38,37 @@ def test_the_index_links_every_output_of_every_round(site: Path) -> None:
 
 def test_every_page_leads_back_to_the_index(site: Path) -> None:
     pages = [p for p in site.parent.rglob("*.html") if p != site]
-    assert len(pages) > 900  # letters of two rounds, four quarters of notes, and their indexes
+    assert len(pages) > 800  # letters of two rounds, four quarters of notes, and their indexes
     for page in pages:
         links = _links(page)
         assert site.resolve() in links, page
         assert all(p.exists() for p in links), page
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+def test_every_kind_of_page_passes_axe_and_fits_a_phone(site: Path) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    root = site.parent
+    kinds = [site, root / "report" / f"national-assurance-report-{ROUND}.html", root / "letters" / ROUND / "index.html",
+             next((root / "letters" / ROUND).glob("letter-*.html")), root / "monitoring" / ROUND / "quarter-4" /
+             "monitoring-report.html", root / "monitoring" / ROUND / "quarter-4" / "notes" / "index.html",
+             next((root / "monitoring" / ROUND / "quarter-1" / "notes").glob("note-*.html"))]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        try:
+            for width in (1280, 390):
+                page = browser.new_page(viewport={"width": width, "height": 800})
+                for path in kinds:
+                    page.goto(path.as_uri())
+                    found = Axe().run(page, options=None).response["violations"]
+                    assert found == [], (path.name, width, [(v["id"], len(v["nodes"])) for v in found])
+                    if width == 390:
+                        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path.name
+                page.close()
+        finally:
+            browser.close()
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")

@@ -21,7 +21,7 @@ from bcf.national.door import National
 from bcf.params import Assumptions
 from bcf.render import Nav, environment, printing
 from bcf.store import by_submission
-from bcf.words import Category
+from bcf.words import CATEGORIES, Category
 
 
 def letter_context(nat: National, submission_id: int, params: Assumptions, round_: str) -> dict[str, Any]:
@@ -88,6 +88,6 @@ def write_letters(nat: National, out: Path, params: Assumptions, round_: str,
     if plan_code is None:
         rows = nat.rows("assurance.plans", round=round_, plan_code=None)
         index = environment().get_template("letters_index.html.j2").render(
-            rows=rows, round=rounds.get(round_), pdf=pdf, nav=nav, today=dt.date.today().strftime("%d %B %Y"))
+            rows=rows, categories=CATEGORIES, round=rounds.get(round_), pdf=pdf, nav=nav, today=dt.date.today().strftime("%d %B %Y"))
         (out / "index.html").write_text(index, encoding="utf-8")
     return written
