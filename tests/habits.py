@@ -58,6 +58,23 @@ def put(sheet: str, **cells: object) -> Edit:
     return edit
 
 
+def _shown(sheet: str, ref: str) -> object:
+    """What the clean plan shows at a cell (its saved value), so a habit can type it again as an officer would."""
+    return _BASE[sheet][ref].value
+
+
+def _risk_row(test: Callable[[openpyxl.worksheet.worksheet.Worksheet, int], bool]) -> int:
+    """The first row of the clean plan's risks that passes ``test``."""
+    ws = _BASE["Risks"]
+    return next(r for r in range(5, ws.max_row + 1) if ws[f"B{r}"].value and test(ws, r))
+
+
+_BASE = openpyxl.load_workbook(io.BytesIO(base()), data_only=True)
+HIGH = _risk_row(lambda ws, r: float(ws[f"G{r}"].value or 0) >= 12)  # a risk that needs a mitigation
+HEALTH = _risk_row(lambda ws, r: ws[f"D{r}"].value == "Health\u2013social care")
+SPEND = int(float(_shown("Schemes", "K6") or 0))
+
+
 def one(name: str, sheet: str, expect: Expect, **cells: object) -> None:
     habit(name, *expect)(put(sheet, **cells))
 
@@ -138,7 +155,7 @@ def _workings(wb: Workbook) -> None:
 
 # == Calculated cells and totals typed over =================================================================
 one("Cover total typed over, 250k out", "Cover", (("BCF-ARITH-002", "Cover", "C9"),), C9=53336)
-one("Cover total typed over with its own value", "Cover", (), C9=53086)
+one("Cover total typed over with its own value", "Cover", (), C9=_shown("Cover", "C9"))
 one("Funding total typed over", "Funding", (("BCF-ARITH-009", "Funding", "F42"),), F42=53336)
 one("Schemes total typed over", "Schemes", (("BCF-ARITH-009", "Schemes", "K65"),), K65=1000)
 one("risk score typed over", "Risks", (("BCF-ARITH-004", "Risks", "G5"),), G5=6)
@@ -185,7 +202,7 @@ def _sorted(wb: Workbook) -> None:
 
 
 # == Values typed the way officers type them ===============================================================
-one("number stored as text", "Funding", (("BCF-CELL-013", "Funding", "F13"),), F13="27512")
+one("number stored as text", "Funding", (("BCF-CELL-013", "Funding", "F13"),), F13=f"{float(_shown('Funding', 'F13') or 0):.0f}")
 one("amount typed with a pound sign and commas", "Funding",
     (("BCF-CELL-002", "Funding", "F13"), ("BCF-ARITH-010", "Cover", "C9")), F13="£27,512")
 # one amount that cannot be read: found where it was typed; the totals that leave it out are named once as not
@@ -199,7 +216,7 @@ one("a scheme's spend typed with a k", "Schemes",
 one("saving typed in pounds", "Benefits", (("BCF-CELL-014", "Benefits", "I6"),), I6=955000)
 one("a contribution typed in pounds", "Funding", (("BCF-CELL-014", "Funding", "F16"),), F16=1400000)
 one("contingency typed in pounds", "Governance", (("BCF-CELL-014", "Governance", "C12"),), C12=1739000)
-one("TBC for a high risk's mitigation", "Risks", (("BCF-POL-008", "Risks", "J6"),), J6="TBC")
+one("TBC for a high risk's mitigation", "Risks", (("BCF-POL-008", "Risks", f"J{HIGH}"),), **{f"J{HIGH}": "TBC"})
 one("TBC in a required answer", "Governance", (("BCF-CELL-011", "Governance", "C7"),), C7="TBC")
 one("a dash for the lead council", "Cover", (("BCF-CELL-011", "Cover", "C7"),), C7="-")
 one("see above for a benefit's unit", "Benefits", (("BCF-CELL-011", "Benefits", "E6"),), E6="see above")
@@ -207,7 +224,8 @@ one("n/a in an optional comment", "Funding", (), G12="n/a")
 one("lower-case yes for the chair's sign-off", "Cover", (("BCF-CELL-012", "Cover", "C29"),), C29="yes")
 one("board typed in lower case with a trailing space", "Cover", (("BCF-CELL-012", "Cover", "C4"),), C4="leeds ")
 one("Y for a sign-off", "Cover", (("BCF-CELL-004", "Cover", "C30"),), C30="Y")
-one("hyphen for a dash in a boundary", "Risks", (("BCF-CELL-012", "Risks", "D7"),), D7="Health-social care")
+one("hyphen for a dash in a boundary", "Risks", (("BCF-CELL-012", "Risks", f"D{HEALTH}"),),
+    **{f"D{HEALTH}": "Health-social care"})
 one("curly apostrophe in a scheme type", "Schemes", (("BCF-CELL-012", "Schemes", "D8"),), D8="carers\u2019 support")
 one("double space in an option", "Schemes", (("BCF-CELL-012", "Schemes", "E11"),), E11="Social  care")
 one("date typed as text", "Cover", (("BCF-CELL-002", "Cover", "C14"),), C14="11/09/2014")
@@ -215,7 +233,7 @@ one("submitted in 2104", "Cover", (("BCF-CELL-009", "Cover", "C15"),), C15=datet
 one("percentage typed with a % sign", "Governance", (("BCF-CELL-002", "Governance", "C9"),), C9="80%")
 one("shares typed as fractions", "Governance", (("BCF-ARITH-005", "Governance", "C11"),), C9=0.8, C10=0.2)
 one("a space typed in a required cell", "Cover", (("BCF-CELL-001", "Cover", "C11"),), C11=" ")
-one("a spend typed as a sum", "Schemes", (), K6="=6000+406")
+one("a spend typed as a sum", "Schemes", (), K6=f"={SPEND - 406}+406")
 one("trailing space in a scheme id", "Schemes", (), B5="S01 ")
 
 
