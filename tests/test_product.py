@@ -11,15 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from bcf import samples, stress
+from bcf import samples
 from bcf.cli import main
 from bcf.generate import write_workbook
 from bcf.letters import write_letters
+from bcf.national import stress
+from bcf.national.door import open_store
 from bcf.web import Settings, create_app
 from tests.support import AREAS, BROWSER_ARGS, CHROMIUM, PLAN, ROUND, serving
 
@@ -123,9 +124,9 @@ def letters_index(national: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     out = tmp_path_factory.mktemp("letters")
     db = out / "n.duckdb"
     shutil.copy(national, db)
-    with duckdb.connect(str(db)) as con:
-        stress.run(con, ROUND, PLAN.round.params())
-        write_letters(con, out, PLAN.round.params(), ROUND, pdf=False)
+    with open_store(db, write=True) as nat:
+        stress.run(nat, ROUND, PLAN.round.params())
+        write_letters(nat, out, PLAN.round.params(), ROUND, pdf=False)
     return out / ROUND / "index.html"
 
 
@@ -201,8 +202,8 @@ def test_the_export_prints_every_sheet_to_its_page_width(national: Path, tmp_pat
     """Every page repeats its sheet's heading row whole: no sheet's columns are split across pages."""
     db = tmp_path / "n.duckdb"
     shutil.copy(national, db)
-    with duckdb.connect(str(db)) as con:
-        stress.run(con, ROUND, PLAN.round.params())
+    with open_store(db, write=True) as nat:
+        stress.run(nat, ROUND, PLAN.round.params())
     CliRunner().invoke(main, ["export", "--db", str(db), "--round", ROUND, "--format", "xlsx", "-o", str(tmp_path)])
     (xlsx,) = tmp_path.glob("*.xlsx")
     wb = openpyxl.load_workbook(xlsx)

@@ -13,13 +13,13 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from bcf import rounds, samples, stress
+from bcf import rounds, samples
 from bcf.batch import run_batch
 from bcf.cli import main
 from bcf.generate import write_workbook
 from bcf.letters import write_letters
 from bcf.monitoring_report import write_monitoring
-from bcf.national import door, track_record
+from bcf.national import door, stress, track_record
 from bcf.report import write_national
 from bcf.samples.quarterly import quarters
 from tests.conftest import SEED
@@ -46,8 +46,8 @@ def two_years(national: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     _load(db, folder / "q1", ROUND, "quarterly")
     _load(db, folder / "p2", NEXT, "plan")
     _load(db, folder / "q2", NEXT, "quarterly")
-    with duckdb.connect(str(db)) as con:
-        stress.run(con, NEXT, rounds.get(NEXT).params())
+    with door.open_store(db, write=True) as nat:
+        stress.run(nat, NEXT, rounds.get(NEXT).params())
     return db
 
 
@@ -191,9 +191,9 @@ def test_the_weighting_acts_only_where_a_track_record_exists(two_years: Path, tm
     assert first[0] == 0 and not first[1]  # the first round has no round before it
     db = tmp_path / "off.duckdb"
     shutil.copy(two_years, db)
-    with duckdb.connect(str(db)) as con:
-        stress.run(con, NEXT, rounds.get(NEXT).params({"track_record_weighting": "false"}))
-        off = con.execute("SELECT count(track_weight), sum(credible) = sum(credible_untracked) FROM stress_test "
+    with door.open_store(db, write=True) as nat:
+        stress.run(nat, NEXT, rounds.get(NEXT).params({"track_record_weighting": "false"}))
+        off = nat.con.execute("SELECT count(track_weight), sum(credible) = sum(credible_untracked) FROM stress_test "
                           "WHERE round = ?", [NEXT]).fetchall()[0]
     assert off == (0, True)
     rows = _weighted(two_years)
@@ -210,12 +210,12 @@ def test_the_category_the_letter_and_the_report_say_when_the_track_record_moved_
         moved, record = next((m, r) for m, r in records if r.weight_source == "board")
     assert d["categories_moved"] and d["discounted"] > 0 and d["moved"] >= len(d["categories_moved"])
     assert record.weight is not None and record.prior_round == ROUND and record.score is not None
-    with duckdb.connect(str(two_years)) as con:
-        reasons = con.execute("SELECT reasons FROM assurance WHERE round = ? AND plan_code = ?",
+    with door.open_store(two_years) as nat:
+        reasons = nat.con.execute("SELECT reasons FROM assurance WHERE round = ? AND plan_code = ?",
                               [NEXT, moved["plan_code"]]).fetchall()[0][0]
         params = rounds.get(NEXT).params()
-        (letter,) = write_letters(con, tmp_path, params, NEXT, moved["plan_code"], pdf=False)
-        (report,) = write_national(con, tmp_path, params, NEXT, pdf=False)
+        (letter,) = write_letters(nat, tmp_path, params, NEXT, moved["plan_code"], pdf=False)
+        (report,) = write_national(nat, tmp_path, params, NEXT, pdf=False)
     said = f"The track record moved this plan from {moved['category_untracked']} to {moved['category']}."
     assert any(said in r for r in reasons)
     text = letter.read_text(encoding="utf-8")
@@ -226,9 +226,10 @@ def test_the_category_the_letter_and_the_report_say_when_the_track_record_moved_
 
 
 def test_the_monitoring_report_scores_the_plans_at_the_fourth_quarter_only(two_years: Path, tmp_path: Path) -> None:
-    with duckdb.connect(str(two_years), read_only=True) as con:
-        last = write_monitoring(con, tmp_path, ROUND, 4, pdf=False)[0].read_text(encoding="utf-8")
-        first = write_monitoring(con, tmp_path, ROUND, 1, pdf=False)[0].read_text(encoding="utf-8")
+    with door.open_store(two_years) as nat:
+        params = rounds.get(ROUND).params()
+        last = write_monitoring(nat, tmp_path, ROUND, 4, params, pdf=False)[0].read_text(encoding="utf-8")
+        first = write_monitoring(nat, tmp_path, ROUND, 1, params, pdf=False)[0].read_text(encoding="utf-8")
     assert "The plans scored against the year" in last and "The plans scored against the year" not in first
 
 
