@@ -46,8 +46,10 @@ demo: $(STAMP)
 	@echo "report and area notes, from the store out/national.duckdb. The 2016/17 national report shows how"
 	@echo "2015/16's plans fared against what happened, and how much of 2016/17's claims the track record discounts."
 
+# The tests run in one process per core, a test file's tests in one process (its module fixtures are built once);
+# the sample rounds and stores are built once for all of them (tests/conftest.py).
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

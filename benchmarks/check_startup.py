@@ -25,6 +25,7 @@ PROCESSES = 5  # fresh processes, each timing its imports, its first check and t
 ROUNDS = 2  # times each warm workbook is checked in each process
 WARM_FILES = 30
 STAGES = ("read and inspect", "cell rules", "preview", "text")
+GOAL = 0.100  # seconds of the command's own work per workbook, once started
 
 # Runs one `bcf check` of a file in-process and prints every module loaded, in loading order.
 MODULES = """
@@ -119,7 +120,9 @@ def report(files: list[Path]) -> None:
     print(f"first check (own work)   {ms(min(sum(r['first'].values()) for r in runs))}")
     warm = {f: {k: min(r["warm"][f][k] for r in runs) for k in runs[0]["warm"][f]} for f in runs[0]["warm"]}
     mean = {k: sum(w[k] for w in warm.values()) / len(warm) for k in [*STAGES, "reader alone"]}
-    print(f"warm, per workbook       {ms(sum(mean[k] for k in STAGES))} (mean over {len(warm)} workbooks)")
+    own = sum(mean[k] for k in STAGES)
+    verdict = "met" if own < GOAL else "NOT MET"
+    print(f"warm, per workbook       {ms(own)} (mean over {len(warm)} workbooks)  goal < {GOAL * 1000:.0f} ms  {verdict}")
     for k in STAGES:
         print(f"  {k:<22} {ms(mean[k])}")
     print(f"  (the reader alone       {ms(mean['reader alone'])}, within read and inspect)")

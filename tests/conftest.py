@@ -1,14 +1,23 @@
-"""Shared fixtures: the sample round is written once per test session into a temporary folder."""
+"""Shared fixtures: the sample rounds, the stores made from them and the LibreOffice habit files are built once
+per test run into a temporary folder.
+
+The tests run in several processes (pytest-xdist). Each expensive fixture is built by the first process that
+needs it, under a file lock, into the folder every process of the run shares; the others wait for it and read
+the same files. Tests only ever read these files, or copy them first.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from filelock import FileLock
 
 from bcf import samples
 from bcf.generate import Filled, Layout, write_workbook
@@ -16,74 +25,110 @@ from bcf.read import Submission, read_submission
 from tests.support import AREAS, PLAN, ROUND, SEED
 
 
+def shared(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """The folder ``name``, filled by ``build`` once per test run whichever process asks first."""
+    base = factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's folder, above each worker's
+    folder = root / f"shared-{name}"
+    with FileLock(str(root / f"shared-{name}.lock")):
+        done = root / f"shared-{name}.built"  # beside the folder: a batch reads every file in it
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
 @pytest.fixture(scope="session")
 def sample_round(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """(folder, manifest) of the sample round, generated once."""
-    out = tmp_path_factory.mktemp("round")
-    samples.generate(out, ROUND, "plan", SEED)
-    return out, json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    out = shared(tmp_path_factory, "round", lambda f: samples.generate(f, ROUND, "plan", SEED, workers=2))
+    return out, _manifest(out)
+
+
+def _batch(folder: Path, db: Path, round_: str, kind: str = "plan", files: int | None = None) -> None:
+    from bcf.batch import run_batch
+
+    result = run_batch(folder, db, round_, kind, workers=2)
+    assert result.checked == (files or len(list(folder.glob("*.xlsx")))) and result.already_loaded == 0
 
 
 @pytest.fixture(scope="session")
 def national(sample_round: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample round checked and loaded into a national store, once."""
-    from bcf.batch import run_batch
-
-    db = tmp_path_factory.mktemp("db") / "national.duckdb"
-    result = run_batch(sample_round[0], db, "2015-16", workers=2)
-    assert result.checked == 151 and result.already_loaded == 0
-    return db
+    return shared(tmp_path_factory, "db", lambda f: _batch(sample_round[0], f / "national.duckdb", ROUND, files=151)
+                  ) / "national.duckdb"
 
 
 @pytest.fixture(scope="session")
 def quarterly_round(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """(folder, manifest) of the sample round's quarterly returns, generated once."""
-    out = tmp_path_factory.mktemp("quarters")
-    return out, samples.generate(out, ROUND, "quarterly", SEED, workers=2)
+    out = shared(tmp_path_factory, "quarters", lambda f: samples.generate(f, ROUND, "quarterly", SEED, workers=2))
+    return out, _manifest(out)
+
+
+def _with(source: Path, then: Callable[[Path], object]) -> Callable[[Path], object]:
+    """A build that starts from a copy of the store ``source`` (as ``n.duckdb``) and adds to it."""
+    def build(folder: Path) -> None:
+        shutil.copy(source, folder / "n.duckdb")
+        then(folder / "n.duckdb")
+    return build
 
 
 @pytest.fixture(scope="session")
 def monitored(national: Path, quarterly_round: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample plans and their four quarters in one store."""
-    from bcf.batch import run_batch
-
-    db = tmp_path_factory.mktemp("monitored") / "n.duckdb"
-    shutil.copy(national, db)
-    result = run_batch(quarterly_round[0], db, ROUND, "quarterly", workers=2)
-    assert result.checked == 604
-    return db
+    load = _with(national, lambda db: _batch(quarterly_round[0], db, ROUND, "quarterly", files=604))
+    return shared(tmp_path_factory, "monitored", load) / "n.duckdb"
 
 
 @pytest.fixture(scope="session")
 def next_round(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The folder of the 2016-17 sample plans, generated once."""
-    out = tmp_path_factory.mktemp("plans-2016-17")
-    samples.generate(out, "2016-17", "plan", SEED, workers=2)
-    return out
+    return shared(tmp_path_factory, "plans-2016-17", lambda f: samples.generate(f, "2016-17", "plan", SEED, workers=2))
 
 
 @pytest.fixture(scope="session")
-def cycle_store(monitored: Path, next_round: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo's store: both rounds' plans, the first round's quarters and resubmissions, and a decision."""
+def next_quarters(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the 2016-17 sample quarterly returns, generated once."""
+    return shared(tmp_path_factory, "quarters-2016-17",
+                  lambda f: samples.generate(f, "2016-17", "quarterly", SEED, workers=2))
+
+
+@pytest.fixture(scope="session")
+def resubmitted(sample_round: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the sample round's second submissions, generated once, after the first (so they are newer)."""
+    return shared(tmp_path_factory, "resubmitted",
+                  lambda f: samples.generate(f, ROUND, "plan", SEED, workers=2, resubmit=True))
+
+
+def _cycle(db: Path, resubmitted: Path, next_round: Path) -> None:
     from bcf.batch import run_batch
     from bcf.national import resubmissions
 
-    db = tmp_path_factory.mktemp("cycle") / "n.duckdb"
-    shutil.copy(monitored, db)
-    again = tmp_path_factory.mktemp("resubmitted")
-    samples.generate(again, ROUND, "plan", SEED, workers=2, resubmit=True)
-    run_batch(again, db, ROUND, workers=2)
+    run_batch(resubmitted, db, ROUND, workers=2)
     run_batch(next_round, db, "2016-17", workers=2)
     resubmissions.decide(db, ROUND, "BCF-POL-010", "accepted", "No such boundary here", "Test assurer")
-    return db
+
+
+@pytest.fixture(scope="session")
+def cycle_store(monitored: Path, next_round: Path, resubmitted: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's store: both rounds' plans, the first round's quarters and resubmissions, and a decision."""
+    return shared(tmp_path_factory, "cycle", _with(monitored, lambda db: _cycle(db, resubmitted, next_round))) / "n.duckdb"
 
 
 @pytest.fixture(scope="session")
 def habit_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every officer habit's file (tests/habits.py), saved through LibreOffice once per test session."""
-    from tests.habits import build_all
+    """Every officer habit's file (tests/habits.py), saved through LibreOffice once per test run."""
+    from tests.habits import HABITS, build_all
 
-    return build_all(tmp_path_factory.mktemp("habits"))
+    folder = shared(tmp_path_factory, "habits", build_all)
+    return {h.name: folder / h.file for h in HABITS.values()}
 
 
 @pytest.fixture

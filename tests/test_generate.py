@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
+import itertools
+import random
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from bcf import generate
+from bcf import generate, samples
 from bcf.errors import UnknownArea
 from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET
 from tests.support import PLAN
@@ -108,3 +111,34 @@ def test_superseded_version_can_be_written(tmp_path: Path) -> None:
     wb = openpyxl.load_workbook(tmp_path / "old.xlsx")
     assert wb[LISTS_SHEET]["B2"].value == "1.1"
     assert wb["Governance"]["C15"].value is None and wb["NEL & P4P"]["A19"].value == "nel_unit_cost"
+
+
+def _parts(data: bytes) -> dict[str, bytes]:
+    """Every part of a saved workbook but its timestamps."""
+    z = zipfile.ZipFile(io.BytesIO(data))
+    return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+
+
+@pytest.mark.parametrize("kind", ["plan", "quarterly"])
+def test_sheets_serialised_once_are_the_bytes_serialised_afresh(kind: str) -> None:
+    """The Lists and Guidance sheets a process reuses give the very file it would write without reusing them,
+    for returns of different shapes written one after another (and a layout that renames a sheet)."""
+    from bcf.generate import cached
+    from bcf.samples.quarterly import quarters
+
+    returns = list(itertools.islice(samples.plans(PLAN), 3))
+    if kind == "quarterly":
+        returns = [q for p in returns for q in quarters(p, PLAN.round.ret("quarterly"), random.Random(1))][:6]
+    returns[1].layout.titles["Cover"] = "Front page"
+
+    def written(p: samples.Plan) -> dict[str, bytes]:
+        buf = io.BytesIO()
+        generate.write_workbook(p.spec, buf, p.filled, p.layout, cached_values=p.cached_values)
+        return _parts(buf.getvalue())
+
+    warm = [written(p) for p in returns]
+    fresh = []
+    for p in returns:
+        cached._SHARED.clear()
+        fresh.append(written(p))
+    assert warm == fresh

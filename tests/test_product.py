@@ -167,9 +167,12 @@ def test_the_letters_index_counts_filters_and_sorts(letters_index: Path, browser
 # -- spreadsheets that print --------------------------------------------------------------------------------
 
 def printed(xlsx: Path, out: Path) -> list[str]:
-    """The text of each page of the workbook printed to PDF by LibreOffice."""
-    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(out), str(xlsx)], check=True,
-                   capture_output=True, timeout=180)
+    """The text of each page of the workbook printed to PDF by LibreOffice (``out``: a test's tmp_path). The
+    office keeps its profile in the test process's own temporary folder, so that test processes printing at the
+    same time do not share one running office."""
+    profile = (out.parent / "office-profile").as_uri()
+    subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf", "--outdir",
+                    str(out), str(xlsx)], check=True, capture_output=True, timeout=180)
     pdf = out / xlsx.with_suffix(".pdf").name
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     return text.split("\f")[:-1]

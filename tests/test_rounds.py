@@ -110,7 +110,7 @@ def _counts(db: Path) -> dict[tuple[str, str], int]:
 
 
 def test_two_rounds_in_one_store_keep_their_own_figures(national: Path, sample_round: tuple[Path, dict[str, Any]],
-                                                        tmp_path: Path) -> None:
+                                                        next_round: Path, tmp_path: Path) -> None:
     db = tmp_path / "two.duckdb"
     shutil.copy(national, db)
     params = PLAN.round.params()
@@ -127,9 +127,7 @@ def test_two_rounds_in_one_store_keep_their_own_figures(national: Path, sample_r
                            "WHERE round = ?", [NEXT]).fetchall()
     assert wrong.checked == 151 and refused == [("unreadable", 151, 0)] and rule == [("BCF-GATE-012",)]
     # the next round's own plans
-    nxt = tmp_path / "next"
-    samples.generate(nxt, NEXT, "plan", 5, workers=2)
-    run_batch(nxt, db, NEXT, workers=2)
+    run_batch(next_round, db, NEXT, workers=2)
     with open_store(db, write=True) as nat:
         con = nat.con
         stress.run(nat, NEXT, rounds.get(NEXT).params())
@@ -148,9 +146,9 @@ def test_two_rounds_in_one_store_keep_their_own_figures(national: Path, sample_r
     assert _counts(db) == after
 
 
-def test_quarterly_returns_generate_check_batch_and_store(tmp_path: Path) -> None:
-    out = tmp_path / "q"
-    manifest = samples.generate(out, ROUND, "quarterly", 7, workers=2)
+def test_quarterly_returns_generate_check_batch_and_store(quarterly_round: tuple[Path, dict[str, Any]],
+                                                         tmp_path: Path) -> None:
+    out, manifest = quarterly_round
     assert len(manifest["files"]) == 151 * 4
     one = out / next(f["file"] for f in manifest["files"] if not f["defects"])
     report = check_file(one)

@@ -88,6 +88,7 @@ def write_letters(nat: National, out: Path, params: Assumptions, round_: str,
     if plan_code is None:
         rows = nat.rows("assurance.plans", round=round_, plan_code=None)
         index = environment().get_template("letters_index.html.j2").render(
-            rows=rows, categories=CATEGORIES, round=rounds.get(round_), pdf=pdf, nav=nav, today=dt.date.today().strftime("%d %B %Y"))
+            rows=rows, categories=CATEGORIES, round=rounds.get(round_), pdf=pdf, nav=nav,
+            today=dt.date.today().strftime("%d %B %Y"))
         (out / "index.html").write_text(index, encoding="utf-8")
     return written

@@ -4,12 +4,14 @@ Every cell position, formula, dropdown, bound and checklist item comes from ``sp
 their value computed here too and stored as the formula's cached value, as a spreadsheet program would,
 so a file written here reads back like one saved by Excel. This module assembles the workbook from its
 parts: positions and values (``cells``), looks and validations (``styles``), the data sheets (``sheets``),
-the Lists, Guidance and Checklist sheets (``reference``) and the cached values in the saved file (``cached``).
+the Lists, Guidance and Checklist sheets (``reference``) and the saved file with its cached values, its
+template-only sheets serialised once a process (``cached``).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Hashable
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -17,12 +19,12 @@ from openpyxl import Workbook
 from bcf import rounds
 from bcf.areas import Area
 from bcf.errors import UnknownArea
-from bcf.generate.cached import with_cached_values
+from bcf.generate import cached as saved
 from bcf.generate.cells import Cached, Filled, Formulas, Layout, Values, quote
 from bcf.generate.reference import Checklist, hide_lists, write_guidance, write_lists
 from bcf.generate.sheets import DataSheets
 from bcf.generate.styles import Styles, Validations
-from bcf.spec import CHECKLIST_SHEET, Spec
+from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET, Spec
 
 __all__ = ["Filled", "Layout", "new_template", "quote", "write_workbook"]
 
@@ -51,13 +53,19 @@ def build(spec: Spec, filled: Filled, layout: Layout) -> tuple[Workbook, Cached]
     return wb, data.cached
 
 
+def template_only(spec: Spec, layout: Layout) -> dict[str, Hashable]:
+    """The sheets whose content depends on the template (and the sheets the layout keeps) alone, by title: the
+    Lists sheet and the Guidance, written before any sheet that holds what was typed."""
+    key = (spec, tuple(sorted(layout.titles.items())))
+    return {LISTS_SHEET: key, **{layout.title(s.name): key for s in spec.sheets if s.guidance and layout.title(s.name)}}
+
+
 def write_workbook(spec: Spec, path: Path | io.BytesIO, filled: Filled | None = None, layout: Layout | None = None,
                    cached_values: bool = True) -> None:
     """Write one workbook: blank when ``filled`` is None; ``cached_values=False`` mimics a never-opened file."""
-    wb, cached = build(spec, filled or Filled(), layout or Layout())
-    buf = io.BytesIO()
-    wb.save(buf)
-    data = with_cached_values(buf.getvalue(), wb.sheetnames, cached) if cached_values else buf.getvalue()
+    layout = layout or Layout()
+    wb, cached = build(spec, filled or Filled(), layout)
+    data = saved.save(wb, cached if cached_values else None, template_only(spec, layout))
     if isinstance(path, io.BytesIO):
         path.write(data)
     else:
