@@ -181,7 +181,7 @@ def _can_mount() -> bool:
 
 DISK_FULL = """
 set -u
-mount -t tmpfs -o size=600k tmpfs "$DISK"
+mount -t tmpfs -o size=2m tmpfs "$DISK"  # room for a new store (1.3 MB) and a chunk, not the round
 "$PY" -m bcf batch "$FOLDER" --db "$DISK/n.duckdb" --round "$ROUND" > "$OUT/first.out" 2> "$OUT/first.err"
 echo $? > "$OUT/first.rc"
 "$PY" -c "$DUMP" "$DISK/n.duckdb" > "$OUT/after-full.txt"

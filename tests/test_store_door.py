@@ -197,3 +197,12 @@ def test_a_truncated_store_is_refused_and_left_as_it_was(filled_store: Path, kee
     assert run.stderr.strip() == f"Error: {db} is not a bcf store. Give --db the .duckdb file that `bcf batch` made, " \
                                  "or a new file name to start a store."
     assert db.read_bytes() == before and not (tmp_path / "cut.duckdb.wal").exists()
+
+
+def test_a_store_with_a_partial_block_after_its_last_is_read(filled_store: Path, tmp_path: Path) -> None:
+    """A write cut short by a full disk leaves part of a block past the last one in use: the store is still whole."""
+    db = tmp_path / "n.duckdb"
+    db.write_bytes(filled_store.read_bytes() + b"\0" * 100_000)
+    run = subprocess.run([sys.executable, "-m", "bcf", "national", "--db", str(db), "--format", "json"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr

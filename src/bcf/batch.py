@@ -13,7 +13,6 @@ a time and in order, so that the workers are kept busy meanwhile.
 
 from __future__ import annotations
 
-import errno
 import os
 import re
 import time
@@ -28,9 +27,9 @@ import duckdb
 
 from bcf import intake, rounds, sandbox
 from bcf.against_plan import check_against_plans, plan_quarters
-from bcf.errors import StoreError, StoreFull
+from bcf.errors import StoreError
 from bcf.intake import Snapshot
-from bcf.store import Store
+from bcf.store import Store, store_failure
 from bcf.validate import Report, complete, inspect_file, worker
 from bcf.validate.gate import max_bytes
 from bcf.validate.worker import Inspect, gate_011
@@ -160,16 +159,6 @@ def check_files(files: Iterable[Snapshot], round_: str, kind: str, workers: int,
         pool.shutdown(wait=False, cancel_futures=True)
     for snap in [*orphans, *queue]:  # after a worker died: one at a time, each in a fresh worker
         yield (snap, *_isolated(snap, round_, kind, limits, inspect))
-
-
-def store_failure(e: BaseException, db: Path) -> StoreError:
-    """The one sentence for a store that could not be written, for a reason that is not any file's content."""
-    if "no space left" in str(e).lower() or getattr(e, "errno", None) == errno.ENOSPC:
-        return StoreFull(f"There is no space left on the disk that holds {db}. Free some space, then run the batch "
-                         "again: what was stored before is kept, and nothing of the files being stored was written.")
-    detail = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-    return StoreError(f"The store {db} could not be written ({detail}). Nothing of the files being stored was "
-                      "written; run the batch again once the problem is fixed.")
 
 
 def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: int | None = None,

@@ -10,6 +10,7 @@ stays as history.
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
 from dataclasses import asdict
@@ -23,7 +24,7 @@ import pandas as pd
 
 from bcf import content, rounds
 from bcf.diff import Contents
-from bcf.errors import NotAStore, StoreBusy, StoreError
+from bcf.errors import NotAStore, StoreBusy, StoreError, StoreFull
 from bcf.explain import fingerprint
 from bcf.findings import Finding
 from bcf.frames import frame
@@ -35,6 +36,7 @@ from bcf.validate import Report
 # DuckDB download and load an extension from the internet.
 CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoload_known_extensions": False, "autoinstall_known_extensions": False, "allow_community_extensions": False}
+INVALID_BLOCK, BLOCK_ID = (1 << 64) - 1, (1 << 56) - 1  # a header's block pointer: none, and its block id
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 HEADER_BLOCK = 4096  # a DuckDB file: a main header, two database headers of this size, then its blocks
 BCF_TABLES = {"plans", "submissions", "findings"}
@@ -90,17 +92,19 @@ def _not_a_store(db: Path) -> NotAStore:
 
 
 def _whole(head: bytes, size: int) -> bool:
-    """Whether a DuckDB file looks whole: its headers readable and its blocks whole. A copy cut short almost always
-    ends inside a block. (The header's block count cannot be held to: DuckDB leaves trailing free blocks unwritten,
-    so a sound file may hold fewer blocks than it counts.)"""
+    """Whether a DuckDB file looks whole: its headers readable, the block holding its catalogue inside the file, and
+    its blocks either all there or whole. (DuckDB leaves trailing free blocks unwritten, and a write cut short by a
+    full disk leaves a partial block after the last one in use, so neither alone can be held to.)"""
     if len(head) < 3 * HEADER_BLOCK:
         return False
     headers = [struct.unpack_from("<QQQQQQ", head, at) for at in (HEADER_BLOCK, 2 * HEADER_BLOCK)]
-    _, _, _, _, blocks, block_size = max(headers, key=lambda h: h[1])  # the newer iteration is the one in use
+    _, _, meta, _, blocks, block_size = max(headers, key=lambda h: h[1])  # the newer iteration is the one in use
     if block_size < HEADER_BLOCK or block_size & (block_size - 1) or blocks > 1 << 40:
         return False
     body = size - 3 * HEADER_BLOCK
-    return body == 0 or (body >= block_size and body % block_size == 0)
+    if meta != INVALID_BLOCK and (meta & BLOCK_ID) >= body // block_size:
+        return False  # the catalogue's block is past the end: the file was cut short
+    return bool(body >= blocks * block_size or body % block_size == 0)
 
 
 def _look(db: Path) -> None:
@@ -205,6 +209,16 @@ def _schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql("views.sql")).fetchall()
 
 
+def store_failure(e: BaseException, db: Path) -> StoreError:
+    """The one sentence for a store that could not be written, for a reason that is not any file's content."""
+    if "no space left" in str(e).lower() or getattr(e, "errno", None) == errno.ENOSPC:
+        return StoreFull(f"There is no space left on the disk that holds {db}. Free some space, then run the batch "
+                         "again: what was stored before is kept, and nothing of the files being stored was written.")
+    detail = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+    return StoreError(f"The store {db} could not be written ({detail}). Nothing of the files being stored was "
+                      "written; run the batch again once the problem is fixed.")
+
+
 def _create(db: Path, state: Path | None) -> None:
     """Make a new store whole in a file beside it, then move it into place: a kill at any point leaves no store
     or a whole one, and the next run simply starts again."""
@@ -213,15 +227,20 @@ def _create(db: Path, state: Path | None) -> None:
     building = db.with_name(f".{db.name}.building")
     for part in (building, building.with_name(building.name + ".wal")):
         part.unlink(missing_ok=True)
-    con = duckdb.connect(str(building), config=CONFIG)
     try:
-        decisions.attach(con, db, False, state)
-        _schema(con)
-        _add_plans(con)
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
-    os.replace(building, db)
+        con = duckdb.connect(str(building), config=CONFIG)
+        try:
+            decisions.attach(con, db, False, state)
+            _schema(con)
+            _add_plans(con)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(building, db)
+    except (OSError, duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException) as e:
+        for part in (building, building.with_name(building.name + ".wal")):  # nothing half-made is left
+            part.unlink(missing_ok=True)
+        raise store_failure(e, db) from e
     folder = os.open(db.parent, os.O_RDONLY)
     try:
         os.fsync(folder)
