@@ -339,3 +339,11 @@ def test_in_a_browser(served: str, workbooks: dict[str, Path]) -> None:
             assert seconds < 10, f"upload to results took {seconds:.1f}s"
         finally:
             browser.close()
+
+
+def test_a_result_names_the_workbook_s_own_round(client: TestClient, workbooks: dict[str, Path]) -> None:
+    """The page offers the latest round's template; a checked workbook of an earlier round is shown under its own."""
+    assert rounds.latest().id != "2015-16"
+    r = upload(client, workbooks["good"])
+    assert '<span class="header-round">2015/16 planning round</span>' in r.text
+    assert "2016/17 planning round" not in r.text
