@@ -22,12 +22,13 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from bcf import content, rounds
+from bcf import rounds
 from bcf.diff import Contents
 from bcf.errors import NotAStore, StoreBusy, StoreError, StoreFull
 from bcf.explain import fingerprint
 from bcf.findings import Finding
 from bcf.frames import frame
+from bcf.national import queries
 from bcf.read import Row
 from bcf.spec import Field, Spec
 from bcf.validate import Report
@@ -40,7 +41,6 @@ INVALID_BLOCK, BLOCK_ID = (1 << 64) - 1, (1 << 56) - 1  # a header's block point
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 HEADER_BLOCK = 4096  # a DuckDB file: a main header, two database headers of this size, then its blocks
 BCF_TABLES = {"plans", "submissions", "findings"}
-ANY_OF = "IN (SELECT unnest(?::BIGINT[]))"  # one of a list of submission ids, bound as a single parameter
 SQL_TYPES = {"number": "DOUBLE", "integer": "DOUBLE", "date": "DATE", "text": "VARCHAR", "email": "VARCHAR"}
 
 
@@ -130,9 +130,7 @@ def _open(db: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Every table of the store and its row count: reading them proves the catalogue and the tables' metadata whole."""
-    names = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
-                                       "WHERE table_type = 'BASE TABLE' AND table_schema = 'main'").fetchall()]
-    return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in names}
+    return {t: queries.scalar(con, "store.row_count", table=t) for (t,) in queries.execute(con, "store.base_tables").fetchall()}
 
 
 def _probe(db: Path) -> bool:
@@ -169,7 +167,7 @@ def connect(db: Path, read_only: bool = True, state: Path | None = None) -> duck
             _probe(db)
     con = _open(db, read_only)
     try:
-        tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        tables = {t for (t,) in queries.execute(con, "store.table_names").fetchall()}
         if not BCF_TABLES <= tables and (tables or read_only):
             raise _not_a_store(db)
         decisions.attach(con, db, read_only, state)
@@ -186,7 +184,7 @@ def with_current_views(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnect
     """A store opened for reading, seen through today's views (as views of this connection only: the file is
     untouched), so an older store reads as a new one does."""
     try:
-        con.execute(sql("views.sql").replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW"))
+        con.execute(queries.sql("views.sql").replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW"))
     except duckdb.Error:  # a store from before a table the views read: its own views stand
         pass
     return con
@@ -204,9 +202,9 @@ def _to_make(db: Path) -> bool:
 
 def _schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create (or extend) the fixed tables, the data tables and the views."""
-    con.execute(sql("schema.sql")).fetchall()
+    con.execute(queries.sql("schema.sql")).fetchall()
     con.execute(";\n".join(data_ddl())).fetchall()
-    con.execute(sql("views.sql")).fetchall()
+    con.execute(queries.sql("views.sql")).fetchall()
 
 
 def store_failure(e: BaseException, db: Path) -> StoreError:
@@ -271,17 +269,17 @@ class Store:
         self.con.close()
 
     def tables_with_rows(self) -> frozenset[str]:
-        return frozenset(t for (t,) in self.con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE estimated_size > 0").fetchall())
+        return frozenset(t for (t,) in queries.execute(self.con, "store.tables_with_rows").fetchall())
 
     def empty(self, keep: frozenset[str]) -> None:
         """Delete every row of every table but ``keep`` (a scratch store made ready for its next plan)."""
-        tables = self.con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()
-        self.con.execute("".join(f'DELETE FROM "{t}";' for (t,) in tables if t not in keep))
+        empty = queries.text("store.empty_table")
+        tables = queries.execute(self.con, "store.main_tables").fetchall()
+        self.con.execute(";".join(empty.format(table=t) for (t,) in tables if t not in keep))
 
     def loaded(self, round_: str) -> set[str]:
         """The SHA-256 of every file stored for the round."""
-        return {h for (h,) in self.con.execute("SELECT sha256 FROM submissions WHERE round = ?", [round_]).fetchall()}
+        return {h for (h,) in queries.execute(self.con, "store.loaded", round=round_).fetchall()}
 
     def load(self, items: list[tuple[Report, str, datetime]], round_: str, kind: str) -> list[int]:
         """Store checked files (report, SHA-256, received at) of one round and return, with their findings and
@@ -293,7 +291,7 @@ class Store:
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
-            ids = [r[0] for r in con.execute("SELECT nextval('submission_ids') FROM range(?)", [len(items)]).fetchall()]
+            ids = [r[0] for r in queries.execute(con, "store.next_ids", n=len(items)).fetchall()]
             records: dict[str, list[dict[str, Any]]] = {"submissions": []}
             rows: dict[tuple[Spec, str], tuple[list[Row], list[int]]] = {}  # by template version and table
             for sid, (report, sha256, received_at) in zip(ids, items, strict=True):
@@ -330,8 +328,7 @@ class Store:
 def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """Every table's columns, in order."""
     out: dict[str, list[str]] = {}
-    query = "SELECT table_name, column_name FROM information_schema.columns ORDER BY table_name, ordinal_position"
-    for table, column in con.execute(query).fetchall():
+    for table, column in queries.execute(con, "store.columns").fetchall():
         out.setdefault(table, []).append(column)
     return out
 
@@ -345,7 +342,7 @@ def _insert(con: duckdb.DuckDBPyConnection, columns: dict[str, list[str]], table
 
 def _add_plans(con: duckdb.DuckDBPyConnection) -> None:
     """Each round's plans, and the periods its returns cover, once."""
-    have = {r for (r,) in con.execute("SELECT DISTINCT round FROM plans").fetchall()}
+    have = {r for (r,) in queries.execute(con, "store.rounds_held").fetchall()}
     skip = ("hwb_name", "ons_code", "la_type")
     new = [rnd for rnd in rounds.all_rounds().values() if rnd.id not in have]
     rows = [{"round": rnd.id, **{k: v for k, v in asdict(a).items() if k not in skip}}
@@ -372,11 +369,6 @@ def by_submission(rows: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]
     for r in rows:
         out.setdefault(r["submission_id"], []).append(r)
     return out
-
-
-@cache
-def sql(name: str) -> str:
-    return content.path("aggregator", name).read_text(encoding="utf-8")
 
 
 def _records(report: Report) -> dict[str, list[dict[str, Any]]]:

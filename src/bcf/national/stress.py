@@ -19,7 +19,7 @@ from bcf.categories import decide
 from bcf.national import queries, track_record
 from bcf.national.door import National
 from bcf.params import Parameter
-from bcf.store import by_submission, sql
+from bcf.store import by_submission
 
 VARIABLES = ("unit_cost", "trend_growth", "weight_high", "weight_medium", "weight_low", "return_on_spend_flag",
              "delivery_scenarios")
@@ -32,7 +32,7 @@ def run(nat: National, round_: str, chosen: Mapping[str, Parameter]) -> pd.DataF
     for name in VARIABLES:
         con.execute(f"SET VARIABLE {name} = ?", [chosen[name].value])
     track_record.feed_stress(con, round_, chosen)  # each plan's weight from its board's record in the round before
-    con.execute(sql("stress.sql")).fetchall()
+    con.execute(queries.sql("stress.sql")).fetchall()
     stress = nat.frame("assurance.stress_rows", round=round_)
     ids = stress["submission_id"].tolist()
     rows = _decide_each(stress, nat.frame("assurance.findings_of", ids=ids), chosen)
