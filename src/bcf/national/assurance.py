@@ -44,8 +44,6 @@ def assure(db: Path, round_: str | None, overrides: dict[str, str] | None = None
 
 
 def plans(nat: National, round_: str, plan_code: str | None = None) -> list[dict[str, Any]]:
-    """Every assessed plan of the round (or one) with its category, counts and figures, by name."""
-    out = nat.rows("assurance.plans", round=round_, plan_code=plan_code)
-    for p in out:
-        p["optimism"] = p["claimed"] / p["credible"] if p["credible"] and p["credible"] > 0 else None
-    return out
+    """Every assessed plan of the round (or one) with its category, counts and figures (its optimism ratio as the
+    stress test stored it: none when nothing is backed), by name."""
+    return nat.rows("assurance.plans", round=round_, plan_code=plan_code)

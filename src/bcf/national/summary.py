@@ -1,8 +1,8 @@
 """A round's national figures, computed once: the totals every output states.
 
-``bcf stress``, ``bcf national``, the national report, the console's round page and the export all take the
-round's claimed and backed savings, its optimism ratio, its plans by category and its planned cut from here,
-so they cannot disagree. Each figure is a named query of ``aggregator/assurance.sql``.
+``bcf stress`` (text and JSON), the national report and the site's index take the round's claimed and backed
+savings, its optimism ratio, its plans by category and its planned cut from here, so they cannot disagree.
+Each figure is a named query of ``aggregator/assurance.sql``.
 """
 
 from __future__ import annotations
