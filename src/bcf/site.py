@@ -38,13 +38,11 @@ def write_site(db: Path, out: Path, pdf: bool = True) -> Path:
     """Write every output of the store under ``out`` and its index page; returns the index page."""
     with open_store(db) as nat:
         planned, quarterly = nat.rounds_with("plan"), nat.rounds_with("quarterly")
-        held = {r: [n for n, _ in monitor.quarters_held(nat, r)] for r in quarterly}
-    pages = {r: RoundPages(rounds.get(r)) for r in sorted({*planned, *quarterly}, key=[*planned, *quarterly].index)}
+        pages = {r: RoundPages(rounds.get(r)) for r in nat.rounds_with() if r in planned or r in quarterly}
     for r in planned:
         _assurance(db, out, r, pages[r], pdf)
     for r in quarterly:
-        for q in held[r]:
-            _monitoring(db, out, r, q, pages[r], pdf)
+        _monitoring(db, out, r, pages[r], pdf)
     index = out / "index.html"
     index.write_text(environment().get_template("site_index.html.j2").render(
         rounds=list(pages.values())[::-1], today=dt.date.today().strftime("%d %B %Y"), pdf=pdf), encoding="utf-8")
@@ -59,9 +57,8 @@ def _assurance(db: Path, out: Path, round_: str, pages: RoundPages, pdf: bool) -
                        nav=[("All reports", "../index.html"), ("The letters", f"../{letters}")])
         written = write_letters(done.nat, out / "letters", done.params, round_, pdf=pdf,
                                 nav=[("All reports", "../../index.html"), ("The national report", f"../../{report}")])
+        export(done.nat, "xlsx", out / "export", round_)
         t = done.summary
-    with open_store(db) as nat:
-        export(nat, "xlsx", out / "export", round_)
     n_letters = sum(p.suffix == ".html" and p.name != "index.html" for p in written)
     pages.summary = (f"{plural(t.plans, 'plan')} assured: " + ", ".join(
         f"{n} {c.lower()}" for c, n in t.categories.items() if n) + ".")
@@ -69,12 +66,13 @@ def _assurance(db: Path, out: Path, round_: str, pages: RoundPages, pdf: bool) -
                        ("The national figures as a workbook", f"export/bcf-national-{round_}.xlsx")]
 
 
-def _monitoring(db: Path, out: Path, round_: str, quarter: int, pages: RoundPages, pdf: bool) -> None:
+def _monitoring(db: Path, out: Path, round_: str, pages: RoundPages, pdf: bool) -> None:
+    """Every quarter the round holds: its monitoring report and area notes."""
+    params = rounds.get(round_).params()
     with open_store(db) as nat:
-        params = rounds.get(round_).params()
-        write_monitoring(nat, out / "monitoring", round_, quarter, params, pdf,
-                         nav=[("All reports", "../../../index.html")])
-        period = nat.scalar("monitoring.period", round=round_, upto=quarter)
-    folder = f"monitoring/{round_}/quarter-{quarter}"
-    pages.monitoring.append((f"Quarter {quarter} ({period}): monitoring report", f"{folder}/monitoring-report.html"))
-    pages.monitoring.append((f"Quarter {quarter}: area notes", f"{folder}/notes/index.html"))
+        for quarter, period in monitor.quarters_held(nat, round_):
+            write_monitoring(nat, out / "monitoring", round_, quarter, params, pdf,
+                             nav=[("All reports", "../../../index.html")])
+            folder = f"monitoring/{round_}/quarter-{quarter}"
+            pages.monitoring += [(f"Quarter {quarter} ({period}): monitoring report", f"{folder}/monitoring-report.html"),
+                                 (f"Quarter {quarter}: area notes", f"{folder}/notes/index.html")]
