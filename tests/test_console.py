@@ -193,6 +193,7 @@ def test_the_overview_puts_what_waits_first_and_is_searched_and_sorted_in_a_brow
                 assert page.locator("tbody tr td:first-child").all_inner_texts() == ["Barking and Dagenham", "Leeds"]
                 assert page.get_by_role("link", name="2015-16", exact=True).count() == 1  # the round switcher
                 assert Axe().run(page).violations_count == 0
+                assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing wider than the screen
                 page.close()
         finally:
             browser.close()
