@@ -10,15 +10,6 @@ SELECT count(*) FROM query_table($table);
 -- query: table_names
 SELECT table_name FROM information_schema.tables;
 
--- query: tables_with_rows
-SELECT table_name FROM duckdb_tables() WHERE estimated_size > 0;
-
--- query: main_tables
-SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main';
-
--- query: empty_table
-DELETE FROM "{table}";
-
 -- query: loaded
 SELECT sha256 FROM submissions WHERE round = $round;
 

@@ -61,6 +61,11 @@ SELECT quarter_no, any_value(period) AS period, count(*) AS plans, sum(baseline)
        sum(actual) - sum(planned) AS error, 100 * (sum(actual) - sum(planned)) / nullif(sum(planned), 0) AS pct_error
 FROM scored_quarters WHERE round = $round GROUP BY quarter_no ORDER BY quarter_no;
 
+-- query: no_weights
+-- No plan of the round is weighted (no round before it, or the weighting is off): aggregator/stress.sql makes
+-- the table again, empty.
+DROP TABLE IF EXISTS track_weights;
+
 -- query: feed_stress
 -- The weight each current plan of round $round gives its claimed admissions saving, from its board's record in
 -- round $prior. The stress test counts w x R + (1 - w) x (what the trend implies): see aggregator/stress.sql.
@@ -70,7 +75,7 @@ FROM scored_quarters WHERE round = $round GROUP BY quarter_no ORDER BY quarter_n
 -- trend's on the year; beyond the trend it is below 0, beyond the plan above 1. It is bounded to [$w_min, $w_max],
 -- then counts for $credibility against the nation's weight (the same mix on the nation's summed year), since one
 -- year is one draw; a board with no scored year takes the nation's weight. No rows when $prior has no complete year
--- of quarterly returns, or is NULL (the weighting is off): then no plan is moved.
+-- of quarterly returns: then no plan is moved.
 CREATE OR REPLACE TEMP TABLE track_weights AS
 WITH scored AS (
     SELECT plan_code, sum(baseline) AS baseline, sum(planned) AS planned, sum(actual) AS actual,

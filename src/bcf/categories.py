@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from bcf import words
 from bcf.national import track_record
 from bcf.params import Parameter
@@ -33,10 +31,10 @@ class Reason:
     threshold: float | None = None  # the optimism ratio or advisory count it went past
 
 
-def decide(stress: dict[Any, Any], findings: pd.DataFrame, chosen: Mapping[str, Parameter]) -> dict[str, Any]:
-    """The assurance category of one plan and the reasons that decided it (reference section 6)."""
+def decide(stress: dict[str, Any], records: list[dict[str, Any]], chosen: Mapping[str, Parameter]) -> dict[str, Any]:
+    """The assurance category of one plan and the reasons that decided it (reference section 6), from its
+    stress_test row and its findings."""
     p = {k: v.value for k, v in chosen.items()}
-    records = [{str(k): v for k, v in f.items()} for f in findings.to_dict("records")]
     blocking = [f for f in records if f["severity"] == "blocking"]
     accepted = [f for f in records if f["severity"] != "blocking" and f.get("accepted")]
     advisory = [f for f in records if f["severity"] != "blocking" and not f.get("accepted")]  # accepted ones no longer count
@@ -80,7 +78,7 @@ def decide(stress: dict[Any, Any], findings: pd.DataFrame, chosen: Mapping[str, 
         reasons.append(Reason("accepted", f"{len(accepted)} advisory finding{'s' if len(accepted) > 1 else ''} explained "
                               "by the area and accepted", tuple(accepted)))
     untracked = track_record.untracked(stress)  # the track record moved its credible saving: say so, and from what
-    before = decide(untracked, findings, chosen)["category"] if untracked is not None else None
+    before = decide(untracked, records, chosen)["category"] if untracked is not None else None
     if before is not None:
         reasons.append(Reason("track", track_record.reason_text(stress, category, before)))
     return {"submission_id": stress["submission_id"], "plan_code": stress["plan_code"], "category": category,

@@ -5,9 +5,10 @@ The one workbook just checked is loaded into a store in memory and put through t
 the letter cannot disagree. It is provisional: national parameters (the unit cost, the evidence weights,
 the thresholds) may be revised before assurance, and a plan's place among the others is not known yet.
 
-Making the store's schema costs more than a preview itself, so a process makes it once: after each preview
-the store is emptied again, and a preview that did not finish leaves its store to be thrown away. DuckDB and
-the stress test are imported only when there is a plan to assess.
+Making the store's schema costs more than a preview itself, so a process makes it once: each preview is one
+transaction, rolled back at its end, and a preview that did not finish leaves its store to be thrown away.
+DuckDB and the stress test are imported only when there is a plan to assess. The preview cannot see a board's
+track record (the national store's quarterly returns), so it leaves the weighting out and says so.
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ if TYPE_CHECKING:
 APPROVED = "Approved"  # the best category (stress.CATEGORIES[-1]), named here so that a check need not load DuckDB
 PROVISIONAL = ("Provisional: this is the category the central team's stress test would give this plan today. It "
                "depends on the national parameters for the round (the unit cost of an admission, how evidence "
-               "ratings count, the thresholds), which may be revised before assurance.")
+               "ratings count, the thresholds), which may be revised before assurance. Where the year before was "
+               "reported in full, the central team also weighs how far your board's plan for it came true, which "
+               "this check cannot see.")
+UNSEEN = {"track_record_weighting": "false"}  # the track record is in the national store, not in the workbook
 
 
 @dataclass(frozen=True)
@@ -70,40 +74,37 @@ def preview(report: Report) -> Preview | None:
     from bcf.national.door import National
 
     round_ = sub.spec.round_id
-    params = rounds.get(round_).params()
-    scratch = _idle.pop() if _idle else _Scratch.new()
-    nat = National.around(scratch.store)
+    params = rounds.get(round_).params(UNSEEN)
+    store = _idle.pop() if _idle else _scratch()
+    nat = National.around(store)
     try:
-        (sid,) = scratch.store.load([(report, "", datetime.now())], round_, "plan")
-        stress.run(nat, round_, params)
-        pv = Preview(round_, stress.assess(nat, sid, params))
-        scratch.store.empty(keep=scratch.kept)
+        with store.transaction(keep=False):  # rolled back: the store is empty again for the next plan
+            (sid,) = store.insert([(report, "", datetime.now())], round_, "plan")
+            stress.run(nat, round_, params)
+            pv = Preview(round_, stress.assess(nat, sid, params))
     except BaseException:
         nat.con.close()
         raise
-    _idle.append(scratch)
+    _idle.append(store)
     return pv
 
 
-@dataclass(frozen=True)
-class _Scratch:
-    """A store in memory that holds one plan at a time."""
+def _scratch() -> Store:
+    """A store in memory that holds one plan at a time, its stress test's tables made already."""
+    from bcf.national import stress
+    from bcf.national.door import National
+    from bcf.store import Store
 
-    store: Store
-    kept: frozenset[str]  # the tables a new store has rows in: the rounds' plans and periods
-
-    @classmethod
-    def new(cls) -> _Scratch:
-        from bcf.store import Store
-
-        store = Store(Path(":memory:"))
-        return cls(store, store.tables_with_rows())
+    store = Store(Path(":memory:"))
+    latest = rounds.latest()
+    stress.run(National.around(store), latest.id, latest.params(UNSEEN))
+    return store
 
 
-_idle: list[_Scratch] = []  # the store of the last preview that finished, emptied, for the next one
+_idle: list[Store] = []  # the store of the last preview that finished, empty again, for the next one
 
 
 def prepare() -> None:
     """Make the store for the next preview ahead of it (a web worker does, before its first upload)."""
     if not _idle:
-        _idle.append(_Scratch.new())
+        _idle.append(_scratch())

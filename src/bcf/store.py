@@ -13,6 +13,8 @@ from __future__ import annotations
 import errno
 import os
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict
 from datetime import datetime
 from functools import cache
@@ -120,8 +122,10 @@ def _look(db: Path) -> None:
 
 
 def _open(db: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """DuckDB's connection; a store in memory holds a plan at a time, which one thread plans and runs fastest."""
     try:
-        return duckdb.connect(str(db), read_only=read_only, config=CONFIG)
+        return duckdb.connect(str(db), read_only=read_only, config={**CONFIG, "threads": 1} if str(db) == ":memory:"
+                              else CONFIG)
     except duckdb.Error as e:
         if "lock" in str(e).lower():
             raise StoreBusy(f"{db} is in use by another run. Wait for it to finish, then try again.") from e
@@ -268,14 +272,18 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.con.close()
 
-    def tables_with_rows(self) -> frozenset[str]:
-        return frozenset(t for (t,) in queries.execute(self.con, "store.tables_with_rows").fetchall())
-
-    def empty(self, keep: frozenset[str]) -> None:
-        """Delete every row of every table but ``keep`` (a scratch store made ready for its next plan)."""
-        empty = queries.text("store.empty_table")
-        tables = queries.execute(self.con, "store.main_tables").fetchall()
-        self.con.execute(";".join(empty.format(table=t) for (t,) in tables if t not in keep))
+    @contextmanager
+    def transaction(self, keep: bool = True) -> Iterator[None]:
+        """A transaction: committed when the block ends well and ``keep`` is true, else rolled back (as when a
+        database itself failed, a full disk, where DuckDB has dropped the transaction already)."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+            self.con.execute("COMMIT" if keep else "ROLLBACK")
+        except BaseException:
+            with suppress(duckdb.Error):
+                self.con.execute("ROLLBACK")
+            raise
 
     def loaded(self, round_: str) -> set[str]:
         """The SHA-256 of every file stored for the round."""
@@ -288,40 +296,35 @@ class Store:
         Either every file of the call is stored whole or none is, so no file is ever partly in. The batch
         calls this per chunk of files; a chunk that fails is retried file by file.
         """
-        con = self.con
-        con.execute("BEGIN TRANSACTION")
-        try:
-            ids = [r[0] for r in queries.execute(con, "store.next_ids", n=len(items)).fetchall()]
-            records: dict[str, list[dict[str, Any]]] = {"submissions": []}
-            rows: dict[tuple[Spec, str], tuple[list[Row], list[int]]] = {}  # by template version and table
-            for sid, (report, sha256, received_at) in zip(ids, items, strict=True):
-                sub = report.submission
-                records["submissions"].append({
-                    "submission_id": sid, "round": round_, "return_kind": report.return_kind or kind,
-                    "period": report.period, "file_name": report.file, "sha256": sha256, "hwb": report.hwb,
-                    "plan_code": report.plan_code, "template_id": sub.template_id if sub else None,
-                    "template_version": sub.version if sub else None, "received_at": received_at,
-                    "status": report.status, "blocking": report.blocking, "advisory": report.advisory})
-                for table, values in _records(report).items():
-                    records.setdefault(table, []).extend({**v, "submission_id": sid} for v in values)
-                if sub is not None and not report.foreign:
-                    for t in sub.spec.tables:
-                        kept, whose = rows.setdefault((sub.spec, t.id), ([], []))
-                        kept += sub.rows(t.id)
-                        whose += [sid] * len(sub.rows(t.id))
-            for table, values in records.items():
-                if values:
-                    self._insert(table, pd.DataFrame(values))
-            for (spec, table), (kept, whose) in rows.items():
-                if kept:
-                    self._insert(table, frame(spec.table(table).columns, kept, submission_id=whose).reset_index())
-            con.execute("COMMIT")
-        except BaseException:
-            try:
-                con.execute("ROLLBACK")
-            except duckdb.Error:  # the database itself failed (a full disk): DuckDB has dropped the transaction
-                pass
-            raise
+        with self.transaction():
+            return self.insert(items, round_, kind)
+
+    def insert(self, items: list[tuple[Report, str, datetime]], round_: str, kind: str) -> list[int]:
+        """Insert checked files and return their submission ids, within the caller's transaction."""
+        ids = [r[0] for r in queries.execute(self.con, "store.next_ids", n=len(items)).fetchall()]
+        records: dict[str, list[dict[str, Any]]] = {"submissions": []}
+        rows: dict[tuple[Spec, str], tuple[list[Row], list[int]]] = {}  # by template version and table
+        for sid, (report, sha256, received_at) in zip(ids, items, strict=True):
+            sub = report.submission
+            records["submissions"].append({
+                "submission_id": sid, "round": round_, "return_kind": report.return_kind or kind,
+                "period": report.period, "file_name": report.file, "sha256": sha256, "hwb": report.hwb,
+                "plan_code": report.plan_code, "template_id": sub.template_id if sub else None,
+                "template_version": sub.version if sub else None, "received_at": received_at,
+                "status": report.status, "blocking": report.blocking, "advisory": report.advisory})
+            for table, values in _records(report).items():
+                records.setdefault(table, []).extend({**v, "submission_id": sid} for v in values)
+            if sub is not None and not report.foreign:
+                for t in sub.spec.tables:
+                    kept, whose = rows.setdefault((sub.spec, t.id), ([], []))
+                    kept += sub.rows(t.id)
+                    whose += [sid] * len(sub.rows(t.id))
+        for table, values in records.items():
+            if values:
+                self._insert(table, pd.DataFrame(values))
+        for (spec, table), (kept, whose) in rows.items():
+            if kept:
+                self._insert(table, frame(spec.table(table).columns, kept, submission_id=whose).reset_index())
         return ids
 
 

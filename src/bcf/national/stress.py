@@ -33,9 +33,8 @@ def run(nat: National, round_: str, chosen: Mapping[str, Parameter]) -> pd.DataF
         con.execute(f"SET VARIABLE {name} = ?", [chosen[name].value])
     track_record.feed_stress(con, round_, chosen)  # each plan's weight from its board's record in the round before
     con.execute(queries.sql("stress.sql")).fetchall()
-    stress = nat.frame("assurance.stress_rows", round=round_)
-    ids = stress["submission_id"].tolist()
-    rows = _decide_each(stress, nat.frame("assurance.findings_of", ids=ids), chosen)
+    stress = nat.rows("assurance.stress_rows", round=round_)
+    rows = _decide_each(stress, nat.rows("assurance.findings_of", ids=[s["submission_id"] for s in stress]), chosen)
     decided = pd.DataFrame([{k: v for k, v in r.items() if k != "why"} for r in rows],  # noqa: F841  # read by name
                            columns=["submission_id", "plan_code", "category", "reasons", "category_untracked"]
                            ).assign(round=round_)
@@ -46,15 +45,16 @@ def run(nat: National, round_: str, chosen: Mapping[str, Parameter]) -> pd.DataF
 def decisions(nat: National, submission_ids: list[int], chosen: Mapping[str, Parameter]) -> dict[int, dict[str, Any]]:
     """Plans' categories and reasons by submission id, decided again from the store after ``run`` (the same
     ``decide``)."""
-    stress = nat.frame("assurance.stress_rows_of", ids=submission_ids)
-    findings = nat.frame("assurance.findings_of", ids=submission_ids)
+    stress = nat.rows("assurance.stress_rows_of", ids=submission_ids)
+    findings = nat.rows("assurance.findings_of", ids=submission_ids)
     return {d["submission_id"]: d for d in _decide_each(stress, findings, chosen)}
 
 
-def _decide_each(stress: pd.DataFrame, findings: pd.DataFrame, chosen: Mapping[str, Parameter]) -> list[dict[str, Any]]:
+def _decide_each(stress: list[dict[str, Any]], findings: list[dict[str, Any]],
+                 chosen: Mapping[str, Parameter]) -> list[dict[str, Any]]:
     """``decide`` for each stress_test row, with its own findings."""
-    by_file = dict(tuple(findings.groupby("submission_id")))
-    return [decide(s, by_file.get(s["submission_id"], findings.iloc[0:0]), chosen) for s in stress.to_dict("records")]
+    by_file = by_submission(findings)
+    return [decide(s, by_file.get(s["submission_id"], []), chosen) for s in stress]
 
 
 def stored(nat: National, submission_ids: list[int], params: Mapping[str, Parameter]) -> dict[int, Stored]:

@@ -136,7 +136,10 @@ def feed_stress(con: duckdb.DuckDBPyConnection, round_: str, chosen: Mapping[str
     """Make the ``track_weights`` table the stress test reads: each plan's weight from its board's record in the
     round before, or no rows when that round has no complete year or the weighting is switched off."""
     prior = prior_round(round_) if chosen["track_record_weighting"].value else None
-    growth = rounds.get(prior).values()["stress"]["trend_growth"] if prior else 0.0
+    if prior is None:  # the stress test makes the table again, empty
+        queries.execute(con, "track_record.no_weights")
+        return
+    growth = rounds.get(prior).values()["stress"]["trend_growth"]
     queries.execute(con, "track_record.feed_stress", round=round_, prior=prior, growth=growth,
                     w_min=chosen["track_weight_min"].value, w_max=chosen["track_weight_max"].value,
                     credibility=chosen["track_record_credibility"].value)
