@@ -121,6 +121,14 @@ def test_a_plan_equal_to_its_outturn_scores_zero_error(two_years: Path, tmp_path
     assert score.saving_realised == pytest.approx(score.saving_planned)
 
 
+def test_one_plans_score_is_its_row_of_the_rounds_scores(two_years: Path) -> None:
+    with door.open_store(two_years) as n:
+        every = track_record.scores(n, ROUND).plans
+        for p in every[::30]:
+            assert p.plan_code is not None and track_record.plan_score(n, ROUND, p.plan_code) == p
+        assert track_record.plan_score(n, ROUND, "E99999999") is None  # no such plan: no score
+
+
 def test_the_same_seed_gives_the_same_scores(two_years: Path, national: Path, tmp_path: Path) -> None:
     db = tmp_path / "again.duckdb"
     shutil.copy(national, db)

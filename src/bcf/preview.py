@@ -80,8 +80,8 @@ def preview(report: Report) -> Preview | None:
     try:
         with store.transaction(keep=False):  # rolled back: the store is empty again for the next plan
             (sid,) = store.insert([(report, "", datetime.now())], round_, "plan")
-            stress.run(nat, round_, params)
-            pv = Preview(round_, stress.assess(nat, sid, params))
+            decided = stress.run(nat, round_, params)
+            pv = Preview(round_, stress.assess(nat, sid, params, decided))
     except BaseException:
         nat.con.close()
         raise

@@ -25,8 +25,9 @@ VARIABLES = ("unit_cost", "trend_growth", "weight_high", "weight_medium", "weigh
              "delivery_scenarios")
 
 
-def run(nat: National, round_: str, chosen: Mapping[str, Parameter]) -> pd.DataFrame:
-    """Compute one round's stress_test, stress_scenarios and assurance in the store; returns its assurance."""
+def run(nat: National, round_: str, chosen: Mapping[str, Parameter]) -> dict[int, dict[str, Any]]:
+    """Compute one round's stress_test, stress_scenarios and assurance in the store; returns each plan's category
+    and reasons by submission id, as ``decisions`` would read them back."""
     con = nat.con
     con.execute("SET VARIABLE round = ?", [round_])
     for name in VARIABLES:
@@ -39,7 +40,7 @@ def run(nat: National, round_: str, chosen: Mapping[str, Parameter]) -> pd.DataF
                            columns=["submission_id", "plan_code", "category", "reasons", "category_untracked"]
                            ).assign(round=round_)
     con.execute(queries.text("assurance.record_categories"))  # DuckDB reads the frame ``decided`` by its name
-    return decided
+    return {r["submission_id"]: r for r in rows}
 
 
 def decisions(nat: National, submission_ids: list[int], chosen: Mapping[str, Parameter]) -> dict[int, dict[str, Any]]:
@@ -57,9 +58,11 @@ def _decide_each(stress: list[dict[str, Any]], findings: list[dict[str, Any]],
     return [decide(s, by_file.get(s["submission_id"], []), chosen) for s in stress]
 
 
-def stored(nat: National, submission_ids: list[int], params: Mapping[str, Parameter]) -> dict[int, Stored]:
-    """Each stress-tested submission's ``Stored``, by submission id, in a few queries however many there are."""
-    decided = decisions(nat, submission_ids, params)
+def stored(nat: National, submission_ids: list[int], params: Mapping[str, Parameter],
+           decided: dict[int, dict[str, Any]] | None = None) -> dict[int, Stored]:
+    """Each stress-tested submission's ``Stored``, by submission id, in a few queries however many there are
+    (``decided``: what ``run`` just decided, when the caller has it)."""
+    decided = decided or decisions(nat, submission_ids, params)
     benefits = by_submission(nat.rows("assurance.benefits_of", ids=submission_ids))
     findings = by_submission(nat.rows("assurance.all_findings_of", ids=submission_ids))
     return {s["submission_id"]: Stored(decided[s["submission_id"]], s, benefits.get(s["submission_id"], []),
@@ -67,6 +70,7 @@ def stored(nat: National, submission_ids: list[int], params: Mapping[str, Parame
             for s in nat.rows("assurance.stress_rows_of", ids=submission_ids)}
 
 
-def assess(nat: National, submission_id: int, params: Mapping[str, Parameter]) -> Assessment:
-    """One plan's category, reasons and actions, from the store after ``run``."""
-    return judge(stored(nat, [submission_id], params)[submission_id], params)
+def assess(nat: National, submission_id: int, params: Mapping[str, Parameter],
+           decided: dict[int, dict[str, Any]] | None = None) -> Assessment:
+    """One plan's category, reasons and actions, from the store after ``run`` (and what it decided)."""
+    return judge(stored(nat, [submission_id], params, decided)[submission_id], params)

@@ -114,7 +114,7 @@ def scores(national: Asks, round_: str) -> TrackRecord:
     return TrackRecord(
         round_, rounds.get(round_).year, s["growth"], s["unit_cost"], _score(nat, "England"),
         tuple(_score(r, r["region_name"]) for r in regions),
-        tuple(_score({**r, "plans": 1}, r["plan_name"]) for r in national.rows("track_record.plans", **args)),
+        tuple(_score({**r, "plans": 1}, r["plan_name"]) for r in national.rows("track_record.plans", plan=None, **args)),
         tuple(national.rows("track_record.national_quarters", **args)))
 
 
@@ -186,10 +186,15 @@ def untracked(stress_row: dict[Any, Any]) -> dict[Any, Any] | None:
             "track_weight": None}
 
 
+def plan_score(national: Asks, round_: str, plan_code: str) -> Score | None:
+    """One plan scored against its round's year, as ``scores`` scores it (None until its year is complete)."""
+    row = next(iter(national.rows("track_record.plans", plan=plan_code, round=round_, **_settings(round_))), None)
+    return _score({**row, "plans": 1}, row["plan_name"]) if row else None
+
+
 def plan_track_record(national: Asks, round_: str, plan_code: str) -> PlanTrackRecord:
     """One plan's track record for its page: its own year scored (if complete) and the weight its claims got."""
-    own = (next((p for p in scores(national, round_).plans if p.plan_code == plan_code), None)
-           if round_ in scored_rounds(national) else None)
+    own = plan_score(national, round_, plan_code)
     try:
         row = next(iter(national.rows("track_record.plan_weight", round=round_, plan_code=plan_code)), None)
     except duckdb.CatalogException:  # the round has not been stress-tested yet
@@ -199,7 +204,7 @@ def plan_track_record(national: Asks, round_: str, plan_code: str) -> PlanTrackR
     prior_code: str = row["prior_round"]
     prior, said = None, None
     if known(row["prior_planned"]):
-        prior = next((p for p in scores(national, prior_code).plans if p.plan_code == plan_code), None)
+        prior = plan_score(national, prior_code, plan_code)
         said = sentence(rounds.get(prior_code).year, row["prior_baseline"], row["prior_planned"], row["prior_actual"])
     return PlanTrackRecord(round_, plan_code, own, prior_code, prior, row["track_weight"], row["track_source"], said)
 
