@@ -251,17 +251,17 @@ def _create(db: Path, state: Path | None) -> None:
 
 
 class Store:
-    """An open store. Opening for writing creates (or extends) the schema and views."""
+    """An open store. Opening for writing creates the store, or extends an existing one's schema and views."""
 
     def __init__(self, db: Path, read_only: bool = False, state: Path | None = None):
-        if not read_only and _to_make(Path(db)):
+        made = not read_only and _to_make(Path(db))
+        if made:
             _create(Path(db), state)
         self.con = connect(db, read_only, state)
-        if not read_only:
+        if not read_only and not made:
             _schema(self.con)
-        self.columns = _columns(self.con)
-        if not read_only:
             _add_plans(self.con)
+        self.columns = _columns(self.con)
 
     def _insert(self, table: str, data: pd.DataFrame) -> None:
         _insert(self.con, self.columns, table, data)
