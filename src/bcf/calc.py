@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from typing import Any, Protocol
 
 _OPS: dict[type, tuple[str, Callable[[Any, Any], Any]]] = {
@@ -41,15 +42,19 @@ class Expr:
             if not ok or (isinstance(node, ast.Call) and getattr(node.func, "id", None) not in _FUNCS):
                 raise ValueError(f"calc {text!r}: {type(node).__name__} is not allowed")
 
-    def names(self) -> set[str]:
-        """Field or column ids the expression reads (``table.column`` for whole columns)."""
+    @cached_property
+    def _names(self) -> frozenset[str]:
         out = set()
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
                 out.add(f"{node.value.id}.{node.attr}")
             elif isinstance(node, ast.Name) and node.id not in _FUNCS:
                 out.add(node.id)
-        return {n for n in out if not any(o.startswith(n + ".") for o in out)}
+        return frozenset(n for n in out if not any(o.startswith(n + ".") for o in out))
+
+    def names(self) -> frozenset[str]:
+        """Field or column ids the expression reads (``table.column`` for whole columns), worked out once."""
+        return self._names
 
     def to_excel(self, res: Resolver) -> str:
         """The Excel formula: blank while an input is blank (as in Python) or when it fails (a division by zero)."""

@@ -41,6 +41,13 @@ def path(*parts: str) -> Path:
     """A path inside the content, e.g. ``path("rules", "catalogue.yaml")``."""
     if parts[0] not in FOLDERS:
         raise ValueError(f"{parts[0]!r} is not a content folder")
+    return _joined(os.environ.get("BCF_CONTENT", ""), parts)
+
+
+@cache
+def _joined(chosen: str, parts: tuple[str, ...]) -> Path:
+    """A path inside the content of ``$BCF_CONTENT`` (or the installed content): made once, asked for in every
+    check many times."""
     return root().joinpath(*parts)
 
 
