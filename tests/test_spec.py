@@ -36,7 +36,7 @@ def test_ids_unique_and_references_resolve(version: str) -> None:
     s = PLAN.spec(version)
     ids = [f.id for f in s.fields] + [t.id for t in s.tables]
     assert len(ids) == len(set(ids))
-    for f in s.fields + [c for t in s.tables for c in t.columns]:
+    for f in [*s.fields, *(c for t in s.tables for c in t.columns)]:
         assert f.list is None or f.list in s.lists or f.list == "hwb", f.id
         if f.calc:
             for name in f.calc.names():

@@ -146,26 +146,34 @@ class Spec:
     period_field: str | None = None  # the field saying which period a return covers (quarterly returns)
     how_to: tuple[str, ...] = ()  # the steps printed on the Guidance sheet
 
-    @property
-    def fields(self) -> list[Field]:
-        return [f for s in self.sheets for f in s.fields]
+    # A specification never changes once loaded, so what is found in it is worked out once (every check asks).
+    @cached_property
+    def fields(self) -> tuple[Field, ...]:
+        return tuple(f for s in self.sheets for f in s.fields)
 
-    @property
-    def tables(self) -> list[Table]:
-        return [t for s in self.sheets for t in s.tables]
+    @cached_property
+    def tables(self) -> tuple[Table, ...]:
+        return tuple(t for s in self.sheets for t in s.tables)
 
-    @property
-    def data_sheets(self) -> list[Sheet]:
-        return [s for s in self.sheets if not s.guidance]
+    @cached_property
+    def data_sheets(self) -> tuple[Sheet, ...]:
+        return tuple(s for s in self.sheets if not s.guidance)
+
+    @cached_property
+    def _by_id(self) -> dict[str, Field | Table]:
+        return {**{t.id: t for t in self.tables}, **{f.id: f for f in self.fields}}  # a field first, as before
 
     def field(self, field_id: str) -> Field:
-        return next(f for f in self.fields if f.id == field_id)
+        found = self._by_id.get(field_id)
+        if not isinstance(found, Field):
+            raise KeyError(f"{self.template_id} has no field {field_id!r}")
+        return found
 
     def table(self, table_id: str) -> Table:
         return next(t for t in self.tables if t.id == table_id)
 
     def has(self, name: str) -> bool:
-        return any(f.id == name for f in self.fields) or any(t.id == name for t in self.tables)
+        return name in self._by_id
 
 
 def _field(raw: dict[str, Any], sheet: str, kinds: dict[str, dict[str, Any]]) -> Field:
