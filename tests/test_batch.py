@@ -214,3 +214,28 @@ def _remove_deep(top: Path) -> None:
                 os.unlink(entry.path)
     for folder in reversed(folders):
         folder.rmdir()
+
+
+def test_a_file_stored_as_values_or_as_a_frame_is_the_same_rows(sample_round: tuple[Path, dict[str, Any]],
+                                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small inserts go in as a VALUES list, large ones as a frame: every table holds the same either way,
+    blanks (a float NaN from a settled calculation) as NULL in both."""
+    from datetime import datetime
+
+    from bcf import intake
+    from bcf.validate import complete, inspect_file
+
+    folder, manifest = sample_round
+    chosen = [f["file"] for f in manifest["files"] if f["defects"]][:25] + [f["file"] for f in manifest["files"]][:5]
+    reports = complete([inspect_file(intake.read(folder / name), ROUND, "plan") for name in chosen])
+    items = [(r, f"sha-{i}", datetime(2015, 4, 1)) for i, r in enumerate(reports)]
+    held = []
+    for small in (0, 10**9):
+        monkeypatch.setattr(store, "SMALL", small)
+        with Store(tmp_path / f"small-{small}.duckdb") as s:
+            for item in items:  # one file a call, as the self-check's preview stores it
+                s.load([item], ROUND, "plan")
+            held.append({t: sorted(repr(r) for r in s.con.execute(
+                f'SELECT * {"EXCLUDE (loaded_at)" if t == "submissions" else ""} FROM "{t}"').fetchall())
+                for t in {*store.data_tables(), "submissions", "findings"}})
+    assert held[0] == held[1] and sum(map(len, held[0].values())) > 1000

@@ -37,6 +37,7 @@ from bcf.validate import Report
 
 # Never fetch or load code because of what a file looks like: a SQLite file or a Parquet path would otherwise make
 # DuckDB download and load an extension from the internet.
+SMALL = 400  # values in one insert up to which a VALUES list beats a frame
 CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoload_known_extensions": False, "autoinstall_known_extensions": False, "allow_community_extensions": False}
 INVALID_BLOCK, BLOCK_ID = (1 << 64) - 1, (1 << 56) - 1  # a header's block pointer: none, and its block id
@@ -263,7 +264,7 @@ class Store:
             _add_plans(self.con)
         self.columns = _columns(self.con)
 
-    def _insert(self, table: str, data: pd.DataFrame) -> None:
+    def _insert(self, table: str, data: pd.DataFrame | list[dict[str, Any]]) -> None:
         _insert(self.con, self.columns, table, data)
 
     def __enter__(self) -> Store:
@@ -321,10 +322,14 @@ class Store:
                     whose += [sid] * len(sub.rows(t.id))
         for table, values in records.items():
             if values:
-                self._insert(table, pd.DataFrame(values))
+                self._insert(table, values)
         for (spec, table), (kept, whose) in rows.items():
-            if kept:
+            if len(kept) * len(spec.table(table).columns) > SMALL:
                 self._insert(table, frame(spec.table(table).columns, kept, submission_id=whose).reset_index())
+            elif kept:
+                ids_ = [c.id for c in spec.table(table).columns]
+                self._insert(table, [{"row": r, **{c: v[c] for c in ids_}, "submission_id": sid}
+                                     for (r, v), sid in zip(kept, whose, strict=True)])
         return ids
 
 
@@ -336,11 +341,23 @@ def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     return out
 
 
-def _insert(con: duckdb.DuckDBPyConnection, columns: dict[str, list[str]], table: str, data: pd.DataFrame) -> None:
-    """Bulk insert: the frame is scanned by DuckDB directly, columns matched by name (those the table has).
-    DuckDB finds the frame by its variable's name, which costs half what registering it does."""
-    incoming = data[[c for c in columns[table] if c in data.columns]]  # noqa: F841  # read by name, below
-    con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming')
+def _insert(con: duckdb.DuckDBPyConnection, columns: dict[str, list[str]], table: str,
+            data: pd.DataFrame | list[dict[str, Any]]) -> None:
+    """Bulk insert, columns matched by name (those the table has). Rows given as dicts holding more than
+    ``SMALL`` values become a frame, which DuckDB scans directly (it finds the frame by its variable's name, at
+    half the cost of registering it); fewer go in as one ``INSERT … VALUES`` with parameters, three times quicker
+    for the one row a file has in most tables. A float NaN is a blank either way (NULL)."""
+    if isinstance(data, list) and sum(map(len, data)) > SMALL:
+        data = pd.DataFrame(data)
+    if isinstance(data, pd.DataFrame):
+        incoming = data[[c for c in columns[table] if c in data.columns]]  # noqa: F841  # read by name, below
+        con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming')
+        return
+    present = set().union(*data)
+    names = [c for c in columns[table] if c in present]
+    quoted, row = ", ".join(f'"{n}"' for n in names), "(" + ", ".join("?" * len(names)) + ")"
+    con.execute(f'INSERT INTO "{table}" ({quoted}) VALUES {", ".join([row] * len(data))}',
+                [None if isinstance(v, float) and v != v else v for r in data for v in (r.get(n) for n in names)])
 
 
 def _add_plans(con: duckdb.DuckDBPyConnection) -> None:
@@ -352,11 +369,11 @@ def _add_plans(con: duckdb.DuckDBPyConnection) -> None:
             for rnd in new for a in rnd.areas.plans()]
     columns = _columns(con)
     if rows:
-        _insert(con, columns, "plans", pd.DataFrame(rows))
+        _insert(con, columns, "plans", rows)
     periods = [{"round": rnd.id, "return_kind": ret.kind, "period": label, "quarter_no": i}
                for rnd in new for ret in rnd.returns.values() for i, label in enumerate(_periods(ret.spec()), 1)]
     if periods:
-        _insert(con, columns, "periods", pd.DataFrame(periods))
+        _insert(con, columns, "periods", periods)
 
 
 def records(con: duckdb.DuckDBPyConnection, query: str, *args: Any) -> list[dict[str, Any]]:
