@@ -50,7 +50,7 @@ def write(spec: Any, filled: Filled, layout: Layout, cached_values: bool) -> byt
     """The xlsx bytes of one workbook: its template's blank workbook with this file's cells and cached values."""
     created = _now()
     blank = _blank(spec, layout)
-    contents = Contents.of(spec, filled, layout, replace(blank.formulas, layout=layout))
+    contents = Contents.of(spec, filled, layout, replace(blank.formulas, layout=layout), blank.formula_text)
     changed = blank.changed(contents.entries)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
@@ -94,6 +94,7 @@ class _Saved:
     sheets: dict[str, _Sheet]  # member name -> the worksheet it holds
     properties: DocumentProperties
     formulas: Formulas
+    formula_text: dict[tuple[str, str], str]
     entries: Entries
 
     def changed(self, entries: Entries) -> dict[str, dict[str, Any]]:
@@ -116,7 +117,7 @@ def _blank(spec: Any, layout: Layout) -> _Saved:
             parts = tuple((i.filename, z.read(i)) for i in z.infolist())
         titles = {ws.path[1:]: ws.title for ws in wb.worksheets}
         sheets = {name: _sheet(titles[name], xml, contents.entries) for name, xml in parts if name in titles}
-        _SAVED[key] = _Saved(parts, sheets, copy(wb.properties), contents.formulas, contents.entries)
+        _SAVED[key] = _Saved(parts, sheets, copy(wb.properties), contents.formulas, contents.formula_text, contents.entries)
     return _SAVED[key]
 
 

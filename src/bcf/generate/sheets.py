@@ -41,11 +41,15 @@ class Contents:
     values: Values
     entries: Entries = field(default_factory=dict)
     cached: Cached = field(default_factory=dict)
+    formula_text: dict[tuple[str, str], str] = field(default_factory=dict)  # each calc cell's formula, once worked out
 
     @classmethod
-    def of(cls, spec: Spec, filled: Filled, layout: Layout, formulas: Formulas) -> Contents:
-        """The contents of a workbook of this template and layout holding ``filled``."""
-        return cls(spec, filled, layout, formulas, Values(spec, filled, rounds.of(spec).round.areas)).fill()
+    def of(cls, spec: Spec, filled: Filled, layout: Layout, formulas: Formulas,
+           formula_text: dict[tuple[str, str], str] | None = None) -> Contents:
+        """The contents of a workbook of this template and layout holding ``filled``; ``formula_text``: the
+        formulas of another workbook of this template and layout, which are the same."""
+        return cls(spec, filled, layout, formulas, Values(spec, filled, rounds.of(spec).round.areas),
+                   formula_text={} if formula_text is None else formula_text).fill()
 
     def fill(self) -> Contents:
         """Work out every data sheet's entries and cached values, and the Checklist's answers."""
@@ -54,7 +58,7 @@ class Contents:
             if not title:
                 continue
             for ref, f, at, data in self.slots(s):
-                value = self.values.in_row(at[0], data or {}, f.id) if at else self.values.of(f.id)
+                value = self.values.in_column(at[0], data or {}, f) if at else self.values.of(f.id)
                 self.entries[(title, ref)] = self._entry(title, ref, f, value, at)
             for t in s.tables:
                 for c in t.columns:
@@ -93,7 +97,9 @@ class Contents:
         if over in self.filled.typed_over:
             return self.filled.typed_over[over]
         self.cached[(title, ref)] = value
-        return f.calc.to_excel(self.formulas.at(f.sheet, at))
+        if (title, ref) not in self.formula_text:
+            self.formula_text[(title, ref)] = f.calc.to_excel(self.formulas.at(f.sheet, at))
+        return self.formula_text[(title, ref)]
 
 
 @dataclass
