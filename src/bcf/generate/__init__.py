@@ -2,10 +2,11 @@
 
 Every cell position, formula, dropdown, bound and checklist item comes from ``spec``. Calculated cells get
 their value computed here too and stored as the formula's cached value, as a spreadsheet program would,
-so a file written here reads back like one saved by Excel. This module assembles the workbook from its
-parts: positions and values (``cells``), looks and validations (``styles``), the data sheets (``sheets``),
-the Lists, Guidance and Checklist sheets (``reference``) and the saved file with its cached values, its
-template-only sheets serialised once a process (``cached``).
+so a file written here reads back like one saved by Excel. The workbook is described once, in ``built``, from its
+parts: positions and values (``cells``), what a submitter's values put in it (``sheets.Contents``), the data
+sheets (``sheets``), looks and validations (``styles``), the Lists, Guidance and Checklist sheets (``reference``)
+and the saved file with its cached values (``cached``). A file is written as a copy of its template's blank
+workbook, built and saved once a process, with its own cells filled in (``copies``).
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from bcf.generate import cached as saved
 from bcf.generate.built import build, template_only
 from bcf.generate.cells import Cached, Filled, Formulas, Layout
 from bcf.generate.sheets import Contents, Entries
+from bcf.spec import Spec
 
 CORE = "docProps/core.xml"
 _CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"((?: [a-z]+="[^"]*")*) ?(?:/>|>.*?</c>)', re.S)
@@ -46,7 +47,7 @@ _SCRATCH = Workbook().active  # where a value of an unusual type is written by o
 MAX_TEXT = 32767  # characters in a cell; openpyxl cuts longer text
 
 
-def write(spec: Any, filled: Filled, layout: Layout, cached_values: bool) -> bytes:
+def write(spec: Spec, filled: Filled, layout: Layout, cached_values: bool) -> bytes:
     """The xlsx bytes of one workbook: its template's blank workbook with this file's cells and cached values."""
     created = _now()
     blank = _blank(spec, layout)
@@ -107,7 +108,7 @@ class _Saved:
         return out
 
 
-def _blank(spec: Any, layout: Layout) -> _Saved:
+def _blank(spec: Spec, layout: Layout) -> _Saved:
     """The blank workbook of this template and layout, built and saved the first time it is asked for."""
     key = (spec, *(tuple(sorted(getattr(layout, f.name).items())) for f in fields(layout)))
     if key not in _SAVED:
@@ -133,6 +134,7 @@ def _sheet(title: str, xml: bytes, entries: Entries) -> _Sheet:
 
 
 def _now() -> datetime.datetime:
+    """Now, as openpyxl dates a workbook: UTC, without a time zone."""
     return datetime.datetime.now(tz=datetime.UTC).replace(tzinfo=None)
 
 
