@@ -13,6 +13,7 @@ workbook, byte for byte), and each formula given its value.
 from __future__ import annotations
 
 import datetime
+import functools
 import io
 import math
 import re
@@ -31,6 +32,7 @@ from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.packaging.core import DocumentProperties
 from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.utils.datetime import to_excel
+from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.xml.functions import tostring
 
 from bcf.generate import cached as saved
@@ -43,7 +45,6 @@ CORE = "docProps/core.xml"
 _CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"((?: [a-z]+="[^"]*")*) ?(?:/>|>.*?</c>)', re.S)
 _STYLE = re.compile(rb' s="[0-9]+"')
 _SAVED: dict[Hashable, _Saved] = {}  # (specification, layout) -> its blank workbook as saved, for this process
-_SCRATCH = Workbook().active  # where a value of an unusual type is written by openpyxl itself
 MAX_TEXT = 32767  # characters in a cell; openpyxl cuts longer text
 
 
@@ -170,12 +171,19 @@ def _plain(text: str) -> bool:
         and not ILLEGAL_CHARACTERS_RE.search(text)
 
 
+@functools.cache
+def _scratch() -> Worksheet:
+    """A worksheet where a value of an unusual type is typed by openpyxl itself."""
+    return Workbook().active
+
+
 def _by_openpyxl(ref: str, style: bytes, value: Any) -> bytes:
     """A cell of any other value, typed and written by openpyxl itself (a formula's value is filled in later)."""
     row, column = coordinate_to_tuple(ref)
+    scratch = _scratch()
     out = io.BytesIO()
     with xmlfile(out) as xf, xf.element("sheetData"):
-        write_cell(xf, _SCRATCH, Cell(_SCRATCH, row=row, column=column, value=value), False)
+        write_cell(xf, scratch, Cell(scratch, row=row, column=column, value=value), False)
     xml = out.getvalue().removeprefix(b"<sheetData>").removesuffix(b"</sheetData>")
     start = b'<c r="%s"' % ref.encode()
     return start + style + xml.removeprefix(start)
