@@ -2,70 +2,32 @@
 
 Every cell position, formula, dropdown, bound and checklist item comes from ``spec``. Calculated cells get
 their value computed here too and stored as the formula's cached value, as a spreadsheet program would,
-so a file written here reads back like one saved by Excel. This module assembles the workbook from its
-parts: positions and values (``cells``), looks and validations (``styles``), the data sheets (``sheets``),
-the Lists, Guidance and Checklist sheets (``reference``) and the saved file with its cached values, its
-template-only sheets serialised once a process (``cached``).
+so a file written here reads back like one saved by Excel. The workbook is described once, in ``built``, from its
+parts: positions and values (``cells``), what a submitter's values put in it (``sheets.Contents``), the data
+sheets (``sheets``), looks and validations (``styles``), the Lists, Guidance and Checklist sheets (``reference``)
+and the saved file with its cached values (``cached``). A file is written as a copy of its template's blank
+workbook, built and saved once a process, with its own cells filled in (``copies``).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Hashable
 from pathlib import Path
-
-from openpyxl import Workbook
 
 from bcf import rounds
 from bcf.areas import Area
 from bcf.errors import UnknownArea
-from bcf.generate import cached as saved
-from bcf.generate.cells import Cached, Filled, Formulas, Layout, Values, quote
-from bcf.generate.reference import Checklist, hide_lists, write_guidance, write_lists
-from bcf.generate.sheets import DataSheets
-from bcf.generate.styles import Styles, Validations
-from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET, Spec
+from bcf.generate import copies
+from bcf.generate.cells import Filled, Layout, quote
+from bcf.spec import Spec
 
 __all__ = ["Filled", "Layout", "new_template", "quote", "write_workbook"]
-
-
-def build(spec: Spec, filled: Filled, layout: Layout) -> tuple[Workbook, Cached]:
-    """The workbook, and the value each of its formulas computes."""
-    wb = Workbook()
-    wb.remove(wb.active)
-    rnd = rounds.of(spec).round
-    lists = write_lists(wb, spec, rnd.areas)
-    checks = rnd.values()["checks"]
-    data = DataSheets(spec, filled, layout, Formulas(spec, layout, lists.lookup_range, lists.lookup_columns),
-                      Values(spec, filled, rnd.areas), Styles(wb),
-                      Validations(lists.dropdowns, (checks["date_earliest"], checks["date_latest"]), spec.deadline))
-    for s in spec.sheets:
-        if not layout.title(s.name):
-            continue
-        ws = wb.create_sheet(layout.title(s.name))
-        if s.guidance:
-            write_guidance(ws, spec)
-        else:
-            data.write(ws, s)
-    Checklist(spec, layout, filled, data.values, data.cached).write(wb.create_sheet(CHECKLIST_SHEET))
-    hide_lists(wb)
-    wb.calculation.fullCalcOnLoad = True
-    return wb, data.cached
-
-
-def template_only(spec: Spec, layout: Layout) -> dict[str, Hashable]:
-    """The sheets whose content depends on the template (and the sheets the layout keeps) alone, by title: the
-    Lists sheet and the Guidance, written before any sheet that holds what was typed."""
-    key = (spec, tuple(sorted(layout.titles.items())))
-    return {LISTS_SHEET: key, **{layout.title(s.name): key for s in spec.sheets if s.guidance and layout.title(s.name)}}
 
 
 def write_workbook(spec: Spec, path: Path | io.BytesIO, filled: Filled | None = None, layout: Layout | None = None,
                    cached_values: bool = True) -> None:
     """Write one workbook: blank when ``filled`` is None; ``cached_values=False`` mimics a never-opened file."""
-    layout = layout or Layout()
-    wb, cached = build(spec, filled or Filled(), layout)
-    data = saved.save(wb, cached if cached_values else None, template_only(spec, layout))
+    data = copies.write(spec, filled or Filled(), layout or Layout(), cached_values)
     if isinstance(path, io.BytesIO):
         path.write(data)
     else:

@@ -133,10 +133,12 @@ class Values:
 
     def in_row(self, t: Table, row: Row, name: str) -> Any:
         """A value as seen from a table row: the row's own columns first, then fields."""
-        if not any(c.id == name for c in t.columns):
-            return self.of(name)
-        col = t.column(name)
-        return col.calc.evaluate(lambda n: self.in_row(t, row, n)) if col.calc else row.get(name)
+        col = next((c for c in t.columns if c.id == name), None)
+        return self.of(name) if col is None else self.in_column(t, row, col)
+
+    def in_column(self, t: Table, row: Row, col: Field) -> Any:
+        """A table row's value in one of its columns: typed, or calculated from the row."""
+        return col.calc.evaluate(lambda n: self.in_row(t, row, n)) if col.calc else row.get(col.id)
 
     def _lookup(self, key: Any, column: str) -> Any:
         a = self.areas.find(key)

@@ -114,23 +114,30 @@ class Item(NamedTuple):
     ok: bool
 
 
-@dataclass
+@dataclass(frozen=True)
 class Checklist:
-    """The Checklist sheet, with the value each checker shows now (stored as its cached value)."""
+    """The Checklist sheet, and the value each checker shows now (stored as its cached value)."""
 
     spec: Spec
     layout: Layout
     filled: Filled
     values: Values
-    cached: Cached
 
     def write(self, ws: Worksheet) -> None:
         """Headings, one checker per required item, one per sheet, and the overall result (repeated at the top)."""
         _checklist_heading(ws)
-        total = self._roll_up(ws, self._items(ws))
+        items, per_sheet = self._items()
+        for row, title, item in items:
+            self._item_row(ws, row, title, item)
+        summary, total = _roll_up_rows(per_sheet)
+        ws[f"C{summary}"], ws[f"C{summary}"].font = "Sheet complete", BOLD
+        for r, (name, first, last) in enumerate(per_sheet, summary + 1):
+            ws[f"B{r}"], ws[f"C{r}"] = self.layout.title(name), f"All items on {name}"
+            ws[f"E{r}"] = _all_yes(first, last)
+        ws[f"C{total}"], ws[f"C{total}"].font = "Complete template", font(12)
+        ws[f"E{total}"] = _all_yes(summary + 1, summary + len(per_sheet))
         ws[f"C{TOTAL_ROW}"], ws[f"C{TOTAL_ROW}"].font = "Complete template (all items below)", font(12)
         ws[f"E{TOTAL_ROW}"] = f"=E{total}"
-        self.cached[(CHECKLIST_SHEET, f"E{TOTAL_ROW}")] = self.cached[(CHECKLIST_SHEET, f"E{total}")]
         ws.freeze_panes = f"B{CHECKLIST_HEADER_ROW + 1}"
         checks = f"E{TOTAL_ROW}:E{total}"
         ws.conditional_formatting.add(checks, CellIsRule(operator="equal", formula=['"No"'], fill=RED))
@@ -138,45 +145,40 @@ class Checklist:
         protect_and_page(ws)
         ws.print_title_rows = f"{CHECKLIST_HEADER_ROW}:{CHECKLIST_HEADER_ROW}"
 
-    def _items(self, ws: Worksheet) -> list[tuple[str, int, int]]:
-        """One row per required item, sheet by sheet; (sheet, first row, last row) of each sheet with items."""
-        row, per_sheet = CHECKLIST_HEADER_ROW + 1, []
+    def answers(self) -> Cached:
+        """What each checker shows now: Yes or No per item, per sheet, for the whole template and at the top."""
+        items, per_sheet = self._items()
+        out: Cached = {(CHECKLIST_SHEET, f"E{row}"): "Yes" if item.ok else "No" for row, _, item in items}
+        summary, total = _roll_up_rows(per_sheet)
+        rolled = [(summary + 1 + k, first, last) for k, (_, first, last) in enumerate(per_sheet)]
+        rolled.append((total, summary + 1, summary + len(per_sheet)))
+        for row, first, last in rolled:
+            done = all(out[(CHECKLIST_SHEET, f"E{r}")] == "Yes" for r in range(first, last + 1))
+            out[(CHECKLIST_SHEET, f"E{row}")] = "Yes" if done else "No"
+        out[(CHECKLIST_SHEET, f"E{TOTAL_ROW}")] = out[(CHECKLIST_SHEET, f"E{total}")]
+        return out
+
+    def _items(self) -> tuple[list[tuple[int, str, Item]], list[tuple[str, int, int]]]:
+        """Each required item with its row and sheet title, sheet by sheet; (sheet, first row, last row) of each
+        sheet with items."""
+        row, items, per_sheet = CHECKLIST_HEADER_ROW + 1, [], []
         for s in self.spec.data_sheets:
             title = self.layout.title(s.name)
             if not title:
                 continue
             first = row
             for item in self._sheet_items(s):
-                self._item_row(ws, row, title, item)
+                items.append((row, title, item))
                 row += 1
             if row > first:
                 per_sheet.append((s.name, first, row - 1))
-        return per_sheet
+        return items, per_sheet
 
     def _item_row(self, ws: Worksheet, row: int, title: str, item: Item) -> None:
         ws[f"B{row}"], ws[f"C{row}"], ws[f"D{row}"], ws[f"E{row}"] = title, item.label, f"Go to {item.target}", item.formula
         ws[f"D{row}"].hyperlink = Hyperlink(ref=f"D{row}", location=f"{quote(title)}!{item.target}",
                                             tooltip=f"Go to {title} {item.target}")
         ws[f"D{row}"].font = LINK_FONT
-        self.cached[(CHECKLIST_SHEET, f"E{row}")] = "Yes" if item.ok else "No"
-
-    def _roll_up(self, ws: Worksheet, per_sheet: list[tuple[str, int, int]]) -> int:
-        """Below the items: one checker per sheet, then one for the whole template; the latter's row."""
-        summary = (per_sheet[-1][2] if per_sheet else CHECKLIST_HEADER_ROW) + 2  # one empty row after the items
-        ws[f"C{summary}"], ws[f"C{summary}"].font = "Sheet complete", BOLD
-        for r, (name, first, last) in enumerate(per_sheet, summary + 1):
-            ws[f"B{r}"], ws[f"C{r}"] = self.layout.title(name), f"All items on {name}"
-            self._all_yes(ws, r, first, last)
-        total = summary + len(per_sheet) + 2
-        ws[f"C{total}"], ws[f"C{total}"].font = "Complete template", font(12)
-        self._all_yes(ws, total, summary + 1, summary + len(per_sheet))
-        return total
-
-    def _all_yes(self, ws: Worksheet, row: int, first: int, last: int) -> None:
-        """A checker that is Yes when every checker in rows first..last is."""
-        ws[f"E{row}"] = f'=IF(COUNTIF(E{first}:E{last},"No")=0,"Yes","No")'
-        done = all(self.cached[(CHECKLIST_SHEET, f"E{r}")] == "Yes" for r in range(first, last + 1))
-        self.cached[(CHECKLIST_SHEET, f"E{row}")] = "Yes" if done else "No"
 
     def _sheet_items(self, s: Sheet) -> Iterator[Item]:
         """The required items of one sheet: its required inputs, then each table's required columns."""
@@ -198,6 +200,17 @@ class Checklist:
                                f'=IF(COUNTA({cells})={len(t.fixed_rows)},"Yes","No")', len(typed) == len(t.fixed_rows))
                 else:
                     yield Item(f"{t.label}: at least one row", target, f'=IF(COUNTA({cells})>0,"Yes","No")', bool(typed))
+
+
+def _roll_up_rows(per_sheet: list[tuple[str, int, int]]) -> tuple[int, int]:
+    """Below the items, one empty row on: the "Sheet complete" heading's row, then the whole template's."""
+    summary = (per_sheet[-1][2] if per_sheet else CHECKLIST_HEADER_ROW) + 2
+    return summary, summary + len(per_sheet) + 2
+
+
+def _all_yes(first: int, last: int) -> str:
+    """A checker that is Yes when every checker in rows first..last is."""
+    return f'=IF(COUNTIF(E{first}:E{last},"No")=0,"Yes","No")'
 
 
 def _checklist_heading(ws: Worksheet) -> None:

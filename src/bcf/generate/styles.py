@@ -14,8 +14,9 @@ from datetime import date
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import TIME_FORMATS, Cell
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Protection, Side
+from openpyxl.styles.numbers import BUILTIN_FORMATS_REVERSE
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -63,6 +64,17 @@ class Styles:
                 protection=UNLOCKED if role == "input" else Protection(locked=True)))
             self.names.add(name)
         return name
+
+
+def register_time_formats(wb: Workbook) -> None:
+    """Register the formats openpyxl gives a date or time as it is typed into a cell, before any is typed.
+
+    openpyxl registers such a format in the workbook even when the cell's style then replaces it, so without this
+    a workbook's styles would depend on whether a date was typed, not on the template alone.
+    """
+    for fmt in TIME_FORMATS.values():
+        if fmt not in BUILTIN_FORMATS_REVERSE:
+            wb._number_formats.add(fmt)
 
 
 def style_header(cell: Cell) -> None:
