@@ -78,7 +78,7 @@ def test_the_reference_worked_example(tmp_path: Path) -> None:
     assert half == pytest.approx((938.7, 938.7, 657.09, 281.61, 438.7))
     assert trend == pytest.approx((0, 1877.4, 2950.2))
     # findings: the NEL saving is priced at £2,000 (BCF-CONS-002) and the claimed volume exceeds the plan
-    assert decided.category.tolist() == ["Approved subject to conditions"]
+    assert [d["category"] for d in decided.values()] == ["Approved subject to conditions"]
 
 
 def _by_hand(plan: samples.Plan, c: float = 1490) -> dict[str, float]:
