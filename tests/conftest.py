@@ -12,7 +12,7 @@ import json
 import os
 import random
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from filelock import FileLock
 from bcf import samples
 from bcf.generate import Filled, Layout, write_workbook
 from bcf.read import Submission, read_submission
-from tests.support import AREAS, PLAN, ROUND, SEED
+from tests.support import AREAS, BROWSER_ARGS, CHROMIUM, PLAN, ROUND, SEED
 
 
 def shared(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
@@ -129,6 +129,19 @@ def habit_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     folder = shared(tmp_path_factory, "habits", build_all)
     return {h.name: folder / h.file for h in HABITS.values()}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, started once for a test file; each test opens its own pages (each in a context of its own)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
 
 
 @pytest.fixture

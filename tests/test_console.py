@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -14,7 +15,7 @@ from bcf.batch import run_batch
 from bcf.cli import main
 from bcf.web import Settings, create_app
 from bcf.web.console import ConsoleSettings
-from tests.support import BROWSER_ARGS, CHROMIUM, advisory_plan, category_of, plan_for, serving, write_plan
+from tests.support import CHROMIUM, advisory_plan, category_of, plan_for, serving, write_plan
 
 PASSWORD = "correct horse battery staple"
 LONDON = "E09000002"  # Barking and Dagenham, in London; Leeds is in Yorkshire and The Humber
@@ -127,73 +128,61 @@ def served(console_files: tuple[Path, Path], tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-def test_accepting_an_explanation_in_a_browser(served: str) -> None:
+def test_accepting_an_explanation_in_a_browser(served: str, browser: Any) -> None:
     from axe_playwright_python.sync_playwright import Axe
-    from playwright.sync_api import sync_playwright
 
     axe = Axe()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(served + "/console/")
-            assert page.url.endswith("/console/login")
-            violations = {"login": axe.run(page).violations_count}
-            page.fill("#name", "ann")
-            page.fill("#password", PASSWORD)
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(re.compile(r"/console/2015-16/plan/$"))
-            violations["round"] = axe.run(page).violations_count
-            page.get_by_role("link", name="Leeds").click()
-            assert "Approved with support" in page.locator(".lead").inner_text()
-            violations["plan"] = axe.run(page).violations_count
-            page.get_by_label("Reason for your decision").fill("The netting was agreed with the region")
-            page.get_by_role("button", name="Accept").click()
-            page.wait_for_selector(".notice")
-            assert "Recorded" in page.locator(".notice").inner_text()
-            lead = page.locator(".lead").inner_text()
-            assert "category Approved" in lead and "Approved with support" not in lead
-            page.get_by_role("link", name="Preview the letter").click()
-            assert "Accepted: The netting was agreed with the region" in page.content()
-            assert "Assurance category: Approved" in page.locator(".category").inner_text()
-            page.goto(served + "/console/decisions")
-            assert "The netting was agreed with the region" in page.content()
-            violations["decisions"] = axe.run(page).violations_count
-            assert violations == dict.fromkeys(violations, 0)
-        finally:
-            browser.close()
+    page = browser.new_page()
+    page.goto(served + "/console/")
+    assert page.url.endswith("/console/login")
+    violations = {"login": axe.run(page).violations_count}
+    page.fill("#name", "ann")
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/console/2015-16/plan/$"))
+    violations["round"] = axe.run(page).violations_count
+    page.get_by_role("link", name="Leeds").click()
+    assert "Approved with support" in page.locator(".lead").inner_text()
+    violations["plan"] = axe.run(page).violations_count
+    page.get_by_label("Reason for your decision").fill("The netting was agreed with the region")
+    page.get_by_role("button", name="Accept").click()
+    page.wait_for_selector(".notice")
+    assert "Recorded" in page.locator(".notice").inner_text()
+    lead = page.locator(".lead").inner_text()
+    assert "category Approved" in lead and "Approved with support" not in lead
+    page.get_by_role("link", name="Preview the letter").click()
+    assert "Accepted: The netting was agreed with the region" in page.content()
+    assert "Assurance category: Approved" in page.locator(".category").inner_text()
+    page.goto(served + "/console/decisions")
+    assert "The netting was agreed with the region" in page.content()
+    violations["decisions"] = axe.run(page).violations_count
+    assert violations == dict.fromkeys(violations, 0)
 
 
-def test_the_overview_puts_what_waits_first_and_is_searched_and_sorted_in_a_browser(served: str) -> None:
+def test_the_overview_puts_what_waits_first_and_is_searched_and_sorted_in_a_browser(served: str, browser: Any) -> None:
     from axe_playwright_python.sync_playwright import Axe
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        try:
-            for width in (1280, 390):
-                page = browser.new_page(viewport={"width": width, "height": 844})
-                page.goto(served + "/console/login")
-                page.fill("#name", "ann")
-                page.fill("#password", PASSWORD)
-                page.get_by_role("button", name="Sign in").click()
-                page.wait_for_url(re.compile(r"/console/2015-16/plan/$"))
-                assert page.locator("h1").inner_text() == "Round 2015-16: waiting for a decision"
-                rows = page.locator("tbody tr")
-                assert rows.count() == 1 and "Leeds" in rows.first.inner_text()  # only Leeds has an explanation waiting
-                assert Axe().run(page).violations_count == 0
-                page.get_by_role("link", name=re.compile(r"^Every plan")).click()
-                assert page.locator("tbody tr").count() == 2
-                page.get_by_label("Plan name").fill("bark")
-                page.get_by_role("button", name="Show").click()
-                assert page.locator("tbody tr td:first-child").all_inner_texts() == ["Barking and Dagenham"]
-                page.get_by_label("Plan name").fill("")
-                page.get_by_label("Order").select_option("name")
-                page.get_by_role("button", name="Show").click()
-                assert page.locator("tbody tr td:first-child").all_inner_texts() == ["Barking and Dagenham", "Leeds"]
-                assert page.get_by_role("link", name="2015-16", exact=True).count() == 1  # the round switcher
-                assert Axe().run(page).violations_count == 0
-                assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing wider than the screen
-                page.close()
-        finally:
-            browser.close()
+    for width in (1280, 390):
+        page = browser.new_page(viewport={"width": width, "height": 844})
+        page.goto(served + "/console/login")
+        page.fill("#name", "ann")
+        page.fill("#password", PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(re.compile(r"/console/2015-16/plan/$"))
+        assert page.locator("h1").inner_text() == "Round 2015-16: waiting for a decision"
+        rows = page.locator("tbody tr")
+        assert rows.count() == 1 and "Leeds" in rows.first.inner_text()  # only Leeds has an explanation waiting
+        assert Axe().run(page).violations_count == 0
+        page.get_by_role("link", name=re.compile(r"^Every plan")).click()
+        assert page.locator("tbody tr").count() == 2
+        page.get_by_label("Plan name").fill("bark")
+        page.get_by_role("button", name="Show").click()
+        assert page.locator("tbody tr td:first-child").all_inner_texts() == ["Barking and Dagenham"]
+        page.get_by_label("Plan name").fill("")
+        page.get_by_label("Order").select_option("name")
+        page.get_by_role("button", name="Show").click()
+        assert page.locator("tbody tr td:first-child").all_inner_texts() == ["Barking and Dagenham", "Leeds"]
+        assert page.get_by_role("link", name="2015-16", exact=True).count() == 1  # the round switcher
+        assert Axe().run(page).violations_count == 0
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing wider than the screen
+        page.close()

@@ -93,12 +93,13 @@ def _parts(data: bytes) -> dict[str, bytes]:
 
 def test_a_copy_is_the_workbook_built_cell_by_cell(cases: list[tuple[str, Plan]]) -> None:
     for name, p in cases:
-        copy, built = _parts(_written(p)), _parts(save_built(p.spec, p.filled, p.layout, p.cached_values))
+        copy_data, built_data = _written(p), save_built(p.spec, p.filled, p.layout, p.cached_values)
+        copy, built = _parts(copy_data), _parts(built_data)
         assert list(copy) == list(built), name
         different = [part for part in copy if part != CORE and copy[part] != built[part]]
         assert not different, (name, different)
-        assert read_submission(io.BytesIO(_written(p)), name=name) == read_submission(io.BytesIO(
-            save_built(p.spec, p.filled, p.layout, p.cached_values)), name=name), name
+        assert read_submission(io.BytesIO(copy_data), name=name) == read_submission(io.BytesIO(built_data),
+                                                                                     name=name), name
 
 
 def _same(found: Any, typed: Any) -> bool:

@@ -82,23 +82,17 @@ def test_no_text_in_the_report_prints_below_8_pt(pages: dict[str, Path]) -> None
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
-def test_every_page_passes_axe_and_fits_a_phone(pages: dict[str, Path]) -> None:
+def test_every_page_passes_axe_and_fits_a_phone(pages: dict[str, Path], browser: Any) -> None:
     from axe_playwright_python.sync_playwright import Axe
-    from playwright.sync_api import sync_playwright
 
     axe = Axe()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--headless", "--disable-gpu"])
-        try:
-            for width in (1280, 390):
-                page = browser.new_page(viewport={"width": width, "height": 800})
-                for name in ("check", "index", "letter", "letter2", "report"):
-                    page.goto(pages[name].as_uri())
-                    found = axe.run(page, options=None).response["violations"]
-                    assert found == [], (name, width, [(v["id"], len(v["nodes"])) for v in found])
-                    if width == 390:
-                        scroll = page.evaluate("document.documentElement.scrollWidth")
-                        assert scroll <= 390, f"{name} is {scroll} px wide on a 390 px phone"
-                page.close()
-        finally:
-            browser.close()
+    for width in (1280, 390):
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        for name in ("check", "index", "letter", "letter2", "report"):
+            page.goto(pages[name].as_uri())
+            found = axe.run(page, options=None).response["violations"]
+            assert found == [], (name, width, [(v["id"], len(v["nodes"])) for v in found])
+            if width == 390:
+                scroll = page.evaluate("document.documentElement.scrollWidth")
+                assert scroll <= 390, f"{name} is {scroll} px wide on a 390 px phone"
+        page.close()

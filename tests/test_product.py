@@ -7,7 +7,6 @@ import random
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from bcf.letters import write_letters
 from bcf.national import stress
 from bcf.national.door import open_store
 from bcf.web import Settings, create_app
-from tests.support import AREAS, BROWSER_ARGS, CHROMIUM, PLAN, ROUND, serving
+from tests.support import AREAS, CHROMIUM, PLAN, ROUND, serving
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
@@ -46,18 +45,6 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     write_workbook(bad.spec, paths["bad"], bad.filled)
     write_workbook(weak.spec, paths["weak"], weak.filled)
     return paths
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def violations(page: Any) -> list[tuple[str, int]]:

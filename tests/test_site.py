@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bcf.site import write_site
-from tests.support import BROWSER_ARGS, CHROMIUM, ROUND, copy_store
+from tests.support import CHROMIUM, ROUND, copy_store
 
 
 @pytest.fixture(scope="module")
@@ -46,51 +47,39 @@ def test_every_page_leads_back_to_the_index(site: Path) -> None:
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
-def test_every_kind_of_page_passes_axe_and_fits_a_phone(site: Path) -> None:
+def test_every_kind_of_page_passes_axe_and_fits_a_phone(site: Path, browser: Any) -> None:
     from axe_playwright_python.sync_playwright import Axe
-    from playwright.sync_api import sync_playwright
 
     root = site.parent
     kinds = [site, root / "report" / f"national-assurance-report-{ROUND}.html", root / "letters" / ROUND / "index.html",
              next((root / "letters" / ROUND).glob("letter-*.html")), root / "monitoring" / ROUND / "quarter-4" /
              "monitoring-report.html", root / "monitoring" / ROUND / "quarter-4" / "notes" / "index.html",
              next((root / "monitoring" / ROUND / "quarter-1" / "notes").glob("note-*.html"))]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        try:
-            for width in (1280, 390):
-                page = browser.new_page(viewport={"width": width, "height": 800})
-                for path in kinds:
-                    page.goto(path.as_uri())
-                    found = Axe().run(page, options=None).response["violations"]
-                    assert found == [], (path.name, width, [(v["id"], len(v["nodes"])) for v in found])
-                    if width == 390:
-                        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path.name
-                page.close()
-        finally:
-            browser.close()
+    for width in (1280, 390):
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        for path in kinds:
+            page.goto(path.as_uri())
+            found = Axe().run(page, options=None).response["violations"]
+            assert found == [], (path.name, width, [(v["id"], len(v["nodes"])) for v in found])
+            if width == 390:
+                assert page.evaluate("document.documentElement.scrollWidth") <= 390, path.name
+        page.close()
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
-def test_a_reader_goes_round_the_site_in_a_browser(site: Path) -> None:
+def test_a_reader_goes_round_the_site_in_a_browser(site: Path, browser: Any) -> None:
     from axe_playwright_python.sync_playwright import Axe
-    from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        try:
-            for width in (1280, 390):
-                page = browser.new_page(viewport={"width": width, "height": 800})
-                page.goto(site.as_uri())
-                assert Axe().run(page, options=None).response["violations"] == []
-                page.get_by_role("link", name="National assurance report").first.click()
-                assert "national assurance report" in page.title()
-                page.get_by_role("link", name="The letters").click()
-                assert page.title().startswith("Feedback letters")
-                page.get_by_role("link", name="All reports").click()
-                assert page.url == site.as_uri()
-                page.get_by_role("link", name="Quarter 4: area notes").click()
-                assert Axe().run(page, options=None).response["violations"] == []
-                page.close()
-        finally:
-            browser.close()
+    for width in (1280, 390):
+        page = browser.new_page(viewport={"width": width, "height": 800})
+        page.goto(site.as_uri())
+        assert Axe().run(page, options=None).response["violations"] == []
+        page.get_by_role("link", name="National assurance report").first.click()
+        assert "national assurance report" in page.title()
+        page.get_by_role("link", name="The letters").click()
+        assert page.title().startswith("Feedback letters")
+        page.get_by_role("link", name="All reports").click()
+        assert page.url == site.as_uri()
+        page.get_by_role("link", name="Quarter 4: area notes").click()
+        assert Axe().run(page, options=None).response["violations"] == []
+        page.close()

@@ -25,7 +25,7 @@ from bcf.validate import check_file
 from bcf.web import App, Settings, create_app
 from bcf.web.app import cap_bytes
 from bcf.web.results import findings_csv, neutral
-from tests.support import AREAS, BROWSER_ARGS, CHROMIUM, PLAN, plan_for, serving
+from tests.support import AREAS, CHROMIUM, PLAN, plan_for, serving
 
 SECURITY = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
 SCRIPT = "<script>alert(1)</script>"
@@ -302,43 +302,36 @@ def served(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-def test_in_a_browser(served: str, workbooks: dict[str, Path]) -> None:
-    from playwright.sync_api import sync_playwright
+def test_in_a_browser(served: str, workbooks: dict[str, Path], browser: Any) -> None:
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("dialog", lambda d: problems.append(f"dialog: {d.message}"))
+    page.goto(served + "/")
+    assert page.locator("h1").inner_text() == "Check your Better Care Fund plan before you submit it"
+    focus = []
+    for _ in range(3):  # keyboard order: skip link, service name, then the file to check
+        page.keyboard.press("Tab")
+        focus.append(page.evaluate("document.activeElement.id || document.activeElement.textContent"))
+    assert focus == ["Skip to main content", "Better Care Fund plan self-check", "workbook"]
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        try:
-            page = browser.new_page()
-            problems: list[str] = []
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("dialog", lambda d: problems.append(f"dialog: {d.message}"))
-            page.goto(served + "/")
-            assert page.locator("h1").inner_text() == "Check your Better Care Fund plan before you submit it"
-            focus = []
-            for _ in range(3):  # keyboard order: skip link, service name, then the file to check
-                page.keyboard.press("Tab")
-                focus.append(page.evaluate("document.activeElement.id || document.activeElement.textContent"))
-            assert focus == ["Skip to main content", "Better Care Fund plan self-check", "workbook"]
-
-            page.set_input_files("#workbook", str(workbooks["bad"]))
-            start = time.perf_counter()
-            page.get_by_role("button", name="Check the workbook").click()
-            page.wait_for_selector(".verdict-title")
-            seconds = time.perf_counter() - start
-            assert page.locator(".verdict-title").inner_text() == "Not ready to submit"
-            cells = page.locator("table.table tbody td.col-cell").all_inner_texts()
-            assert cells == ["C12", "C11"]
-            assert page.get_by_role("cell", name=SCRIPT, exact=True).count() == 1  # shown as text, never run
-            assert page.get_by_role("link", name=re.compile("About check BCF-CELL-006")).count() == 1
-            with page.expect_download() as info:
-                page.get_by_role("link", name=re.compile("A copy of your workbook")).click()
-            assert info.value.suggested_filename == "E08000035-marked-up.xlsx"
-            wb = openpyxl.load_workbook(io.BytesIO(info.value.path().read_bytes()))
-            assert wb.sheetnames[0] == "Findings"
-            assert not problems, problems  # no script ran, nothing blocked by the CSP, no missing file
-            assert seconds < 10, f"upload to results took {seconds:.1f}s"
-        finally:
-            browser.close()
+    page.set_input_files("#workbook", str(workbooks["bad"]))
+    start = time.perf_counter()
+    page.get_by_role("button", name="Check the workbook").click()
+    page.wait_for_selector(".verdict-title")
+    seconds = time.perf_counter() - start
+    assert page.locator(".verdict-title").inner_text() == "Not ready to submit"
+    cells = page.locator("table.table tbody td.col-cell").all_inner_texts()
+    assert cells == ["C12", "C11"]
+    assert page.get_by_role("cell", name=SCRIPT, exact=True).count() == 1  # shown as text, never run
+    assert page.get_by_role("link", name=re.compile("About check BCF-CELL-006")).count() == 1
+    with page.expect_download() as info:
+        page.get_by_role("link", name=re.compile("A copy of your workbook")).click()
+    assert info.value.suggested_filename == "E08000035-marked-up.xlsx"
+    wb = openpyxl.load_workbook(io.BytesIO(info.value.path().read_bytes()))
+    assert wb.sheetnames[0] == "Findings"
+    assert not problems, problems  # no script ran, nothing blocked by the CSP, no missing file
+    assert seconds < 10, f"upload to results took {seconds:.1f}s"
 
 
 def test_a_result_names_the_workbook_s_own_round(client: TestClient, workbooks: dict[str, Path]) -> None:
