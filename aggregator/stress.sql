@@ -7,6 +7,12 @@
 -- implies (admissions growing by trend_growth: a reduction of -g x B) by its board's weight w:
 -- r_track = w x R + (1 - w) x (-g x B). NEL benefits are then backed up to r_track rather than R. With no track
 -- record (no rows) r_track = R and nothing moves; *_untracked columns keep the figures without the weighting.
+
+-- A run is three parts: the figures worked out in temporary tables (compute), the four result tables made
+-- or brought up to date (tables: a store made before a column was added gains it), and the round's rows
+-- replaced (replace).
+
+-- query: compute
 CREATE TEMP TABLE IF NOT EXISTS track_weights (plan_code VARCHAR, prior_round VARCHAR, skill DOUBLE,
     national_skill DOUBLE, source VARCHAR, own_weight DOUBLE, national_weight DOUBLE, weight DOUBLE,
     prior_baseline DOUBLE, prior_planned DOUBLE, prior_actual DOUBLE);
@@ -56,12 +62,6 @@ SELECT base.round, bn.submission_id, bn.row, bn.benefit_id, bn.benefit_type, bn.
        coalesce(backable * getvariable('weight_high'), 0) AS credible_if_high
 FROM benefits bn JOIN plan_run base USING (submission_id);
 
-CREATE TABLE IF NOT EXISTS stress_benefits AS SELECT * FROM benefit_run LIMIT 0;
-ALTER TABLE stress_benefits ADD COLUMN IF NOT EXISTS backable_untracked DOUBLE;   -- stores made before the track record
-ALTER TABLE stress_benefits ADD COLUMN IF NOT EXISTS credible_untracked DOUBLE;
-DELETE FROM stress_benefits WHERE round = getvariable('round');
-INSERT INTO stress_benefits BY NAME SELECT * FROM benefit_run;
-
 CREATE OR REPLACE TEMP TABLE stress_run AS
 WITH credible AS (SELECT submission_id, sum(credible) AS credible, sum(credible_untracked) AS credible_untracked
                   FROM benefit_run GROUP BY submission_id),
@@ -93,20 +93,6 @@ SELECT base.*,
        greatest(base.b * (1 + getvariable('trend_growth')) - base.p, 0) * getvariable('unit_cost') / 1000 AS unplanned_activity
 FROM plan_run base LEFT JOIN credible USING (submission_id) LEFT JOIN roi USING (submission_id);
 
-CREATE TABLE IF NOT EXISTS stress_test AS SELECT * FROM stress_run LIMIT 0;
-ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS track_weight DOUBLE;           -- stores made before the track record
-ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS track_source VARCHAR;
-ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS track_skill DOUBLE;
-ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS prior_round VARCHAR;
-ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS prior_baseline DOUBLE;
-ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS prior_planned DOUBLE;
-ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS prior_actual DOUBLE;
-ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS r_track DOUBLE;
-ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS credible_untracked DOUBLE;
-ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS optimism_untracked DOUBLE;
-DELETE FROM stress_test WHERE round = getvariable('round');
-INSERT INTO stress_test BY NAME SELECT * FROM stress_run;
-
 CREATE OR REPLACE TEMP TABLE scenario_run AS          -- P4P released and at risk if delivery falls short
 WITH scenario AS (
     SELECT unnest(getvariable('delivery_scenarios')) AS delivery, NULL AS label
@@ -123,10 +109,22 @@ SELECT st.round, st.submission_id, st.plan_code,
        CASE WHEN label = 'trend' THEN st.unplanned_activity ELSE 0 END AS unplanned_activity
 FROM stress_run st CROSS JOIN scenario;
 
+-- query: tables
+CREATE TABLE IF NOT EXISTS stress_benefits AS SELECT * FROM benefit_run LIMIT 0;
+ALTER TABLE stress_benefits ADD COLUMN IF NOT EXISTS backable_untracked DOUBLE;   -- stores made before the track record
+ALTER TABLE stress_benefits ADD COLUMN IF NOT EXISTS credible_untracked DOUBLE;
+CREATE TABLE IF NOT EXISTS stress_test AS SELECT * FROM stress_run LIMIT 0;
+ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS track_weight DOUBLE;           -- stores made before the track record
+ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS track_source VARCHAR;
+ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS track_skill DOUBLE;
+ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS prior_round VARCHAR;
+ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS prior_baseline DOUBLE;
+ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS prior_planned DOUBLE;
+ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS prior_actual DOUBLE;
+ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS r_track DOUBLE;
+ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS credible_untracked DOUBLE;
+ALTER TABLE stress_test ADD COLUMN IF NOT EXISTS optimism_untracked DOUBLE;
 CREATE TABLE IF NOT EXISTS stress_scenarios AS SELECT * FROM scenario_run LIMIT 0;
-DELETE FROM stress_scenarios WHERE round = getvariable('round');
-INSERT INTO stress_scenarios BY NAME SELECT * FROM scenario_run;
-
 CREATE TABLE IF NOT EXISTS assurance (                -- the category each current plan is given, and why
     round VARCHAR NOT NULL,
     submission_id BIGINT NOT NULL,
@@ -135,4 +133,12 @@ CREATE TABLE IF NOT EXISTS assurance (                -- the category each curre
     reasons VARCHAR[] NOT NULL
 );
 ALTER TABLE assurance ADD COLUMN IF NOT EXISTS category_untracked VARCHAR;  -- the category without the track record
+
+-- query: replace
+DELETE FROM stress_benefits WHERE round = getvariable('round');
+INSERT INTO stress_benefits BY NAME SELECT * FROM benefit_run;
+DELETE FROM stress_test WHERE round = getvariable('round');
+INSERT INTO stress_test BY NAME SELECT * FROM stress_run;
+DELETE FROM stress_scenarios WHERE round = getvariable('round');
+INSERT INTO stress_scenarios BY NAME SELECT * FROM scenario_run;
 DELETE FROM assurance WHERE round = getvariable('round');

@@ -80,7 +80,7 @@ def preview(report: Report) -> Preview | None:
     try:
         with store.transaction(keep=False):  # rolled back: the store is empty again for the next plan
             (sid,) = store.insert([(report, "", datetime.now())], round_, "plan")
-            decided = stress.run(nat, round_, params)
+            decided = stress.run(nat, round_, params, upkeep=False)  # its tables were made with the store
             pv = Preview(round_, stress.assess(nat, sid, params, decided))
     except BaseException:
         nat.con.close()

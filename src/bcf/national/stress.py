@@ -25,15 +25,17 @@ VARIABLES = ("unit_cost", "trend_growth", "weight_high", "weight_medium", "weigh
              "delivery_scenarios")
 
 
-def run(nat: National, round_: str, chosen: Mapping[str, Parameter]) -> dict[int, dict[str, Any]]:
+def run(nat: National, round_: str, chosen: Mapping[str, Parameter], upkeep: bool = True) -> dict[int, dict[str, Any]]:
     """Compute one round's stress_test, stress_scenarios and assurance in the store; returns each plan's category
-    and reasons by submission id, as ``decisions`` would read them back."""
+    and reasons by submission id, as ``decisions`` would read them back. ``upkeep=False`` when the result tables
+    are known to be made and up to date (a store that was stress-tested by this version already)."""
     con = nat.con
     con.execute("SET VARIABLE round = ?", [round_])
     for name in VARIABLES:
         con.execute(f"SET VARIABLE {name} = ?", [chosen[name].value])
     track_record.feed_stress(con, round_, chosen)  # each plan's weight from its board's record in the round before
-    con.execute(queries.sql("stress.sql")).fetchall()
+    for part in ("compute", "tables", "replace") if upkeep else ("compute", "replace"):
+        con.execute(queries.text(f"stress.{part}")).fetchall()
     stress = nat.rows("assurance.stress_rows", round=round_)
     rows = _decide_each(stress, nat.rows("assurance.findings_of", ids=[s["submission_id"] for s in stress]), chosen)
     decided = pd.DataFrame([{k: v for k, v in r.items() if k != "why"} for r in rows],  # noqa: F841  # read by name
