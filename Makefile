@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint wheel-check bench bench-check clean
+.PHONY: demo test test-all lint wheel-check bench bench-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,10 +46,16 @@ demo: $(STAMP)
 	@echo "report and area notes, from the store out/national.duckdb. The 2016/17 national report shows how"
 	@echo "2015/16's plans fared against what happened, and how much of 2016/17's claims the track record discounts."
 
-# The tests run in one process per core, a test file's tests in one process (its module fixtures are built once);
-# the sample rounds and stores are built once for all of them (tests/conftest.py).
+# The tests run in one process per core, a test file's tests in one process (its module fixtures are built once),
+# the longest files first, in the order tests/conftest.py gives; the sample rounds and stores are built once for all.
+# `make test` leaves out the few long end-to-end tests marked slow; `make test-all` runs every test, as CI does.
+PYTEST := $(BIN)/pytest -q -n auto --dist loadfile --no-loadscope-reorder
+
 test: $(STAMP)
-	$(BIN)/pytest -q -n auto --dist loadfile
+	$(PYTEST) -m "not slow"
+
+test-all: $(STAMP)
+	$(PYTEST)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -12,6 +12,7 @@ import json
 import os
 import random
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,35 @@ def _cycle(db: Path, resubmitted: Path, next_round: Path) -> None:
 def cycle_store(monitored: Path, next_round: Path, resubmitted: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's store: both rounds' plans, the first round's quarters and resubmissions, and a decision."""
     return shared(tmp_path_factory, "cycle", _with(monitored, lambda db: _cycle(db, resubmitted, next_round))) / "n.duckdb"
+
+
+_EARLY: list[threading.Thread] = []  # shared folders being built ahead of the tests that need them
+
+
+# The test files that take longest (most of a minute each, measured with --durations), started first so that none
+# of them runs alone at the end; those reading the habit files come after a few others, while LibreOffice saves them.
+LONG = ("test_web_load.py", "test_corpus.py", "test_console_state.py", "test_product.py", "test_console.py",
+        "test_site.py", "test_track_record.py", "test_differential.py", "test_store_door.py", "test_habits.py",
+        "test_nothing_lost.py", "test_samples.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest test files first (``LONG``); and the habit files saved through LibreOffice at once, in the
+    background, when a test will need them: LibreOffice works on one core beside the tests, and the tests that need
+    its files no longer wait for it."""
+    items.sort(key=lambda item: LONG.index(item.path.name) if item.path.name in LONG else len(LONG))
+    if any("habit_files" in getattr(item, "fixturenames", ()) for item in items):
+        from tests.habits import build_all
+
+        factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]
+        factory.getbasetemp()  # made here, not in the thread
+        _EARLY.append(threading.Thread(target=shared, args=(factory, "habits", build_all), daemon=True))
+        _EARLY[-1].start()
+
+
+def pytest_sessionfinish() -> None:
+    for thread in _EARLY:  # never leave LibreOffice half way through a folder
+        thread.join()
 
 
 @pytest.fixture(scope="session")

@@ -269,6 +269,7 @@ def test_a_damaged_store_is_said_without_its_path(files: tuple[Path, Path]) -> N
             assert status in (404, 503) and str(db.parent) not in text and "Traceback" not in text, page
 
 
+@pytest.mark.slow  # two `bcf serve` processes and 30 decisions at once: `make test-all` and CI run it
 def test_two_servers_deciding_at_once_record_every_decision_once(files: tuple[Path, Path]) -> None:
     db, users = files
     page = f"/console/{OLD}/plan/{LEEDS}"

@@ -89,6 +89,7 @@ def differences(path: Path) -> list[tuple[Any, ...]]:
     return out
 
 
+@pytest.mark.slow  # every cell of 151 workbooks, twice through openpyxl: `make test-all` and CI run it
 def test_reader_matches_openpyxl_on_every_cell_of_the_sample_round(sample_round: tuple[Path, dict[str, Any]]) -> None:
     folder, manifest = sample_round
     diffs = {f["file"]: differences(folder / f["file"]) for f in manifest["files"]}

@@ -49,6 +49,7 @@ def _stored(db: Path) -> list[tuple[str, str, str | None, str]]:
                            "LEFT JOIN cover c USING (submission_id) ORDER BY 1").fetchall()
 
 
+@pytest.mark.slow  # the whole hostile corpus through a batch: `make test-all` and CI run it
 def test_the_corpus_in_a_batch_loads_every_good_file(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()

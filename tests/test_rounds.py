@@ -183,6 +183,7 @@ def test_an_unexplained_variance_is_found_in_a_quarterly_return(tmp_path: Path) 
     assert found == {("BCF-POL-012", "Narrative"), ("BCF-ARITH-008", "P4P")}
 
 
+@pytest.mark.slow  # a whole round through the command line in fresh processes: `make test-all` and CI run it
 def test_a_new_round_is_content_only(tmp_path: Path) -> None:
     """Copy the content, add a round folder made like a policy team would (no code), and run the whole path."""
     root = tmp_path / "content"

@@ -129,6 +129,7 @@ def test_one_plans_score_is_its_row_of_the_rounds_scores(two_years: Path) -> Non
         assert track_record.plan_score(n, ROUND, "E99999999") is None  # no such plan: no score
 
 
+@pytest.mark.slow  # 604 returns made and stored again: `make test-all` and CI run it
 def test_the_same_seed_gives_the_same_scores(two_years: Path, national: Path, tmp_path: Path) -> None:
     db = tmp_path / "again.duckdb"
     shutil.copy(national, db)

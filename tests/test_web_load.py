@@ -23,6 +23,8 @@ from tests import support
 from tests.corpus import CASES, build_case
 from tests.support import PLAN, free_port, plan_for, processes_in_session, wait_until
 
+pytestmark = pytest.mark.slow  # servers under slow and heavy uploads: `make test-all` and CI run them
+
 BOUNDARY = "bcfboundary7MA4YWxkTrZu0gW"
 
 
