@@ -27,9 +27,6 @@ SELECT * FROM stress_benefits WHERE submission_id IN (SELECT unnest($ids::BIGINT
 -- query: all_findings_of
 SELECT * FROM findings WHERE submission_id IN (SELECT unnest($ids::BIGINT[])) ORDER BY rowid;
 
--- query: record_categories
-INSERT INTO assurance BY NAME SELECT * FROM decided;
-
 -- query: totals
 -- the round's claimed and backed savings: the one place these national figures are summed
 SELECT count(*) AS plans, coalesce(sum(claimed), 0) AS claimed, coalesce(sum(credible), 0) AS credible,

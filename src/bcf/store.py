@@ -354,10 +354,17 @@ def _insert(con: duckdb.DuckDBPyConnection, columns: dict[str, list[str]], table
         con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming')
         return
     present = set().union(*data)
-    names = [c for c in columns[table] if c in present]
+    insert_rows(con, table, data, [c for c in columns[table] if c in present])
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]],
+                names: list[str] | None = None) -> None:
+    """Rows as one ``INSERT … VALUES`` with parameters, into the columns ``names`` (by default the rows' keys); a
+    float NaN is a blank (NULL)."""
+    names = names or list(dict.fromkeys(k for r in rows for k in r))
     quoted, row = ", ".join(f'"{n}"' for n in names), "(" + ", ".join("?" * len(names)) + ")"
-    con.execute(f'INSERT INTO "{table}" ({quoted}) VALUES {", ".join([row] * len(data))}',
-                [None if isinstance(v, float) and v != v else v for r in data for v in (r.get(n) for n in names)])
+    con.execute(f'INSERT INTO "{table}" ({quoted}) VALUES {", ".join([row] * len(rows))}',
+                [None if isinstance(v, float) and v != v else v for r in rows for v in (r.get(n) for n in names)])
 
 
 def _add_plans(con: duckdb.DuckDBPyConnection) -> None:

@@ -12,15 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
-
 from bcf.actions import Assessment, Stored, judge
 from bcf.categories import decide
 from bcf.national import queries, track_record
 from bcf.national.door import National
 from bcf.params import Parameter
-from bcf.store import by_submission
+from bcf.store import by_submission, insert_rows
 
+DECIDED = ("submission_id", "plan_code", "category", "reasons", "category_untracked")  # what the assurance table keeps
 VARIABLES = ("unit_cost", "trend_growth", "weight_high", "weight_medium", "weight_low", "return_on_spend_flag",
              "delivery_scenarios")
 
@@ -38,10 +37,8 @@ def run(nat: National, round_: str, chosen: Mapping[str, Parameter], upkeep: boo
         con.execute(queries.text(f"stress.{part}")).fetchall()
     stress = nat.rows("assurance.stress_rows", round=round_)
     rows = _decide_each(stress, nat.rows("assurance.findings_of", ids=[s["submission_id"] for s in stress]), chosen)
-    decided = pd.DataFrame([{k: v for k, v in r.items() if k != "why"} for r in rows],  # noqa: F841  # read by name
-                           columns=["submission_id", "plan_code", "category", "reasons", "category_untracked"]
-                           ).assign(round=round_)
-    con.execute(queries.text("assurance.record_categories"))  # DuckDB reads the frame ``decided`` by its name
+    if rows:
+        insert_rows(con, "assurance", [{"round": round_, **{k: r[k] for k in DECIDED}} for r in rows])
     return {r["submission_id"]: r for r in rows}
 
 

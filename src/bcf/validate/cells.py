@@ -78,14 +78,14 @@ def _schemas(spec: Spec) -> dict[str, pa.DataFrameSchema]:
     return out
 
 
-def failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame:
-    """pandera's failure cases for one frame (empty when it passes)."""
+def failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """pandera's failure cases for one frame, as records (none when it passes)."""
     try:
-        schema.validate(frame, lazy=True)
+        schema.validate(frame, lazy=True, inplace=True)  # the frame is made for this call alone: no copy of it
     except pa.errors.SchemaErrors as e:
-        cases: pd.DataFrame = e.failure_cases
+        cases: list[dict[str, Any]] = e.failure_cases.to_dict("records")
         return cases
-    return pd.DataFrame(columns=["column", "check", "failure_case", "index"])
+    return []
 
 
 def _bounds(spec: Spec, f: Field) -> str:
@@ -193,7 +193,7 @@ def cell_findings_many(subs: list[Submission]) -> list[list[Finding]]:
         spec = subs[members[0]].spec
         tables = {t.id for t in spec.tables}
         for name, batch in _frames(spec, {i: subs[i] for i in members}):
-            for case in failures(schemas(spec)[name], batch).to_dict("records"):
+            for case in failures(schemas(spec)[name], batch):
                 rule_id, column = BUILTIN.get(str(case["check"]), str(case["check"])), str(case["column"])
                 if rule_id.startswith(IGNORED) or column == SUB:
                     continue
