@@ -29,7 +29,7 @@ from bcf import intake, rounds, sandbox
 from bcf.against_plan import check_against_plans, plan_quarters
 from bcf.errors import StoreError
 from bcf.intake import Snapshot
-from bcf.store import Store, store_failure
+from bcf.store import Store, store_failure, will_be_made
 from bcf.validate import Report, complete, inspect_file, worker
 from bcf.validate.gate import max_bytes
 from bcf.validate.worker import Inspect, gate_011
@@ -107,11 +107,12 @@ def _isolated(snap: Snapshot, round_: str, kind: str, limits: Limits, inspect: I
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def start_workers(workers: int, limits: Limits) -> ProcessPoolExecutor:
-    """A pool whose workers start now, loading the checker while the caller gets on with opening the store."""
+def start_workers(workers: int, limits: Limits, round_: str = "", kind: str = "plan") -> ProcessPoolExecutor:
+    """A pool whose workers start now, loading the checker (and what checking ``round_`` needs) while the caller
+    gets on with opening the store."""
     pool = sandbox.pool(workers, limits.memory_mb, warm=WORKER_MODULES)
     for _ in range(workers):  # a spawned pool starts a worker per piece of work it is given
-        pool.submit(int)
+        pool.submit(worker.prepare, round_, kind) if round_ else pool.submit(int)
     return pool
 
 
@@ -174,41 +175,58 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
     the_round = rounds.get(round_)
     the_round.ret(kind)  # refuse a return the round does not have before any file is read
     limits, workers = limits or Limits(), workers or os.cpu_count() or 1
-    pool = start_workers(workers, limits)  # the workers load the checker while the store opens
+    pool = start_workers(workers, limits, round_, kind)  # the workers load the checker while the store opens
     try:
-        with Store(db) as store:
-            run = _Run(store, db, the_round, kind, progress)
-            run.files = discover(folder)
-            run.result.files = len(run.files)
-            with ThreadPoolExecutor(1, thread_name_prefix="bcf-store") as storing:  # workers go on while it stores
-                in_flight: Future[None] | None = None
-                batch: list[tuple[Snapshot, Report]] = []
-                for snap, report, seconds, peak in check_files(run.read_once(), round_, kind, workers, limits, inspect,
-                                                               pool):
-                    batch.append((snap, run.checked(snap, report, seconds, peak)))
-                    if len(batch) >= chunk:
-                        if in_flight:
-                            in_flight.result()  # one chunk at a time, in order; a store failure is raised here
-                        in_flight, batch = storing.submit(run.flush, batch), []
-                if in_flight:
-                    in_flight.result()
-                if batch:
-                    run.flush(batch)
+        with ThreadPoolExecutor(1, thread_name_prefix="bcf-store") as storing:  # workers go on while it stores
+            fresh = will_be_made(db)  # nothing in it to skip: files go to the workers while it is made
+            opening = storing.submit(Store, db)
+            try:
+                run = _Run(opening, fresh, db, the_round, kind, progress)
+                run.files = discover(folder)
+                run.result.files = len(run.files)
+                _check_and_store(run, storing, pool, workers, limits, chunk, inspect)
+            finally:
+                if opening.exception() is None:
+                    opening.result().con.close()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
     return run.result
 
 
+def _check_and_store(run: _Run, storing: ThreadPoolExecutor, pool: ProcessPoolExecutor, workers: int, limits: Limits,
+                     chunk: int, inspect: Inspect) -> None:
+    """Every file checked by the workers and stored a chunk at a time, in the storing thread, while they go on."""
+    in_flight: Future[None] | None = None
+    batch: list[tuple[Snapshot, Report]] = []
+    for snap, report, seconds, peak in check_files(run.read_once(), run.round.id, run.kind, workers, limits, inspect,
+                                                   pool):
+        batch.append((snap, run.checked(snap, report, seconds, peak)))
+        if len(batch) >= chunk:
+            if in_flight:
+                in_flight.result()  # one chunk at a time, in order; a store failure is raised here
+            in_flight, batch = storing.submit(run.flush, batch), []
+    if in_flight:
+        in_flight.result()
+    if batch:
+        run.flush(batch)
+
+
 class _Run:
     """One batch's reading, checking against plans and storing, and what it has counted so far."""
 
-    def __init__(self, store: Store, db: Path, the_round: rounds.Round, kind: str,
+    def __init__(self, opening: Future[Store], fresh: bool, db: Path, the_round: rounds.Round, kind: str,
                  progress: Callable[[str, Report], None] | None):
-        self.store, self.db, self.round, self.kind, self.progress = store, db, the_round, kind, progress
+        self.opening, self.db, self.round, self.kind, self.progress = opening, db, the_round, kind, progress
         self.result = BatchResult()
         self.files: list[Path] = []
-        self.seen = store.loaded(the_round.id)  # and files met twice in the folder are checked once
-        self.plans = plan_quarters(store.con, the_round.id) if the_round.ret(kind).spec().period_field else None
+        self.seen = set() if fresh else self.store.loaded(the_round.id)  # and files met twice are checked once
+        self.quarterly = bool(the_round.ret(kind).spec().period_field)
+        self.plans: dict[tuple[str, str], float | None] | None = None  # read at the first chunk of quarterly returns
+
+    @property
+    def store(self) -> Store:
+        """The store, once it is open (an error opening or making it is raised here)."""
+        return self.opening.result()
 
     def read_once(self) -> Iterator[Snapshot]:
         """Each file read once, in name order: identical bytes under two names are checked under the first."""
@@ -262,7 +280,8 @@ class _Run:
         """Cell rules for a chunk, its quarterly returns against their plans, then the chunk stored."""
         t0 = time.perf_counter()
         reports = complete([r for _, r in batch])
-        if self.plans is not None:
+        if self.quarterly:
+            self.plans = self.plans if self.plans is not None else plan_quarters(self.store.con, self.round.id)
             reports = check_against_plans(reports, self.plans)
         items = list(zip([s for s, _ in batch], reports, strict=True))
         t1 = time.perf_counter()

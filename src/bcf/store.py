@@ -195,6 +195,14 @@ def with_current_views(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnect
     return con
 
 
+def will_be_made(db: Path) -> bool:
+    """Whether opening ``db`` for writing makes a new store (so it holds nothing yet)."""
+    try:
+        return _to_make(Path(db))
+    except StoreError:  # a damaged file: opening it says so
+        return False
+
+
 def _to_make(db: Path) -> bool:
     """Whether the store is still to be made: no file yet, or a DuckDB database with no table in it."""
     if str(db) == ":memory:" or not db.parent.is_dir():

@@ -17,6 +17,21 @@ from bcf.validate import Report
 Inspect = Callable[[Snapshot, str, str], Report]  # (file as read, round, return) -> report
 
 
+def prepare(round_: str, kind: str) -> None:
+    """Load what checking the first file needs (every template's specification and areas, the rule catalogue)
+    while the batch is still getting its files and its store ready."""
+    from bcf import rounds
+    from bcf.findings import rules
+
+    rules()
+    for rnd in rounds.all_rounds().values():
+        rnd.areas.plans()
+        for ret in rnd.returns.values():
+            for version in ret.versions():
+                ret.spec(version)
+    rounds.get(round_).ret(kind).spec()
+
+
 def gate_011(name: str, why: str) -> Report:
     return Report(name, (finding("BCF-GATE-011", "", found=why),))
 
