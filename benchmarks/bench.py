@@ -133,8 +133,8 @@ def main() -> None:
         line("Reader (bcf read_submission, 1 process, best of 3)", f"{read:.2f}s {read / n * 1000:.0f} ms/file",
              read / base, "goal <= 1.5x the floor", read / base <= 1.5)
 
-        one = batch(tmp / "round", tmp / "one.duckdb")
-        line(f"Batch of {one['files']:.0f} (wall, {WORKERS} workers)", f"{one['wall']:.2f}s", one["wall"] / base,
+        one = min((batch(tmp / "round", tmp / f"one-{i}.duckdb") for i in range(3)), key=lambda r: r["wall"])
+        line(f"Batch of {one['files']:.0f} (wall, {WORKERS} workers, best of 3)", f"{one['wall']:.2f}s", one["wall"] / base,
              f"goal <= {BATCH_GOAL}x the floor", one["wall"] / base <= BATCH_GOAL)
         stored = load(files, tmp / "load.duckdb")
         line("  DuckDB load of the round, alone", f"{stored:.2f}s", None, "goal < 0.5 s", stored < 0.5)
@@ -151,7 +151,7 @@ def main() -> None:
         line("  peak memory: parent / largest worker", f"{many['parent_mb']:.0f} / {many['worker_mb']:.0f} MB",
              many["parent_mb"] / one["parent_mb"], "parent's peak against the batch of the round")
 
-        secs, pdfs = letters(tmp / "one.duckdb", tmp / "letters")
+        secs, pdfs = letters(tmp / "one-0.duckdb", tmp / "letters")
         line(f"Letters: {pdfs} as HTML and PDF (bcf letters, wall)", f"{secs:.1f}s", None, "goal < 20 s", secs < 20)
         print()
         subprocess.run([sys.executable, str(Path(__file__).with_name("check_startup.py")), str(tmp / "round")],
