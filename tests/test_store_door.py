@@ -206,3 +206,24 @@ def test_a_store_with_a_partial_block_after_its_last_is_read(filled_store: Path,
     run = subprocess.run([sys.executable, "-m", "bcf", "national", "--db", str(db), "--format", "json"],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
+
+
+def test_a_store_whose_tables_an_older_version_made_is_said_in_one_sentence(national: Path, tmp_path: Path) -> None:
+    """A store opened for reading keeps its tables as they were made; a column added since is one sentence that says
+    how to bring the store up to date, not a database error."""
+    from bcf import rounds
+    from bcf.errors import StoreError
+    from bcf.national import stress, track_record
+    from bcf.national.door import open_store
+
+    db = tmp_path / "n.duckdb"
+    db.write_bytes(national.read_bytes())
+    with open_store(db, write=True) as nat:
+        stress.run(nat, ROUND, rounds.get(ROUND).params())
+        nat.con.execute("ALTER TABLE stress_test DROP COLUMN track_weight")  # as a store from before the track record
+    with open_store(db) as nat, pytest.raises(StoreError, match=r"made by an older version of bcf.*Run `bcf stress"):
+        track_record.discount(nat, ROUND)
+    with open_store(db, write=True) as nat:  # running the stress test again brings it up to date
+        stress.run(nat, ROUND, rounds.get(ROUND).params())
+    with open_store(db) as nat:
+        assert track_record.discount(nat, ROUND)["plans_moved"] == []  # the first round has no round before it

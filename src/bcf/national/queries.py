@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from bcf import content
+from bcf.errors import StoreError
 
 _SECTION = re.compile(r"^-- (query|table): (.+)$", re.M)
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
@@ -49,7 +50,16 @@ def _bind(query: str, params: dict[str, Any]) -> dict[str, Any]:
 
 def execute(con: duckdb.DuckDBPyConnection, ref: str, **params: Any) -> duckdb.DuckDBPyConnection:
     query = text(ref)
-    return con.execute(query, _bind(query, params))
+    try:
+        return con.execute(query, _bind(query, params))
+    except duckdb.BinderException as e:
+        if "Referenced column" not in str(e):
+            raise
+        raise StoreError(OLDER) from e  # a store opened for reading keeps the tables an older bcf made
+
+
+OLDER = ("This store's tables were made by an older version of bcf and lack a column this needs. Run `bcf stress "
+         "--db STORE --round ROUND` again for each round it holds (that brings its tables up to date), then try again.")
 
 
 def frame(con: duckdb.DuckDBPyConnection, ref: str, **params: Any) -> pd.DataFrame:
