@@ -150,13 +150,13 @@ def _probe(db: Path) -> bool:
         con.close()
 
 
-def connect(db: Path, read_only: bool = True, state: Path | None = None) -> duckdb.DuckDBPyConnection:
+def connect(db: Path, read_only: bool = True, state: Path | None = None, made: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the store at ``db``, refusing in one sentence anything that is not a whole bcf store.
 
     Reading needs an existing store; writing also accepts a new file name or an empty DuckDB database. The file
     is looked at before DuckDB is given it, and read before it is opened for writing, so a damaged store is never
-    written to. The connection sees the assurers' decisions, kept in the state store, as the relation
-    ``decisions`` (``bcf.national.decisions``).
+    written to (unless this process has just ``made`` it). The connection sees the assurers' decisions, kept in the
+    state store, as the relation ``decisions`` (``bcf.national.decisions``).
     """
     from bcf.national import decisions
 
@@ -166,7 +166,7 @@ def connect(db: Path, read_only: bool = True, state: Path | None = None) -> duck
         raise StoreError(f"There is no store at {db}. Run `bcf batch` first.")
     if not memory and not db.parent.is_dir():
         raise StoreError(f"The folder {db.parent} does not exist. Create it, or choose another place for the store.")
-    if not memory and db.exists():
+    if not memory and db.exists() and not made:
         _look(db)
         if not read_only:
             _probe(db)
@@ -242,8 +242,10 @@ def _create(db: Path, state: Path | None) -> None:
         con = duckdb.connect(str(building), config=CONFIG)
         try:
             decisions.attach(con, db, False, state)
+            con.execute("BEGIN TRANSACTION")  # one commit for the whole schema, not one a statement
             _schema(con)
             _add_plans(con)
+            con.execute("COMMIT")
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -266,7 +268,7 @@ class Store:
         made = not read_only and _to_make(Path(db))
         if made:
             _create(Path(db), state)
-        self.con = connect(db, read_only, state)
+        self.con = connect(db, read_only, state, made)
         if not read_only and not made:
             _schema(self.con)
             _add_plans(self.con)
