@@ -175,20 +175,26 @@ async def old_plan_address(request: Request, session: Session) -> Response:
     return _redirect(request, f"/{(await _rounds(request)).held[-1]}/{RETURN}/{request.path_params['code']}")
 
 
-async def _round(request: Request, session: Session) -> tuple[str, list[str]] | HTMLResponse:
-    """The page's round and every round held, or the page to show when the store holds no such round."""
-    held, round_ = (await _rounds(request)).held, request.path_params["round"]
-    if round_ not in held:
-        return message(request, session, 404, "No such round", f"The store holds plans for {', '.join(held)}.")
-    return round_, held
+RoundView = Callable[[Request, Session, str, list[str]], Awaitable[Response]]  # with the page's round, every round held
+
+
+def in_round(handler: RoundView) -> View:
+    """A page of the round its address names, given that round and every round held; the page that says so when
+    the store holds no such round."""
+
+    @functools.wraps(handler)
+    async def scoped(request: Request, session: Session) -> Response:
+        held, round_ = (await _rounds(request)).held, request.path_params["round"]
+        if round_ not in held:
+            return message(request, session, 404, "No such round", f"The store holds plans for {', '.join(held)}.")
+        return await handler(request, session, round_, held)
+    return scoped
 
 
 @signed_in
-async def overview(request: Request, session: Session) -> Response:
-    c, known = _c(request), await _round(request, session)
-    if isinstance(known, HTMLResponse):
-        return known
-    round_, held = known
+@in_round
+async def overview(request: Request, session: Session, round_: str, held: list[str]) -> Response:
+    c = _c(request)
     q = request.query_params
     region, category, search = q.get("region", ""), q.get("category", ""), q.get("q", "").strip()
     visible = [p for p in await run_in_threadpool(service.plans, c.settings.db, round_, c.state)
@@ -233,11 +239,9 @@ def _refused(request: Request, session: Session, found: dict[str, Any] | None, r
 
 
 @signed_in
-async def plan_page(request: Request, session: Session) -> Response:
-    c, known = _c(request), await _round(request, session)
-    if isinstance(known, HTMLResponse):
-        return known
-    (round_, held), code = known, request.path_params["code"]
+@in_round
+async def plan_page(request: Request, session: Session, round_: str, held: list[str]) -> Response:
+    c, code = _c(request), request.path_params["code"]
     page = await run_in_threadpool(service.plan, c.settings.db, round_, code, c.state)
     if no := _refused(request, session, page.plan if page else None, round_):
         return no
@@ -249,11 +253,9 @@ async def plan_page(request: Request, session: Session) -> Response:
 
 
 @signed_in
-async def letter(request: Request, session: Session) -> Response:
-    c, known = _c(request), await _round(request, session)
-    if isinstance(known, HTMLResponse):
-        return known
-    round_, _ = known
+@in_round
+async def letter(request: Request, session: Session, round_: str, held: list[str]) -> Response:
+    c = _c(request)
     found = await run_in_threadpool(service.one, c.settings.db, round_, request.path_params["code"], c.state)
     if no := _refused(request, session, found, round_):
         return no
