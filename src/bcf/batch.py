@@ -179,7 +179,7 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="bcf-store") as storing:  # workers go on while it stores
             fresh = will_be_made(db)  # nothing in it to skip: files go to the workers while it is made
-            opening = storing.submit(Store, db)
+            opening = storing.submit(Store, db, to_make=fresh)
             try:
                 run = _Run(opening, fresh, db, the_round, kind, progress)
                 run.files = discover(folder)

@@ -14,7 +14,7 @@ import errno
 import os
 import struct
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import asdict
 from datetime import datetime
 from functools import cache
@@ -195,6 +195,20 @@ def with_current_views(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnect
     return con
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, keep: bool = True) -> Iterator[None]:
+    """A transaction: committed when the block ends well and ``keep`` is true, else rolled back (as when a
+    database itself failed, a full disk, where DuckDB has dropped the transaction already)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT" if keep else "ROLLBACK")
+    except BaseException:
+        with suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+
+
 def will_be_made(db: Path) -> bool:
     """Whether opening ``db`` for writing makes a new store (so it holds nothing yet)."""
     try:
@@ -242,10 +256,9 @@ def _create(db: Path, state: Path | None) -> None:
         con = duckdb.connect(str(building), config=CONFIG)
         try:
             decisions.attach(con, db, False, state)
-            con.execute("BEGIN TRANSACTION")  # one commit for the whole schema, not one a statement
-            _schema(con)
-            _add_plans(con)
-            con.execute("COMMIT")
+            with transaction(con):  # one commit for the whole schema, not one a statement
+                _schema(con)
+                _add_plans(con)
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -264,8 +277,9 @@ def _create(db: Path, state: Path | None) -> None:
 class Store:
     """An open store. Opening for writing creates the store, or extends an existing one's schema and views."""
 
-    def __init__(self, db: Path, read_only: bool = False, state: Path | None = None):
-        made = not read_only and _to_make(Path(db))
+    def __init__(self, db: Path, read_only: bool = False, state: Path | None = None, to_make: bool | None = None):
+        """``to_make``: whether the store is still to be made, when the caller has just found out (``will_be_made``)."""
+        made = not read_only and (_to_make(Path(db)) if to_make is None else to_make)
         if made:
             _create(Path(db), state)
         self.con = connect(db, read_only, state, made)
@@ -283,18 +297,8 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.con.close()
 
-    @contextmanager
-    def transaction(self, keep: bool = True) -> Iterator[None]:
-        """A transaction: committed when the block ends well and ``keep`` is true, else rolled back (as when a
-        database itself failed, a full disk, where DuckDB has dropped the transaction already)."""
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield
-            self.con.execute("COMMIT" if keep else "ROLLBACK")
-        except BaseException:
-            with suppress(duckdb.Error):
-                self.con.execute("ROLLBACK")
-            raise
+    def transaction(self, keep: bool = True) -> AbstractContextManager[None]:
+        return transaction(self.con, keep)
 
     def loaded(self, round_: str) -> set[str]:
         """The SHA-256 of every file stored for the round."""
@@ -334,11 +338,11 @@ class Store:
             if values:
                 self._insert(table, values)
         for (spec, table), (kept, whose) in rows.items():
-            if len(kept) * len(spec.table(table).columns) > SMALL:
-                self._insert(table, frame(spec.table(table).columns, kept, submission_id=whose).reset_index())
+            columns = spec.table(table).columns
+            if len(kept) * len(columns) > SMALL:  # typed arrays, as ``_insert`` would go on to make a frame
+                self._insert(table, frame(columns, kept, submission_id=whose).reset_index())
             elif kept:
-                ids_ = [c.id for c in spec.table(table).columns]
-                self._insert(table, [{"row": r, **{c: v[c] for c in ids_}, "submission_id": sid}
+                self._insert(table, [{"row": r, **{c.id: v[c.id] for c in columns}, "submission_id": sid}
                                      for (r, v), sid in zip(kept, whose, strict=True)])
         return ids
 
