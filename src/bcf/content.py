@@ -23,9 +23,11 @@ YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def root() -> Path:
     """The folder holding the content folders: ``$BCF_CONTENT`` if set, the wheel's copy if present, else the
     source tree."""
-    if os.environ.get("BCF_CONTENT"):
-        return Path(os.environ["BCF_CONTENT"])
-    return _installed()
+    return _chosen_root(os.environ.get("BCF_CONTENT", ""))
+
+
+def _chosen_root(chosen: str) -> Path:
+    return Path(chosen) if chosen else _installed()
 
 
 @cache
@@ -48,7 +50,7 @@ def path(*parts: str) -> Path:
 def _joined(chosen: str, parts: tuple[str, ...]) -> Path:
     """A path inside the content of ``$BCF_CONTENT`` (or the installed content): made once, asked for in every
     check many times."""
-    return root().joinpath(*parts)
+    return _chosen_root(chosen).joinpath(*parts)
 
 
 def parse_yaml(text: str) -> Any:
