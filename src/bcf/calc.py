@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable, Iterable
-from functools import cached_property
 from typing import Any, Protocol
 
 _OPS: dict[type, tuple[str, Callable[[Any, Any], Any]]] = {
@@ -36,21 +35,17 @@ class Expr:
     def __init__(self, text: str):
         self.text = text
         self.tree = ast.parse(text, mode="eval").body
+        read = set()  # the names it reads, worked out once
         for node in ast.walk(self.tree):
             ok = isinstance(node, (ast.BinOp, ast.UnaryOp, ast.USub, ast.Name, ast.Attribute, ast.Call,
                                    ast.Constant, ast.Load, *_OPS))
             if not ok or (isinstance(node, ast.Call) and getattr(node.func, "id", None) not in _FUNCS):
                 raise ValueError(f"calc {text!r}: {type(node).__name__} is not allowed")
-
-    @cached_property
-    def _names(self) -> frozenset[str]:
-        out = set()
-        for node in ast.walk(self.tree):
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-                out.add(f"{node.value.id}.{node.attr}")
+                read.add(f"{node.value.id}.{node.attr}")
             elif isinstance(node, ast.Name) and node.id not in _FUNCS:
-                out.add(node.id)
-        return frozenset(n for n in out if not any(o.startswith(n + ".") for o in out))
+                read.add(node.id)
+        self._names = frozenset(n for n in read if not any(o.startswith(n + ".") for o in read))
 
     def names(self) -> frozenset[str]:
         """Field or column ids the expression reads (``table.column`` for whole columns), worked out once."""
