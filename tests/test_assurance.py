@@ -21,6 +21,7 @@ from bcf.errors import BadParameter
 from bcf.generate import write_workbook
 from bcf.letters import write_letters
 from bcf.national import stress
+from bcf.national.assurance import assure
 from bcf.national.door import National, open_store
 from bcf.render import date, money
 from bcf.report import APPENDIX, national_context, write_national
@@ -210,3 +211,27 @@ def test_a_parameter_override_changes_the_figures(assured: National) -> None:
     assert dearer == pytest.approx(base * 1615 / 1490)
     with pytest.raises(BadParameter, match="no parameter called 'unit_costs'"):
         PLAN.round.params({"unit_costs": "1"})
+
+
+def test_a_stress_run_that_fails_part_way_leaves_the_last_runs_results_whole(national: Path, tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "n.duckdb"
+    shutil.copy(national, db)
+    tables = ("stress_test", "stress_benefits", "stress_scenarios", "assurance")
+
+    def held() -> dict[str, list[tuple[Any, ...]]]:
+        with open_store(db) as nat:
+            return {t: sorted(nat.con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+
+    with assure(db, ROUND):
+        pass
+    before = held()
+    assert all(before.values())
+
+    def fail(*args: Any, **kw: Any) -> None:  # as a full disk or a kill would, once the old rows are deleted
+        raise OSError("the disk is full")
+
+    monkeypatch.setattr(stress, "insert_rows", fail)
+    with pytest.raises(OSError), assure(db, ROUND, {"unit_cost": "1615"}):
+        pass
+    assert held() == before

@@ -19,6 +19,7 @@ from bcf.national import stress
 from bcf.national.door import National, open_store
 from bcf.national.summary import Summary, summary
 from bcf.params import Assumptions
+from bcf.store import transaction
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ def assure(db: Path, round_: str | None, overrides: dict[str, str] | None = None
     with open_store(db, write=True) as nat:
         scope = nat.scope(round_, "plan")
         params = rounds.get(scope.round).params(overrides)
-        stress.run(nat, scope.round, params)
+        with transaction(nat.con):  # the round's old results stay whole until the new ones are all in
+            stress.run(nat, scope.round, params)
         yield Assured(nat, scope.round, params, summary(nat, scope.round))
 
 

@@ -27,7 +27,8 @@ VARIABLES = ("unit_cost", "trend_growth", "weight_high", "weight_medium", "weigh
 def run(nat: National, round_: str, chosen: Mapping[str, Parameter], upkeep: bool = True) -> dict[int, dict[str, Any]]:
     """Compute one round's stress_test, stress_scenarios and assurance in the store; returns each plan's category
     and reasons by submission id, as ``decisions`` would read them back. ``upkeep=False`` when the result tables
-    are known to be made and up to date (a store that was stress-tested by this version already)."""
+    are known to be made and up to date (a store that was stress-tested by this version already). It runs in the
+    caller's transaction: ``assurance.assure`` opens one, so that a run that fails leaves the last one's rows."""
     con = nat.con
     con.execute("SET VARIABLE round = ?", [round_])
     for name in VARIABLES:
