@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,11 @@ from bcf.cli import main
 from bcf.generate import write_workbook
 from bcf.letters import write_letters
 from bcf.monitoring_report import write_monitoring
-from bcf.national import door, stress, track_record
+from bcf.national import aggregate, door, monitor, stress, track_record
+from bcf.national.assurance import assure
 from bcf.report import write_national
 from bcf.samples.quarterly import quarters
-from tests.support import ROUND, SEED
+from tests.support import ROUND, SEED, copy_store
 
 NEXT = "2016-17"
 HALFWAY = 0.5  # with the stated persistence the weights move the national figure at least this far toward the outturn
@@ -252,3 +254,34 @@ def test_track_record_command_prints_the_scores_as_json(two_years: Path) -> None
     assert text.exit_code == 0 and "biased towards over-optimism" in " ".join(text.output.split())
     none = CliRunner().invoke(main, ["track-record", "--db", str(two_years), "--round", "2099-00"])
     assert none.exit_code != 0 and "no complete year of quarterly returns" in none.output
+
+
+def test_a_round_that_paid_nothing_for_performance_is_shown_no_pay_for_performance(two_years: Path,
+                                                                                    tmp_path: Path) -> None:
+    """2016/17 kept the ring-fence but paid nothing for performance: its reports, notes, letters and tables say what
+    the admissions above plan cost against the contingency, where 2015/16's say what pay for performance is lost."""
+    db = copy_store(two_years, tmp_path / "n.duckdb")
+    named = re.compile(r"pay for performance|\bP4P\b", re.IGNORECASE)
+    said: dict[str, list[str]] = {}
+    for round_ in (ROUND, NEXT):
+        params = rounds.get(round_).params()
+        with assure(db, round_) as done:
+            nat = done.nat
+            plans = monitor.warnings(nat, round_, 4, params)
+            code = next(r["plan_code"] for r in nat.rows("assurance.plans", round=round_, plan_code=None)
+                        if r["plan_code"] in set(plans["plan_code"]))
+            pages = [*write_monitoring(nat, tmp_path / round_, round_, 4, params, pdf=False),
+                     *write_letters(nat, tmp_path / round_, params, round_, code, pdf=False)]
+            report = write_national(nat, tmp_path / round_, params, round_, pdf=False)[0].read_text(encoding="utf-8")
+            tables = dict(aggregate.headlines(nat, round_))
+        said[round_] = [p.read_text(encoding="utf-8") for p in pages if p.suffix == ".html"]
+        paid = rounds.get(round_).pay_for_performance
+        assert paid is (round_ == ROUND)
+        assert bool((plans["at_risk_000"] == plans["gap_cost_000"]).all()) is not paid
+        assert ('id="p4p"' in report) is paid
+        assert any("p4p_000" in t.columns for t in tables.values()) is paid
+        figures = monitor.monitoring(db, round_, "4").as_dict()
+        assert (figures["p4p_at_risk_000"] is not None) is paid
+        assert figures["at_risk_000"] == pytest.approx(float(plans["at_risk_000"].sum()))
+    assert all(named.search(page) is None for page in said[NEXT])
+    assert named.search(said[ROUND][0]) and any("Pay for performance if delivery falls short" in p for p in said[ROUND])

@@ -108,7 +108,8 @@ def variance_distribution(pct: pd.Series, explain: float,
 
 
 def money_at_risk(plans: pd.DataFrame) -> str:
-    """Pay for performance at risk against contingency funds, by region (£m)."""
+    """Money at risk (pay for performance not earned, or the cost of admissions above plan) against contingency
+    funds, by region (£m)."""
     df = plans.groupby("region_name")[["at_risk_000", "contingency"]].sum().sort_values("at_risk_000")
     fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(df) + 1))
     y = range(len(df))

@@ -68,6 +68,12 @@ class Round:
     def areas(self) -> Areas:
         return Areas.load(self.folder)
 
+    @cached_property
+    def pay_for_performance(self) -> bool:
+        """Whether the round paid for performance: its plan template asks for a P4P value. (Later rounds kept the
+        ring-fenced money but no longer paid it for cutting emergency admissions.)"""
+        return "plan" in self.returns and self.ret("plan").spec().has("p4p_value")
+
     def ret(self, kind: str) -> Return:
         """One of the round's returns, by kind (``plan``, ``quarterly``)."""
         if kind not in self.returns:

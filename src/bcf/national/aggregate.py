@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bcf import rounds
 from bcf.national import queries
 from bcf.national.door import National
 from bcf.present import formula_safe
@@ -30,8 +31,13 @@ def batch_summary(nat: National, round_: str, kind: str) -> dict[str, pd.DataFra
 
 
 def headlines(nat: National, round_: str) -> list[tuple[str, pd.DataFrame]]:
-    """The national headline tables, from valid plans only."""
-    return queries.titled(nat.con, "headlines", round=round_)
+    """The national headline tables, from valid plans only; a round that paid nothing for performance is shown
+    no pay-for-performance figure."""
+    tables = queries.titled(nat.con, "headlines", round=round_)
+    if rounds.get(round_).pay_for_performance:
+        return tables
+    return [(title.replace(" and pay for performance", ""), df.drop(columns=[c for c in df.columns if c.startswith("p4p")]))
+            for title, df in tables]
 
 
 def neutralise(df: pd.DataFrame) -> pd.DataFrame:

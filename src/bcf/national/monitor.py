@@ -107,10 +107,13 @@ def warnings(nat: NationalStore, round_: str, upto: int, params: Assumptions) ->
     reduction = df["baseline_year"] - df["planned_year"]
     achieved = (df["baseline_year"] - df["projected_year"]) / reduction.where(reduction > 0)
     value = (reduction.clip(lower=0) * p["unit_cost"] / 1000).clip(upper=df["ringfenced"])
-    df["at_risk_000"] = value * (1 - achieved.clip(0, 1).fillna(0))
+    df["gap_cost_000"] = df["projected_gap"].clip(lower=0) * p["unit_cost"] / 1000
+    # what the partners stand to pay: pay for performance not earned where the round had it, else what the
+    # admissions above plan cost, which a local risk share meets from its contingency first
+    df["at_risk_000"] = (value * (1 - achieved.clip(0, 1).fillna(0)) if rounds.get(round_).pay_for_performance
+                         else df["gap_cost_000"])
     df["borne_by_ccg_000"] = df["at_risk_000"] * df["share_ccg"].fillna(50) / 100
     df["borne_by_council_000"] = df["at_risk_000"] - df["borne_by_ccg_000"]
-    df["gap_cost_000"] = df["projected_gap"].clip(lower=0) * p["unit_cost"] / 1000
     df["beyond_000"] = (df["at_risk_000"] - df["contingency"].fillna(0)).clip(lower=0)
     df["beyond_contingency"] = df["beyond_000"] > 0
     words = _mentions(p["variance_words"])
@@ -217,6 +220,10 @@ class Monitoring:
             w["narrative_silent"].map({True: "variance not explained", False: ""}), sep="; ").str.strip("; ")
         return w.assign(why=why)
 
+    @property
+    def pay_for_performance(self) -> bool:
+        return rounds.get(self.picture.round).pay_for_performance
+
     def headline(self) -> str:
         n = self.picture
         more = "more" if n.projected_gap > 0 else "fewer"
@@ -243,7 +250,10 @@ class Monitoring:
                 "range_above_plan": None if n.complete else [n.low - n.planned_year, n.high - n.planned_year],
                 "method": n.method, "beyond_contingency": int(self.plans["beyond_contingency"].sum()),
                 "narrative_silent": int(self.plans["narrative_silent"].sum()),
-                "p4p_at_risk_000": float(self.plans["at_risk_000"].sum()),
+                "at_risk_000": float(self.plans["at_risk_000"].sum()),
+                "at_risk_is": "pay for performance not earned" if self.pay_for_performance
+                else "the cost of admissions above plan",
+                "p4p_at_risk_000": float(self.plans["at_risk_000"].sum()) if self.pay_for_performance else None,
                 "overridden": [p.name for p in self.params.overridden()],
                 "watch": self.watch[["plan_code", "plan_name", "region_name", "projected_gap", "at_risk_000",
                                      "contingency", "beyond_000", "why"]],
