@@ -58,10 +58,10 @@ def test_the_default_groups_are_the_same_every_run_and_leave_out_the_smallest() 
     codes = [a.ons_code for a in AREAS.all]
     first, again = peer_groups.compute(codes), peer_groups.compute(list(reversed(codes)))
     assert first.peers == again.peers and not first.official
-    assert all(len(p) == 15 for p in first.peers.values())
-    left_out = {"E06000053", "E09000001"}  # Isles of Scilly and City of London: nobody's peer
-    assert not left_out & {p for ps in first.peers.values() for p in ps}
-    assert len(first.of("E09000001")) == 15  # but the City of London has peers of its own
+    left_out = {"E06000053", "E09000001"}  # Isles of Scilly and City of London: too small to compare
+    assert all(len(p) == 15 for c, p in first.peers.items() if c not in left_out)
+    assert not left_out & {p for ps in first.peers.values() for p in ps}  # nobody's peer
+    assert all(first.of(c) == () for c in left_out)  # and no group of their own
     london = {a.ons_code for a in AREAS.all if a.region_name == "London"}
     assert len(london & set(first.of("E09000022"))) >= 10  # Lambeth's peers are mostly London boroughs
 
@@ -123,6 +123,16 @@ def test_bcf_peers_prints_the_group_and_ratios(national: Path) -> None:
     text = CliRunner().invoke(main, ["peers", "--db", str(national), "--hwb", "Sunderland"])
     assert "Rotherham" in text.output and "of your" in text.output
     assert CliRunner().invoke(main, ["peers", "--db", str(national), "--hwb", "Borsetshire"]).exit_code == 2
+
+
+def test_an_area_too_small_to_compare_has_no_peer_group_but_its_national_standing(national: Path) -> None:
+    done = CliRunner().invoke(main, ["peers", "--db", str(national), "--hwb", "City of London", "--format", "json"])
+    out: dict[str, Any] = json.loads(done.output)
+    assert done.exit_code == 0 and out["peers"] == []
+    assert all(r["peers_with_value"] == 0 and r["peer_median"] is None for r in out["ratios"])
+    assert any(r["national_percentile"] is not None for r in out["ratios"])
+    text = CliRunner().invoke(main, ["peers", "--db", str(national), "--hwb", "City of London"]).output
+    assert "has no peer group" in text and "of your" not in text and "could not be compared" not in text
 
 
 def test_the_letter_block_and_the_report_section(national: Path) -> None:

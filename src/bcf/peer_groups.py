@@ -98,10 +98,10 @@ def compute(codes: list[str], m: Method | None = None) -> PeerGroups:
     z = standardised(m, codes)
     candidates = [c for c in codes if c not in m.left_out]
     peers = {c: tuple(sorted((o for o in candidates if o != c), key=lambda o: (distance(m, z[c], z[o]), o))[:m.k])
-             for c in codes}
+             if c not in m.left_out else () for c in codes}
     words = (f"computed by {m.name}: the {m.k} nearest councils on "
              + ", ".join(f"{i.label.lower()} (weight {i.weight:g})" for i in m.indicators)
-             + f"; {' and '.join(m.left_out.values())} left out as too small")
+             + f"; {' and '.join(m.left_out.values())} are too small to compare and have no peer group")
     return PeerGroups(peers, words, False)
 
 

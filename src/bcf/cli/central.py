@@ -352,14 +352,18 @@ def peers_cmd(db: Path, round_: str | None, plan: str, fmt: str) -> None:
         return
     from rich.table import Table
 
-    console().print(f"{pp.name} ({pp.plan_code}), round {pp.round}. Peers, nearest first: "
-                    + ", ".join(p.name + ("" if p.valid else " (not valid)") for p in pp.peers) + ".")
+    if pp.peers:
+        console().print(f"{pp.name} ({pp.plan_code}), round {pp.round}. Peers, nearest first: "
+                        + ", ".join(p.name + ("" if p.valid else " (not valid)") for p in pp.peers) + ".")
+    else:
+        console().print(f"{pp.name} ({pp.plan_code}), round {pp.round}, has no peer group: its ratios are set "
+                        "against every valid plan only.")
     console().print(f"Peer groups: {pp.method}.")
     table = Table("Ratio", "This plan", "Peers' median", "Percentile among peers", "Percentile nationally")
     for s in pp.standings:
         table.add_row(s.label, s.shown, s.median_shown, _pct(s.peer_percentile), _pct(s.national_percentile))
     console().print(table)
-    for s in pp.standings:
+    for s in pp.standings if pp.peers else ():
         console().print(s.sentence())
 
 
