@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 
@@ -57,8 +58,20 @@ class Areas:
 
     def find(self, name_or_code: object) -> Area | None:
         """The area by HWB name or ONS/plan code, ignoring case and surrounding spaces."""
-        key = name_or_code.strip().casefold() if isinstance(name_or_code, str) else ""
-        return next((a for a in self.all if key in (a.hwb_name.casefold(), a.ons_code.casefold())), None)
+        return self._by_key.get(name_or_code.strip().casefold()) if isinstance(name_or_code, str) else None
 
-    def plan_codes(self) -> set[str]:
-        return {a.plan_code for a in self.all}
+    @cached_property
+    def _by_key(self) -> dict[str, Area]:
+        """Each area under its name and its code, casefolded; the first in the list's order where two share one."""
+        out: dict[str, Area] = {}
+        for a in self.all:
+            out.setdefault(a.hwb_name.casefold(), a)
+            out.setdefault(a.ons_code.casefold(), a)
+        return out
+
+    @cached_property
+    def _plan_codes(self) -> frozenset[str]:
+        return frozenset(a.plan_code for a in self.all)
+
+    def plan_codes(self) -> frozenset[str]:
+        return self._plan_codes
