@@ -444,6 +444,25 @@ def _no_refs_after_empty(path: Path) -> None:
     path.write_bytes(edit_sheet(base(), "Funding", strip))
 
 
+@case("a row number in superscript digits", "superscript-row.xlsx", 0, exact=True,
+      note="a number int() refuses is no row number: the row follows the one before, as a row without one does")
+def _superscript_row(path: Path) -> None:
+    path.write_bytes(edit_sheet(base(), "Funding", lambda b: b.replace(b'<row r="4"', '<row r="\u2074"'.encode(), 1)))
+
+
+@case("a shared-string index in superscript digits", "superscript-index.xlsx", 2, "BCF-GATE-004", exact=True)
+def _superscript_index(path: Path) -> None:
+    bad = '<row r="3"><c r="C3" t="s"><v>\u00b2</v></c></row>'.encode()
+    path.write_bytes(edit_sheet(base(), "Funding", lambda b: b.replace(b'<row r="4"', bad + b'<row r="4"', 1)))
+
+
+@case("a row of 40,000 cells without their references", "wide-row-no-refs.xlsx", 0, "BCF-STRUCT-010@Schemes!A3",
+      note="each such cell's column is the one after the cell before it: worked out in one pass, not one a cell")
+def _wide_row_no_refs(path: Path) -> None:
+    row = b'<row r="3">' + b'<c t="inlineStr"><is><t>x</t></is></c>' * 40_000 + b"</row>"
+    path.write_bytes(edit_sheet(base(), "Schemes", lambda b: b.replace(b'<row r="4"', row + b'<row r="4"', 1)))
+
+
 # == Hostile XML ============================================================================================
 BILLION_LAUGHS = ('<!DOCTYPE sst [<!ENTITY lol "lol">'
                   + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'

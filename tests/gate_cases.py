@@ -44,6 +44,26 @@ def other_workbook() -> bytes:
 SHARED_DTD = (b'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
               b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&b;</t></si></sst>')
 
+COVER = "xl/worksheets/sheet2.xml"  # the template's Cover sheet
+STRICT = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+UTF16_DTD = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE worksheet [<!ENTITY who "Leeds">]><worksheet '
+             'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>')
+
+
+def _part(data: bytes, name: str) -> bytes:
+    return zipfile.ZipFile(io.BytesIO(data)).read(name)
+
+
+def _twice_in_another_case(t: bytes) -> bytes:
+    """The Cover twice, the second named in capitals (a spreadsheet program opens one of the two)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in zipfile.ZipFile(io.BytesIO(t)).infolist():
+            z.writestr(i, _part(t, i.filename))
+        z.writestr(COVER.upper(), _part(t, COVER).replace(b"Leeds", b"Wigan"))
+    return out.getvalue()
+
+
 # name -> (rule, build(template bytes) -> file bytes)
 GATE_CASES: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
     "empty": ("BCF-GATE-001", lambda t: b""),
@@ -64,4 +84,10 @@ GATE_CASES: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
     "not our template": ("BCF-GATE-006", lambda t: other_workbook()),
     "macros": ("BCF-GATE-009", lambda t: _rezip(t, {"xl/vbaProject.bin": b"\x00VBA" * 100})),
     "entity expansion": ("BCF-GATE-010", lambda t: _rezip(t, {"xl/sharedStrings.xml": SHARED_DTD})),
+    "entity declared in UTF-16": ("BCF-GATE-010", lambda t: _rezip(t, {COVER: UTF16_DTD.encode("utf-16")})),
+    "entity declared in UTF-16 without a byte-order mark": ("BCF-GATE-010",
+                                                            lambda t: _rezip(t, {COVER: UTF16_DTD.encode("utf-16-be")})),
+    "a part twice, in another case": ("BCF-GATE-004", _twice_in_another_case),
+    "one sheet in the Strict format": ("BCF-GATE-002", lambda t: _rezip(t, {COVER: _part(t, COVER).replace(
+        b"http://schemas.openxmlformats.org/spreadsheetml/2006/main", STRICT)})),
 }

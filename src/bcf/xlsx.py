@@ -273,7 +273,8 @@ def _true(text: str | None) -> bool:
 
 
 def _int(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() else None
+    """A whole number written in ASCII digits, as XML attributes and indexes are; anything else is None."""
+    return int(text) if text and text.isascii() and text.isdigit() else None
 
 
 class _SheetReader:
@@ -345,11 +346,14 @@ class _SheetReader:
 
     def row(self, el: Any, row: int, budget: _Budget) -> None:
         max_row, max_col, cells = self.max_row, self.max_col, self.sheet.cells
+        columns: list[int] = []  # each cell's column, worked out once a row has a cell without its reference
         for i, c in enumerate(el):
             if (not len(c) and c.get("t") != "inlineStr") or c.tag != _C:
                 continue  # a cell with no value, formula or text (perhaps formatted); an empty inline string is ""
             at = _ref(c.get("r", ""))
-            r, col = at if at else (row, _column(el, i))
+            if at is None:
+                columns = columns or _columns(el)
+            r, col = at if at else (row, columns[i])
             outside = r > max_row or col > max_col
             if outside and (not self.limits.beyond or not len(c) or len(self.sheet.beyond) >= MAX_BEYOND):
                 continue
@@ -368,18 +372,22 @@ class _SheetReader:
                 (self.sheet.beyond if outside else cells)[(r, col)] = cell
 
 
+_DECLARATIONS = tuple(word.encode(code) for word in ("<!DOCTYPE", "<!ENTITY") for code in ("utf-8", "utf-16-le", "utf-16-be"))
+
+
 def _chunks(f: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:
     """A sheet part's bytes in chunks, then b"" for its end (which adds nothing to what is parsed).
 
     Entities are refused as defusedxml would: a document type declaration, the only place an entity can be
-    declared, is looked for in the raw bytes (overlapping chunks, so it cannot straddle two) before parsing.
+    declared, is looked for in the raw bytes, as UTF-8 or UTF-16 spells it (overlapping chunks, so it cannot straddle
+    two) before parsing.
     """
     tail = b""
     while data := f.read(size):
         window = tail + data
-        if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+        if any(p in window for p in _DECLARATIONS):
             raise DTDForbidden(None, None, None)
-        tail = data[-16:]
+        tail = data[-32:]
         yield data
     yield b""
 
@@ -391,16 +399,16 @@ def _ref(ref: str) -> tuple[int, int] | None:
     return (int(m.group(2)), col_number(m.group(1))) if m else None
 
 
-def _column(row: Any, i: int) -> int:
-    """The column of a row's ``i``-th cell, which has no reference: the one after the cell before it."""
-    n = 0
-    for c in reversed(row[:i]):
+def _columns(row: Any) -> list[int]:
+    """The column of each of a row's elements, in one pass: a cell's reference's, or for a cell without one, the
+    column after the cell before it (the first cell: column A); 0 for an element that is not a cell."""
+    out, last = [], 0
+    for c in row:
         if c.tag == _C:
-            n += 1
             at = _ref(c.get("r", ""))
-            if at:
-                return at[1] + n
-    return n + 1
+            last = at[1] if at else last + 1
+        out.append(last if c.tag == _C else 0)
+    return out
 
 
 def _cell(el: Any, t: str, v: Any) -> Cell | None:

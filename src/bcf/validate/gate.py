@@ -15,6 +15,7 @@ import codecs
 import difflib
 import io
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -117,19 +118,29 @@ def _entry_finding(infos: list[zipfile.ZipInfo], sheet: str) -> Finding | None:
 
 
 def _content_finding(z: zipfile.ZipFile, infos: list[zipfile.ZipInfo], sheet: str) -> Finding | None:
-    """A quick look at the head of every XML part: a document type declaration, or the Strict format."""
+    """A quick look at the head of every XML part, in UTF-8 or UTF-16 (the XML parser reads both): a document
+    type declaration, or a part in the Strict format (the whole workbook, or one sheet of it)."""
     for i in infos:
         if not i.file_size:
             continue
         with z.open(i) as f:
-            head = f.read(HEAD_BYTES)
+            head = _as_utf8(f.read(HEAD_BYTES))
         if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
             continue  # not XML: a picture, or the macro project
         if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
             return finding("BCF-GATE-010", sheet, found=f"a document type declaration in {i.filename[:80]}")
-        if i.filename.lower() == "xl/workbook.xml" and STRICT_NS in head:
+        if STRICT_NS in head:
             return finding("BCF-GATE-002", sheet, found="a Strict Open XML Spreadsheet")
     return None
+
+
+def _as_utf8(head: bytes) -> bytes:
+    """The head of a part as UTF-8: a UTF-16 head (a byte-order mark, or a zero byte beside its first "<") is
+    decoded first, so that what it declares is seen as the parser would see it."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head[:2]:
+        order = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-16-be" if head[:1] == b"\x00" else "utf-16-le"
+        return head.decode(order, errors="replace").encode("utf-8")
+    return head
 
 
 def _zip_findings(data: bytes, sheet: str) -> Iterator[Finding]:
@@ -137,6 +148,10 @@ def _zip_findings(data: bytes, sheet: str) -> Iterator[Finding]:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
             names = {i.filename.lower() for i in infos}
+            if len(names) < len(infos):  # a spreadsheet program would open one of the two; which, is not ours to guess
+                same = Counter(i.filename.lower() for i in infos).most_common(1)[0][0]
+                yield finding("BCF-GATE-004", sheet, found=f"two parts under one name ({same[:80]})")
+                return
             kind = _kind(z, infos, names) if not any(i.flag_bits & 0x1 for i in infos) else None
             if kind:
                 yield finding(DOCUMENT if kind.startswith(("a Word", "a PowerPoint")) else "BCF-GATE-002", sheet,
