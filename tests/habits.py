@@ -172,6 +172,8 @@ one("heading retyped", "Risks", (("BCF-STRUCT-005", "Risks", "K4"),), K4="Lead o
 one("heading typed in capitals with spaces", "Schemes", (), K4="  2015/16 SPEND (£000) ")
 habit("heading cleared beside an inserted column", ("BCF-STRUCT-011", "Benefits", "H4"))(
     insert_cols("Benefits", 8, I4=None))
+one("two neighbouring headings retyped", "Schemes", (("BCF-STRUCT-011", "Schemes", "C4"),
+                                                     ("BCF-STRUCT-011", "Schemes", "D4")), C4="Name", D4="Type")
 
 # == Anchors lost =============================================================================================
 one("a table's hidden marks cleared", "Risks", (), A4=None, A35=None)

@@ -124,7 +124,8 @@ def _find_columns(sheet: SheetCells, t: Table, place: TablePlace, problems: list
     for i, c in enumerate(t.columns):
         if c.id in found:
             continue
-        left = next((found[x] for x in reversed(ids[:i]) if x in found), FIRST_TABLE_COLUMN - 1)
+        before = next((j for j in reversed(range(i)) if ids[j] in found), None)
+        left = found[ids[before]] if before is not None else FIRST_TABLE_COLUMN - 1
         right = next((found[x] for x in ids[i + 1:] if x in found), None)
         free = [col for col in range(left + 1, right if right is not None else left + 2)
                 if col not in place.columns.values() and headings.get(col, "") not in labels]
@@ -135,8 +136,18 @@ def _find_columns(sheet: SheetCells, t: Table, place: TablePlace, problems: list
             place.columns[c.id] = free[0]
             continue
         place.lost |= set(free)
-        problems.append(Problem(ProblemKind.COLUMN_NOT_FOUND, sheet.name, f"{col_letter(left + 1)}{place.start}", None,
-                                c.label, name=f"{t.id}.{c.id}"))
+        at = left + i - (before if before is not None else -1)  # where it would stand, counted from its neighbour
+        if right is not None and at >= right:  # no room left for it: a column was deleted
+            at = left + 1
+        problems.append(Problem(ProblemKind.COLUMN_NOT_FOUND, sheet.name, f"{col_letter(at)}{place.start}",
+                                _heading(sheet, place.start, at) if at in free else None, c.label,
+                                name=f"{t.id}.{c.id}"))
+
+
+def _heading(sheet: SheetCells, row: int, col: int) -> str | None:
+    """A heading cell's text as typed, without the template's required mark."""
+    cell = sheet.get(row, col)
+    return str(cell.value).rstrip(" *") if cell is not None and cell.value is not None else None
 
 
 def row_label(s: specs.Sheet, fs: list[Field]) -> str:

@@ -201,6 +201,8 @@ def cell_findings_many(subs: list[Submission]) -> list[list[Finding]]:
                 who, row = int(at[SUB]), int(at["row"])
                 sub = subs[who]
                 ref = f"{name}.{column}" if name in tables else column
+                if not sub.readable(ref):  # a column lost in this file, present in another of the batch: blank here
+                    continue
                 sheet, cell = sub.where(ref, row if name in tables else None)
                 found = _finding(sub, ref, rule_id, sheet, cell, case["failure_case"])
                 out[who].setdefault((sheet, cell), found)
