@@ -181,6 +181,15 @@ one("every hidden mark on the Cover cleared", "Cover", (),
     **{f"A{r}": None for r in (4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 17, 26, 28, 39)})
 
 
+@habit("every benefit row cleared", ("BCF-CELL-015", "Benefits", "B5"))
+def _benefits_cleared(wb: Workbook) -> None:
+    ws = wb["Benefits"]
+    for row in ws.iter_rows(min_row=5, max_row=44, min_col=2):
+        for cell in row:
+            if not (isinstance(cell.value, str) and cell.value.startswith("=")):
+                cell.value = None
+
+
 @habit("a table's marks and headings cleared", ("BCF-STRUCT-003", "Benefits", "B4"))
 def _table_gone(wb: Workbook) -> None:
     for col in "ABCDEFGHIJKLM":

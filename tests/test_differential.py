@@ -96,8 +96,9 @@ def test_reader_matches_openpyxl_on_every_cell_of_the_sample_round(sample_round:
     assert {f: d[:5] for f, d in diffs.items() if d} == {}
 
 
-# readable cases, less those openpyxl cannot take (a million styled rows or cells) or reads past a cell's limit
-BEYOND_OPENPYXL = ("1,048,576", "100,000 blank", "a million", "1 MB of text", "NaN")
+# readable cases, less those openpyxl cannot take (a million styled rows or cells, a row number in superscript
+# digits), reads past a cell's limit, or holds past the limits where the reader notes only the first cells
+BEYOND_OPENPYXL = ("1,048,576", "100,000 blank", "a million", "1 MB of text", "NaN", "superscript", "40,000 cells")
 READABLE = [n for n, c in CASES.items() if c.exit != 2 and c.needs is None and not any(w in n for w in BEYOND_OPENPYXL)]
 
 

@@ -62,6 +62,7 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "BCF-CELL-013": {"found": "27512", "expected": "a number", "label": "2015/16 (£000)"},
     "BCF-CELL-014": {"found": 955000.0, "expected": "about 1,000 times what its change in volume × unit cost gives",
                      "label": "Planned saving (£000)"},
+    "BCF-CELL-015": {"label": "Benefits"},
     "BCF-ARITH-001": {"found": 53086.0, "expected": 53336.0},
     "BCF-ARITH-002": {"found": 53336.0, "expected": 53086.0},
     "BCF-ARITH-003": {"found": 512.0, "expected": 498.3},
@@ -138,6 +139,7 @@ def test_message_and_fix_read_as_sentences(rule_id: str) -> None:
     ("BCF-CELL-014", '"Planned saving (£000)" is £955,000k, about 1,000 times what its change in volume × unit cost '
                      "gives: this looks like pounds, not thousands."),
     ("BCF-CELL-012", '"yes" was read as "Yes", the option in the list.'),
+    ("BCF-CELL-015", "The Benefits table has no rows: at least one is needed."),
     ("BCF-GATE-013", "This file is a PDF document, not the Excel workbook made from the template."),
     ("BCF-CELL-002", 'You entered "£2,635,000" where a number is needed. This looks like pounds and the cell is in £000 '
                      '(thousands of pounds): enter "2635".'),

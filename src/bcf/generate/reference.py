@@ -190,7 +190,7 @@ class Checklist:
         for t in s.tables:
             rows = self.layout.table_rows(t)
             for c in t.columns:
-                if not (c.required and c.is_input) or not (t.fixed_rows or c == t.columns[0]):
+                if not (c.required and c.is_input) or not (t.fixed_rows or (t.required and c == t.columns[0])):
                     continue
                 col = t.letter(c.id)
                 cells, target = f"{title}!{col}{rows[0]}:{col}{rows[-1]}", f"{col}{rows[0]}"

@@ -201,6 +201,16 @@ def submitted_by_deadline(sub: Submission) -> Iterator[Finding]:
 
 
 # -- policy ---------------------------------------------------------------------------------------------
+@rule("BCF-CELL-015")
+def required_tables_have_rows(sub: Submission) -> Iterator[Finding]:
+    """A table the template requires, found but empty, named once at its first row."""
+    for t in sub.spec.tables:
+        if t.required and not t.fixed_rows and sub.readable(t.id) and t.id in sub.table_rows and not sub.rows(t.id):
+            first = next(c for c in t.columns if c.is_input)
+            start = sub.start_rows.get(t.id, t.header_row)
+            yield finding("BCF-CELL-015", *sub.where(f"{t.id}.{first.id}", start + 1), label=t.label)
+
+
 @rule("BCF-POL-001", "hwb_name", "total_pooled", "funding.amount_this_year")
 def pooled_at_least_minimum(sub: Submission) -> Iterator[Finding]:
     area = sub.area
