@@ -19,7 +19,8 @@ from bcf.cli import main
 from bcf.findings import Finding
 from bcf.generate import write_workbook
 from bcf.samples import Plan
-from tests.support import write_plan
+from bcf.validate import check_file
+from tests.support import findings_table, write_plan
 
 HOSTILE = '<script>alert("x")</script> {{ 7*7 }} =cmd|\' /C calc\'!A0'
 
@@ -115,6 +116,17 @@ def test_annotated_copy(defective: Path, tmp_path: Path) -> None:
     assert wb["Governance"]["C11"].value.startswith("=")  # formulas kept
     assert len(wb["Schemes"].data_validations.dataValidation) > 5  # validations kept
     assert wb["Cover"]["C11"].value == "Sam Patel" or wb["Cover"]["C11"].value  # submitter data kept
+
+
+def test_a_finding_in_a_merged_range_is_marked_on_its_first_cell(defective: Path, tmp_path: Path) -> None:
+    wb = openpyxl.load_workbook(defective)
+    wb["Cover"].merge_cells("B12:C12")  # the email cell merged into its label: what it held is gone
+    merged, out = tmp_path / "merged.xlsx", tmp_path / "annotated.xlsx"
+    wb.save(merged)
+    result = CliRunner().invoke(main, ["check", str(merged), "--annotate", str(out)])
+    assert result.exit_code == 1 and "No annotated copy" not in result.output
+    assert ("BCF-CELL-001", "Cover", "C12") in findings_table(check_file(merged), "rule_id", "sheet", "cell")
+    assert "BCF-CELL-001" in openpyxl.load_workbook(out)["Cover"]["B12"].comment.text
 
 
 def test_annotate_refuses_to_overwrite_the_original(defective: Path) -> None:

@@ -12,6 +12,7 @@ from typing import IO
 
 import openpyxl
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
@@ -41,7 +42,7 @@ def annotate(source: Path | IO[bytes], report: Report, out: Path, pv: Preview | 
     for f in report.findings:
         key = (f.sheet, f.cell or "")
         if key in notes:
-            cell = wb[f.sheet][f.cell]
+            cell = _writable(wb[f.sheet], f.cell or "")
             if cell.fill != FILL["blocking"]:  # blocking wins where both apply
                 cell.fill = FILL[f.severity]
             text = "\n\n".join(notes.pop(key))
@@ -56,6 +57,12 @@ def annotate(source: Path | IO[bytes], report: Report, out: Path, pv: Preview | 
         other.sheet_view.tabSelected = False
     wb.save(out)
     return marked
+
+
+def _writable(ws: Worksheet, ref: str) -> Cell:
+    """The cell that holds what ``ref`` shows: itself, or the first cell of the merged range it lies in."""
+    merged = next((r for r in ws.merged_cells.ranges if ref in r), None)
+    return ws.cell(merged.min_row, merged.min_col) if merged else ws[ref]
 
 
 def _findings_sheet(wb: Workbook, report: Report, pv: Preview | None) -> None:

@@ -7,7 +7,6 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -17,12 +16,7 @@ from bcf.cli.base import (
     main,
     return_option,
 )
-
-if TYPE_CHECKING:
-
-
-    pass
-
+from bcf.errors import CheckerFault
 
 CHECK_HELP = """Check a completed workbook (a plan or a quarterly return) before you submit it.
 
@@ -98,7 +92,7 @@ def check_cmd(file: Path, fmt: str, output: Path | None, annotate: Path | None, 
             except Exception as e:  # the check stands without its copy; the copy's failure changes no verdict
                 click.echo(f"No annotated copy: it could not be written ({type(e).__name__}). The findings above "
                            "are complete.", err=True)
-                sys.exit(report.exit_code)
+                sys.exit(max(report.exit_code, CheckerFault.exit_code))  # asked for and not made: never "ready"
             click.echo(f"Wrote an annotated copy to {annotate} ({n} cells marked; the original is unchanged).",
                        err=fmt != "text")
     sys.exit(report.exit_code)
