@@ -49,6 +49,17 @@ def test_diff_matches_rows_by_their_ids(tmp_path: Path) -> None:
         ("new", "BCF-ARITH-001", f"{t.letter('spend_this_year')}{t.end_row}")]
 
 
+def test_submitted_text_cannot_forge_lines_of_the_text_diff(tmp_path: Path) -> None:
+    p = plan_for()
+    old = write_plan(p, tmp_path / "old.xlsx")
+    forged = "Carers\nFindings new (0)\n\u202eLOW"
+    p.filled.tables["schemes"][0]["scheme_name"] = forged  # type: ignore[index]
+    new = write_plan(p, tmp_path / "new.xlsx")
+    out = CliRunner().invoke(main, ["diff", str(old), str(new)]).output
+    assert "Findings new (0)" not in out.splitlines() and "\u202e" not in out
+    assert "Carers\\nFindings new (0)\\n\\u202eLOW" in out  # shown, as escapes, on its own line
+
+
 def test_findings_are_labelled_new_resolved_or_still_there(tmp_path: Path) -> None:
     p = plan_for()
     p.filled.fields["contact_email"] = "finance team"  # advisory, kept

@@ -230,8 +230,10 @@ def _json(v: Any) -> Any:
 
 
 def as_text(diff: Diff, old_name: str, new_name: str) -> str:
-    """The diff for people: changes by sheet, then findings by status."""
+    """The diff for people: changes by sheet, then findings by status; each line of it one line on a terminal,
+    whatever the submitted text holds (a line break or a direction override in a cell is shown as an escape)."""
     from bcf.findings import show
+    from bcf.shown import escaped
 
     lines = [f"What changed from {old_name} to {new_name}",
              f"{diff.count(CHANGED)} value(s) changed, {diff.count(ADDED)} row(s) added, {diff.count(REMOVED)} row(s) removed.",
@@ -249,7 +251,7 @@ def as_text(diff: Diff, old_name: str, new_name: str) -> str:
             lines.append(f"Findings {status} ({len(found)})")
             lines += [f"  {f.rule_id:<14} {f.sheet} {f.cell or ''}  {f.message}" for f in found]
             lines.append("")
-    return "\n".join(lines).rstrip()
+    return "\n".join(escaped(line) for line in lines).rstrip()
 
 
 NEL = "Fewer NEL admissions"
