@@ -216,3 +216,29 @@ def test_a_full_disk_stops_the_batch_in_one_sentence_and_the_rerun_completes_the
     assert (out / "again.rc").read_text().strip() == "0"
     assert f"{151 - stored} checked now, {stored} already in the store" in (out / "again.out").read_text()
     assert json.loads((out / "after-rerun.txt").read_text()) == [151, 0, 151]
+
+
+def test_what_is_not_a_workbook_file_is_named_and_never_stops_the_batch(tmp_path: Path) -> None:
+    """Links that loop or lead nowhere, a pipe, a socket and a device: each named with what it is, none recorded as
+    a verdict, and the workbook beside them checked and stored; a spreadsheet's lock file is left alone, as the file
+    manager's debris is, and a linked folder is not entered."""
+    import socket
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "E08000035_Leeds.xlsx").write_bytes(_plan_bytes("Leeds"))
+    os.mkfifo(folder / "pipe.xlsx")
+    (folder / "loop1.xlsx").symlink_to(folder / "loop2.xlsx")
+    (folder / "loop2.xlsx").symlink_to(folder / "loop1.xlsx")
+    (folder / "gone.xlsx").symlink_to(folder / "nowhere.xlsx")
+    (folder / "zero.xlsx").symlink_to("/dev/zero")
+    (folder / "linked folder").symlink_to(tmp_path)
+    (folder / ".~lock.E08000035_Leeds.xlsx#").write_text("lock")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(folder / "sock.xlsx"))
+        result = run_batch(folder, tmp_path / "n.duckdb", ROUND, workers=1)
+    assert result.checked == 1 and result.status["ready"] == 1
+    said = dict(sorted((why.split(":")[0].split(" is not")[0], why) for why in result.not_stored))
+    assert sorted(said) == ["gone.xlsx", "loop1.xlsx", "loop2.xlsx", "pipe.xlsx", "sock.xlsx", "zero.xlsx"]
+    assert "does not exist" in said["gone.xlsx"] and "leads back to itself" in said["loop1.xlsx"]
+    assert all("is not a file" in said[n] for n in ("pipe.xlsx", "sock.xlsx", "zero.xlsx"))

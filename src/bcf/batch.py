@@ -67,26 +67,38 @@ class BatchResult:
 
 
 def discover(folder: Path) -> list[Path]:
-    """Every file under the folder that could be a submission, in name order.
+    """Every entry under the folder that could be a submission, in name order.
 
-    Only file-manager debris, Office lock files (~$…) and our own manifest, READMEs and stores are left out:
-    anything else, whatever its name, ends up with a status.
+    Only file-manager debris, the lock files Excel (~$…) and LibreOffice (.~lock.…#) keep beside an open workbook,
+    and our own manifest, READMEs and stores are left out: anything else, whatever its name or kind (a pipe, a
+    link that leads nowhere), ends up with a status or is named among the files not stored.
     """
-    return sorted(p for p in _walk(folder) if p.name not in JUNK and not p.name.startswith("~$")
+    return sorted(p for p in _walk(folder) if p.name not in JUNK and not _lock_file(p.name)
                   and p.suffix.lower() not in SKIP_SUFFIXES)
 
 
+def _lock_file(name: str) -> bool:
+    return name.startswith("~$") or (name.startswith(".~lock.") and name.endswith("#"))
+
+
 def _walk(folder: Path) -> Iterator[Path]:
-    """Every file under ``folder``, however deep the folders go (a list of folders to visit, not recursion);
-    a folder reached through a link is not entered, so a link cannot make a loop."""
+    """Every entry under ``folder`` but its folders, however deep they go (a list of folders to visit, not
+    recursion); a folder reached through a link is neither entered nor listed, so a link cannot make a loop."""
     todo = [folder]
     while todo:
         with os.scandir(todo.pop()) as entries:
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
                     todo.append(Path(entry.path))
-                elif entry.is_file():
+                elif not _linked_folder(entry):
                     yield Path(entry.path)
+
+
+def _linked_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink() and entry.is_dir()
+    except OSError:  # a link that loops, or cannot be followed: listed, and named for what it is
+        return False
 
 
 def plan_from_name(name: str, round_: rounds.Round) -> str | None:

@@ -44,9 +44,15 @@ class Snapshot:
     received_at: datetime  # when the file was last changed, as read from the open file
 
 
-def _why(e: OSError) -> str:
+def _why(e: OSError, path: Path) -> str:
     if e.errno == errno.ENOENT:
-        return "it was removed before it could be read"
+        return "it is a link to a file that does not exist" if path.is_symlink() else "it was removed before it could be read"
+    if e.errno == errno.EISDIR:
+        return "it is a folder"
+    if e.errno == errno.ELOOP:
+        return "it is a link that leads back to itself"
+    if e.errno == errno.ENXIO:
+        return "it is not a file (a socket or a device)"
     return f"it could not be read ({e.strerror or 'input/output error'})"
 
 
@@ -60,12 +66,14 @@ def read(path: Path | str, keep: int | None = None) -> Snapshot:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a pipe opens at once instead of waiting for a writer
     except OSError as e:
-        raise (NotAFile if e.errno == errno.EISDIR else Unavailable)(f"{name}: {_why(e)}.") from e
+        lasting = e.errno in (errno.EISDIR, errno.ELOOP, errno.ENXIO) or (e.errno == errno.ENOENT and path.is_symlink())
+        raise (NotAFile if lasting else Unavailable)(f"{name}: {_why(e, path)}.") from e
+    before = os.fstat(fd)
+    if not stat.S_ISREG(before.st_mode):  # asked of the open file, before Python would refuse a folder itself
+        os.close(fd)
+        raise NotAFile(f"{name} is not a file (it is a pipe, a device or a folder). Give the workbook file itself.")
     with os.fdopen(fd, "rb", buffering=0) as f:
         try:
-            before = os.fstat(fd)
-            if not stat.S_ISREG(before.st_mode):
-                raise NotAFile(f"{name} is not a file (it is a pipe, a device or a folder). Give the workbook file itself.")
             digest, kept, size = hashlib.sha256(), bytearray(), 0
             while block := f.read(CHUNK):
                 digest.update(block)
@@ -74,7 +82,7 @@ def read(path: Path | str, keep: int | None = None) -> Snapshot:
                     kept += block
             after = os.fstat(fd)
         except OSError as e:
-            raise Unavailable(f"{name}: {_why(e)}.") from e
+            raise Unavailable(f"{name}: {_why(e, path)}.") from e
     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or size != after.st_size:
         raise Unavailable(f"{name}: it changed while it was being read.")
     data = bytes(kept) if keep is None or size <= keep else None

@@ -124,8 +124,8 @@ def _batch_text(folder: Path, db: Path, round_: str, kind: str, result: Any, sum
     df_table("The ten most frequent rules", summary["rules"])
     out.print(f"Store: {escape(escaped(str(db)))}")
     if result.not_stored:
-        out.print(f"\n[bold]{len(result.not_stored)} file(s) could not be read or stored this time[/bold], and nothing "
-                  "was recorded about them. Run the batch again to check them:")
+        out.print(f"\n[bold]{len(result.not_stored)} entries in the folder could not be read or stored[/bold], and nothing "
+                  "was recorded about them. Put right what each says; the next batch checks them:")
         for why in result.not_stored:
             out.print(Text(f"  {escaped(why)}"))
 
