@@ -6,6 +6,8 @@ writing to (a batch still running), and a round the content or the store does no
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from bcf.cli import main
-from tests.support import ROUND
+from tests.support import ROUND, bcf, plan_for, write_plan
 
 STORE_COMMANDS = [["national"], ["export", "-o", "{tmp}/export"], ["stress"], ["letters", "-o", "{tmp}/letters"],
                   ["report", "national", "-o", "{tmp}/report"], ["monitor"], ["report", "monitoring", "-o", "{tmp}/mon"],
@@ -128,3 +130,28 @@ def test_a_round_that_does_not_exist(store: Path, tmp_path: Path, sample_round: 
         code, output = _run([a.replace("{tmp}", str(tmp_path)) for a in args])
         _assert_one_sentence(code, output, "1999-00" if "1999-00" in args else "2016-17")
     assert not (tmp_path / "t.xlsx").exists() and not (tmp_path / "n.duckdb").exists()
+
+
+def test_a_full_disk_is_one_sentence_and_never_a_verdict(tmp_path: Path) -> None:
+    plan = write_plan(plan_for(), tmp_path / "plan.xlsx")
+    for args in (["check", plan, "--format", "html", "-o", "/dev/full"], ["template", "new", "-o", "/dev/full"]):
+        run = bcf(*args)
+        assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+        assert "no space left on device" in run.stderr
+    with open("/dev/full", "w") as full:  # standard output itself cannot be written
+        run = subprocess.run([sys.executable, "-m", "bcf", "check", str(plan), "--format", "json"], stdout=full,
+                             stderr=subprocess.PIPE, text=True, timeout=300)
+    assert run.returncode == 2 and "Traceback" not in run.stderr and "no space left" in run.stderr
+
+
+def test_an_output_that_cannot_show_every_character_gets_escapes_and_json_stays_json(tmp_path: Path) -> None:
+    odd = "Jo \u202eBloggs \U0001F600 \uff1dcmd"  # a direction override, an emoji, a full-width equals sign
+    plan = write_plan(plan_for(contact_email=odd), tmp_path / "plan.xlsx")  # not an address: shown back
+    wide = bcf("check", plan, "--format", "json")
+    narrow = subprocess.run([sys.executable, "-m", "bcf", "check", str(plan), "--format", "json"], capture_output=True,
+                            timeout=300, env={**os.environ, "PYTHONIOENCODING": "cp1252"})
+    assert narrow.returncode == wide.returncode and b"Traceback" not in narrow.stderr
+    assert json.loads(narrow.stdout.decode("cp1252")) == json.loads(wide.stdout)
+    text = subprocess.run([sys.executable, "-m", "bcf", "check", str(plan)], capture_output=True, timeout=300,
+                          env={**os.environ, "PYTHONIOENCODING": "cp1252"})
+    assert text.returncode == wide.returncode and b"Traceback" not in text.stderr

@@ -3,7 +3,10 @@ and an exit status in one place, tables and JSON printed one way."""
 
 from __future__ import annotations
 
+import codecs
+import io
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -88,9 +91,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except BcfError as e:
             raise _Failed(str(e)) from e
-        except OSError as e:  # a file or folder named on the command line that cannot be used
-            if e.filename is None:
-                raise
+        except OSError as e:  # a file or folder that cannot be used, or a disk that is full
+            if e.filename is None or isinstance(e.filename, int):
+                raise _Failed(f"The command could not finish: {(e.strerror or str(e)).lower()}. Free some space or "
+                              "choose another place to write to, then run it again.") from e
             raise _Failed(_os_problem(Path(str(e.filename)), e)) from e
         except CheckerFault as e:
             raise _Fault(f"bcf itself failed ({e}). This is a fault in bcf, not in your file; please report it.") from e
@@ -122,8 +126,23 @@ def main() -> None:
     Make the blank planning template, check a completed workbook before you submit it, and (for the
     central team) validate every submission, build the national picture and stress-test the savings.
     """
+    for stream in (sys.stdout, sys.stderr):  # a console or file that cannot show every character gets escapes
+        if isinstance(stream, io.TextIOWrapper) and not stream.encoding.lower().replace("-", "").startswith("utf"):
+            stream.reconfigure(errors=ESCAPE)
 
 
+ESCAPE = "bcf-escape"
+
+
+def _escape(e: UnicodeError) -> tuple[str, int]:
+    """What an output that cannot show some characters shows instead: JSON's own escapes (UTF-16 code units), so
+    JSON stays JSON and text stays readable."""
+    assert isinstance(e, UnicodeEncodeError)
+    units = e.object[e.start:e.end].encode("utf-16-be")
+    return "".join(f"\\u{int.from_bytes(units[i:i + 2], 'big'):04x}" for i in range(0, len(units), 2)), e.end
+
+
+codecs.register_error(ESCAPE, _escape)
 
 
 def df_table(title: str, df: object) -> None:
