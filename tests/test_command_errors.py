@@ -155,3 +155,22 @@ def test_an_output_that_cannot_show_every_character_gets_escapes_and_json_stays_
     text = subprocess.run([sys.executable, "-m", "bcf", "check", str(plan)], capture_output=True, timeout=300,
                           env={**os.environ, "PYTHONIOENCODING": "cp1252"})
     assert text.returncode == wide.returncode and b"Traceback" not in text.stderr
+
+
+@pytest.mark.parametrize("content", ['{"jo": {"hash": "x", "role": "nat', "[]", '{"jo": {"hash": "x"}}', "\udcff"])
+def test_a_damaged_accounts_file_is_one_sentence(content: str, tmp_path: Path) -> None:
+    users = tmp_path / "users.json"
+    users.write_bytes(content.encode("utf-8", "surrogateescape"))
+    for args in (["users", "list", "--users", users],
+                 ["users", "add", "sam", "--users", users, "--role", "national", "--password-stdin"]):
+        run = subprocess.run([sys.executable, "-m", "bcf", *map(str, args)], input="a long enough password\n",
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+        assert f"The accounts file {users} is damaged" in run.stderr
+    assert users.read_bytes() == content.encode("utf-8", "surrogateescape")  # and left as it was
+
+
+def test_bcf_read_names_a_damaged_workbook_in_one_sentence(tmp_path: Path) -> None:
+    (tmp_path / "half.xlsx").write_bytes(write_plan(plan_for(), tmp_path / "p.xlsx").read_bytes()[:5000])
+    run = bcf("read", tmp_path / "half.xlsx")
+    assert run.returncode == 2 and "Traceback" not in run.stderr and "could not be read" in run.stderr

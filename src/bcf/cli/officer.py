@@ -16,7 +16,7 @@ from bcf.cli.base import (
     main,
     return_option,
 )
-from bcf.errors import CheckerFault
+from bcf.errors import BcfError, CheckerFault
 
 CHECK_HELP = """Check a completed workbook (a plan or a quarterly return) before you submit it.
 
@@ -283,19 +283,28 @@ def samples_generate(round_: str | None, kind: str, output: Path | None, seed: i
 def read_cmd(paths: tuple[Path, ...], fmt: str) -> None:
     """Read workbooks (files or folders) and show what was found in each."""
     from bcf.read import describe, read_submission
+    from bcf.xlsx import DAMAGED, damage
 
     files = sorted(p for path in paths for p in ([path] if path.is_file() else path.glob("*.xlsx")))
     start = time.perf_counter()
-    rows = [describe(read_submission(f)) for f in files]
+    try:
+        rows = [describe(read_submission(f)) for f in files]
+    except DAMAGED as e:
+        raise BcfError(f"A workbook could not be read ({damage(e)}); `bcf check` on each file says which, and "
+                       "what is wrong with it.") from e
     elapsed = time.perf_counter() - start
     if fmt == "json":
         click.echo(json.dumps(rows, indent=1, ensure_ascii=False))
         return
     from rich.table import Table
+    from rich.text import Text
+
+    from bcf.shown import escaped
 
     table = Table("File", "HWB", "Template", "Schemes", "Benefits", "Risks", "Pooled £000", "Problems")
     for r in rows:
-        table.add_row(r["file"], str(r["hwb"] or ""), r["template"], str(r["rows"].get("schemes", "")),
+        table.add_row(Text(escaped(r["file"])), Text(escaped(str(r["hwb"] or ""))), r["template"],
+                      str(r["rows"].get("schemes", "")),
                       str(r["rows"].get("benefits", "")), str(r["rows"].get("risks", "")),
                       f"{r['total_pooled_000']:,.0f}" if r["total_pooled_000"] is not None else "",
                       str(r["problems"]))

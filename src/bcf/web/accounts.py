@@ -45,7 +45,14 @@ class Accounts:
     def _read(self) -> dict[str, dict[str, str | None]]:
         if not self.path.exists():
             return {}
-        data: dict[str, dict[str, str | None]] = json.loads(self.path.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            data = None
+        if not isinstance(data, dict) or not all(isinstance(v, dict) and isinstance(v.get("hash"), str)
+                                                 and v.get("role") in ROLES for v in data.values()):
+            raise BcfError(f"The accounts file {self.path} is damaged: it is not the list of accounts `bcf users add` "
+                           "writes. Restore it from a backup, or move it aside and add the accounts again.")
         return data
 
     def _write(self, data: dict[str, dict[str, str | None]]) -> None:

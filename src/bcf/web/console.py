@@ -317,6 +317,7 @@ def console_app(settings: ConsoleSettings, page: Page) -> Starlette:
     state = state_path(settings.db, settings.state)
     assert state is not None
     accounts = Accounts(settings.users)
+    accounts.names()  # a damaged accounts file stops the console before it starts, in one sentence
     app = Starlette(routes=ROUTES)
     app.state.console = Console(settings, state, accounts, Sessions(state, accounts, settings.secret), page)
     return app
