@@ -242,3 +242,34 @@ def test_what_is_not_a_workbook_file_is_named_and_never_stops_the_batch(tmp_path
     assert sorted(said) == ["gone.xlsx", "loop1.xlsx", "loop2.xlsx", "pipe.xlsx", "sock.xlsx", "zero.xlsx"]
     assert "does not exist" in said["gone.xlsx"] and "leads back to itself" in said["loop1.xlsx"]
     assert all("is not a file" in said[n] for n in ("pipe.xlsx", "sock.xlsx", "zero.xlsx"))
+
+
+READ_ONLY = """
+set -u
+mount -t tmpfs -o size=50m tmpfs "$DISK"
+cp "$STORE" "$DISK/n.duckdb"
+[ -e "$STATE" ] && cp "$STATE" "$DISK/n.state.sqlite"
+mount -o remount,ro "$DISK"  # a disk that can no longer be written
+for command in stress decisions; do
+  "$PY" -m bcf "$command" --db "$DISK/n.duckdb" --round "$ROUND" > /dev/null 2> "$OUT/$command.err"
+  echo $? > "$OUT/$command.rc"
+done
+"""
+
+
+@pytest.mark.skipif(not _can_mount(), reason="needs user namespaces (unshare -rm) to mount a small real disk")
+def test_a_disk_that_cannot_be_written_is_said_to_be_so_never_a_damaged_store(national: Path, tmp_path: Path) -> None:
+    """A store and its state file on a disk mounted read-only: the commands that write say the disk cannot be
+    written, and never that the store or the decision log is damaged (which invites deleting them)."""
+    disk, out = tmp_path / "disk", tmp_path / "out"
+    disk.mkdir()
+    out.mkdir()
+    state = national.with_name(national.stem + ".state.sqlite")
+    env = {**os.environ, "DISK": str(disk), "OUT": str(out), "STORE": str(national), "STATE": str(state),
+           "ROUND": ROUND, "PY": sys.executable, "COLUMNS": "200"}
+    subprocess.run(["unshare", "-rm", "sh", "-c", READ_ONLY], env=env, check=True, timeout=600)
+    for command in ("stress", "decisions"):
+        err = (out / f"{command}.err").read_text()
+        assert (out / f"{command}.rc").read_text().strip() == "2" and "Traceback" not in err, err
+        assert "damaged" not in err and "not a bcf" not in err, err
+        assert "could not be" in err and ("writ" in err or "read-only" in err.lower()), err

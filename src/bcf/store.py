@@ -89,6 +89,9 @@ def data_ddl() -> list[str]:
     return out
 
 
+MACHINE = ("permission denied", "read-only file system", "no space left")  # what DuckDB says of the machine
+
+
 def _not_a_store(db: Path) -> NotAStore:
     return NotAStore(f"{db} is not a bcf store. Give --db the .duckdb file that `bcf batch` made, "
                      "or a new file name to start a store.")
@@ -130,6 +133,10 @@ def _open(db: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     except duckdb.Error as e:
         if "lock" in str(e).lower():
             raise StoreBusy(f"{db} is in use by another run. Wait for it to finish, then try again.") from e
+        if isinstance(e, duckdb.IOException) and any(w in str(e).lower() for w in MACHINE):  # not the file's fault
+            raise StoreError(f"The store {db} could not be opened{' for writing' if not read_only else ''} "
+                             f"({str(e).strip().splitlines()[0][:160]}): check that the file and its folder can be "
+                             "written and that the disk has space, then run the command again.") from e
         raise _not_a_store(db) from e
 
 

@@ -36,6 +36,15 @@ def state_path(db: Path, given: Path | None = None) -> Path | None:
     return Path(db).with_suffix(SUFFIX)
 
 
+def _problem(path: Path, e: sqlite3.DatabaseError) -> str:
+    """What went wrong opening the state file: its content (never lightly, as it holds the decision log), or the
+    machine under it (a full disk, a file or folder that cannot be written)."""
+    if "not a database" in str(e) or "malformed" in str(e):
+        return f"{path} is not a bcf state file, or is damaged ({e})."
+    return (f"The state file {path} could not be used ({e}): the disk may be full, or the file or its folder may not "
+            "be writable. Nothing in it was changed; put that right, then run the command again.")
+
+
 class State:
     """An open state store. Use as a context manager; every method is one transaction unless inside ``write``."""
 
@@ -55,7 +64,7 @@ class State:
             self.con.execute("PRAGMA synchronous=FULL")
             self.con.executescript(text("state.schema"))
         except sqlite3.DatabaseError as e:
-            raise StoreError(f"{self.path} is not a bcf state file, or is damaged ({e}).") from e
+            raise StoreError(_problem(self.path, e)) from e
         self._depth = 0
 
     def __enter__(self) -> State:
