@@ -582,11 +582,16 @@ def _put(p: Plan, name: str, value: Any, index: int | None = None) -> None:
         p.filled.tables[table][index][column] = value  # type: ignore[index]
 
 
+def _wrong_rule(value: Any) -> str:
+    """The rule for a value of the wrong kind: an error value (#REF!, #N/A) has its own."""
+    return "BCF-CELL-016" if isinstance(value, str) and value.startswith("#") else "BCF-CELL-002"
+
+
 def _wrong(name: str, value: Any, index: int | None = None, file: str = "", *more: str) -> None:
     """A case of one value of the wrong kind, which must be found at its cell (and ``more``: an amount left out
     of its column's Total row leaves that total not checked)."""
     where = _cell(plan(), name, index)
-    case(f"wrong type: {value!r} in {name}", file, 1, f"BCF-CELL-002@{where}", *more, exact=True)(
+    case(f"wrong type: {value!r} in {name}", file, 1, f"{_wrong_rule(value)}@{where}", *more, exact=True)(
         _write_plan(lambda p: _put(p, name, value, index)))
 
 
@@ -608,7 +613,7 @@ def _wrong_everything(p: Plan) -> None:
 
 
 case("every kind of wrong value at once", "wrong-everything.xlsx", 1,
-     *(f"BCF-CELL-002@{_cell(plan(), n, 1 if '.' in n else None)}" for n in WRONG),
+     *(f"{_wrong_rule(v)}@{_cell(plan(), n, 1 if '.' in n else None)}" for n, v in WRONG.items()),
      "BCF-ARITH-010@" + _where_total("funding.amount_last_year"), exact=True)(
     _write_plan(_wrong_everything))
 
@@ -919,7 +924,7 @@ case("an admissions saving typed as text", "saving-text.xlsx", 1,
     _unreadable({("benefits.planned_saving", 0): "approx 3m"}))
 case("amounts unreadable in two columns of one table", "two-columns.xlsx", 1,
      f"BCF-CELL-002@{_cell(plan(), 'funding.amount_this_year', 2)}",
-     f"BCF-CELL-002@{_cell(plan(), 'funding.amount_last_year', 3)}", f"{NOT_CHECKED}@{_where_total('total_pooled')}",
+     f"BCF-CELL-016@{_cell(plan(), 'funding.amount_last_year', 3)}", f"{NOT_CHECKED}@{_where_total('total_pooled')}",
      exact=True, places=True, note="three totals leave them out (the pooled budget and two Total rows): one finding")(
     _unreadable({("funding.amount_this_year", 2): "2.5m", ("funding.amount_last_year", 3): "#N/A"}))
 

@@ -240,6 +240,7 @@ one("hyphen for a dash in a boundary", "Risks", (("BCF-CELL-012", "Risks", f"D{H
 one("curly apostrophe in a scheme type", "Schemes", (("BCF-CELL-012", "Schemes", "D8"),), D8="carers\u2019 support")
 one("double space in an option", "Schemes", (("BCF-CELL-012", "Schemes", "E11"),), E11="Social  care")
 one("date typed as text", "Cover", (("BCF-CELL-002", "Cover", "C14"),), C14="11/09/2014")
+one("a formula that divides by zero", "Governance", (("BCF-CELL-016", "Governance", "C12"),), C12="=C11/0")
 one("submitted in 2104", "Cover", (("BCF-CELL-009", "Cover", "C15"),), C15=datetime(2104, 9, 15))
 one("percentage typed with a % sign", "Governance", (("BCF-CELL-002", "Governance", "C9"),), C9="80%")
 one("shares typed as fractions", "Governance", (("BCF-ARITH-005", "Governance", "C11"),), C9=0.8, C10=0.2)

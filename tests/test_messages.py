@@ -63,6 +63,7 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "BCF-CELL-014": {"found": 955000.0, "expected": "about 1,000 times what its change in volume × unit cost gives",
                      "label": "Planned saving (£000)"},
     "BCF-CELL-015": {"label": "Benefits"},
+    "BCF-CELL-016": {"found": "#DIV/0!", "expected": "a value", "label": "Contingency fund (£000)"},
     "BCF-ARITH-001": {"found": 53086.0, "expected": 53336.0},
     "BCF-ARITH-002": {"found": 53336.0, "expected": 53086.0},
     "BCF-ARITH-003": {"found": 512.0, "expected": 498.3},
@@ -140,6 +141,7 @@ def test_message_and_fix_read_as_sentences(rule_id: str) -> None:
                      "gives: this looks like pounds, not thousands."),
     ("BCF-CELL-012", '"yes" was read as "Yes", the option in the list.'),
     ("BCF-CELL-015", "The Benefits table has no rows: at least one is needed."),
+    ("BCF-CELL-016", '"Contingency fund (£000)" shows the error #DIV/0! instead of a value.'),
     ("BCF-GATE-013", "This file is a PDF document, not the Excel workbook made from the template."),
     ("BCF-CELL-002", 'You entered "£2,635,000" where a number is needed. This looks like pounds and the cell is in £000 '
                      '(thousands of pounds): enter "2635".'),

@@ -54,6 +54,7 @@ class ProblemKind(StrEnum):
     NO_CACHED_VALUE = "no_cached_value"
     TEXT_TOO_LONG = "text_too_long"
     WRONG_TYPE = "wrong_type"
+    ERROR_VALUE = "error_value"  # an error such as #DIV/0! where a value is wanted, from a formula or typed
     TEXT_NUMBER = "text_number"  # a number stored as text: read, but the workbook's own sums leave it out
     PLACEHOLDER = "placeholder"  # "-", "n/a", "TBC": read as no answer
     LIST_NORMALISED = "list_normalised"  # a drop-down option typed in another case or spacing
@@ -69,7 +70,7 @@ PROBLEM_RULES: dict[ProblemKind, str] = {
     ProblemKind.HEADER_CHANGED: "BCF-STRUCT-005", ProblemKind.NO_CACHED_VALUE: "BCF-STRUCT-006",
     ProblemKind.SHEET_HIDDEN: "BCF-STRUCT-007", ProblemKind.TOO_MANY_ROWS: "BCF-STRUCT-008",
 
-    ProblemKind.WRONG_TYPE: "BCF-CELL-002", ProblemKind.TEXT_TOO_LONG: "BCF-CELL-010",
+    ProblemKind.WRONG_TYPE: "BCF-CELL-002", ProblemKind.ERROR_VALUE: "BCF-CELL-016", ProblemKind.TEXT_TOO_LONG: "BCF-CELL-010",
     ProblemKind.COLUMN_NOT_FOUND: "BCF-STRUCT-011", ProblemKind.OUTSIDE_FIGURE: "BCF-STRUCT-009",
     ProblemKind.OUTSIDE_TEXT: "BCF-STRUCT-010", ProblemKind.PLACEHOLDER: "BCF-CELL-011",
     ProblemKind.LIST_NORMALISED: "BCF-CELL-012", ProblemKind.TEXT_NUMBER: "BCF-CELL-013",

@@ -215,7 +215,7 @@ class _Reader:
         self.sub.raw[(sheet.name, ref)] = value
         if c.error:
             if f.is_input:
-                self.problem(ProblemKind.WRONG_TYPE, sheet.name, ref, value, f"a value, not the error {value}", name)
+                self.problem(ProblemKind.ERROR_VALUE, sheet.name, ref, value, "a value", name)
             return None
         typed, expected = convert(f, value, self.raw.mac_dates)
         if expected and f.is_input:

@@ -176,7 +176,7 @@ def left_out(sub: Submission) -> dict[str, list[tuple[str, str]]]:
     value is: every sum of such a column leaves it out, as the workbook's own SUM does."""
     out: dict[str, list[tuple[str, str]]] = {}
     for p in sub.problems:
-        if p.kind == ProblemKind.WRONG_TYPE and p.cell and p.name and "." in p.name:
+        if p.kind in (ProblemKind.WRONG_TYPE, ProblemKind.ERROR_VALUE) and p.cell and p.name and "." in p.name:
             table, column = p.name.split(".")
             if sub.spec.table(table).column(column).numeric:
                 out.setdefault(p.name, []).append((p.sheet, p.cell))

@@ -209,7 +209,8 @@ def cell_findings_many(subs: list[Submission]) -> list[list[Finding]]:
     return [list(o.values()) for o in out]
 
 
-READER_VALUE = (ProblemKind.WRONG_TYPE, ProblemKind.TEXT_NUMBER, ProblemKind.LIST_NORMALISED, ProblemKind.PLACEHOLDER)
+READER_VALUE = (ProblemKind.WRONG_TYPE, ProblemKind.ERROR_VALUE, ProblemKind.TEXT_NUMBER, ProblemKind.LIST_NORMALISED,
+                ProblemKind.PLACEHOLDER)
 
 
 def _type_findings(sub: Submission) -> dict[tuple[str, str], Finding]:

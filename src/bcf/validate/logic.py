@@ -34,7 +34,8 @@ NOT_CHECKED = "BCF-ARITH-010"  # totals that leave out a value that could not be
 POOLED = "funding.amount_this_year"  # what the pooled budget adds up
 POUNDS_RULE = "BCF-CELL-014"
 # cell rules that report a value itself: no other finding is built on a value one of them has reported
-VALUE_RULES = ("BCF-CELL-002", "BCF-CELL-003", "BCF-CELL-004", "BCF-CELL-009", "BCF-CELL-011", POUNDS_RULE)
+VALUE_RULES = ("BCF-CELL-002", "BCF-CELL-016", "BCF-CELL-003", "BCF-CELL-004", "BCF-CELL-009", "BCF-CELL-011",
+               POUNDS_RULE)
 
 
 def column(rows: list[Row], name: str) -> list[Any]:
