@@ -241,6 +241,8 @@ one("curly apostrophe in a scheme type", "Schemes", (("BCF-CELL-012", "Schemes",
 one("double space in an option", "Schemes", (("BCF-CELL-012", "Schemes", "E11"),), E11="Social  care")
 one("date typed as text", "Cover", (("BCF-CELL-002", "Cover", "C14"),), C14="11/09/2014")
 one("a formula that divides by zero", "Governance", (("BCF-CELL-016", "Governance", "C12"),), C12="=C11/0")
+one("a check formula beside a table that shows nothing", "Funding", (("BCF-STRUCT-010", "Funding", "H12"),),
+    H12='=IF(F12>0,"","check")')
 one("submitted in 2104", "Cover", (("BCF-CELL-009", "Cover", "C15"),), C15=datetime(2104, 9, 15))
 one("percentage typed with a % sign", "Governance", (("BCF-CELL-002", "Governance", "C9"),), C9="80%")
 one("shares typed as fractions", "Governance", (("BCF-ARITH-005", "Governance", "C11"),), C9=0.8, C10=0.2)

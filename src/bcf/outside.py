@@ -77,7 +77,8 @@ def outside_cells(sheet: SheetCells, read: set[tuple[int, int]], texts: frozense
                 continue
         elif isinstance(c.value, str) and not c.formula and norm(c.value) in texts:
             continue
-        figure = c.formula or c.error is not None or not isinstance(c.value, str)
+        shows_nothing = c.formula and c.cached and isinstance(c.value, str) and not c.value.strip()  # =IF(…,"",…)
+        figure = (c.formula and not shows_nothing) or c.error is not None or not isinstance(c.value, str)
         kind = ProblemKind.OUTSIDE_FIGURE if figure else ProblemKind.OUTSIDE_TEXT
-        found = c.error or c.value if c.cached else "a formula"
+        found = "a formula that shows nothing" if shows_nothing else c.error or c.value if c.cached else "a formula"
         yield Problem(kind, sheet.name, f"{col_letter(col)}{row}", found, _belongs(col, row, tables))
