@@ -157,3 +157,12 @@ def test_a_fault_of_the_checker_is_never_called_damage(tmp_path: Path, clean_pla
     result = CliRunner().invoke(main, ["check", str(path)])
     assert result.exit_code == 3
     assert "fault in bcf, not in your file" in result.output and "damaged" not in result.output
+
+
+def test_a_character_that_takes_no_room_is_shown_where_it_hides(tmp_path: Path, clean_plan: Plan) -> None:
+    clean_plan.filled.tables["schemes"][0]["protects_social_care"] = "Yes\u200b"  # type: ignore[index]
+    path = write_plan(clean_plan, tmp_path / "plan.xlsx")
+    text = CliRunner().invoke(main, ["check", str(path)]).output
+    assert '"Yes\\u200b" is not one of the options' in text and "Yes\u200b" not in text
+    doc = json.loads(CliRunner().invoke(main, ["check", str(path), "--format", "json"]).output)
+    assert any(f["found"] == "Yes\u200b" for f in doc["findings"])  # scripts get the text as it is

@@ -12,9 +12,11 @@ import os
 import re
 from pathlib import Path
 
-# C0 and C1 controls, DEL, and the characters that change the direction of the text around them
+# C0 and C1 controls, DEL, the characters that change the direction of the text around them, and those that take
+# no room at all (so "Yes" and "Yes" with a zero-width space after it look the same until it is shown)
 DIRECTION = ("\N{ARABIC LETTER MARK}\N{LEFT-TO-RIGHT MARK}\N{RIGHT-TO-LEFT MARK}"
-             "\N{LEFT-TO-RIGHT EMBEDDING}-\N{RIGHT-TO-LEFT OVERRIDE}\N{LEFT-TO-RIGHT ISOLATE}-\N{POP DIRECTIONAL ISOLATE}")
+             "\N{LEFT-TO-RIGHT EMBEDDING}-\N{RIGHT-TO-LEFT OVERRIDE}\N{LEFT-TO-RIGHT ISOLATE}-\N{POP DIRECTIONAL ISOLATE}"
+             "\N{SOFT HYPHEN}\N{ZERO WIDTH SPACE}-\N{ZERO WIDTH JOINER}\N{WORD JOINER}\N{ZERO WIDTH NO-BREAK SPACE}")
 HIDDEN = re.compile(f"[\x00-\x1f\x7f-\x9f{DIRECTION}]")
 HIDDEN_IN_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{DIRECTION}]")
 
