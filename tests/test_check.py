@@ -228,3 +228,10 @@ def test_pool_spending_ahead_of_income_is_advisory(tmp_path: Path) -> None:
     report = check_file(tmp_path / "q.xlsx")
     assert findings_table(report, "rule_id", "sheet", "cell", "severity") == [
         ("BCF-POL-013", "Income and expenditure", "C7", "advisory")]
+
+
+def test_a_fraction_where_a_whole_number_is_wanted_is_shown_as_typed(tmp_path: Path, clean_plan: Plan) -> None:
+    clean_plan.filled.fields["population"] = 148942.7
+    report = check_file(write_plan(clean_plan, tmp_path / "plan.xlsx"))
+    (f,) = [f for f in report.findings if f.rule_id == "BCF-CELL-002"]
+    assert f.message == 'You entered "148,942.7" where a whole number is needed.'  # not "148,943", which looks whole

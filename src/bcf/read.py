@@ -218,8 +218,9 @@ class _Reader:
                 self.problem(ProblemKind.ERROR_VALUE, sheet.name, ref, value, "a value", name)
             return None
         typed, expected = convert(f, value, self.raw.mac_dates)
-        if expected and f.is_input:
-            self.problem(ProblemKind.WRONG_TYPE, sheet.name, ref, value, expected, name)
+        if expected and f.is_input:  # a fraction where a whole number is wanted is shown whole-less, never rounded
+            shown = format(value, ",") if isinstance(value, float) and not value.is_integer() else value
+            self.problem(ProblemKind.WRONG_TYPE, sheet.name, ref, shown, expected, name)
         elif f.numeric and isinstance(value, str) and typed is not None:
             self.sub.as_text.add((name, row))
             if f.is_input:
