@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bcf import rounds
+from bcf.errors import BadParameter
 from bcf.render import assumption
 
 
@@ -26,3 +29,15 @@ def test_an_override_keeps_its_label_and_says_it_was_changed() -> None:
     (3.5, "percent", "3.5%"), (12, "", "12"), ("seasonal", "", "seasonal")])
 def test_assumptions_read_as_a_person_writes_them(value: object, unit: str, shown: str) -> None:
     assert assumption(value, unit) == shown
+
+
+@pytest.mark.parametrize("name, text", [("unit_cost", "-1"), ("unit_cost", "0"), ("weight_high", "1.5"),
+                                        ("delivery_scenarios", "[1.0, 2]"), ("track_record_credibility", "-0.1")])
+def test_an_override_that_makes_no_sense_is_refused_in_one_sentence(name: str, text: str) -> None:
+    with pytest.raises(BadParameter, match=rf"^{name} \(.+\) must be at (least|most) .+, not {re.escape(text)}\.$"):
+        rounds.get("2015-16").params({name: text})
+
+
+def test_an_override_within_its_range_is_taken_a_falling_trend_too() -> None:
+    params = rounds.get("2015-16").params({"trend_growth": "-0.01", "unit_cost": "1615"})
+    assert (params.v["trend_growth"], params.v["unit_cost"]) == (-0.01, 1615)

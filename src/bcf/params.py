@@ -10,7 +10,7 @@ keeps its source note, so every report can print what it used; a run may overrid
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -36,14 +36,15 @@ class Parameter:
     history: tuple[Revision, ...] = ()
     label: str = ""  # what it is, in words a director reads (never its internal name)
     unit: str = ""  # how its value reads: share (0.5 is 50%), percent, pounds; otherwise as it is
+    least: float | None = None  # the smallest value that makes sense (content's `min`), for an override
+    most: float | None = None  # and the largest (`max`)
 
     def as_at(self, day: date) -> Parameter:
         """The parameter as it stood on ``day`` (its first value before any revision)."""
         if not self.history:
             return self
         rev = next((r for r in reversed(self.history) if r.since <= day), self.history[0])
-        return Parameter(self.name, self.section, rev.value, f"{rev.source} (in force from {rev.since:%d %B %Y})",
-                         self.history, self.label, self.unit)
+        return replace(self, value=rev.value, source=f"{rev.source} (in force from {rev.since:%d %B %Y})")
 
 
 class Assumptions(Mapping[str, Parameter]):
@@ -77,7 +78,7 @@ def _read(path: Path) -> dict[str, Parameter]:
     raw = content.parse_yaml(path.read_text(encoding="utf-8")) or {}
     return {name: Parameter(name, section, item["value"], item["source"],
                             tuple(Revision(**r) for r in item.get("history", ())), item.get("label", ""),
-                            item.get("unit", ""))
+                            item.get("unit", ""), item.get("min"), item.get("max"))
             for section, items in raw.items() for name, item in items.items()}
 
 
@@ -97,9 +98,18 @@ def load(round_folder: Path, overrides: dict[str, str] | None = None, as_at: dat
         numbers = isinstance(value, (int, float)) and isinstance(default, (int, float))
         if type(value) is not type(default) and not numbers:
             raise BadParameter(f"{name} must be like {default!r}, not {text!r}.")
-        out[name] = Parameter(name, out[name].section, value, f"{OVERRIDDEN} (default {default!r}).",
-                              label=out[name].label, unit=out[name].unit)
+        _within(out[name], value, text)
+        out[name] = replace(out[name], value=value, source=f"{OVERRIDDEN} (default {default!r}).", history=())
     return Assumptions(out)
+
+
+def _within(p: Parameter, value: Any, text: str) -> None:
+    """Refuse an override outside the range that makes sense for the parameter (each value, for a list)."""
+    for v in value if isinstance(value, list) else [value]:
+        low = p.least is not None and isinstance(v, (int, float)) and v < p.least
+        if low or (p.most is not None and isinstance(v, (int, float)) and v > p.most):
+            span = " and ".join(f"{w} {b:g}" for w, b in (("at least", p.least), ("at most", p.most)) if b is not None)
+            raise BadParameter(f"{p.name} ({p.label or p.name}) must be {span}, not {text}.")
 
 
 @cache
