@@ -181,6 +181,14 @@ one("every hidden mark on the Cover cleared", "Cover", (),
     **{f"A{r}": None for r in (4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 17, 26, 28, 39)})
 
 
+@habit("a row copied with its hidden mark below the others", ("BCF-STRUCT-009", "Governance", "C20"))
+def _row_copied_with_its_mark(wb: Workbook) -> None:
+    ws = wb["Governance"]
+    for col in "ABC":  # the hidden mark, the label and the value, pasted lower down and the value changed
+        ws[f"{col}20"] = ws[f"{col}12"].value
+    ws["C20"] = 999
+
+
 @habit("every benefit row cleared", ("BCF-CELL-015", "Benefits", "B5"))
 def _benefits_cleared(wb: Workbook) -> None:
     ws = wb["Benefits"]

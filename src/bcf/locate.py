@@ -56,10 +56,14 @@ class TablePlace:
 
 
 def tags(sheet: SheetCells) -> dict[str, int]:
-    """Tag text -> row, for every tag in the hidden column A."""
+    """Tag text -> row, for every tag in the hidden column A: its first row, where a copy of the rows (pasted
+    with their hidden column) repeats it lower down; the copy is then cells the template does not read."""
     tag_col = col_number(specs.TAG_COLUMN)
-    return {c.value.strip(): r for (r, col), c in sheet.cells.items()
-            if col == tag_col and isinstance(c.value, str) and c.value.strip()}
+    out: dict[str, int] = {}
+    for (r, col), c in sheet.cells.items():
+        if col == tag_col and isinstance(c.value, str) and (tag := c.value.strip()) and r < out.get(tag, r + 1):
+            out[tag] = r
+    return out
 
 
 def _row_texts(sheet: SheetCells, row: int) -> dict[int, str]:
