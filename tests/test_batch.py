@@ -115,7 +115,7 @@ def test_bad_files_and_misbehaving_workers_do_not_stop_the_batch(tmp_path: Path)
     shutil.copy(good[0], folder / "resent Leeds.xlsx")  # the same bytes twice: stored once
     result = run_batch(folder, tmp_path / "n.duckdb", ROUND, workers=2, limits=Limits(seconds=3),
                        inspect=__import__("tests.workers", fromlist=["flaky_inspect"]).flaky_inspect)
-    assert (result.checked, result.already_loaded) == (9, 1)
+    assert (result.checked, result.already_loaded, result.repeated) == (9, 0, 1)  # a new store holds none of them
     with duckdb.connect(str(tmp_path / "n.duckdb"), read_only=True) as c:
         rows = dict(c.execute("SELECT file_name, status FROM submissions").fetchall())
         gate = dict(c.execute("SELECT s.file_name, f.rule_id FROM findings f JOIN submissions s USING (submission_id) "

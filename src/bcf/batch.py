@@ -55,7 +55,8 @@ class Limits:
 @dataclass
 class BatchResult:
     files: int = 0
-    already_loaded: int = 0  # the same bytes are already in the store (or twice in the folder)
+    already_loaded: int = 0  # the same bytes are already in the store
+    repeated: int = 0  # the same bytes as a file met earlier in this batch (checked and stored once)
     status: Counter[str] = field(default_factory=Counter)
     not_stored: list[str] = field(default_factory=list)  # why each file left for the next run was not stored
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))  # worker time summed
@@ -231,7 +232,8 @@ class _Run:
         self.opening, self.db, self.round, self.kind, self.progress = opening, db, the_round, kind, progress
         self.result = BatchResult()
         self.files: list[Path] = []
-        self.seen = set() if fresh else self.store.loaded(the_round.id)  # and files met twice are checked once
+        self.stored: set[str] = set() if fresh else self.store.loaded(the_round.id)
+        self.seen: set[str] = set()  # files met twice in this batch are checked once
         self.quarterly = bool(the_round.ret(kind).spec().period_field)
         self.plans: dict[tuple[str, str], float | None] | None = None  # read at the first chunk of quarterly returns
 
@@ -251,8 +253,11 @@ class _Run:
                 continue
             finally:
                 self.result.seconds["read"] += time.perf_counter() - t0
-            if snap.sha256 in self.seen:
+            if snap.sha256 in self.stored:
                 self.result.already_loaded += 1
+                continue
+            if snap.sha256 in self.seen:
+                self.result.repeated += 1
                 continue
             self.seen.add(snap.sha256)
             yield snap

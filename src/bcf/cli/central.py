@@ -75,7 +75,8 @@ def batch_cmd(folder: Path, db: Path, round_: str, kind: str, workers: int | Non
         summary = batch_summary(nat, round_, kind)
     if fmt == "json":
         echo_json({"schema": "bcf-batch/1", "round": round_, "return": kind, "files": result.files, "checked": result.checked,
-                    "already_loaded": result.already_loaded, "not_stored": result.not_stored, "summary": summary})
+                    "already_loaded": result.already_loaded, "repeated": result.repeated, "not_stored": result.not_stored,
+                    "summary": summary})
     else:
         _batch_text(folder, db, round_, kind, result, summary)
     if result.not_stored:
@@ -111,7 +112,9 @@ def _batch_text(folder: Path, db: Path, round_: str, kind: str, result: Any, sum
     files = summary["files"].iloc[0]
     plans = len(rounds.get(round_).areas.plans())
     out.print(f"\n[bold]{result.files} files[/bold] under {escape(escaped(str(folder)))}: {result.checked} checked now, "
-              f"{result.already_loaded} already in the store. Round {round_} has {files['files']} "
+              f"{result.already_loaded} already in the store"
+              + (f", {result.repeated} the same bytes as another file here" if result.repeated else "")
+              + f". Round {round_} has {files['files']} "
               f"{RETURN_WORDS[kind]} covering {files['hwbs']} of {plans} plans.")
     df_table(f"{RETURN_WORDS[kind].capitalize()} by status — round {round_}", summary["status"])
     missing = summary["missing"]["plan_name"].tolist()
