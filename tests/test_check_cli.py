@@ -166,3 +166,13 @@ def test_a_character_that_takes_no_room_is_shown_where_it_hides(tmp_path: Path, 
     assert '"Yes\\u200b" is not one of the options' in text and "Yes\u200b" not in text
     doc = json.loads(CliRunner().invoke(main, ["check", str(path), "--format", "json"]).output)
     assert any(f["found"] == "Yes\u200b" for f in doc["findings"])  # scripts get the text as it is
+
+
+def test_a_ready_file_whose_copy_could_not_be_made_is_not_ready_for_a_script(clean: Path, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    def fail(*args: object) -> int:
+        raise ValueError("a workbook openpyxl cannot load")
+
+    monkeypatch.setattr("bcf.annotate.annotate", fail)
+    result = CliRunner().invoke(main, ["check", str(clean), "--annotate", str(tmp_path / "marked.xlsx")])
+    assert result.exit_code == 3 and "No annotated copy" in result.output  # `check … && send marked.xlsx` stops

@@ -92,7 +92,7 @@ def check_cmd(file: Path, fmt: str, output: Path | None, annotate: Path | None, 
             except Exception as e:  # the check stands without its copy; the copy's failure changes no verdict
                 click.echo(f"No annotated copy: it could not be written ({type(e).__name__}). The findings above "
                            "are complete.", err=True)
-                sys.exit(max(report.exit_code, CheckerFault.exit_code))  # asked for and not made: never "ready"
+                sys.exit(report.exit_code or CheckerFault.exit_code)  # a copy asked for and not made is never "ready"
             click.echo(f"Wrote an annotated copy to {annotate} ({n} cells marked; the original is unchanged).",
                        err=fmt != "text")
     sys.exit(report.exit_code)
