@@ -235,3 +235,13 @@ def test_a_fraction_where_a_whole_number_is_wanted_is_shown_as_typed(tmp_path: P
     report = check_file(write_plan(clean_plan, tmp_path / "plan.xlsx"))
     (f,) = [f for f in report.findings if f.rule_id == "BCF-CELL-002"]
     assert f.message == 'You entered "148,942.7" where a whole number is needed.'  # not "148,943", which looks whole
+
+
+@pytest.mark.parametrize("typed", ["E08000035", "  leeds "])
+def test_a_board_named_by_its_code_or_in_another_case_is_the_board_the_list_names(typed: str, tmp_path: Path,
+                                                                                  clean_plan: Plan) -> None:
+    clean_plan.filled.fields["hwb_name"] = typed
+    path = write_plan(clean_plan, tmp_path / "plan.xlsx")
+    report = check_file(path)
+    assert report.hwb == "Leeds" and report.as_dict()["hwb"] == "Leeds" and report.plan_code == "E08000035"
+    assert report.status == "ready"

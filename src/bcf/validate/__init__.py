@@ -64,7 +64,12 @@ class Report:
 
     @property
     def hwb(self) -> str | None:
-        return self.submission.fields.get("hwb_name") if self.submission else None
+        """The board as the round's list names it (a code or another case typed on the Cover is read as the board
+        it names); as typed when the list has no such board."""
+        if self.submission is None:
+            return None
+        area = self.submission.area
+        return area.hwb_name if area and not self.foreign else self.submission.fields.get("hwb_name")
 
     @property
     def plan_code(self) -> str | None:
