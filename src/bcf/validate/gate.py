@@ -23,6 +23,7 @@ from bcf import rounds
 from bcf.findings import Finding, ProblemKind, finding
 from bcf.intake import Snapshot
 from bcf.params import shared as parameters
+from bcf.spec import LISTS_SHEET
 from bcf.xlsx import DAMAGED, damage
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MB = 1024 * 1024
+LISTS_LOST = ("Its hidden Lists sheet, which says which template and version a workbook is, has been deleted, so "
+              "its layout cannot be trusted even where it looks like the template.")
 HEAD_BYTES = 2 * 1024  # of each part, looked at for a document type declaration before anything is parsed
 STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"  # Excel's "Strict Open XML Spreadsheet"
 ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # all that Excel and LibreOffice use
@@ -218,7 +221,9 @@ def template_findings(sub: Submission, round_id: str | None = None, kind: str | 
     wanted = rounds.get(round_id).ret(kind or (own.kind if own else "plan")) if round_id else own or sub.ret
     if own is None or sub.version not in own.versions():
         found = sub.template_id and f"{sub.template_id} v{sub.version}"
-        return [finding("BCF-GATE-006", "", found=found, expected=f"{wanted.title}, version {wanted.spec().version}")]
+        lost = LISTS_LOST if sub.template_id is None and LISTS_SHEET not in sub.sheets_found else ""
+        return [finding("BCF-GATE-006", "", found=found, expected=f"{wanted.title}, version {wanted.spec().version}",
+                        likely=lost)]
     if own != wanted:
         return [finding(FOREIGN, "", found=_name(own), expected=_name(wanted))]
     out = []
