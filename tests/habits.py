@@ -189,6 +189,14 @@ def _row_copied_with_its_mark(wb: Workbook) -> None:
     ws["C20"] = 999
 
 
+@habit("a table's first rows pasted again below its total", ("BCF-STRUCT-009", "Schemes", "B70"))
+def _rows_pasted_below(wb: Workbook) -> None:
+    ws = wb["Schemes"]
+    for offset in range(6):  # rows 5 to 10, without the hidden marks, pasted at rows 70 to 75: one finding names them
+        for col in "BCDEFGHIJKL":
+            ws[f"{col}{70 + offset}"] = ws[f"{col}{5 + offset}"].value
+
+
 @habit("every benefit row cleared", ("BCF-CELL-015", "Benefits", "B5"))
 def _benefits_cleared(wb: Workbook) -> None:
     ws = wb["Benefits"]

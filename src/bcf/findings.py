@@ -169,16 +169,19 @@ _PLACEHOLDER = re.compile(r"\{(\w+)(?:\|(\w+))?\}")
 
 
 def finding(rule_id: str, sheet: str, cell: str | None = None, found: Any = None, expected: Any = None,
-            label: str = "", example: str = "", wanted: str = "", likely: str = "", **more: Any) -> Finding:
+            label: str = "", example: str = "", wanted: str = "", likely: str = "", also: str = "",
+            **more: Any) -> Finding:
     """A finding of a catalogued rule, its message and fix filled in (``more`` fills any other placeholder).
 
     ``wanted`` names the kind of value a cell needs when ``expected`` is the very value it would accept;
-    ``likely`` is a sentence naming the likely cause and the value to enter, when the check can work it out.
+    ``likely`` is a sentence naming the likely cause and the value to enter, when the check can work it out;
+    ``also`` names more of the same around the cell (a block of pasted rows), for the message to say once.
     A placeholder may name a format: ``{found|money}`` shows a £000 figure as £1,062k."""
     r = rules()[rule_id]
     values = {"found": found, "expected": expected, **more}
     words = {"label": label or "This cell", "example": f", for example {example}" if example else "",
-             "wanted": wanted or show(expected), "likely": f" {likely}" if likely else ""}
+             "wanted": wanted or show(expected), "likely": f" {likely}" if likely else "",
+             "also": f" ({also})" if also else ""}
 
     def fill(text: str) -> str:
         def one(m: re.Match[str]) -> str:

@@ -40,6 +40,7 @@ class Problem:
     found: Any = None
     expected: str = ""
     name: str | None = None  # the field id, or "table.column", where the problem is in a value
+    also: str = ""  # more of the same around it, in words: "as are 41 more entries in B70:M81"
 
 
 @dataclass

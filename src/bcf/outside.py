@@ -3,21 +3,23 @@
 An extra benefit typed under the Benefits total, a figure in a column the template does not have, a note
 beside the Cover: each would otherwise vanish from the plan and from the national figures. Every non-empty
 cell of a template sheet that is neither read nor the template's own text becomes a problem at that cell,
-saying where such an entry belongs. Sheets the template does not have are the submitter's own business.
+saying where such an entry belongs; rows pasted whole (a block over several rows) are one problem that names
+the block, so a pasted table is one finding, not a hundred. Sheets the template does not have are the submitter's own business.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from bcf import spec as specs
 from bcf.findings import ProblemKind
 from bcf.locate import Problem, TablePlace, norm
-from bcf.spec import Spec, Table, col_letter
-from bcf.xlsx import Cell, SheetCells
+from bcf.spec import Spec, Table, col_letter, split_ref
+from bcf.xlsx import Cell, SheetCells, col_number
 
+BLOCK_ROWS, BLOCK_ENTRIES = 3, 10  # rows pasted whole (a copied table, a second plan): named once, not cell by cell
 # reference sheets: the columns the template writes on them; anything in another column was typed there
 REFERENCE_COLUMNS = {"Guidance": {1, 2}, specs.CHECKLIST_SHEET: {1, 2, 3, 4, 5}}
 
@@ -65,9 +67,36 @@ def _belongs(col: int, row: int, tables: list[Found]) -> str:
 
 def outside_cells(sheet: SheetCells, read: set[tuple[int, int]], texts: frozenset[str], tables: list[Found],
                   columns: set[int] | None = None) -> Iterator[Problem]:
-    """A problem for every non-empty cell that is not read and is not the template's own text.
+    """A problem for every non-empty cell that is not read and is not the template's own text; a block of such
+    cells over several rows together (rows pasted whole) is one problem at its first cell that names the block.
 
     ``columns``, for a reference sheet, are the only columns the template writes on it."""
+    return _in_blocks(list(_each(sheet, read, texts, tables, columns)))
+
+
+def _in_blocks(problems: list[Problem]) -> Iterator[Problem]:
+    """The problems, each run of at least ``BLOCK_ROWS`` rows in a row holding ``BLOCK_ENTRIES`` or more as one."""
+    runs: list[list[Problem]] = []
+    for p in problems:  # in row order
+        row = split_ref(p.cell or "A1")[1]
+        if runs and row - split_ref(runs[-1][-1].cell or "A1")[1] <= 1:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    for run in runs:
+        rows = {split_ref(p.cell or "A1")[1] for p in run}
+        if len(rows) < BLOCK_ROWS or len(run) < BLOCK_ENTRIES:
+            yield from run
+            continue
+        cols = [col_number(split_ref(p.cell or "A1")[0]) for p in run]
+        block = f"{col_letter(min(cols))}{min(rows)}:{col_letter(max(cols))}{max(rows)}"
+        figure = any(p.kind == ProblemKind.OUTSIDE_FIGURE for p in run)
+        yield replace(run[0], kind=ProblemKind.OUTSIDE_FIGURE if figure else ProblemKind.OUTSIDE_TEXT,
+                      also=f"as are {len(run) - 1} more entries in {block}")
+
+
+def _each(sheet: SheetCells, read: set[tuple[int, int]], texts: frozenset[str], tables: list[Found],
+          columns: set[int] | None) -> Iterator[Problem]:
     cells: Iterable[tuple[tuple[int, int], Cell]] = (*sheet.cells.items(), *sheet.beyond.items())
     for (row, col), c in sorted(cells):
         if (row, col) in read or _empty(c):

@@ -27,7 +27,7 @@ def structure_findings(sub: Submission) -> list[Finding]:
             out.append(finding(rule_id, p.sheet, p.cell, found=field.label, expected=p.expected))
             continue
         found = SHEET_STATES.get(str(p.found), p.found) if p.kind == ProblemKind.SHEET_HIDDEN else p.found
-        out.append(finding(rule_id, p.sheet, p.cell, found=found, expected=p.expected))
+        out.append(finding(rule_id, p.sheet, p.cell, found=found, expected=p.expected, also=p.also))
     unsaved = Counter(p.sheet for p in sub.problems if p.kind == ProblemKind.NO_CACHED_VALUE)
     if unsaved:
         out.append(finding(PROBLEM_RULES[ProblemKind.NO_CACHED_VALUE], "", None, found=sum(unsaved.values()),
