@@ -53,7 +53,8 @@ def _stored(db: Path) -> list[tuple[str, str, str | None, str]]:
 def test_the_corpus_in_a_batch_loads_every_good_file(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
-    cases = {c.file: c for c in CASES.values() if c.needs != "soffice" or soffice_available()}
+    cases = {c.file: c for c in CASES.values() if (c.needs != "soffice" or soffice_available())
+             and c.file != "sparse-64gb.xlsx"}  # a batch hashes every file it records: 64 GB would take minutes
     for c in cases.values():
         build_case(c, folder)
     good = [_good(folder, hwb) for hwb in ("Kent", "Rutland", "Wigan")]

@@ -56,8 +56,10 @@ def _why(e: OSError, path: Path) -> str:
     return f"it could not be read ({e.strerror or 'input/output error'})"
 
 
-def read(path: Path | str, keep: int | None = None) -> Snapshot:
-    """Read the file once; keep at most ``keep`` bytes (all when None), hashing them all.
+def read(path: Path | str, keep: int | None = None, hashed: bool = True) -> Snapshot:
+    """Read the file once; keep at most ``keep`` bytes (all when None), hashing them all. ``hashed=False``, for a
+    check that stores nothing: a file larger than ``keep`` is not read at all (its hash is left empty), so a
+    file of many gigabytes is refused at once rather than read through.
 
     Raises ``NotAFile`` for anything but a regular file and ``Unavailable`` when the file cannot be read now
     or changed while it was read.
@@ -72,6 +74,9 @@ def read(path: Path | str, keep: int | None = None) -> Snapshot:
     if not stat.S_ISREG(before.st_mode):  # asked of the open file, before Python would refuse a folder itself
         os.close(fd)
         raise NotAFile(f"{name} is not a file (it is a pipe, a device or a folder). Give the workbook file itself.")
+    if not hashed and keep is not None and before.st_size > keep:
+        os.close(fd)
+        return Snapshot(name, None, before.st_size, "", datetime.fromtimestamp(before.st_mtime))
     with os.fdopen(fd, "rb", buffering=0) as f:
         try:
             digest, kept, size = hashlib.sha256(), bytearray(), 0

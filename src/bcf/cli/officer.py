@@ -72,7 +72,7 @@ def check_cmd(file: Path, fmt: str, output: Path | None, annotate: Path | None, 
     if round_:
         rounds.get(round_).ret(kind or "plan")
     _outputs_apart(file, {"-o": output, "--annotate": annotate})
-    snap = intake.read(file, keep=max_bytes())  # checked and marked up from the same bytes
+    snap = intake.read(file, keep=max_bytes(), hashed=False)  # checked and marked up from the same bytes
     report = check_file(snap, round_, kind)
     pv = preview(report)
     text = FORMATS[fmt](report, pv)

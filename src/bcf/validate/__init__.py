@@ -125,7 +125,7 @@ def inspect_file(source: Path | str | Snapshot, round_id: str | None = None, kin
     run this part in worker processes and the pandera part once for all files. Never raises for anything the
     file contains; a fault of the checker itself is raised, not reported as a problem with the file.
     """
-    snap = source if isinstance(source, Snapshot) else intake.read(source, keep=max_bytes())
+    snap = source if isinstance(source, Snapshot) else intake.read(source, keep=max_bytes(), hashed=False)
     name = snap.name
     gate = file_findings(snap)
     if any(f.stops for f in gate):
