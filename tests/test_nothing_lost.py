@@ -274,3 +274,18 @@ def test_a_disk_that_cannot_be_written_is_said_to_be_so_never_a_damaged_store(na
         assert (out / f"{command}.rc").read_text().strip() == "2" and "Traceback" not in err, err
         assert "damaged" not in err and "not a bcf" not in err, err
         assert "could not be" in err and ("writ" in err or "read-only" in err.lower()), err
+
+
+def test_workers_that_cannot_start_stop_the_batch_and_no_file_gets_a_verdict(tmp_path: Path) -> None:
+    """Worker processes that cannot run at all (here: capped far below what Python needs to start) are a failure
+    of the machine: the batch stops in one sentence, and no file is recorded as unreadable because of it."""
+    from bcf.batch import WorkersFailed
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "E08000035_Leeds.xlsx").write_bytes(_plan_bytes("Leeds"))
+    db = tmp_path / "n.duckdb"
+    with pytest.raises(WorkersFailed, match="cannot run on this machine"):
+        run_batch(folder, db, ROUND, workers=1, limits=Limits(memory_mb=20))
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM submissions").fetchall() == [(0,)]

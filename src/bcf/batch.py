@@ -27,7 +27,7 @@ import duckdb
 
 from bcf import intake, rounds, sandbox
 from bcf.against_plan import check_against_plans, plan_quarters
-from bcf.errors import StoreError
+from bcf.errors import BcfError, StoreError
 from bcf.intake import Snapshot
 from bcf.store import Store, store_failure, will_be_made
 from bcf.validate import Report, complete, inspect_file, worker
@@ -44,6 +44,10 @@ JUNK = {".DS_Store", "Thumbs.db", "desktop.ini"}  # left by file managers
 # (DuckDB reports a write that failed at commit, a full disk among them, as a TransactionException)
 ENVIRONMENT = (OSError, MemoryError, duckdb.IOException, duckdb.FatalException, duckdb.OutOfMemoryException,
                duckdb.TransactionException)
+
+
+class WorkersFailed(BcfError):
+    """Worker processes cannot run here at all: a failure of the machine, never recorded against a file."""
 
 
 @dataclass
@@ -109,13 +113,31 @@ def plan_from_name(name: str, round_: rounds.Round) -> str | None:
 
 
 def _isolated(snap: Snapshot, round_: str, kind: str, limits: Limits, inspect: Inspect) -> tuple[Report, float, float]:
-    """Re-check one file alone after a worker died, so the file that kills a worker is named."""
-    pool = sandbox.pool(1, limits.memory_mb)
+    """Re-check one file alone after a worker died, so the file that kills a worker is named; unless a worker
+    cannot run even nothing at all, which is the machine's failure and stops the batch (``WorkersFailed``)."""
+    pool = sandbox.pool(1, limits.memory_mb, warm=WORKER_MODULES)
     try:
         return pool.submit(worker.check, snap, round_, kind, limits.seconds, inspect).result(timeout=limits.seconds + 30)
     except Exception:
         sandbox.kill(pool)
+        if not _workers_run(limits):
+            raise WorkersFailed("The checker's worker processes cannot run on this machine (not enough memory or "
+                                "processes for them), so the batch stopped. The files stored before this point are "
+                                "kept and nothing was recorded about the others: free some memory, or run the batch "
+                                "with fewer --workers, then run it again.") from None
         return gate_011(snap.name, "the checker stopped while reading it"), 0.0, 0.0
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _workers_run(limits: Limits) -> bool:
+    """Whether a worker process, started and capped as the batch's are, can do a piece of work that is nothing."""
+    pool = sandbox.pool(1, limits.memory_mb, warm=WORKER_MODULES)
+    try:
+        return pool.submit(int).result(timeout=60) == 0
+    except Exception:
+        sandbox.kill(pool)
+        return False
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 

@@ -86,8 +86,11 @@ def _init_worker(parent: int, memory_mb: int, warm: tuple[str, ...]) -> None:
     die_with_parent(parent)
     resource.setrlimit(resource.RLIMIT_AS, (memory_mb * MB, memory_mb * MB))
     signal.signal(signal.SIGALRM, _on_alarm)
-    for module in warm:  # imported once here, not inside the first piece of work's time
-        importlib.import_module(module)
+    try:
+        for module in warm:  # imported once here, not inside the first piece of work's time
+            importlib.import_module(module)
+    except MemoryError:  # too little memory to start at all: the pool reports itself broken, and the caller says so
+        os._exit(1)
 
 
 def pool(workers: int, memory_mb: int, warm: Iterable[str] = ()) -> ProcessPoolExecutor:
