@@ -174,3 +174,14 @@ def test_bcf_read_names_a_damaged_workbook_in_one_sentence(tmp_path: Path) -> No
     (tmp_path / "half.xlsx").write_bytes(write_plan(plan_for(), tmp_path / "p.xlsx").read_bytes()[:5000])
     run = bcf("read", tmp_path / "half.xlsx")
     assert run.returncode == 2 and "Traceback" not in run.stderr and "could not be read" in run.stderr
+
+
+def test_too_few_open_files_is_one_sentence_with_its_own_advice(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    for area in ("Leeds", "Kent", "Wigan"):
+        write_plan(plan_for(area), folder / f"{area}.xlsx")
+    run = subprocess.run(["sh", "-c", 'ulimit -n 12 && exec "$0" -m bcf batch "$1" --db "$2" --round 2015-16',
+                          sys.executable, str(folder), str(tmp_path / "n.duckdb")], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert "too many open files" in run.stderr and "ulimit -n" in run.stderr

@@ -4,6 +4,7 @@ and an exit status in one place, tables and JSON printed one way."""
 from __future__ import annotations
 
 import codecs
+import errno
 import io
 import re
 import sys
@@ -93,11 +94,20 @@ class _Group(click.Group):
             raise _Failed(str(e)) from e
         except OSError as e:  # a file or folder that cannot be used, or a disk that is full
             if e.filename is None or isinstance(e.filename, int):
-                raise _Failed(f"The command could not finish: {(e.strerror or str(e)).lower()}. Free some space or "
-                              "choose another place to write to, then run it again.") from e
+                raise _Failed(f"The command could not finish: {(e.strerror or str(e)).lower()}. "
+                              f"{MACHINE_ADVICE.get(e.errno or 0, 'Put that right, then run it again.')}") from e
             raise _Failed(_os_problem(Path(str(e.filename)), e)) from e
         except CheckerFault as e:
             raise _Fault(f"bcf itself failed ({e}). This is a fault in bcf, not in your file; please report it.") from e
+
+
+MACHINE_ADVICE = {
+    errno.ENOSPC: "Free some space, or choose another place to write to, then run it again.",
+    errno.EDQUOT: "Free some space, or choose another place to write to, then run it again.",
+    errno.EMFILE: "Close other programs, or raise the limit on open files (ulimit -n), then run it again.",
+    errno.ENFILE: "Close other programs, then run it again.",
+    errno.EROFS: "Choose a place that can be written to, then run it again.",
+}
 
 
 def _os_problem(path: Path, e: OSError) -> str:
