@@ -22,6 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -34,6 +35,7 @@ from bcf.validate import Report, complete, inspect_file, worker
 from bcf.validate.gate import max_bytes
 from bcf.validate.worker import Inspect, gate_011
 
+T = TypeVar("T")
 CHUNK = 40  # files checked by pandera and stored together, in one transaction
 WORKER_MODULES = ("bcf.validate.logic", "bcf.validate.structure", "bcf.validate.worker")
 STAGES = ("read", "read+check (worker)", "cells", "load")
@@ -115,29 +117,34 @@ def plan_from_name(name: str, round_: rounds.Round) -> str | None:
 def _isolated(snap: Snapshot, round_: str, kind: str, limits: Limits, inspect: Inspect) -> tuple[Report, float, float]:
     """Re-check one file alone after a worker died, so the file that kills a worker is named; unless a worker
     cannot run even nothing at all, which is the machine's failure and stops the batch (``WorkersFailed``)."""
-    pool = sandbox.pool(1, limits.memory_mb, warm=WORKER_MODULES)
     try:
-        return pool.submit(worker.check, snap, round_, kind, limits.seconds, inspect).result(timeout=limits.seconds + 30)
+        return _alone(limits, limits.seconds + 30, worker.check, snap, round_, kind, limits.seconds, inspect)
     except Exception:
-        sandbox.kill(pool)
         if not _workers_run(limits):
             raise WorkersFailed("The checker's worker processes cannot run on this machine (not enough memory or "
                                 "processes for them), so the batch stopped. The files stored before this point are "
                                 "kept and nothing was recorded about the others: free some memory, or run the batch "
                                 "with fewer --workers, then run it again.") from None
         return gate_011(snap.name, "the checker stopped while reading it"), 0.0, 0.0
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _workers_run(limits: Limits) -> bool:
     """Whether a worker process, started and capped as the batch's are, can do a piece of work that is nothing."""
+    try:
+        return _alone(limits, 60, int) == 0
+    except Exception:
+        return False
+
+
+def _alone(limits: Limits, timeout: float, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a worker of its own, started and capped as the batch's are; whatever befalls the worker
+    (it dies, hangs past ``timeout`` or cannot start) is raised, and the worker never outlives the call."""
     pool = sandbox.pool(1, limits.memory_mb, warm=WORKER_MODULES)
     try:
-        return pool.submit(int).result(timeout=60) == 0
+        return pool.submit(fn, *args).result(timeout=timeout)
     except Exception:
         sandbox.kill(pool)
-        return False
+        raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 

@@ -4,7 +4,8 @@ An extra benefit typed under the Benefits total, a figure in a column the templa
 beside the Cover: each would otherwise vanish from the plan and from the national figures. Every non-empty
 cell of a template sheet that is neither read nor the template's own text becomes a problem at that cell,
 saying where such an entry belongs; rows pasted whole (a block over several rows) are one problem that names
-the block, so a pasted table is one finding, not a hundred. Sheets the template does not have are the submitter's own business.
+the block, so a pasted table is one finding, not a hundred. Sheets the template does not have are the
+submitter's own business.
 """
 
 from __future__ import annotations
@@ -76,22 +77,21 @@ def outside_cells(sheet: SheetCells, read: set[tuple[int, int]], texts: frozense
 
 def _in_blocks(problems: list[Problem]) -> Iterator[Problem]:
     """The problems, each run of at least ``BLOCK_ROWS`` rows in a row holding ``BLOCK_ENTRIES`` or more as one."""
-    runs: list[list[Problem]] = []
-    for p in problems:  # in row order
-        row = split_ref(p.cell or "A1")[1]
-        if runs and row - split_ref(runs[-1][-1].cell or "A1")[1] <= 1:
-            runs[-1].append(p)
+    runs: list[list[tuple[int, int, Problem]]] = []  # (row, column, problem), in row order
+    for p in problems:
+        letters, row = split_ref(p.cell or "A1")
+        if runs and row - runs[-1][-1][0] <= 1:
+            runs[-1].append((row, col_number(letters), p))
         else:
-            runs.append([p])
+            runs.append([(row, col_number(letters), p)])
     for run in runs:
-        rows = {split_ref(p.cell or "A1")[1] for p in run}
+        rows, cols = {r for r, _, _ in run}, [c for _, c, _ in run]
         if len(rows) < BLOCK_ROWS or len(run) < BLOCK_ENTRIES:
-            yield from run
+            yield from (p for _, _, p in run)
             continue
-        cols = [col_number(split_ref(p.cell or "A1")[0]) for p in run]
         block = f"{col_letter(min(cols))}{min(rows)}:{col_letter(max(cols))}{max(rows)}"
-        figure = any(p.kind == ProblemKind.OUTSIDE_FIGURE for p in run)
-        yield replace(run[0], kind=ProblemKind.OUTSIDE_FIGURE if figure else ProblemKind.OUTSIDE_TEXT,
+        figure = any(p.kind == ProblemKind.OUTSIDE_FIGURE for _, _, p in run)
+        yield replace(run[0][2], kind=ProblemKind.OUTSIDE_FIGURE if figure else ProblemKind.OUTSIDE_TEXT,
                       also=f"as are {len(run) - 1} more entries in {block}")
 
 

@@ -101,9 +101,10 @@ class _Group(click.Group):
             raise _Fault(f"bcf itself failed ({e}). This is a fault in bcf, not in your file; please report it.") from e
 
 
+ROOM = "Free some space, or choose another place to write to, then run it again."
 MACHINE_ADVICE = {
-    errno.ENOSPC: "Free some space, or choose another place to write to, then run it again.",
-    errno.EDQUOT: "Free some space, or choose another place to write to, then run it again.",
+    errno.ENOSPC: ROOM,
+    errno.EDQUOT: ROOM,
     errno.EMFILE: "Close other programs, or raise the limit on open files (ulimit -n), then run it again.",
     errno.ENFILE: "Close other programs, then run it again.",
     errno.EROFS: "Choose a place that can be written to, then run it again.",

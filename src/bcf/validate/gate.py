@@ -140,10 +140,13 @@ def _content_finding(z: zipfile.ZipFile, infos: list[zipfile.ZipInfo], sheet: st
 def _as_utf8(head: bytes) -> bytes:
     """The head of a part as UTF-8: a UTF-16 head (a byte-order mark, or a zero byte beside its first "<") is
     decoded first, so that what it declares is seen as the parser would see it."""
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head[:2]:
-        order = "utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-16-be" if head[:1] == b"\x00" else "utf-16-le"
-        return head.decode(order, errors="replace").encode("utf-8")
-    return head
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        order = "utf-16"  # the mark says which byte comes first
+    elif b"\x00" in head[:2]:
+        order = "utf-16-be" if head[:1] == b"\x00" else "utf-16-le"
+    else:
+        return head
+    return head.decode(order, errors="replace").encode("utf-8")
 
 
 def _zip_findings(data: bytes, sheet: str) -> Iterator[Finding]:
