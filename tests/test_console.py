@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from playwright.sync_api import expect
 from starlette.testclient import TestClient
 
 from bcf.batch import run_batch
@@ -142,7 +143,7 @@ def test_accepting_an_explanation_in_a_browser(served: str, browser: Any) -> Non
     page.wait_for_url(re.compile(r"/console/2015-16/plan/$"))
     violations["round"] = axe.run(page).violations_count
     page.get_by_role("link", name="Leeds").click()
-    assert "Approved with support" in page.locator(".lead").inner_text()
+    expect(page.locator(".lead")).to_contain_text("Approved with support")
     violations["plan"] = axe.run(page).violations_count
     page.get_by_label("Reason for your decision").fill("The netting was agreed with the region")
     page.get_by_role("button", name="Accept").click()
@@ -151,6 +152,7 @@ def test_accepting_an_explanation_in_a_browser(served: str, browser: Any) -> Non
     lead = page.locator(".lead").inner_text()
     assert "category Approved" in lead and "Approved with support" not in lead
     page.get_by_role("link", name="Preview the letter").click()
+    page.wait_for_url(re.compile(r"/letter$"))
     assert "Accepted: The netting was agreed with the region" in page.content()
     assert "Assurance category: Approved" in page.locator(".category").inner_text()
     page.goto(served + "/console/decisions")
@@ -174,14 +176,14 @@ def test_the_overview_puts_what_waits_first_and_is_searched_and_sorted_in_a_brow
         assert rows.count() == 1 and "Leeds" in rows.first.inner_text()  # only Leeds has an explanation waiting
         assert Axe().run(page).violations_count == 0
         page.get_by_role("link", name=re.compile(r"^Every plan")).click()
-        assert page.locator("tbody tr").count() == 2
+        expect(page.locator("tbody tr")).to_have_count(2)
         page.get_by_label("Plan name").fill("bark")
         page.get_by_role("button", name="Show").click()
-        assert page.locator("tbody tr td:first-child").all_inner_texts() == ["Barking and Dagenham"]
+        expect(page.locator("tbody tr td:first-child")).to_have_text(["Barking and Dagenham"])
         page.get_by_label("Plan name").fill("")
         page.get_by_label("Order").select_option("name")
         page.get_by_role("button", name="Show").click()
-        assert page.locator("tbody tr td:first-child").all_inner_texts() == ["Barking and Dagenham", "Leeds"]
+        expect(page.locator("tbody tr td:first-child")).to_have_text(["Barking and Dagenham", "Leeds"])
         assert page.get_by_role("link", name="2015-16", exact=True).count() == 1  # the round switcher
         assert Axe().run(page).violations_count == 0
         assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing wider than the screen
