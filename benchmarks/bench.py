@@ -55,7 +55,7 @@ def reader(files: list[Path]) -> float:
 def load(files: list[Path], db: Path) -> float:
     """Seconds to store the round's checked files in chunks as the batch does, alone (no workers running)."""
     from bcf import intake
-    from bcf.batch import CHUNK
+    from bcf.batch import chunk_size
     from bcf.store import Store
     from bcf.validate import complete, inspect_file
 
@@ -63,9 +63,10 @@ def load(files: list[Path], db: Path) -> float:
     reports = complete([inspect_file(s, ROUND, "plan") for s in snaps])
     with Store(db) as store:
         start = time.perf_counter()
-        for i in range(0, len(files), CHUNK):
-            store.load([(r, s.sha256, s.received_at) for r, s in zip(reports[i:i + CHUNK], snaps[i:i + CHUNK],
-                                                                      strict=True)], ROUND, "plan")
+        n = chunk_size(len(files))
+        for i in range(0, len(files), n):
+            store.load([(r, s.sha256, s.received_at) for r, s in zip(reports[i:i + n], snaps[i:i + n], strict=True)],
+                       ROUND, "plan")
         return time.perf_counter() - start
 
 

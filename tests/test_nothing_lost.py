@@ -20,7 +20,7 @@ import duckdb
 import pytest
 
 from bcf import samples
-from bcf.batch import Limits, run_batch
+from bcf.batch import Limits, chunk_size, run_batch
 from bcf.generate import write_workbook
 from tests.support import AREAS, PLAN, ROUND, bcf, processes_in_session, wait_until
 from tests.workers import meddling_inspect
@@ -83,7 +83,7 @@ def test_a_killed_batch_resumes_with_no_partial_file_and_no_duplicate(sample_rou
     db = tmp_path / "n.duckdb"
     proc = subprocess.Popen([sys.executable, "-m", "bcf", "batch", str(folder), "--db", str(db), "--round", ROUND],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    # the log holds ~40 KB once the schema is made and ~390 KB once the first chunk of 40 files is in
+    # the log holds ~40 KB once the schema is made and ~700 KB once the first chunk (half the round) is in
     wal, deadline = Path(f"{db}.wal"), time.monotonic() + 120
     while not (wal.exists() and wal.stat().st_size > 150_000) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -94,7 +94,7 @@ def test_a_killed_batch_resumes_with_no_partial_file_and_no_duplicate(sample_rou
         partial = con.execute("SELECT count(*) FROM submissions s WHERE status <> 'unreadable' AND NOT EXISTS "
                               "(SELECT 1 FROM cover c WHERE c.submission_id = s.submission_id)").fetchall()[0][0]
     assert 0 < stored < 151 and partial == 0, stored
-    assert stored % 40 == 0  # whole chunks only: each is one transaction
+    assert stored % chunk_size(151) == 0  # whole chunks only: each is one transaction
     result = run_batch(folder, db, "2015-16", workers=2)
     assert result.already_loaded == stored and result.checked == 151 - stored
     with duckdb.connect(str(db), read_only=True) as con:
@@ -183,7 +183,7 @@ def _can_mount() -> bool:
 
 DISK_FULL = """
 set -u
-mount -t tmpfs -o size=2m tmpfs "$DISK"  # room for a new store (1.3 MB) and a chunk, not the round
+mount -t tmpfs -o size=2400k tmpfs "$DISK"  # room for a new store (1.3 MB) and a chunk (0.7 MB), not the round
 "$PY" -m bcf batch "$FOLDER" --db "$DISK/n.duckdb" --round "$ROUND" > "$OUT/first.out" 2> "$OUT/first.err"
 echo $? > "$OUT/first.rc"
 "$PY" -c "$DUMP" "$DISK/n.duckdb" > "$OUT/after-full.txt"
@@ -213,7 +213,8 @@ def test_a_full_disk_stops_the_batch_in_one_sentence_and_the_rerun_completes_the
                                         "some space, then run the batch again: what was stored before is kept, and "
                                         "nothing of the files being stored was written."]
     stored, unreadable, hashes = json.loads((out / "after-full.txt").read_text())
-    assert 0 < stored < 151 and stored % 40 == 0 and unreadable == 0 and hashes == stored  # whole chunks, no verdicts
+    whole_chunks = 0 < stored < 151 and stored % chunk_size(151) == 0
+    assert whole_chunks and unreadable == 0 and hashes == stored  # no verdicts on files the store could not take
     assert (out / "again.rc").read_text().strip() == "0"
     assert f"{151 - stored} checked now, {stored} already in the store" in (out / "again.out").read_text()
     assert json.loads((out / "after-rerun.txt").read_text()) == [151, 0, 151]

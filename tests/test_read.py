@@ -203,3 +203,16 @@ def test_formulas_saved_without_their_results_are_given_what_their_inputs_give(h
         assert sub.uncalculated == {sub.where("total_pooled"), sub.where("funding.amount_this_year")}
         assert sub.not_calculated == "calculation was set to manual when it was saved"
     assert not clean.uncalculated and clean.not_calculated is None
+
+
+def test_a_submission_sent_to_another_process_arrives_whole(tmp_path: Path, clean_plan: Plan) -> None:
+    import pickle
+
+    sub = write_and_read(tmp_path, clean_plan.filled)
+    got = pickle.loads(pickle.dumps(sub))
+    assert "raw" not in got.__dict__  # the maps by cell travel packed, unpacked on first use
+    assert (got.raw, got.names, got.fields, got.table_rows) == (sub.raw, sub.names, sub.fields, sub.table_rows)
+    assert got.spec is sub.spec and got.raw
+    assert pickle.loads(pickle.dumps(pickle.loads(pickle.dumps(sub)))).names == sub.names  # sent on unopened
+    with pytest.raises(AttributeError):
+        got.no_such_thing  # noqa: B018

@@ -8,7 +8,8 @@ run, never recorded as the file's status; so is a chunk the store cannot take fo
 stops the batch with nothing half-written. Cell rules run once per chunk of files in the parent (pandera's
 cost is per call), and each chunk is stored in one transaction, so a file is either wholly in the store or
 not at all, and a killed run simply resumes. Chunks are checked and stored in a thread of their own, one at
-a time and in order, so that the workers are kept busy meanwhile.
+a time and in order, so that the workers are kept busy meanwhile; a chunk is half the batch, within bounds, as
+each chunk's call costs the same whatever its size and only the last is left to store after the last file.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from bcf.validate.gate import max_bytes
 from bcf.validate.worker import Inspect, gate_011
 
 T = TypeVar("T")
-CHUNK = 40  # files checked by pandera and stored together, in one transaction
+CHUNK = (40, 200)  # the fewest and most files checked by pandera and stored together, in one transaction
 WORKER_MODULES = ("bcf.validate.logic", "bcf.validate.structure", "bcf.validate.worker")
 STAGES = ("read", "read+check (worker)", "cells", "load")
 SKIP_SUFFIXES = {".json", ".md", ".duckdb", ".wal", ".sqlite", ".sqlite-wal", ".sqlite-shm"}  # the manifest, READMEs,
@@ -106,6 +107,13 @@ def _linked_folder(entry: os.DirEntry[str]) -> bool:
         return entry.is_symlink() and entry.is_dir()
     except OSError:  # a link that loops, or cannot be followed: listed, and named for what it is
         return False
+
+
+def chunk_size(files: int) -> int:
+    """Files per chunk in a batch of ``files``: half of them, so that the first half is stored while the workers
+    check the second, within ``CHUNK`` (a killed run loses at most one chunk's work, and the parent holds one)."""
+    least, most = CHUNK
+    return min(most, max(least, -(-files // 2)))
 
 
 def plan_from_name(name: str, round_: rounds.Round) -> str | None:
@@ -205,7 +213,7 @@ def check_files(files: Iterable[Snapshot], round_: str, kind: str, workers: int,
 
 
 def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: int | None = None,
-              limits: Limits | None = None, chunk: int = CHUNK, progress: Callable[[str, Report], None] | None = None,
+              limits: Limits | None = None, progress: Callable[[str, Report], None] | None = None,
               inspect: Inspect = inspect_file) -> BatchResult:
     """Check every file under ``folder`` as the ``kind`` return of ``round_`` and store the results;
     re-running skips files already stored. A workbook of another round or return is refused, never mixed in.
@@ -226,7 +234,7 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
                 run = _Run(opening, fresh, db, the_round, kind, progress)
                 run.files = discover(folder)
                 run.result.files = len(run.files)
-                _check_and_store(run, storing, pool, workers, limits, chunk, inspect)
+                _check_and_store(run, storing, pool, workers, limits, chunk_size(len(run.files)), inspect)
             finally:
                 if opening.exception() is None:
                     opening.result().con.close()
