@@ -147,7 +147,7 @@ one("note typed on the Checklist", "Checklist", (("BCF-STRUCT-010", "Checklist",
 one("note typed in the Guidance", "Guidance", (("BCF-STRUCT-010", "Guidance", "D3"),), D3="ask Sue")
 
 
-@habit("extra sheet of workings")
+@habit("extra sheet of workings", ("BCF-STRUCT-013", "Workings", "A1"))  # named, as nothing on it is read
 def _workings(wb: Workbook) -> None:
     ws = wb.create_sheet("Workings")
     ws["A1"], ws["B1"], ws["B2"] = "Scheme", 6807, "=B1*1.02"

@@ -43,6 +43,7 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "BCF-STRUCT-009": {"found": 500.0, "expected": "a new row of the Contributions table, inserted above its Total row"},
     "BCF-STRUCT-010": {"found": "check with finance", "expected": "the yellow input cell it belongs to"},
     "BCF-STRUCT-011": {"expected": "Unit cost (£)"},
+    "BCF-STRUCT-013": {"found": "its 14 filled cells (A1 to C9)"},
     "BCF-STRUCT-012": {"found": 37, "expected": "every calculated cell was saved as 0"},
     "BCF-CELL-001": {"label": FUNDING_LABEL, "expected": "an amount in £000, for example 1250"},
     "BCF-CELL-002": {"found": "£2,635,000", "expected": "2635", "wanted": "a number", "label": "2015/16 (£000)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bcf.findings import ProblemKind
 from bcf.generate import Layout
 from bcf.read import Submission, read_submission
 from bcf.samples import Plan
@@ -216,3 +218,22 @@ def test_a_submission_sent_to_another_process_arrives_whole(tmp_path: Path, clea
     assert pickle.loads(pickle.dumps(pickle.loads(pickle.dumps(sub)))).names == sub.names  # sent on unopened
     with pytest.raises(AttributeError):
         got.no_such_thing  # noqa: B018
+
+
+def test_a_sheet_the_template_does_not_have_is_named_when_anything_is_typed_on_it(tmp_path: Path,
+                                                                                  clean_plan: Plan) -> None:
+    import openpyxl
+
+    write_and_read(tmp_path, clean_plan.filled)
+    wb = openpyxl.load_workbook(tmp_path / "plan.xlsx")
+    wb.create_sheet("Notes")["C7"] = "ask Sue about the DFG"
+    wb.copy_worksheet(wb["Funding"])  # "Funding Copy": a whole sheet of figures the template does not read
+    wb.create_sheet("Empty")["B2"].number_format = "0.00"  # formatted, nothing typed
+    wb.create_sheet("Spaces")["A1"] = "   "
+    wb.save(tmp_path / "extra.xlsx")
+    sub = read_submission(tmp_path / "extra.xlsx")
+    extra = {p.sheet: (p.cell, p.found) for p in sub.problems if p.kind == ProblemKind.EXTRA_SHEET}
+    assert extra.keys() == {"Notes", "Funding Copy"}
+    assert extra["Notes"] == ("C7", "its one filled cell (C7)")
+    assert re.fullmatch(r"its [\d,]+ filled cells \([A-Z]+\d+ to [A-Z]+\d+\)", extra["Funding Copy"][1])
+    assert _typed_back(sub, clean_plan) == []  # what the template's own sheets hold is read as before

@@ -60,6 +60,7 @@ class ProblemKind(StrEnum):
     LIST_NORMALISED = "list_normalised"  # a drop-down option typed in another case or spacing
     OUTSIDE_FIGURE = "outside_figure"  # a number, date or formula where the template reads nothing
     OUTSIDE_TEXT = "outside_text"  # text where the template reads nothing
+    EXTRA_SHEET = "extra_sheet"  # a sheet the template does not have, with something typed on it
 
 
 # which rule reports each reader problem (NOT_TEMPLATE is the gate's own judgement of the stamp)
@@ -74,6 +75,7 @@ PROBLEM_RULES: dict[ProblemKind, str] = {
     ProblemKind.COLUMN_NOT_FOUND: "BCF-STRUCT-011", ProblemKind.OUTSIDE_FIGURE: "BCF-STRUCT-009",
     ProblemKind.OUTSIDE_TEXT: "BCF-STRUCT-010", ProblemKind.PLACEHOLDER: "BCF-CELL-011",
     ProblemKind.LIST_NORMALISED: "BCF-CELL-012", ProblemKind.TEXT_NUMBER: "BCF-CELL-013",
+    ProblemKind.EXTRA_SHEET: "BCF-STRUCT-013",
 }
 
 

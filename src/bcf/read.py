@@ -32,7 +32,7 @@ from bcf.areas import Area
 from bcf.findings import ProblemKind
 from bcf.locate import LABEL_COLUMN, Problem, TablePlace, find_field_row, find_table, norm, tags
 from bcf.outside import REFERENCE_COLUMNS, Found, outside_cells, template_texts
-from bcf.spec import LISTS_SHEET, Field, Spec, Table, col_letter, split_ref
+from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET, Field, Spec, Table, col_letter, split_ref
 from bcf.xlsx import MAC_EPOCH, MAX_CELL_TEXT, WINDOWS_EPOCH, Limits, RawWorkbook, SheetCells, col_number, read_cells
 
 Row = tuple[int, dict[str, Any]]  # (sheet row, values by column id)
@@ -353,9 +353,28 @@ class _Reader:
                 self.sub.table_rows[t.id] = self.read_table(t, sheet, found_tags)
             if all(t.id not in self.sub.unreadable for t in s.tables):  # else where its rows end is unknown
                 self.sub.problems += outside_cells(sheet, self.seen, template_texts(self.spec, s.name), self.found)
+        self.read_the_rest()
+
+    def read_the_rest(self) -> None:
+        """What is typed where nothing is read: on the reference sheets, and on sheets the template does not have."""
         for name, columns in REFERENCE_COLUMNS.items():
             if name in self.raw.sheets:
                 self.sub.problems += outside_cells(self.raw.sheets[name], set(), frozenset(), [], columns)
+        ours = self.spec_names | set(self.sub.sheet_names.values()) | {LISTS_SHEET, CHECKLIST_SHEET}
+        for name in self.raw.names:
+            if name not in ours and name in self.raw.sheets:
+                self.extra_sheet(self.raw.sheets[name])
+
+    def extra_sheet(self, sheet: SheetCells) -> None:
+        """A sheet the template does not have: nothing on it is read, so what is typed on it is named."""
+        filled = sorted(at for at, c in (*sheet.cells.items(), *sheet.beyond.items()) if not _blank(c))
+        if not filled:
+            return
+        first = f"{col_letter(filled[0][1])}{filled[0][0]}"
+        rows, cols = [r for r, _ in filled], [c for _, c in filled]
+        span = f"{col_letter(min(cols))}{min(rows)} to {col_letter(max(cols))}{max(rows)}"
+        found = f"its one filled cell ({first})" if len(filled) == 1 else f"its {len(filled):,} filled cells ({span})"
+        self.problem(ProblemKind.EXTRA_SHEET, sheet.name, first, found, "")
 
     @property
     def spec_names(self) -> set[str]:
