@@ -255,6 +255,8 @@ one("hyphen for a dash in a boundary", "Risks", (("BCF-CELL-012", "Risks", f"D{H
     **{f"D{HEALTH}": "Health-social care"})
 one("curly apostrophe in a scheme type", "Schemes", (("BCF-CELL-012", "Schemes", "D8"),), D8="carers\u2019 support")
 one("double space in an option", "Schemes", (("BCF-CELL-012", "Schemes", "E11"),), E11="Social  care")
+one("email pasted from a link, mailto: and all", "Cover", (("BCF-CELL-006", "Cover", "C12"),),
+    C12="mailto:sam.patel@council.gov.uk")
 one("date typed as text", "Cover", (("BCF-CELL-002", "Cover", "C14"),), C14="11/09/2014")
 one("a formula that divides by zero", "Governance", (("BCF-CELL-016", "Governance", "C12"),), C12="=C11/0")
 one("a check formula beside a table that shows nothing", "Funding", (("BCF-STRUCT-010", "Funding", "H12"),),

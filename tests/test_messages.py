@@ -164,3 +164,18 @@ def test_messages_word_for_word(rule_id: str, message: str) -> None:
                                           (-250.0, "-£250k"), (0.4, "£0.4k"), (3021.72, "£3,022k"), (None, "")])
 def test_money_in_words(value: Any, words: str) -> None:
     assert money(value) == words
+
+
+@pytest.mark.parametrize("typed, why", [
+    ("finance team at the council", "It has no @."),
+    ("MAILTO:sam.patel@council.gov.uk", 'It starts with "mailto:", which belongs to a link: enter the address alone.'),
+    ("sam:patel@council.gov.uk", "The part before the @ has a colon in it."),
+    ("sam patel@council.gov.uk", "It has a space in it."),
+    ("sam@@council.gov.uk", "It has more than one @."),
+    ("sam@council", "The part after the @ is not a domain such as council.gov.uk."),
+])
+def test_a_mistyped_email_address_is_refused_and_the_reason_said(typed: str, why: str) -> None:
+    from bcf.validate.cells import EMAIL, email_problem
+
+    assert re.match(EMAIL, typed) is None and email_problem(typed) == why
+    assert re.match(EMAIL, "sam.patel@council.gov.uk")

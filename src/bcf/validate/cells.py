@@ -27,7 +27,7 @@ from bcf.read import Row, Submission
 from bcf.spec import Field, Spec
 
 FIELDS = "fields"
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL = r"^[^@\s:]+@[^@\s]+\.[^@\s]+$"  # no colon before the @: "mailto:" is a link's, not an address's
 # pandera's own names for the failures that carry no rule id of ours
 BUILTIN = {"not_nullable": "BCF-CELL-001", "multiple_fields_uniqueness": "BCF-CELL-005"}
 # pandera's dtype and column-presence checks: the reader guarantees both, so their failures are never findings
@@ -136,8 +136,12 @@ def email_problem(text: str) -> str:
     """What is wrong with a typed email address, when it can be said."""
     if "@" not in text:
         return "It has no @."
+    if text.strip().lower().startswith("mailto:"):
+        return 'It starts with "mailto:", which belongs to a link: enter the address alone.'
     if re.search(r"\s", text.strip()):
         return "It has a space in it."
+    if ":" in text.split("@")[0]:
+        return "The part before the @ has a colon in it."
     if text.count("@") > 1:
         return "It has more than one @."
     return "The part after the @ is not a domain such as council.gov.uk."
