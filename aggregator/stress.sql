@@ -42,16 +42,20 @@ LEFT JOIN track_weights tw ON tw.plan_code = c.plan_code
 LEFT JOIN funding_summary fs USING (submission_id) LEFT JOIN governance g USING (submission_id)
 WHERE c.round = getvariable('round');
 
-CREATE OR REPLACE TEMP TABLE benefit_run AS            -- each benefit's claim and the part its evidence backs:
-SELECT base.round, bn.submission_id, bn.row, bn.benefit_id, bn.benefit_type, bn.confidence,  -- NEL rows re-priced
-       nullif(trim(bn.evidence), '') IS NOT NULL AS has_evidence, bn.planned_saving AS claimed,  -- at min(A, R) x
-       CASE WHEN bn.benefit_type = 'Fewer NEL admissions'                                         -- unit cost, then
-            THEN greatest(least(base.a, base.r_track), 0) * getvariable('unit_cost') / 1000        -- weighted by the
-                 * (-bn.planned_change / nullif(base.a, 0))                                        -- evidence rating
-            ELSE bn.planned_saving END AS backable,                                                -- (r_track: R
-       CASE WHEN bn.benefit_type = 'Fewer NEL admissions'                                         -- shrunk by the
-            THEN greatest(least(base.a, base.r), 0) * getvariable('unit_cost') / 1000              -- track record)
-                 * (-bn.planned_change / nullif(base.a, 0))
+-- Each benefit's claim and the part its evidence backs. NEL rows are re-priced at min(A, R) x unit cost, shared
+-- among the NEL rows by their avoided admissions, but never above what the row claims (a plan that prices an
+-- admission below the unit cost is backed at its own price); then weighted by the evidence rating. r_track is R
+-- shrunk by the track record; the untracked figures use R itself.
+CREATE OR REPLACE TEMP TABLE benefit_run AS
+SELECT base.round, bn.submission_id, bn.row, bn.benefit_id, bn.benefit_type, bn.confidence,
+       nullif(trim(bn.evidence), '') IS NOT NULL AS has_evidence, bn.planned_saving AS claimed,
+       CASE WHEN bn.benefit_type = 'Fewer NEL admissions'
+            THEN least(greatest(least(base.a, base.r_track), 0) * getvariable('unit_cost') / 1000
+                       * (-bn.planned_change / nullif(base.a, 0)), bn.planned_saving)
+            ELSE bn.planned_saving END AS backable,
+       CASE WHEN bn.benefit_type = 'Fewer NEL admissions'
+            THEN least(greatest(least(base.a, base.r), 0) * getvariable('unit_cost') / 1000
+                       * (-bn.planned_change / nullif(base.a, 0)), bn.planned_saving)
             ELSE bn.planned_saving END AS backable_untracked,
        CASE WHEN NOT has_evidence THEN 0
             WHEN bn.confidence = 'High' THEN getvariable('weight_high')

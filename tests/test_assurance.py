@@ -40,8 +40,9 @@ def assured(national: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield nat
 
 
-def _worked_example(folder: Path) -> Path:
-    """The reference's worked example (section 5) as a real workbook."""
+def _worked_example(folder: Path, nel_price: int = 2000) -> Path:
+    """The reference's worked example (section 5) as a real workbook; ``nel_price``: what the plan says an
+    avoided admission saves (£)."""
     plan = samples.build_plan(AREAS.find("Leeds"), random.Random(1), PLAN)  # type: ignore[arg-type]
     f, t = plan.filled.fields, plan.filled.tables
     f.update({f"baseline_q{i}": 9000 for i in range(1, 5)})
@@ -51,8 +52,8 @@ def _worked_example(folder: Path) -> Path:
     base = {"scheme_ids": big["scheme_id"], "unit": "units", "baseline_volume": 10_000, "accrues_to": "CCG",
             "cashable": "Yes", "evidence": "Local evaluation"}
     t["benefits"] = [
-        {**base, "benefit_id": "B01", "benefit_type": "Fewer NEL admissions", "planned_change": -2100, "unit_cost": 2000,
-         "planned_saving": 4200, "confidence": "High"},
+        {**base, "benefit_id": "B01", "benefit_type": "Fewer NEL admissions", "planned_change": -2100,
+         "unit_cost": nel_price, "planned_saving": 2100 * nel_price // 1000, "confidence": "High"},
         {**base, "benefit_id": "B02", "benefit_type": "Fewer delayed days", "planned_change": -3000, "unit_cost": 300,
          "planned_saving": 900, "confidence": "Medium"},
         {**base, "benefit_id": "B03", "benefit_type": "Fewer permanent care-home admissions", "planned_change": -20,
@@ -82,6 +83,20 @@ def test_the_reference_worked_example(tmp_path: Path) -> None:
     assert [d["category"] for d in decided.values()] == ["Approved subject to conditions"]
 
 
+def test_a_plan_that_prices_an_admission_below_the_unit_cost_is_backed_at_its_own_price(tmp_path: Path) -> None:
+    path = _worked_example(tmp_path / "in", nel_price=500)  # 2,100 admissions at £500: £1,050k, under 1,260 x £1,490
+    run_batch(path.parent, tmp_path / "n.duckdb", ROUND, workers=1)
+    with open_store(tmp_path / "n.duckdb", write=True) as nat:
+        stress.run(nat, ROUND, PLAN.round.params())
+        claimed, credible, optimism = nat.con.execute("SELECT claimed, credible, optimism FROM stress_test").fetchall()[0]
+        over = nat.con.execute("SELECT count(*) FROM stress_benefits WHERE credible > claimed").fetchall()[0][0]
+        letters = write_letters(nat, tmp_path / "letters", PLAN.round.params(), ROUND, pdf=False)
+    assert (claimed, credible, over) == pytest.approx((2550, 1050 + 450, 0))  # not 1,877.4 + 450: more than claimed
+    assert optimism == pytest.approx(1.7)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", next(p for p in letters if p.suffix == ".html").read_text()))
+    assert "£1.5m" in text and "1.70" in text
+
+
 def _by_hand(plan: samples.Plan, c: float = 1490) -> dict[str, float]:
     """The stress-test figures for one plan, worked out from what was written (section 5 of the reference)."""
     f, benefits = plan.filled.fields, [b for b in plan.filled.tables["benefits"] if b]
@@ -90,7 +105,8 @@ def _by_hand(plan: samples.Plan, c: float = 1490) -> dict[str, float]:
     nel = [x for x in benefits if x["benefit_type"] == "Fewer NEL admissions"]
     a = -sum(x["planned_change"] for x in nel)
     weight = {"High": 1.0, "Medium": 0.5, "Low": 0.0}
-    credible = sum((max(min(a, r), 0) * c / 1000 * -x["planned_change"] / a if x in nel else x["planned_saving"])
+    credible = sum((min(max(min(a, r), 0) * c / 1000 * -x["planned_change"] / a, x["planned_saving"]) if x in nel
+                    else x["planned_saving"])
                    * (weight[x["confidence"]] if x["evidence"] else 0) for x in benefits)
     v = max(min(r * c / 1000, f["ringfenced_oohs"]), 0)
     return {"r": r, "a": a, "repriced_nel": a * c / 1000, "credible": credible,
