@@ -91,3 +91,24 @@ def test_diff_refuses_returns_it_cannot_compare(sample_round: tuple[Path, Any], 
         assert "Traceback" not in result.output
     two_boards = _run("diff", str(plans[0]), str(plans[1]))
     assert two_boards.exit_code == 0 and "two different boards' returns" in two_boards.output
+
+
+def test_a_what_if_is_said_on_every_page_and_leaves_the_rounds_results_alone(cycle_store: Path, tmp_path: Path) -> None:
+    db = tmp_path / "n.duckdb"
+    copy_store(cycle_store, db)
+    before = _json("stress", "--db", str(db), "--round", ROUND)
+    out = tmp_path / "what-if"
+    done = _run("letters", "--db", str(db), "--round", ROUND, "-o", str(out), "--no-pdf", "--param", "unit_cost=3000")
+    assert done.exit_code == 0, done.output
+    assert _run("report", "national", "--db", str(db), "--round", ROUND, "-o", str(out), "--no-pdf",
+                "--param", "unit_cost=3000").exit_code == 0
+    pages = sorted(out.rglob("*.html"))
+    assert len(pages) > 100
+    for page in pages:  # every letter, the letters' index and the national report
+        text = re.sub(r"\s+", " ", page.read_text(encoding="utf-8"))
+        assert "A what-if, not the round's results." in text and "£3,000 (the round's own: £1,490)" in text, page.name
+    after = _json("stress", "--db", str(db), "--round", ROUND)
+    assert after["plans"] == before["plans"] and after["national"] == before["national"]  # nothing of it was kept
+    official = tmp_path / "official"
+    assert _run("letters", "--db", str(db), "--round", ROUND, "-o", str(official), "--no-pdf").exit_code == 0
+    assert not any("A what-if" in p.read_text(encoding="utf-8") for p in official.rglob("*.html"))

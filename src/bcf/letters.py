@@ -44,7 +44,7 @@ def letter_contexts(nat: National, submission_ids: list[int], params: Assumption
     resubmitted = {pair.plan_code: pair for pair in compare_all(nat, round_, only)}
     peers = round_peers(nat, round_)  # reports/_peers.html.j2: the plan among its peers
     shared = {"round": rounds.get(round_), "today": dt.date.today().strftime("%d %B %Y"),
-              "p": params.v, "params": list(params.values())}
+              "p": params.v, "params": list(params.values()), "what_if": params.overridden()}
     out = {}
     for plan in plans:
         sid = plan["submission_id"]
@@ -89,6 +89,6 @@ def write_letters(nat: National, out: Path, params: Assumptions, round_: str,
         rows = nat.rows("assurance.plans", round=round_, plan_code=None)
         index = environment().get_template("letters_index.html.j2").render(
             rows=rows, categories=CATEGORIES, round=rounds.get(round_), pdf=pdf, nav=nav,
-            today=dt.date.today().strftime("%d %B %Y"))
+            today=dt.date.today().strftime("%d %B %Y"), what_if=params.overridden())
         (out / "index.html").write_text(index, encoding="utf-8")
     return written

@@ -38,6 +38,7 @@ class Parameter:
     unit: str = ""  # how its value reads: share (0.5 is 50%), percent, pounds; otherwise as it is
     least: float | None = None  # the smallest value that makes sense (content's `min`), for an override
     most: float | None = None  # and the largest (`max`)
+    was: Any = None  # the round's own value, when this run overrides it
 
     def as_at(self, day: date) -> Parameter:
         """The parameter as it stood on ``day`` (its first value before any revision)."""
@@ -99,7 +100,8 @@ def load(round_folder: Path, overrides: dict[str, str] | None = None, as_at: dat
         if type(value) is not type(default) and not numbers:
             raise BadParameter(f"{name} must be like {default!r}, not {text!r}.")
         _within(out[name], value, text)
-        out[name] = replace(out[name], value=value, source=f"{OVERRIDDEN} (default {default!r}).", history=())
+        out[name] = replace(out[name], value=value, source=f"{OVERRIDDEN} (default {default!r}).", history=(),
+                            was=default)
     return Assumptions(out)
 
 

@@ -43,6 +43,7 @@ def national_context(nat: National, params: Assumptions, round_: str) -> dict[st
                    "categories": Markup(charts.categories_by_region(
                        nat.frame("assurance.categories_by_region", round=round_)))},
         "p": p, "params": [v for v in params.values() if v.section in APPENDIX or v.name == "nel_expected_reduction_pct"],
+        "what_if": params.overridden(),
         "peer_outliers": outliers(nat, round_, p["peer_outlier_pct"]),  # reports/_peer_outliers.html.j2
         "track": track_report.national_section(nat, round_),  # the round before's plans against what happened
     }

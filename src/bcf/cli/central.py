@@ -203,7 +203,9 @@ def stress_cmd(db: Path, round_: str | None, overrides: tuple[str, ...], fmt: st
           "optimism": ratio(p["claimed"], p["credible"])} for p in top]))
     changed = done.params.overridden()
     if changed:
-        console().print("Changed for this run: " + "; ".join(f"{p.name} = {p.value}" for p in changed), highlight=False)
+        console().print("A what-if, changed for this run: " + "; ".join(f"{p.name} = {p.value} (the round's own: "
+                                                                        f"{p.was})" for p in changed)
+                        + ". The round's stored results are unchanged.", highlight=False)
     if show_assumptions:
         df_table("Assumptions used", pd.DataFrame([{"parameter": p.name, "value": str(p.value), "source": p.source}
                                                     for p in done.params.values() if p.section != "gate"]))

@@ -34,15 +34,23 @@ class Assured:
 
 @contextmanager
 def assure(db: Path, round_: str | None, overrides: dict[str, str] | None = None) -> Iterator[Assured]:
-    """Run one round's stress test (default: the latest round with plans) and yield what it decided."""
+    """Run one round's stress test (default: the latest round with plans) and yield what it decided.
+
+    A run with ``overrides`` is a what-if: its results are yielded for the caller to show and write, then
+    dropped, so the round's stored results, which the console and every later output read, stay those of the
+    round's own parameters."""
     if not Path(db).exists():
         raise StoreError(f"There is no store at {db}. Run `bcf batch` first.")
     with open_store(db, write=True) as nat:
         scope = nat.scope(round_, "plan")
         params = rounds.get(scope.round).params(overrides)
-        with transaction(nat.con):  # the round's old results stay whole until the new ones are all in
+        what_if = bool(params.overridden())
+        with transaction(nat.con, keep=not what_if):  # the round's old results stay whole until the new ones are in
             stress.run(nat, scope.round, params)
-        yield Assured(nat, scope.round, params, summary(nat, scope.round))
+            if what_if:
+                yield Assured(nat, scope.round, params, summary(nat, scope.round))
+        if not what_if:
+            yield Assured(nat, scope.round, params, summary(nat, scope.round))
 
 
 def plans(nat: National, round_: str, plan_code: str | None = None) -> list[dict[str, Any]]:
