@@ -22,8 +22,9 @@ WITH q AS (SELECT *, baseline * (1 + $growth) AS trend FROM scored_quarters
            WHERE round = $round AND plan_code = coalesce($plan, plan_code)),
 claims AS (          -- the plan's own claimed saving from fewer emergency admissions (Benefits sheet, £000)
     SELECT c.plan_code, sum(b.planned_saving) AS saving_claimed
-    FROM current_submissions c JOIN benefits b USING (submission_id)
-    WHERE c.round = $round AND c.plan_code = coalesce($plan, c.plan_code) AND b.benefit_type = 'Fewer NEL admissions'
+    FROM accepted_returns c JOIN benefits b USING (submission_id)     -- the plan scored (views.sql)
+    WHERE c.round = $round AND c.return_kind = 'plan' AND c.plan_code = coalesce($plan, c.plan_code)
+      AND b.benefit_type = 'Fewer NEL admissions'
     GROUP BY c.plan_code
 )
 SELECT q.plan_code, any_value(q.plan_name) AS plan_name, any_value(q.region_name) AS region_name,

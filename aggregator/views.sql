@@ -13,6 +13,18 @@ SELECT * EXCLUDE (newest) FROM (
     WHERE plan_code IS NOT NULL
 ) WHERE newest = 1;
 
+-- The file each plan and period is measured by, in monitoring and in the track record: the last one that passed
+-- validation (ready), as NHS England's collections take the last file that passed; where none has yet, the
+-- current one, unless unreadable. So a later file with blocking problems (a plan rewritten after the year, a
+-- return typed wrongly) never replaces figures that passed.
+CREATE OR REPLACE VIEW accepted_returns AS
+SELECT * EXCLUDE (pick) FROM (
+    SELECT s.*, row_number() OVER (PARTITION BY round, return_kind, period, plan_code
+                                   ORDER BY status = 'ready' DESC, received_at DESC, file_name DESC, sha256 DESC) AS pick
+    FROM submissions s
+    WHERE plan_code IS NOT NULL AND status <> 'unreadable'
+) WHERE pick = 1;
+
 CREATE OR REPLACE VIEW current_submissions AS        -- the current plan of every HWB
 SELECT * FROM current_returns WHERE return_kind = 'plan';
 
@@ -117,23 +129,28 @@ FROM round_files r JOIN findings f USING (submission_id) GROUP BY r.round, r.ret
 ORDER BY array_position(['gate', 'structure', 'cell', 'arithmetic', 'policy', 'consistency'], any_value(f.family));
 
 -- Plan against actual: each plan's current quarterly returns beside the plan's own quarters.
-CREATE OR REPLACE VIEW plan_quarters AS               -- each current, readable plan's quarters: the one unpivot of them
+CREATE OR REPLACE VIEW plan_quarters AS               -- each accepted plan's quarters: the one unpivot of them
 SELECT c.round, c.plan_code, c.submission_id, pr.quarter_no, pr.period,
        [n.baseline_q1, n.baseline_q2, n.baseline_q3, n.baseline_q4][pr.quarter_no] AS baseline,
        [n.plan_q1, n.plan_q2, n.plan_q3, n.plan_q4][pr.quarter_no] AS planned
-FROM current_submissions c JOIN nel_plan n USING (submission_id)
+FROM accepted_returns c JOIN nel_plan n USING (submission_id)
 JOIN periods pr ON pr.round = c.round AND pr.return_kind = 'quarterly'
-WHERE c.status <> 'unreadable';
+WHERE c.return_kind = 'plan';
 
-CREATE OR REPLACE VIEW quarters_reported AS           -- the current, readable quarterly return of every plan and quarter
+-- The accepted quarterly return of every plan and quarter. Actual admissions the check took for a typing slip
+-- (BCF-CONS-009: several times or a fraction of the plan) are left out, as not reported, rather than summed.
+CREATE OR REPLACE VIEW quarters_reported AS
 SELECT c.round, c.plan_code, c.period, pr.quarter_no, c.submission_id, c.status, c.blocking,
-       a.planned_admissions AS planned_reported, a.actual_admissions, p.p4p_planned, p.p4p_released,
+       a.planned_admissions AS planned_reported,
+       CASE WHEN NOT EXISTS (SELECT 1 FROM findings x WHERE x.submission_id = c.submission_id
+                             AND x.rule_id = 'BCF-CONS-009') THEN a.actual_admissions END AS actual_admissions,
+       p.p4p_planned, p.p4p_released,
        f.income_planned, f.income_actual, f.spend_planned, f.spend_actual, n.narrative
-FROM current_returns c
+FROM accepted_returns c
 JOIN periods pr ON pr.round = c.round AND pr.return_kind = c.return_kind AND pr.period = c.period
 LEFT JOIN q_admissions a USING (submission_id) LEFT JOIN q_p4p p USING (submission_id)
 LEFT JOIN q_finance f USING (submission_id) LEFT JOIN q_narrative n USING (submission_id)
-WHERE c.return_kind = 'quarterly' AND c.status <> 'unreadable';
+WHERE c.return_kind = 'quarterly';
 
 CREATE OR REPLACE VIEW plan_vs_actual AS              -- per plan and quarter: baseline, plan, actual, and the plan's cover
 SELECT q.round, q.plan_code, pl.plan_name, pl.region_name, q.quarter_no, q.period, pq.baseline, pq.planned,
@@ -142,7 +159,7 @@ SELECT q.round, q.plan_code, pl.plan_name, pl.region_name, q.quarter_no, q.perio
        nt.baseline AS baseline_year, nt.planned AS planned_year, n.nel_unit_cost,
        fs.ringfenced_oohs, g.share_ccg, g.share_la, g.contingency
 FROM quarters_reported q
-JOIN current_submissions c ON c.round = q.round AND c.plan_code = q.plan_code
+JOIN accepted_returns c ON c.round = q.round AND c.plan_code = q.plan_code AND c.return_kind = 'plan'
 JOIN plans pl ON pl.round = q.round AND pl.plan_code = q.plan_code
 JOIN plan_quarters pq ON pq.submission_id = c.submission_id AND pq.quarter_no = q.quarter_no
 JOIN nel_plan n ON n.submission_id = c.submission_id

@@ -101,7 +101,7 @@ def _quarter_file(tmp_path: Path, name: str, **changes: Any) -> Path:
     area = AREAS.find("Leeds")
     assert area is not None
     q = quarters(samples.build_plan(area, random.Random(8), PLAN), QUARTERLY, random.Random(8))[0]
-    q.filled.fields.update(changes)
+    q.filled.fields.update({k: v(q.filled.fields[k]) if callable(v) else v for k, v in changes.items()})
     folder = tmp_path / name
     folder.mkdir()
     write_workbook(QUARTERLY.spec(), folder / "leeds-q.xlsx", q.filled)
@@ -113,7 +113,7 @@ def test_a_return_without_its_plan_or_with_another_planned_figure(tmp_path: Path
     run_batch(_quarter_file(tmp_path, "a"), alone, ROUND, "quarterly", workers=1)
     db = tmp_path / "with-plans.duckdb"
     shutil.copy(national, db)
-    run_batch(_quarter_file(tmp_path, "b", planned_admissions=1), db, ROUND, "quarterly", workers=1)
+    run_batch(_quarter_file(tmp_path, "b", planned_admissions=lambda n: n + 150), db, ROUND, "quarterly", workers=1)
     query = ("SELECT f.rule_id, f.sheet, f.cell FROM findings f JOIN submissions s USING (submission_id) "
              "WHERE s.return_kind = 'quarterly' AND f.rule_id LIKE 'BCF-CONS-%'")
     with duckdb.connect(str(alone), read_only=True) as con:
@@ -132,3 +132,66 @@ def test_monitor_command_prints_the_national_picture(monitored: Path) -> None:
     assert "1 quarter(s) to Q4 2014/15" in result.output and "Projected (seasonal)" in result.output
     wrong = CliRunner().invoke(main, ["monitor", "--db", str(monitored), "--quarter", "Q7"])
     assert wrong.exit_code == 2 and "No quarter 'Q7'" in wrong.output and "Traceback" not in wrong.output
+
+
+def _leeds_quarter(folder: Path, name: str, age_days: int, **changes: Any) -> Path:
+    """Leeds's first quarterly return as its sample plan gives it, with ``changes``, dated ``age_days`` ago."""
+    import os
+    import time
+
+    plan = next(p for p in samples.plans(PLAN, SEED) if p.area.hwb_name == "Leeds")
+    q = quarters(plan, QUARTERLY, random.Random(8))[0]
+    q.filled.fields.update({k: v(q.filled.fields[k]) if callable(v) else v for k, v in changes.items()})
+    q.filled.fields["narrative"] = "Emergency admissions are close to plan."
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    write_workbook(QUARTERLY.spec(), path, q.filled)
+    when = time.time() - age_days * 86400
+    os.utime(path, (when, when))
+    return path
+
+
+def test_figures_that_passed_are_not_replaced_by_a_later_file_that_did_not(tmp_path: Path, national: Path) -> None:
+    db = tmp_path / "n.duckdb"
+    shutil.copy(national, db)
+    first = _leeds_quarter(tmp_path / "v1", "E08000035_Leeds_Q1_v1.xlsx", 2)
+    typo = _leeds_quarter(tmp_path / "v2", "E08000035_Leeds_Q1_v2.xlsx", 1, actual_admissions=lambda n: n * 10)
+    run_batch(first.parent, db, ROUND, "quarterly", workers=1)
+    run_batch(typo.parent, db, ROUND, "quarterly", workers=1)
+    query = "SELECT actual FROM plan_vs_actual WHERE plan_code = 'E08000035' AND quarter_no = 1"
+    with duckdb.connect(str(db), read_only=True) as con:
+        (typed,), = con.execute("SELECT a.actual_admissions FROM current_returns c JOIN q_admissions a "
+                                "USING (submission_id) WHERE c.plan_code = 'E08000035'").fetchall()
+        rules = {r for (r,) in con.execute("SELECT f.rule_id FROM current_returns c JOIN findings f USING (submission_id) "
+                                           "WHERE c.plan_code = 'E08000035' AND c.return_kind = 'quarterly'").fetchall()}
+        (kept,), = con.execute(query).fetchall()
+    assert "BCF-CONS-009" in rules and "BCF-POL-012" not in rules  # the slip is named once, as a slip
+    assert kept * 10 == typed  # the current file is the typo; the figure measured is the one that passed
+
+    alone = tmp_path / "alone.duckdb"  # the typo with no earlier file: left out, as not reported
+    shutil.copy(national, alone)
+    run_batch(typo.parent, alone, ROUND, "quarterly", workers=1)
+    with duckdb.connect(str(alone), read_only=True) as con:
+        assert con.execute(query).fetchall() == [(None,)]
+
+
+def test_a_plan_rewritten_later_with_blocking_problems_does_not_move_what_is_measured(tmp_path: Path,
+                                                                                      monitored: Path) -> None:
+    db = tmp_path / "n.duckdb"
+    shutil.copy(monitored, db)
+    query = "SELECT quarter_no, planned FROM plan_vs_actual WHERE plan_code = ? ORDER BY quarter_no"
+    with duckdb.connect(str(db), read_only=True) as con:
+        code, name = con.execute("SELECT plan_code, file_name FROM current_submissions WHERE status = 'ready' "
+                                 "ORDER BY plan_code LIMIT 1").fetchall()[0]
+        before = con.execute(query, [code]).fetchall()
+    plan = next(p for p in samples.plans(PLAN, SEED) if p.area.plan_code == code)
+    plan.filled.fields.update({f"plan_q{i}": plan.filled.fields[f"baseline_q{i}"] * 2 for i in range(1, 5)})
+    plan.filled.fields["contact_email"] = None  # and a required answer left blank: blocking
+    folder = tmp_path / "late"
+    folder.mkdir()
+    write_workbook(PLAN.spec(), folder / name.replace(".xlsx", "_late.xlsx"), plan.filled)
+    run_batch(folder, db, ROUND, workers=1)
+    with duckdb.connect(str(db), read_only=True) as con:
+        status, = con.execute("SELECT status FROM current_submissions WHERE plan_code = ?", [code]).fetchall()[0]
+        after = con.execute(query, [code]).fetchall()
+    assert status == "not ready" and after == before and before  # the plan measured is still the one that passed

@@ -393,11 +393,31 @@ def p4p_released_within_plan(sub: Submission) -> Iterator[Finding]:
         yield finding("BCF-ARITH-008", *sub.where("p4p_released"), found=released, expected=planned)
 
 
+@rule("BCF-CONS-009", "planned_admissions", "actual_admissions")
+def admissions_plausible(sub: Submission) -> Iterator[Finding]:
+    times = _times_plan(sub)
+    if times is not None and _slip(sub, times):
+        yield finding("BCF-CONS-009", *sub.where("actual_admissions"), found=sub.fields["actual_admissions"],
+                      expected=sub.fields["planned_admissions"],
+                      times=f"{times:,.1f} times" if times >= 1 else f"{times:.2g} times")
+
+
+def _times_plan(sub: Submission) -> float | None:
+    """The quarter's actual emergency admissions as a multiple of its planned ones (None without both)."""
+    planned, actual = num(sub.fields.get("planned_admissions")), num(sub.fields.get("actual_admissions"))
+    return actual / planned if planned and actual is not None else None
+
+
+def _slip(sub: Submission, times: float) -> bool:
+    """Whether actual admissions so many times the plan are a typing slip rather than a quarter's real variance."""
+    return not 1 / p(sub, "implausible_ratio") <= times <= p(sub, "implausible_ratio")
+
+
 @rule("BCF-POL-012", "planned_admissions", "actual_admissions", "narrative")
 def variance_explained(sub: Submission) -> Iterator[Finding]:
-    planned, actual = num(sub.fields.get("planned_admissions")), num(sub.fields.get("actual_admissions"))
-    if not planned or actual is None:
-        return
+    planned, actual, times = num(sub.fields.get("planned_admissions")), num(sub.fields.get("actual_admissions")), _times_plan(sub)
+    if not planned or actual is None or times is None or _slip(sub, times):
+        return  # nothing to compare, or a typing slip, which BCF-CONS-009 names
     pct = (actual - planned) / planned * 100
     words = re.compile("|".join(rf"\b{re.escape(w)}" for w in p(sub, "variance_words")), re.I)
     if abs(pct) > p(sub, "variance_explain_pct") and not words.search(str(sub.fields.get("narrative") or "")):
