@@ -2,7 +2,8 @@
 
 A return's own workbook cannot say whether its plan was ever submitted, or whether the planned figures it
 quotes are the plan's: only the store knows. These findings are added to the return's report before it is
-stored, like any other finding, so a rerun after the plan arrives simply checks the return again.
+stored, like any other finding: they say what the store held when the return was loaded, so load the round's
+plans before its quarterly returns.
 """
 
 from __future__ import annotations
