@@ -194,7 +194,7 @@ def test_every_catalogued_rule_is_exercised() -> None:
                  | {"BCF-STRUCT-012"}  # test_corpus: written by XlsxWriter, or with calculation switched off
                  | {"BCF-GATE-012", "BCF-POL-012", "BCF-ARITH-008"}  # test_rounds
                  | {"BCF-POL-013"}  # below
-                 | {"BCF-CONS-006", "BCF-CONS-007"}  # test_monitor
+                 | {"BCF-CONS-006", "BCF-CONS-007", "BCF-CONS-009"}  # test_monitor
                  | {"BCF-CONS-008"}  # test_resubmissions
                  | {"BCF-REF-003"})  # test_reference: a reference file that is not installed
     assert set(rules()) == exercised

@@ -88,7 +88,7 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "BCF-POL-006": {"found": "Joint assessment and an accountable lead professional", "deadline": date(2015, 4, 1),
                     "expected": "how it will be met"},
     "BCF-POL-007": {"expected": 'a risk whose description names the target: "non-elective", "emergency admission"'},
-    "BCF-POL-008": {"found": "R02", "expected": 16.0},
+    "BCF-POL-008": {"found": None, "expected": "how the risk will be reduced or managed", "risk": "R02", "score": "16"},
     "BCF-POL-009": {"found": "No", "expected": "Yes", "label": "Exit arrangements agreed"},
     "BCF-POL-010": {"found": "Council–council",
                     "expected": "a risk at the Council–council boundary on the Risks sheet, or a reason here"},
@@ -99,7 +99,7 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "BCF-CONS-001": {"found": 4112.0, "expected": 2028.0},
     "BCF-CONS-002": {"found": 6732, "expected": 3064},
     "BCF-CONS-003": {"found": 3618.0, "expected": 2010.0},
-    "BCF-CONS-004": {"found": 3063.0, "expected": 0.0},
+    "BCF-CONS-004": {"found": 0.0, "expected": 3063.0},
     "BCF-CONS-005": {"found": "S99", "expected": "S01, S02, S03"},
     "BCF-REF-001": {"found": 986243.0, "expected": 789194, "source": "Office for National Statistics",
                     "vintage": "mid-2018", "area": "Leeds", "gap": "25% more", "tolerance": "10%"},
@@ -149,9 +149,9 @@ def test_message_and_fix_read_as_sentences(rule_id: str) -> None:
                      '(thousands of pounds): enter "2635".'),
     ("BCF-CELL-006", '"finance team at the council" is not a valid email address. It has no @.'),
     ("BCF-GATE-008", '"Kent County" is not a Health and Wellbeing Board in the list. The nearest name in the list is "Kent".'),
-    ("BCF-STRUCT-012", "There are 37 calculated cells saved with values their formulas do not give from your figures: "
-                       "every calculated cell was saved as 0. They were checked by working them out from your figures, "
-                       "as the template's formulas do."),
+    ("BCF-STRUCT-012", "Calculated cells saved with values their formulas do not give from your figures: 37 (every "
+                       "calculated cell was saved as 0). They were checked by working them out from your figures, as "
+                       "the template's formulas do."),
     ("BCF-ARITH-010", 'Not checked: "Total pooled budget 2015/16 (£000)" (Cover C9); the Total row of "2015/16 (£000)" '
                       "(Funding F42). A value that could not be read (Funding F13) is left out of these totals, so "
                       "nothing was judged against them."),

@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from bcf import content
 from bcf.findings import show
 from bcf.shown import escaped
-from bcf.words import count, money, moved, pct, ratio
+from bcf.words import count, money, moved, pct, plural, ratio
 
 Nav = Sequence[tuple[str, str]]  # links from a page to its neighbours: (words, relative address)
 STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)  # a page's own stylesheet
@@ -70,7 +70,7 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(content.path("reports")), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=_shown)
     env.filters.update(money=money, moved=moved, ratio=ratio, show=show, count=count, pct=pct, date=date,
-                       scenario=scenario, counts_as=counts_as, assumption=assumption)
+                       scenario=scenario, counts_as=counts_as, assumption=assumption, plural=plural)
     return env
 
 

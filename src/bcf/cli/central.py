@@ -187,10 +187,11 @@ def stress_cmd(db: Path, round_: str | None, overrides: tuple[str, ...], fmt: st
         echo_json({"schema": "bcf-stress/1", "round": done.round, "national": done.summary, "plans": every,
                     "overridden": [p.name for p in done.params.overridden()]})
         return
-    from bcf.words import money, ratio
+    from bcf.words import money, plural, ratio
 
     t = done.summary
-    console().print(f"[bold]Round {done.round}: {t.plans} plans claim {money(t.claimed)} of savings; {money(t.credible)} "
+    console().print(f"[bold]Round {done.round}: {plural(t.plans, 'plan')} {'claims' if t.plans == 1 else 'claim'} "
+                    f"{money(t.claimed)} of savings; {money(t.credible)} "
                     f"is backed by evidence (optimism ratio {ratio(t.claimed, t.credible)}).[/bold]", highlight=False)
     import pandas as pd
 
@@ -387,8 +388,7 @@ def track_record_cmd(db: Path, round_: str | None, fmt: str) -> None:
     from bcf.national import door, track_record
 
     with door.open_store(db) as national:
-        held = track_record.scored_rounds(national)
-        tr = track_record.scores(national, round_ or (held[-1] if held else "none"))
+        tr = track_record.scores(national, round_)
     if fmt == "json":
         echo_json(track_record.as_json(tr))
         return

@@ -102,9 +102,14 @@ def scored_rounds(national: Asks) -> list[str]:
     return [r["round"] for r in national.rows("track_record.rounds")]
 
 
-def scores(national: Asks, round_: str) -> TrackRecord:
-    """Every plan of a round, each region and the nation, scored against the round's year of quarterly returns."""
+def scores(national: Asks, round_: str | None) -> TrackRecord:
+    """Every plan of a round (default: the latest that can be scored), each region and the nation, scored against
+    the round's year of quarterly returns."""
     held = scored_rounds(national)
+    if round_ is None and not held:
+        raise StoreError("No round in the store has a complete year of quarterly returns yet, so no plan can be "
+                         "scored. Load each quarter's returns with `bcf batch --return quarterly` first.")
+    round_ = round_ or held[-1]
     if round_ not in held:
         raise StoreError(f"Round {round_} has no complete year of quarterly returns in the store, so its plans cannot "
                          f"be scored yet. Rounds that can: {', '.join(held) or 'none yet'}.")

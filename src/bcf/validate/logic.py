@@ -291,7 +291,8 @@ def high_risks_mitigated(sub: Submission) -> Iterator[Finding]:
     for row, r in sub.rows("risks"):
         score = (num(r["likelihood"]) or 0) * (num(r["impact"]) or 0)
         if score >= p(sub, "high_risk_score") and not r["mitigation"]:
-            yield finding("BCF-POL-008", *sub.where("risks.mitigation", row), found=r["risk_id"], expected=score)
+            yield finding("BCF-POL-008", *sub.where("risks.mitigation", row), found=r["mitigation"],
+                          expected="how the risk will be reduced or managed", risk=r["risk_id"], score=f"{score:g}")
 
 
 @rule("BCF-POL-009")
@@ -371,7 +372,7 @@ def acute_income_reconciled(sub: Submission) -> Iterator[Finding]:
         row = acute[0][0] if acute else None
         first = row or (providers[0][0] if providers else sub.spec.table("providers").header_row)
         sheet, cell = sub.where("providers.income_change", first)
-        yield finding("BCF-CONS-004", sheet, cell, found=saving, expected=lost)
+        yield finding("BCF-CONS-004", sheet, cell, found=lost, expected=saving)
 
 
 @rule("BCF-CONS-005", "benefits.scheme_ids", "schemes.scheme_id")

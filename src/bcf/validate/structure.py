@@ -8,7 +8,7 @@ from bcf.findings import PROBLEM_RULES, Family, Finding, ProblemKind, finding, r
 from bcf.read import Submission
 
 NOT_CALCULATED = "BCF-STRUCT-012"  # formulas saved with values they do not give: said once, for the whole workbook
-SHEET_STATES = {"hidden": "hidden", "veryHidden": "hidden in a way that only a macro can undo"}
+SHEET_STATES = {"hidden": "hidden", "veryHidden": "hidden so that Excel's Unhide does not list it"}
 
 
 def structure_findings(sub: Submission) -> list[Finding]:
