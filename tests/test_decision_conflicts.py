@@ -112,7 +112,7 @@ def test_a_decision_from_a_page_shown_before_another_assurers_is_refused(
     r = bob.post(f"{PAGE}/decide", data={**seen_by_bob, "decision": "rejected", "reason": "Not evidenced"})
     assert r.status_code == 409, r.text
     said = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", r.text))
-    assert re.search(r"ann accepted this explanation \(BCF-ARITH-006 at \S+\) at \d\d:\d\d on .* while you were "
+    assert re.search(r"ann accepted this explanation of BCF-ARITH-006 at \d\d:\d\d on \d+ \w+ \d{4} while you were "
                      r"reading \(decision 1\)\. Nothing was recorded\.", said), said
     assert "Open the plan's page again" in said and "Recorded" not in said
     assert _log(db) == [("ann", "accepted", "Netting agreed")]

@@ -7,9 +7,9 @@ the hash of the one before it, so a decision edited, removed or inserted behind 
 was (``Seen``) and refuses, in the transaction that would write it, when the finding has been decided since or the
 plan resubmitted (``Refused``): a decision is never silently reversed, nor recorded on a superseded submission. The
 plans' current submissions reach the state store from whatever stores files in the national store (``publish``).
-Every connection to the national store sees the decisions as a relation
-named ``decisions`` (``attach``), so the views, the stress test, letters and reports read them as before. A store
-made before this kept its decisions in a DuckDB table; they are moved into the state store on first use.
+Every connection to the national store sees the decisions as a relation named ``decisions`` (``attach``), so the
+views, the stress test, letters and reports read them as before. A store made before this kept its decisions in a
+DuckDB table; they are moved into the state store on first use.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def refusal(state: State, d: Decision, seen: Seen | None) -> Refused | None:
     if latest is None:  # what was seen is gone: only a log rebuilt behind bcf's back does this
         return Refused(f"The decision {seen.decision_id} you saw on {d.rule_id} is no longer in the log. Nothing was "
                        "recorded.")
-    return Refused(f"{latest['decided_by']} {latest['decision']} this explanation ({d.rule_id} at {d.location}) at "
+    return Refused(f"{latest['decided_by']} {latest['decision']} this explanation of {d.rule_id} at "
                    f"{when(latest['decided_at'])} while you were reading (decision {latest['decision_id']}). "
                    "Nothing was recorded.", latest)
 
