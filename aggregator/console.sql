@@ -15,7 +15,7 @@ WHERE p.round = $round AND ($plan IS NULL OR p.plan_code = $plan)
 ORDER BY p.plan_name;
 
 -- query: findings
-SELECT f.*, coalesce(f.location, f.sheet || '!' || f.cell) AS place, e.state, e.decision_reason, e.decided_by
+SELECT f.*, coalesce(f.location, f.sheet || '!' || f.cell) AS place, e.state, e.decision_reason, e.decided_by, e.decision_id
 FROM findings f
 LEFT JOIN explained_findings e ON e.submission_id = f.submission_id AND e.rule_id = f.rule_id
      AND e.location = coalesce(f.location, f.sheet || '!' || f.cell)

@@ -28,3 +28,10 @@ SELECT c.round, c.plan_code, f.submission_id, f.rule_id, coalesce(f.location, f.
 FROM current_submissions c JOIN findings f USING (submission_id)
 WHERE f.explanation IS NOT NULL AND c.round = $round AND f.rule_id = $rule AND ($plan IS NULL OR c.plan_code = $plan)
 ORDER BY c.plan_code, location;
+
+-- query: has_current
+SELECT count(*) FROM information_schema.tables WHERE table_name = 'current_submissions';
+
+-- query: current
+-- every plan's current submission, for the state store (decisions.publish)
+SELECT round, plan_code, submission_id FROM current_submissions ORDER BY round, plan_code;

@@ -36,6 +36,12 @@ CREATE TABLE IF NOT EXISTS decisions (         -- assurers' decisions on explana
     prev_hash TEXT NOT NULL UNIQUE,            -- the hash of the decision before it: the log is a chain
     hash TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS current_plans (     -- each plan's current submission, as the national store last had it:
+    round TEXT NOT NULL,                       -- written by whatever stores a file there (bcf batch), so that a
+    plan_code TEXT NOT NULL,                   -- decision made on a page shown before a resubmission is refused
+    submission_id INTEGER NOT NULL,            -- in the transaction that would record it
+    PRIMARY KEY (round, plan_code)
+);
 
 -- query: meta
 SELECT value FROM meta WHERE key = $key;
@@ -92,3 +98,19 @@ VALUES ($decision_id, $round, $plan_code, $submission_id, $rule_id, $location, $
 SELECT decision_id, round, plan_code, submission_id, rule_id, location, fingerprint, decision, reason, decided_by,
        decided_at, prev_hash, hash
 FROM decisions ORDER BY decision_id;
+
+-- query: decision_latest
+-- the decision in force on one finding's place (as the national store's latest_decisions orders them), if any
+SELECT decision_id, decision, decided_by, decided_at FROM decisions
+WHERE round = $round AND plan_code = $plan_code AND rule_id = $rule_id AND location = $location
+ORDER BY decided_at DESC, decision_id DESC LIMIT 1;
+
+-- query: current_plan
+SELECT submission_id FROM current_plans WHERE round = $round AND plan_code = $plan_code;
+
+-- query: current_plan_set
+INSERT INTO current_plans (round, plan_code, submission_id) VALUES ($round, $plan_code, $submission_id)
+ON CONFLICT (round, plan_code) DO UPDATE SET submission_id = excluded.submission_id;
+
+-- query: current_plans_any
+SELECT 1 FROM current_plans LIMIT 1;

@@ -189,7 +189,7 @@ SELECT * EXCLUDE (newest) FROM (
 CREATE OR REPLACE VIEW explained_findings AS          -- every explained finding of a current plan, and its state
 SELECT c.round, c.plan_code, f.submission_id, f.rule_id, f.severity, f.sheet, f.cell,
        coalesce(f.location, f.sheet || '!' || f.cell) AS location, f.message, f.explanation,
-       d.decision, d.reason AS decision_reason, d.decided_by, d.decided_at,
+       d.decision, d.reason AS decision_reason, d.decided_by, d.decided_at, d.decision_id,
        CASE WHEN d.decision IS NULL THEN 'awaiting a decision'
             WHEN d.fingerprint <> f.fingerprint THEN 'reopened'
             ELSE d.decision END AS state

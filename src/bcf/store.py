@@ -5,7 +5,8 @@ Each return's template says where its contents go: a sheet of single values name
 every template of every round, so a new field or a new return needs no hand-written DDL; columns are only
 ever added. A file is loaded whole or not at all. The same bytes load once per round; a newer file for the
 same plan, return and period becomes current (see the ``current_submissions`` view) and the older one
-stays as history.
+stays as history. Once files are stored, each plan's current submission is also written to the state store,
+where a decision made on a page showing an older submission is refused (``bcf.national.decisions``).
 """
 
 from __future__ import annotations
@@ -290,10 +291,18 @@ class Store:
         if made:
             _create(Path(db), state)
         self.con = connect(db, read_only, state, made)
+        self.db, self.state = Path(db), state
         if not read_only and not made:
             _schema(self.con)
             _add_plans(self.con)
+            self.publish()
         self.columns = _columns(self.con)
+
+    def publish(self) -> None:
+        """Tell the state store each plan's current submission, so no decision lands on a superseded one."""
+        from bcf.national import decisions
+
+        decisions.publish(self.con, self.db, self.state)
 
     def _insert(self, table: str, data: pd.DataFrame | list[dict[str, Any]]) -> None:
         _insert(self.con, self.columns, table, data)
@@ -319,7 +328,9 @@ class Store:
         calls this per chunk of files; a chunk that fails is retried file by file.
         """
         with self.transaction():
-            return self.insert(items, round_, kind)
+            ids = self.insert(items, round_, kind)
+        self.publish()
+        return ids
 
     def insert(self, items: list[tuple[Report, str, datetime]], round_: str, kind: str) -> list[int]:
         """Insert checked files and return their submission ids, within the caller's transaction."""

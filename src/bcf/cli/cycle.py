@@ -72,11 +72,15 @@ def changes_cmd(db: Path, round_: str | None, plan: str | None, fmt: str) -> Non
 @click.option("--accept/--reject", "accept", required=True, help="Accept or reject the area's explanation.")
 @click.option("--reason", required=True, help="Why: it appears in the decision log and, when accepted, in the letter.")
 @click.option("--by", "who", required=True, help="Who decides (your name).")
+@click.option("--replaces", type=int, metavar="DECISION",
+              help="The decision (its number in `bcf decisions`) this one replaces. Without it, a finding that "
+                   "already has a decision is refused, as is one decided by someone else since you looked.")
 @state_option
 def decide_cmd(db: Path, round_: str | None, rule_id: str, plan: str | None, place: str | None, accept: bool, reason: str,
-               who: str, state: Path | None) -> None:
+               who: str, replaces: int | None, state: Path | None) -> None:
     """Accept or reject an area's explanation of an advisory finding. Decisions are only ever added: the log
-    keeps every one, with who, when and why."""
+    keeps every one, with who, when and why. Nothing is recorded when the finding has been decided since you
+    looked (--replaces names the decision you saw) or the plan resubmitted."""
     from bcf.national import resubmissions
     from bcf.national.door import open_store
 
@@ -85,7 +89,7 @@ def decide_cmd(db: Path, round_: str | None, rule_id: str, plan: str | None, pla
     verdict = "accepted" if accept else "rejected"
     ids = resubmissions.decide(db, round_, rule_id.upper(), verdict, reason, who,
                                plan_code_of(round_, plan) if plan else None,
-                               place, state=state)
+                               place, state=state, replaces=replaces)
     click.echo(f"Recorded {len(ids)} decision(s) ({', '.join(map(str, ids))}): {rule_id.upper()} {verdict}. "
                "Run `bcf stress` to see the effect on the categories.")
 

@@ -3,9 +3,13 @@
 A decision must never wait for a batch, so it is not written into the national DuckDB file, which a batch holds
 for minutes: it is appended to the state store (``bcf.national.state``) in one transaction. Each decision carries
 the hash of the one before it, so a decision edited, removed or inserted behind bcf's back breaks the chain and
-``verify`` names the first broken link. Every connection to the national store sees the decisions as a relation
-named ``decisions`` (``attach``), so the views, the stress test, letters and reports read them as before. A store
-made before this kept its decisions in a DuckDB table; they are moved into the state store on first use.
+``verify`` names the first broken link. A decision is made on what its assurer saw, so ``record`` takes what that
+was (``Seen``) and refuses, in the transaction that would write it, when the finding has been decided since or the
+plan resubmitted (``Refused``): a decision is never silently reversed, nor recorded on a superseded submission. The
+plans' current submissions reach the state store from whatever stores files in the national store (``publish``).
+Every connection to the national store sees the decisions as a relation named ``decisions`` (``attach``), so the
+views, the stress test, letters and reports read them as before. A store made before this kept its decisions in a
+DuckDB table; they are moved into the state store on first use.
 """
 
 from __future__ import annotations
@@ -49,6 +53,21 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Seen:
+    """What the assurer saw of a finding when deciding: the decision then in force on it (None: none)."""
+
+    decision_id: int | None
+
+
+class Refused(BcfError):
+    """A decision not recorded, because the finding was decided or the plan resubmitted after the assurer looked."""
+
+    def __init__(self, message: str, latest: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.latest = latest  # the decision made meanwhile, if that is why
+
+
+@dataclass(frozen=True)
 class Verdict:
     """What ``verify`` found: how many decisions, and the first broken link (None when the chain holds)."""
 
@@ -83,10 +102,61 @@ def append(state: State, d: Decision, at: str | None = None) -> int:
     return int(decision_id)
 
 
-def record(state_file: Path, *decisions: Decision) -> list[int]:
-    """Record decisions in the state store at ``state_file``, whatever holds the national store; their ids."""
+def when(at: str) -> str:
+    """A decision's time as an assurer reads it: 14:02 on 6 Dec 2026."""
+    t = datetime.fromisoformat(str(at))
+    return f"{t:%H:%M} on {t.day} {t:%b %Y}"
+
+
+def refusal(state: State, d: Decision, seen: Seen | None) -> Refused | None:
+    """Why ``d`` must not be recorded now: its plan resubmitted since, or (when ``seen`` is given) its finding
+    decided since the assurer looked; None when it may be."""
+    current = state.value("current_plan", round=d.round, plan_code=d.plan_code)
+    if current is not None and int(current) != d.submission_id:
+        return Refused(f"Plan {d.plan_code} was resubmitted after you looked at it: its findings are now those of "
+                       "the new submission. Nothing was recorded.")
+    if seen is None:
+        return None
+    latest = next(iter(state.rows("decision_latest", round=d.round, plan_code=d.plan_code, rule_id=d.rule_id,
+                                  location=d.location)), None)
+    if (latest["decision_id"] if latest else None) == seen.decision_id:
+        return None
+    if latest is None:  # what was seen is gone: only a log rebuilt behind bcf's back does this
+        return Refused(f"The decision {seen.decision_id} you saw on {d.rule_id} is no longer in the log. Nothing was "
+                       "recorded.")
+    return Refused(f"{latest['decided_by']} {latest['decision']} this explanation of {d.rule_id} at "
+                   f"{when(latest['decided_at'])} while you were reading (decision {latest['decision_id']}). "
+                   "Nothing was recorded.", latest)
+
+
+def record(state_file: Path, *decisions: Decision, seen: Seen | None = None) -> list[int]:
+    """Record decisions in the state store at ``state_file``, whatever holds the national store; their ids.
+
+    All or none, in one transaction that first checks each against what the assurer saw (``refusal``): ``seen``
+    None checks the plan's submission alone, as for a decision that means to replace whatever is in force."""
     with open_state(state_file) as state, state.write():
+        for d in decisions:
+            if refused := refusal(state, d, seen):
+                raise refused
         return [append(state, d) for d in decisions]
+
+
+def publish(con: duckdb.DuckDBPyConnection, db: Path, state: Path | None = None) -> None:
+    """Tell the state store every plan's current submission, as this connection to the national store sees it
+    (after files are stored, and whenever the store is opened for writing)."""
+    path = state_path(db, state)
+    if path is not None:
+        with open_state(path) as st:
+            _publish(con, st)
+
+
+def _publish(con: duckdb.DuckDBPyConnection, state: State) -> None:
+    """Every plan's current submission as ``con`` sees it, written to ``state`` in one transaction."""
+    current = queries.rows(con, "decisions.current")
+    with state.write():
+        for r in current:
+            state.run("current_plan_set", round=r["round"], plan_code=r["plan_code"],
+                      submission_id=int(r["submission_id"]))
 
 
 def log(state: State, round_: str | None = None, plan_code: str | None = None) -> list[dict[str, Any]]:
@@ -171,4 +241,6 @@ def attach(con: duckdb.DuckDBPyConnection, db: Path, read_only: bool, state: Pat
     with open_state(path) as st:
         if legacy:
             _migrate(con, st, db, read_only)
+        if st.value("current_plans_any") is None and queries.scalar(con, "decisions.has_current"):
+            _publish(con, st)  # a state store from before it kept the current submissions: told them once
         con.register("decisions", _frame(st.rows("decisions")))

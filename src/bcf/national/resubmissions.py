@@ -12,7 +12,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -152,9 +152,14 @@ def as_text(p: Pair) -> str:
 
 
 def decide(db: Path, round_: str, rule_id: str, decision: str, reason: str, who: str, plan_code: str | None = None,
-           place: str | None = None, wait_seconds: float = 30.0, state: Path | None = None) -> list[int]:
+           place: str | None = None, wait_seconds: float = 30.0, state: Path | None = None,
+           replaces: int | None | Literal["any"] = "any") -> list[int]:
     """Record a decision on explained findings named by rule (and plan, place), as ``bcf decide`` does: the findings
-    are looked up in the national store (waiting while a batch holds it), the decisions go to the state store."""
+    are looked up in the national store (waiting while a batch holds it), the decisions go to the state store.
+
+    ``replaces`` is the decision the caller means to replace (None: it expects none in force); the decisions are
+    refused, all of them, when another is in force, as when two people decide the same finding at once. "any"
+    replaces whatever is in force."""
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
@@ -169,4 +174,22 @@ def decide(db: Path, round_: str, rule_id: str, decision: str, reason: str, who:
     path = state_path(db, state)
     if path is None:
         raise BcfError("A store in memory keeps no decisions.")
-    return decisions.record(path, *chosen)
+    if replaces not in ("any", None) and len(chosen) > 1:
+        raise BcfError(f"--replaces names one decision, but {len(chosen)} findings of {rule_id} were chosen: name "
+                       "the plan and place (--hwb, --at) of the one it decided.")
+    try:
+        return decisions.record(path, *chosen, seen=None if replaces == "any" else decisions.Seen(replaces))
+    except decisions.Refused as e:
+        raise _already(e, replaces) from e
+
+
+def _already(e: decisions.Refused, replaces: int | None | str) -> decisions.Refused:
+    """A refusal as said to someone who named (or did not name) the decision to replace on the command line."""
+    d = e.latest
+    if d is None:
+        return e
+    named = f" (not decision {replaces}, which --replaces named)" if isinstance(replaces, int) else ""
+    return decisions.Refused(f"Nothing was recorded, as this finding already has a decision{named}: {d['decided_by']} "
+                             f"{d['decision']} it at {decisions.when(d['decided_at'])} (decision {d['decision_id']}). "
+                             f"`bcf decisions` shows it; to replace it, run the command again with --replaces "
+                             f"{d['decision_id']}.", d)

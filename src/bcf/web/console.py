@@ -7,7 +7,9 @@ round's plan comes back to that plan. Pages read the national store read-only, p
 ``bcf.national.console``; a decision is written to the state store alone (``bcf.national.decisions``), so it is
 recorded at once even while a batch holds the national store. Sessions live in the state store
 (``bcf.web.sessions``); every form carries the session's token, and a decision's form carries a signature of
-the finding it was made on, so the server knows the page it came from without reading the store. Handlers are
+the finding it was made on, so the server knows the page it came from without reading the store, and the
+decision the page showed in force on it: a decision made meanwhile by someone else, or a resubmission of the
+plan, refuses it (409), nothing recorded. Handlers are
 small module-level views reading what they need from ``request.app.state.console``.
 """
 
@@ -38,7 +40,7 @@ Page = Callable[..., HTMLResponse]
 View = Callable[[Request, Session], Awaitable[Response]]
 COOKIE, LOGIN_COOKIE = "bcf_console", "bcf_login"
 RETURN = "plan"  # the console's return: explanations and decisions are on plans
-DECISION_FIELDS = ("submission_id", "rule_id", "location", "fingerprint", "sig", "decision", "reason")
+DECISION_FIELDS = ("submission_id", "rule_id", "location", "fingerprint", "sig", "seen", "decision", "reason")
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def base(request: Request) -> str:
 def view(request: Request, name: str, session: Session | None, status: int = 200, **ctx: Any) -> HTMLResponse:
     """A console page, with the signed-in account, its form token, the round switcher and any message waiting."""
     site = base(request).removesuffix("/console")
-    ctx = {"error": None, "round": None, "rounds": [], "kind": RETURN, **ctx}
+    ctx = {"error": None, "round": None, "rounds": [], "kind": RETURN, "back": None, **ctx}
     return _c(request).page(request, f"console/{name}", status, console=base(request), root=site,
                             user=session.account if session else None, csrf=ctx.pop("csrf", session.csrf if session else ""),
                             flash=session.flash if session else None, **ctx)
@@ -291,7 +293,13 @@ async def decide(request: Request, session: Session) -> Response:
         return _redirect(request, back)
     d = decisions.Decision(round_, code, int(f["submission_id"]), f["rule_id"], f["location"], f["fingerprint"],
                            f["decision"], f["reason"], session.account.name)
-    await run_in_threadpool(decisions.record, c.state, d)
+    seen = decisions.Seen(int(f["seen"]) if f["seen"].isdigit() else None)  # the decision the page showed, if any
+    try:
+        await run_in_threadpool(functools.partial(decisions.record, c.state, d, seen=seen))
+    except decisions.Refused as e:
+        return view(request, "message", session, 409, round=round_, title="Your decision was not recorded",
+                    lines=(str(e), "Open the plan's page again to see where the finding stands now, then decide "
+                                   "again if you still wish to."), back=f"{base(request)}{back}")
     await run_in_threadpool(c.sessions.flash, session, f"Recorded: {d.rule_id} {d.decision}. The category and the "
                             "letter now follow it.")
     return _redirect(request, back)
