@@ -43,6 +43,7 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "BCF-STRUCT-009": {"found": 500.0, "expected": "a new row of the Contributions table, inserted above its Total row"},
     "BCF-STRUCT-010": {"found": "check with finance", "expected": "the yellow input cell it belongs to"},
     "BCF-STRUCT-011": {"expected": "Unit cost (£)"},
+    "BCF-STRUCT-014": {"found": "Reablement/intermediate care", "expected": "C5:E5", "also": "as is 1 more cell of it"},
     "BCF-STRUCT-013": {"found": "its 14 filled cells (A1 to C9)"},
     "BCF-STRUCT-012": {"found": 37, "expected": "every calculated cell was saved as 0"},
     "BCF-CELL-001": {"label": FUNDING_LABEL, "expected": "an amount in £000, for example 1250"},

@@ -237,3 +237,23 @@ def test_a_sheet_the_template_does_not_have_is_named_when_anything_is_typed_on_i
     assert extra["Notes"] == ("C7", "its one filled cell (C7)")
     assert re.fullmatch(r"its [\d,]+ filled cells \([A-Z]+\d+ to [A-Z]+\d+\)", extra["Funding Copy"][1])
     assert _typed_back(sub, clean_plan) == []  # what the template's own sheets hold is read as before
+
+
+def test_values_hidden_under_merged_cells_are_named_where_they_are_read(tmp_path: Path, clean_plan: Plan) -> None:
+    import zipfile
+
+    sub = write_and_read(tmp_path, clean_plan.filled)
+    part = f"xl/worksheets/sheet{[s.name for s in PLAN.spec().sheets].index('Schemes') + 1}.xml"
+    src, out = tmp_path / "plan.xlsx", tmp_path / "merged.xlsx"
+    with zipfile.ZipFile(src) as z, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as w:
+        for item in z.infolist():  # C5:E5 merged as LibreOffice saves it: D5 and E5 keep what they held
+            data = z.read(item)
+            if item.filename == part:
+                merge = b'<mergeCells count="2"><mergeCell ref="C5:E5"/><mergeCell ref="B70:C70"/></mergeCells>'
+                data = data.replace(b"</sheetData>", b"</sheetData>" + merge)
+            w.writestr(item, data)
+    merged = read_submission(out)
+    (p,) = [p for p in merged.problems if p.kind == ProblemKind.MERGED_HIDDEN]
+    assert (p.sheet, p.cell, p.expected, p.also) == ("Schemes", "D5", "C5:E5", "as is 1 more cell of it")
+    assert p.found == sub.raw[("Schemes", "D5")] and p.found  # what the hidden cell holds, as read
+    assert merged.table_rows == sub.table_rows  # read as before: named, not dropped

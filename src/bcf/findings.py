@@ -61,6 +61,7 @@ class ProblemKind(StrEnum):
     OUTSIDE_FIGURE = "outside_figure"  # a number, date or formula where the template reads nothing
     OUTSIDE_TEXT = "outside_text"  # text where the template reads nothing
     EXTRA_SHEET = "extra_sheet"  # a sheet the template does not have, with something typed on it
+    MERGED_HIDDEN = "merged_hidden"  # a cell read that lies hidden under merged cells
 
 
 # which rule reports each reader problem (NOT_TEMPLATE is the gate's own judgement of the stamp)
@@ -75,7 +76,7 @@ PROBLEM_RULES: dict[ProblemKind, str] = {
     ProblemKind.COLUMN_NOT_FOUND: "BCF-STRUCT-011", ProblemKind.OUTSIDE_FIGURE: "BCF-STRUCT-009",
     ProblemKind.OUTSIDE_TEXT: "BCF-STRUCT-010", ProblemKind.PLACEHOLDER: "BCF-CELL-011",
     ProblemKind.LIST_NORMALISED: "BCF-CELL-012", ProblemKind.TEXT_NUMBER: "BCF-CELL-013",
-    ProblemKind.EXTRA_SHEET: "BCF-STRUCT-013",
+    ProblemKind.EXTRA_SHEET: "BCF-STRUCT-013", ProblemKind.MERGED_HIDDEN: "BCF-STRUCT-014",
 }
 
 

@@ -353,7 +353,24 @@ class _Reader:
                 self.sub.table_rows[t.id] = self.read_table(t, sheet, found_tags)
             if all(t.id not in self.sub.unreadable for t in s.tables):  # else where its rows end is unknown
                 self.sub.problems += outside_cells(sheet, self.seen, template_texts(self.spec, s.name), self.found)
+            self.under_merges(sheet)
         self.read_the_rest()
+
+    def under_merges(self, sheet: SheetCells) -> None:
+        """Cells read that lie hidden under merged cells (a spreadsheet shows only a merge's first cell, and
+        LibreOffice keeps what the others held): one problem a merge, at its first such cell that holds a value."""
+        for span in sheet.merged:
+            first, _, last = span.partition(":")
+            (c0, r0), (c1, r1) = split_ref(first), split_ref(last or first)
+            hidden = [(r, c) for r in range(r0, r1 + 1) for c in range(col_number(c0), col_number(c1) + 1)
+                      if (r, c) != (r0, col_number(c0)) and (r, c) in self.seen and not _blank(sheet.get(r, c))]
+            if hidden:
+                r, c = hidden[0]
+                ref = f"{col_letter(c)}{r}"
+                also = f"as is {len(hidden) - 1} more cell of it" if len(hidden) == 2 else (
+                    f"as are {len(hidden) - 1} more cells of it" if len(hidden) > 2 else "")
+                self.problem(ProblemKind.MERGED_HIDDEN, sheet.name, ref, self.sub.raw.get((sheet.name, ref)), span,
+                             also=also)
 
     def read_the_rest(self) -> None:
         """What is typed where nothing is read: on the reference sheets, and on sheets the template does not have."""

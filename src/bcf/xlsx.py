@@ -45,6 +45,7 @@ PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _REF = re.compile(r"([A-Z]{1,3})(\d+)")
 _ROW, _C, _V, _F, _IS, _T, _R, _SI, _SHEET_DATA = (
     f"{NS}{tag}" for tag in ("row", "c", "v", "f", "is", "t", "r", "si", "sheetData"))
+_MERGED = f"{NS}mergeCells/{NS}mergeCell"
 
 MAX_CELL_TEXT = 32_767  # Excel's limit on the characters in one cell
 MAX_ELEMENTS = 200_000  # XML elements parsed in all; the whole template has under 9,000
@@ -109,6 +110,7 @@ class SheetCells:
     state: str  # visible | hidden | veryHidden
     cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
     beyond: dict[tuple[int, int], Cell] = field(default_factory=dict)  # non-empty cells past the limits
+    merged: list[str] = field(default_factory=list)  # the ranges of merged cells ("C5:E5"), when the part was read whole
     _by_row: dict[int, dict[int, Cell]] | None = field(default=None, repr=False, compare=False)
 
     def get(self, row: int, col: int) -> Cell | None:
@@ -313,6 +315,7 @@ class _SheetReader:
             if el.tag == _ROW:
                 row = _int(el.get("r")) or row + 1  # a row without r follows the one before it
                 self.row(el, row, budget)
+        self.sheet.merged = [m.get("ref", "")[:20] for m in root.iterfind(_MERGED)]
 
     def _stream(self, f: IO[bytes], budget: _Budget) -> None:
         """Rows as they end; past max_row only non-empty cells are kept, charged to their own allowance. When only
