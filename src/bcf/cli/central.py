@@ -359,8 +359,8 @@ def peers_cmd(db: Path, round_: str | None, plan: str, fmt: str) -> None:
         console().print(f"{pp.name} ({pp.plan_code}), round {pp.round}. Peers, nearest first: "
                         + ", ".join(p.name + ("" if p.valid else " (not valid)") for p in pp.peers) + ".")
     else:
-        console().print(f"{pp.name} ({pp.plan_code}), round {pp.round}, has no peer group: its ratios are set "
-                        "against every valid plan only.")
+        console().print(f"{pp.name} ({pp.plan_code}), round {pp.round}, has no peer group, as {pp.why_none}: its "
+                        "ratios are set against every valid plan only.")
     console().print(f"Peer groups: {pp.method}.")
     table = Table("Ratio", "This plan", "Peers' median", "Percentile among peers", "Percentile nationally")
     for s in pp.standings:
