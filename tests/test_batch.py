@@ -255,7 +255,8 @@ def test_the_batch_summary_counts_plans_as_plans_files_as_files_and_names_every_
                            "--workers", "1"], capture_output=True, text=True, timeout=300, env={**os.environ, **env})
     assert done.returncode == 0, done.stderr
     text = " ".join(done.stdout.split())
-    assert "6 checked now (3 ready, 3 unreadable)" in text and "Files checked: ready 3 · not ready 0 · unreadable 3" in text
+    assert "6 checked now, 0 already in the store. Checked now: 3 ready, 3 unreadable." in text
+    assert "Files checked: ready 3 · not ready 0 · unreadable 3" in text  # the progress line, as the sentence counts
     assert ("Round 2015-16 now has a plan from 3 of its 151 areas; 2 more files could not be tied to any plan "
             "(named below).") in text
     assert "┃ Status ┃ Plans ┃" in text and "│ ready │ 2 │" in text and "│ unreadable │ 1 │" in text

@@ -108,9 +108,10 @@ def _batch_text(folder: Path, db: Path, round_: str, kind: str, result: Any, sum
 
     out = console()
     by_status = ", ".join(f"{result.status[s]} {s}" for s in ("ready", "not ready", "unreadable") if result.status[s])
-    out.print(f"\n[bold]{result.files} files[/bold] under {escape(escaped(str(folder)))}: {result.checked} checked now"
-              + (f" ({by_status})" if by_status else "") + f", {result.already_loaded} already in the store"
+    out.print(f"\n[bold]{result.files} files[/bold] under {escape(escaped(str(folder)))}: {result.checked} checked now, "
+              f"{result.already_loaded} already in the store"
               + (f", {result.repeated} the same bytes as another file here" if result.repeated else "")
+              + (f". Checked now: {by_status}" if by_status else "")
               + f". {_coverage(round_, kind, summary['files'].iloc[0])}")
     unit = "plans" if kind == "plan" else "returns"
     df_table(f"{'Plans' if kind == 'plan' else 'Current quarterly returns'} by status — round {round_}",
