@@ -184,14 +184,18 @@ def alive(pool: ProcessPoolExecutor) -> bool:
 
 
 def kill(pool: ProcessPoolExecutor) -> None:
-    """Kill every worker of the pool at once, busy or not, and shut it down."""
+    """Kill every worker of the pool at once, busy or not, and shut it down.
+
+    The pool is told first, so that it drops the work not yet started (some of it perhaps cancelled already, as
+    ``map`` does when stopped) before it finds its workers dead: Python 3.11's pool would otherwise fail on
+    those cancelled futures in its own thread, print a traceback and hang at exit."""
     procs = processes(pool)
+    pool.shutdown(wait=False, cancel_futures=True)
     for proc in procs:
         proc.kill()
     deadline = time.monotonic() + 4  # a killed process dies at once, but a loaded machine may be slow to reap it
     for proc in procs:
         _gone(proc, deadline)
-    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _gone(proc: BaseProcess, deadline: float) -> None:
