@@ -184,7 +184,7 @@ def _plan_peers(ratios: Ratios, round_: str, plan_code: str) -> PlanPeers:
     return PlanPeers(round_, area.plan_code, area.plan_name, groups.method, groups.official,
                      tuple(Peer(c, names[c], c in ratios.valid) for c in codes),
                      tuple(standing(r, own.get(r), ratios.of(codes, r), ratios.of(others, r)) for r in RATIOS),
-                     "" if codes else groups.why_none.get(area.plan_code, "no peer group is given for it"))
+                     "" if codes else groups.why_none.get(area.plan_code, f"{groups.method} give none for it"))
 
 
 def round_peers(national: National | duckdb.DuckDBPyConnection, round_: str) -> dict[str, PlanPeers]:
