@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -239,3 +240,33 @@ def test_a_file_stored_as_values_or_as_a_frame_is_the_same_rows(sample_round: tu
                 f'SELECT * {"EXCLUDE (loaded_at)" if t == "submissions" else ""} FROM "{t}"').fetchall())
                 for t in {*store.data_tables(), "submissions", "findings"}})
     assert held[0] == held[1] and sum(map(len, held[0].values())) > 1000
+
+
+def test_the_batch_summary_counts_plans_as_plans_files_as_files_and_names_every_unreadable_file(tmp_path: Path) -> None:
+    folder, db = tmp_path / "in", tmp_path / "n.duckdb"
+    plan_file(folder, "Leeds", "E08000035_Leeds.xlsx")
+    plan_file(folder, "Leeds", "E08000035_Leeds_v2.xlsx", contact_name="Jo Brown")  # a second plan for Leeds
+    plan_file(folder, "Kent", "E10000016_Kent.xlsx")
+    (folder / "E06000008_Blackburn_with_Darwen.xlsx").write_text("not a workbook")  # unreadable, named for a board
+    (folder / "empty.xlsx").write_bytes(b"")  # unreadable, tied to no board
+    (folder / "scan.xlsx").write_text("a scanned letter")  # the same
+    env = {"COLUMNS": "400"}
+    done = subprocess.run([sys.executable, "-m", "bcf", "batch", str(folder), "--db", str(db), "--round", ROUND,
+                           "--workers", "1"], capture_output=True, text=True, timeout=300, env={**os.environ, **env})
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "6 checked now, 0 already in the store. Checked now: 3 ready, 3 unreadable." in text
+    assert "Files checked: ready 3 · not ready 0 · unreadable 3" in text  # the progress line, as the sentence counts
+    assert ("Round 2015-16 now has a plan from 3 of its 151 areas; 2 more files could not be tied to any plan "
+            "(named below).") in text
+    assert "┃ Status ┃ Plans ┃" in text and "│ ready │ 2 │" in text and "│ unreadable │ 1 │" in text
+    assert "Files unreadable or tied to no plan (3)" in text
+    for name, plan in [("E06000008_Blackburn_with_Darwen.xlsx", "Blackburn with Darwen"), ("empty.xlsx", "(none)"),
+                       ("scan.xlsx", "(none)")]:
+        assert f"│ {name} │ {plan} │ unreadable │" in text, name
+    doc = json.loads(subprocess.run([sys.executable, "-m", "bcf", "batch", str(folder), "--db", str(db), "--round",
+                                     ROUND, "--format", "json"], capture_output=True, text=True, timeout=300).stdout)
+    files = doc["summary"]["files"][0]
+    assert (files["files"], files["current"], files["hwbs"], files["not_tied"]) == (5, 3, 3, 2)
+    assert sorted(r["file_name"] for r in doc["summary"]["unreadable"]) == [
+        "E06000008_Blackburn_with_Darwen.xlsx", "empty.xlsx", "scan.xlsx"]

@@ -118,6 +118,41 @@ def test_annotated_copy(defective: Path, tmp_path: Path) -> None:
     assert wb["Cover"]["C11"].value == "Sam Patel" or wb["Cover"]["C11"].value  # submitter data kept
 
 
+OWN_NOTE = "Checked with Jo Brown: the 55/55 split is what the board agreed."
+
+
+def _with_own_comment(defective: Path, tmp_path: Path, saved_by: str) -> Path:
+    """The defective plan with the officer's own comment on the cell that has a finding, saved by openpyxl or
+    by LibreOffice (as an officer who edits in LibreOffice would save it)."""
+    wb = openpyxl.load_workbook(defective)
+    wb["Governance"]["C11"].comment = openpyxl.comments.Comment(OWN_NOTE, "Sam Patel")
+    wb["Cover"]["C11"].comment = openpyxl.comments.Comment("Our contact until June.", "Sam Patel")  # no finding
+    path = tmp_path / "commented.xlsx"
+    wb.save(path)
+    if saved_by == "openpyxl":
+        return path
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    subprocess.run(["soffice", f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless", "--calc",
+                    "--convert-to", "xlsx", "--outdir", str(tmp_path / "lo"), str(path)],
+                   check=True, capture_output=True, timeout=120)
+    return tmp_path / "lo" / "commented.xlsx"
+
+
+@pytest.mark.parametrize("saved_by", ["openpyxl", "libreoffice"])
+def test_the_officers_own_comment_is_kept_and_the_finding_added_after_it(defective: Path, tmp_path: Path,
+                                                                          saved_by: str) -> None:
+    path, out = _with_own_comment(defective, tmp_path, saved_by), tmp_path / "annotated.xlsx"
+    assert OWN_NOTE in openpyxl.load_workbook(path)["Governance"]["C11"].comment.text
+    result = CliRunner().invoke(main, ["check", str(path), "--annotate", str(out)])
+    assert result.exit_code == 1 and "2 cells marked" in result.output, result.output
+    wb = openpyxl.load_workbook(out)
+    text = wb["Governance"]["C11"].comment.text
+    assert text.index(OWN_NOTE) < text.index("bcf self-check:") < text.index("BCF-ARITH-005"), text
+    assert "Our contact until June." in wb["Cover"]["C11"].comment.text  # a cell with no finding keeps its own
+    assert wb["Cover"]["C12"].comment.text.startswith("BCF-CELL-006")  # a cell with no comment gets the finding
+
+
 def test_a_finding_in_a_merged_range_is_marked_on_its_first_cell(defective: Path, tmp_path: Path) -> None:
     wb = openpyxl.load_workbook(defective)
     wb["Cover"].merge_cells("B12:C12")  # the email cell merged into its label: what it held is gone

@@ -185,3 +185,34 @@ def test_too_few_open_files_is_one_sentence_with_its_own_advice(tmp_path: Path) 
                          timeout=300)
     assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
     assert "too many open files" in run.stderr and "ulimit -n" in run.stderr
+
+
+def test_ctrl_c_during_a_store_query_is_one_sentence_exit_130_and_keeps_the_last_stress_test(
+        national: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
+    import threading
+
+    import duckdb
+
+    from bcf.national import stress
+
+    db = tmp_path / "n.duckdb"
+    shutil.copy(national, db)
+    assert CliRunner().invoke(main, ["stress", "--db", str(db)]).exit_code == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        before = con.execute("SELECT count(*), sum(hash(category)) FROM assurance").fetchall()
+
+    def long_query(nat: object, *args: object, **kwargs: object) -> None:  # DuckDB busy when Ctrl-C comes
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        nat.con.execute("DELETE FROM assurance")  # type: ignore[attr-defined]
+        nat.con.execute("SELECT count(*) FROM range(1000000000000)").fetchall()  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(stress, "run", long_query)
+    handler = signal.getsignal(signal.SIGINT)
+    result = CliRunner().invoke(main, ["stress", "--db", str(db)])
+    assert result.exit_code == 130, result.output
+    assert result.output.strip() == ("Error: Stopped. The store keeps the stress test it had before; run it again "
+                                     "to finish."), result.output
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*), sum(hash(category)) FROM assurance").fetchall() == before
+    assert signal.getsignal(signal.SIGINT) is handler  # the command's own handler is gone

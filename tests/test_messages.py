@@ -106,7 +106,8 @@ REALISTIC: dict[str, dict[str, Any]] = {
                     "vintage": "mid-2018", "area": "Leeds", "gap": "25% more", "tolerance": "10%"},
     "BCF-REF-002": {"found": 789194.0, "expected": 122414, "source": "Office for National Statistics",
                     "vintage": "mid-2018", "area": "Leeds", "gap": "6.4 times as much", "tolerance": "10%"},
-    "BCF-REF-003": {"found": "ons_population_mid2018_councils.csv", "label": "The population covered"},
+    "BCF-REF-003": {"found": "ons_population_mid2018_councils.csv", "label": "The population covered",
+                    "why": "has no figures for Blackburn with Darwen"},
 }
 BAD = {
     "a fragment": re.compile(r"\ba sheet called\b|\bthe the\b|\ba an?\b"),

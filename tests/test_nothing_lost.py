@@ -103,6 +103,29 @@ def test_a_killed_batch_resumes_with_no_partial_file_and_no_duplicate(sample_rou
     assert sorted(names) == sorted(f["file"] for f in manifest["files"]) and shas == 151
 
 
+def test_ctrl_c_stops_a_batch_in_one_sentence_and_the_rerun_completes_the_store(
+        sample_round: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    folder, manifest = sample_round
+    db = tmp_path / "n.duckdb"
+    proc = subprocess.Popen([sys.executable, "-m", "bcf", "batch", str(folder), "--db", str(db), "--round", ROUND,
+                             "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    wal, deadline = Path(f"{db}.wal"), time.monotonic() + 120
+    while not (wal.exists() and wal.stat().st_size > 150_000) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the terminal sends it to the batch and its workers alike
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "Exception" not in err, err
+    assert "Stopped. What was stored before you stopped it is kept; run the batch again" in err
+    assert len(err.strip().splitlines()) == 1, err
+    result = run_batch(folder, db, ROUND, workers=2)
+    assert result.already_loaded + result.checked == 151
+    with duckdb.connect(str(db), read_only=True) as con:
+        names = [f for (f,) in con.execute("SELECT file_name FROM submissions").fetchall()]
+    assert sorted(names) == sorted(f["file"] for f in manifest["files"])  # each once, none missing
+
+
 def test_files_swapped_or_removed_under_a_running_batch_are_stored_as_read_or_left_for_the_next_run(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder, db = tmp_path / "in", tmp_path / "n.duckdb"

@@ -83,7 +83,7 @@ def test_an_official_peer_file_is_used_as_it_is(tmp_path: Path, monkeypatch: pyt
     (root / "reference" / "peers.csv").write_text(
         "ons_code,peer_ons_code,rank\nE08000024,E06000047,2\nE08000024,E08000037,1\n", encoding="utf-8")
     monkeypatch.setenv("BCF_CONTENT", str(root))
-    groups = peer_groups.load([a.ons_code for a in AREAS.all])
+    groups = peer_groups.load({a.ons_code: a.hwb_name for a in AREAS.all})
     assert groups.official and groups.of("E08000024") == ("E08000037", "E06000047")  # Gateshead, then County Durham
 
 
@@ -148,3 +148,52 @@ def test_the_letter_block_and_the_report_section(national: Path) -> None:
         assert s.national_percentile is not None and min(s.national_percentile, 100 - s.national_percentile) <= 10
     section = environment().get_template("_peer_outliers.html.j2").render(peer_outliers=found)
     assert f"Outliers among similar areas ({len(found.rows)})" in section
+
+
+@pytest.fixture
+def lacking_blackburn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Content whose population file has no row for Blackburn with Darwen, as a newer vintage after a boundary
+    change might."""
+    root = tmp_path / "content"
+    for folder in content.FOLDERS:
+        shutil.copytree(content.path(folder), root / folder, ignore=shutil.ignore_patterns("*.xlsx", "manifest.json"))
+    population = root / "reference" / "ons_population_mid2018_councils.csv"
+    lines = population.read_text(encoding="utf-8").splitlines(keepends=True)
+    population.write_text("".join(x for x in lines if not x.startswith("E06000008,")), encoding="utf-8")
+    monkeypatch.setenv("BCF_CONTENT", str(root))
+    return root
+
+
+def test_a_council_the_population_file_lacks_is_left_out_like_one_too_small(lacking_blackburn: Path) -> None:
+    groups = peer_groups.load({a.ons_code: a.hwb_name for a in AREAS.all})
+    assert groups.of("E06000008") == ()  # no group of its own
+    assert "E06000008" not in {p for ps in groups.peers.values() for p in ps}  # and nobody's peer
+    assert all(len(p) == 15 for c, p in groups.peers.items() if c not in {"E06000008", "E06000053", "E09000001"})
+    assert groups.why_none["E06000008"] == ("reference/ons_population_mid2018_councils.csv (Office for National "
+                                            "Statistics, mid-2018) has no figures for it")
+    assert groups.why_none["E09000001"] == "it is too small to compare"
+    assert "Blackburn with Darwen has no peer group, as reference/ons_population_mid2018_councils.csv" in groups.method
+
+
+def test_every_output_says_a_council_without_population_figures_has_no_peer_group(
+        lacking_blackburn: Path, national: Path, tmp_path: Path) -> None:
+    db = tmp_path / "n.duckdb"
+    shutil.copy(national, db)
+    why = "reference/ons_population_mid2018_councils.csv (Office for National Statistics, mid-2018) has no figures"
+    done = CliRunner().invoke(main, ["peers", "--db", str(db), "--hwb", "Blackburn with Darwen", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    out = json.loads(done.output)
+    assert out["peers"] == [] and out["no_peer_group"].startswith(why)
+    assert any(r["national_percentile"] is not None for r in out["ratios"])
+    text = CliRunner(env={"COLUMNS": "400"}).invoke(main, ["peers", "--db", str(db), "--hwb", "E06000008"]).output
+    assert f"has no peer group, as {why} for it: its ratios are set against every valid plan only" in text
+    other = CliRunner().invoke(main, ["peers", "--db", str(db), "--hwb", "Sunderland", "--format", "json"])
+    assert other.exit_code == 0 and len(json.loads(other.output)["peers"]) == 15
+    letters = CliRunner().invoke(main, ["letters", "--db", str(db), "-o", str(tmp_path / "l"), "--no-pdf"])
+    assert letters.exit_code == 0, letters.output
+    letter = (tmp_path / "l" / ROUND / "letter-E06000008.html").read_text(encoding="utf-8")
+    assert f"it has no peer group, as {why} for it." in " ".join(letter.split())
+    report = CliRunner().invoke(main, ["report", "national", "--db", str(db), "-o", str(tmp_path / "r"), "--no-pdf"])
+    assert report.exit_code == 0, report.output
+    page = " ".join((tmp_path / "r" / f"national-assurance-report-{ROUND}.html").read_text(encoding="utf-8").split())
+    assert f"Blackburn with Darwen has no peer group, as {why} for it" in page

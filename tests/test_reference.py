@@ -103,6 +103,22 @@ def test_a_missing_reference_file_is_not_checked_never_passed(tmp_path: Path, cl
     assert [f["rule_id"] for f in _check(dict(os.environ), path)["findings"]] == ["BCF-REF-001"]
 
 
+def test_a_reference_file_without_the_plans_area_says_so_never_that_it_is_not_installed(
+        tmp_path: Path, clean_plan: Plan) -> None:
+    root = tmp_path / "content"
+    for folder in content.FOLDERS:
+        shutil.copytree(content.path(folder), root / folder, ignore=shutil.ignore_patterns("*.xlsx", "manifest.json"))
+    population = root / "reference" / "ons_population_mid2018_councils.csv"
+    code = clean_plan.area.ons_code
+    lines = population.read_text(encoding="utf-8").splitlines(keepends=True)
+    population.write_text("".join(x for x in lines if not x.startswith(f"{code},")), encoding="utf-8")
+    found = _check({**os.environ, "BCF_CONTENT": str(root)}, write_plan(clean_plan, tmp_path / "p.xlsx"))["findings"]
+    assert [(f["rule_id"], f["cell"]) for f in found] == [("BCF-REF-003", "C10"), ("BCF-REF-003", "F5")]
+    assert (f'the reference file "ons_population_mid2018_councils.csv" has no figures for '
+            f"{clean_plan.area.hwb_name}.") in found[0]["message"]
+    assert "not installed" not in found[0]["message"]
+
+
 def test_the_sample_round_plants_reference_discrepancies_and_the_check_finds_exactly_them(
         sample_round: tuple[Path, dict[str, Any]]) -> None:
     """The planted files and as many clean ones (the golden test in test_samples covers every file)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 from bcf import sandbox
@@ -69,3 +71,25 @@ def test_close_lets_idle_workers_exit_and_kills_busy_ones_after_the_grace() -> N
     sandbox.close([idle, busy], grace=1)
     assert time.monotonic() - start < 10
     assert len(procs) == 2 and not any(sandbox.running(p.pid) for p in procs)
+
+
+KILL_AFTER_CANCEL = """
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from bcf import sandbox
+pool = ProcessPoolExecutor(2, initializer=sandbox.leave_interrupt_to_parent)
+work = [pool.submit(time.sleep, 0.5) for _ in range(20)]
+time.sleep(0.3)
+for f in work:
+    f.cancel()  # as map does when the caller is stopped
+sandbox.kill(pool)
+print("ended")
+"""
+
+
+def test_a_pool_killed_after_its_work_was_cancelled_ends_quietly() -> None:
+    done = subprocess.run([sys.executable, "-c", KILL_AFTER_CANCEL], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "ended", done.stderr
+    assert "Traceback" not in done.stderr and "InvalidStateError" not in done.stderr, done.stderr

@@ -1,7 +1,8 @@
 """An annotated copy of the submitter's own workbook: findings coloured in place, explained in comments.
 
 The original file is only read. The copy keeps the submitter's data, validations and formulas, gains a
-first sheet "Findings" with a link to every cell, and is meant for reviewing, not for resubmitting
+first sheet "Findings" with a link to every cell; a comment the submitter left on a marked cell is kept, the
+findings written after it. The copy is meant for reviewing, not for resubmitting
 (openpyxl drops saved formula values, so the copy itself would not pass the checks unopened).
 """
 
@@ -28,6 +29,7 @@ WIDTHS = {"A": 10, "B": 15, "C": 13, "D": 7, "E": 55, "F": 55}  # the Findings s
 PREVIEW_WIDTH = 70  # the Assurance preview sheet's one column: a portrait page wide
 LINE_HEIGHT = 15  # points, a line of 11 pt text
 PREVIEW_SHEET = "Assurance preview"
+AUTHOR = "bcf self-check"  # the author of the comments the copy adds
 
 
 def annotate(source: Path | IO[bytes], report: Report, out: Path, pv: Preview | None = None) -> int:
@@ -45,9 +47,7 @@ def annotate(source: Path | IO[bytes], report: Report, out: Path, pv: Preview | 
             cell = _writable(wb[f.sheet], f.cell or "")
             if cell.fill != FILL["blocking"]:  # blocking wins where both apply
                 cell.fill = FILL[f.severity]
-            text = "\n\n".join(notes.pop(key))
-            height = min(60 + 15 * text.count("\n") + len(text) // 3, 400)
-            cell.comment = Comment(text, "bcf self-check", width=360, height=height)
+            cell.comment = _note(cell.comment, "\n\n".join(notes.pop(key)))
             marked += 1
     _findings_sheet(wb, report, pv)
     if pv:
@@ -57,6 +57,16 @@ def annotate(source: Path | IO[bytes], report: Report, out: Path, pv: Preview | 
         other.sheet_view.tabSelected = False
     wb.save(out)
     return marked
+
+
+def _note(own: Comment | None, findings: str) -> Comment:
+    """The cell's comment: the findings, after the submitter's own comment when the cell has one (kept word for
+    word, under its author)."""
+    text, author = findings, AUTHOR
+    if own is not None and own.text and own.text.strip():
+        text, author = f"{own.text.rstrip()}\n\n{AUTHOR}:\n{findings}", own.author or AUTHOR
+    height = min(60 + 15 * text.count("\n") + len(text) // 3, 400)
+    return Comment(text, author, width=360, height=height)
 
 
 def _writable(ws: Worksheet, ref: str) -> Cell:

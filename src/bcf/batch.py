@@ -226,21 +226,28 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
     the_round.ret(kind)  # refuse a return the round does not have before any file is read
     limits, workers = limits or Limits(), workers or os.cpu_count() or 1
     pool = start_workers(workers, limits, round_, kind)  # the workers load the checker while the store opens
+    storing = ThreadPoolExecutor(1, thread_name_prefix="bcf-store")  # the workers go on while it stores
+    fresh = will_be_made(db)  # nothing in it to skip: files go to the workers while it is made
+    opening = storing.submit(Store, db, to_make=fresh)
     try:
-        with ThreadPoolExecutor(1, thread_name_prefix="bcf-store") as storing:  # workers go on while it stores
-            fresh = will_be_made(db)  # nothing in it to skip: files go to the workers while it is made
-            opening = storing.submit(Store, db, to_make=fresh)
-            try:
-                run = _Run(opening, fresh, db, the_round, kind, progress)
-                run.files = discover(folder)
-                run.result.files = len(run.files)
-                _check_and_store(run, storing, pool, workers, limits, chunk_size(len(run.files)), inspect)
-            finally:
-                if opening.exception() is None:
-                    opening.result().con.close()
+        run = _Run(opening, fresh, db, the_round, kind, progress)
+        run.files = discover(folder)
+        run.result.files = len(run.files)
+        _check_and_store(run, storing, pool, workers, limits, chunk_size(len(run.files)), inspect)
+    except BaseException:  # stopped (Ctrl-C) or failed: the workers go now, not after the file each is checking
+        sandbox.kill(pool)
+        raise
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        _close(storing, opening, pool)
     return run.result
+
+
+def _close(storing: ThreadPoolExecutor, opening: Future[Store], pool: ProcessPoolExecutor) -> None:
+    """The chunk being stored finished (it is one transaction, whole or not at all), then the store closed."""
+    storing.shutdown(wait=True, cancel_futures=True)
+    if opening.exception() is None:
+        opening.result().con.close()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _check_and_store(run: _Run, storing: ThreadPoolExecutor, pool: ProcessPoolExecutor, workers: int, limits: Limits,

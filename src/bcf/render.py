@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import multiprocessing
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -15,7 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from bcf import content
+from bcf import content, sandbox
 from bcf.findings import show
 from bcf.shown import escaped
 from bcf.words import count, money, moved, pct, plural, ratio
@@ -105,6 +104,7 @@ def _stylesheet(css: str) -> Any:
 
 
 def _start_printing() -> None:
+    sandbox.leave_interrupt_to_parent()
     # laying out a page makes many short-lived objects: collecting cycles less often saves about a tenth of the time
     gc.set_threshold(50_000, 20, 100)
     _fonts()  # WeasyPrint loaded as the worker starts, not inside its first page
@@ -121,11 +121,14 @@ def printing(workers: int) -> Iterator[Callable[[str, Path], None]]:
     The workers start and load WeasyPrint at once, alongside whatever the caller does before its first page.
     Leaving the block waits for every page and raises the first failure.
     """
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_printing)
+    pool = ProcessPoolExecutor(workers, mp_context=sandbox.spawn_context(), initializer=_start_printing)
     try:
         jobs = [pool.submit(_started) for _ in range(workers)]
         yield lambda html, out: jobs.append(pool.submit(write_pdf, html, out))
         for job in jobs:
             job.result()
+    except BaseException:  # stopped (Ctrl-C) or failed: the workers go now, not after the pages handed over
+        sandbox.kill(pool)
+        raise
     finally:
         pool.shutdown(cancel_futures=True)

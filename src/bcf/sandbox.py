@@ -4,7 +4,9 @@ The batch and the web checker both open files sent by others, and a file that ma
 must cost that one file, never the run or the server. So each check runs in a spawned worker whose address space
 is capped and whose alarm interrupts work that runs too long; a worker stuck where even the alarm cannot reach it
 is killed from outside. A worker also dies with the process that started it, however that ends (SIGKILL
-included), so a killed batch or server leaves no worker behind. This module owns that machinery once, for both.
+included), so a killed batch or server leaves no worker behind. Ctrl-C is the parent's alone: a worker is started
+with it blocked and ignores it, and the parent, stopping, kills its workers (no worker prints a traceback). This
+module owns that machinery once, for both.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.context import SpawnContext, SpawnProcess
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
@@ -82,7 +85,35 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def leave_interrupt_to_parent() -> None:
+    """Ignore Ctrl-C in a worker: the terminal sends it to every process of the group, and the parent, which
+    stops, kills its workers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _QuietProcess(SpawnProcess):
+    """A spawned worker that starts with Ctrl-C blocked, so that one pressed while it is starting (before it can
+    ignore it) never interrupts it; blocking in the parent holds the signal back until the worker is started."""
+
+    def start(self) -> None:
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            super().start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+class _QuietSpawn(SpawnContext):
+    Process = _QuietProcess
+
+
+def spawn_context() -> multiprocessing.context.BaseContext:
+    """The context every pool of workers is made with: spawned processes that leave Ctrl-C to their parent."""
+    return _QuietSpawn()
+
+
 def _init_worker(parent: int, memory_mb: int, warm: tuple[str, ...]) -> None:
+    leave_interrupt_to_parent()
     die_with_parent(parent)
     resource.setrlimit(resource.RLIMIT_AS, (memory_mb * MB, memory_mb * MB))
     signal.signal(signal.SIGALRM, _on_alarm)
@@ -95,8 +126,8 @@ def _init_worker(parent: int, memory_mb: int, warm: tuple[str, ...]) -> None:
 
 def pool(workers: int, memory_mb: int, warm: Iterable[str] = ()) -> ProcessPoolExecutor:
     """A pool of ``workers`` spawned processes, each capped at ``memory_mb`` and with ``warm`` modules imported."""
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(os.getpid(), memory_mb, tuple(warm)))
+    return ProcessPoolExecutor(workers, mp_context=spawn_context(), initializer=_init_worker,
+                               initargs=(os.getpid(), memory_mb, tuple(warm)))
 
 
 @contextmanager
@@ -153,14 +184,18 @@ def alive(pool: ProcessPoolExecutor) -> bool:
 
 
 def kill(pool: ProcessPoolExecutor) -> None:
-    """Kill every worker of the pool at once, busy or not, and shut it down."""
+    """Kill every worker of the pool at once, busy or not, and shut it down.
+
+    The pool is told first, so that it drops the work not yet started (some of it perhaps cancelled already, as
+    ``map`` does when stopped) before it finds its workers dead: Python 3.11's pool would otherwise fail on
+    those cancelled futures in its own thread, print a traceback and hang at exit."""
     procs = processes(pool)
+    pool.shutdown(wait=False, cancel_futures=True)
     for proc in procs:
         proc.kill()
     deadline = time.monotonic() + 4  # a killed process dies at once, but a loaded machine may be slow to reap it
     for proc in procs:
         _gone(proc, deadline)
-    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _gone(proc: BaseProcess, deadline: float) -> None:

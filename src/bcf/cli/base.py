@@ -7,7 +7,10 @@ import codecs
 import errno
 import io
 import re
+import signal
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +19,8 @@ import click
 from bcf.errors import BcfError, CheckerFault
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
+    from types import FrameType
 
     from rich.console import Console
 
@@ -88,6 +92,15 @@ class _Group(click.Group):
         return words[:end.start() + 1] if end else words
 
     def invoke(self, ctx: click.Context) -> Any:
+        with _ctrl_c() as stopped:
+            try:
+                return self._invoke(ctx)
+            except BaseException as e:
+                if stopped.is_set() and not isinstance(e, click.exceptions.Exit):
+                    raise _Stopped(f"Stopped. {STOPPED.get(ctx.invoked_subcommand or '', STOPPED[''])}") from None
+                raise
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except BcfError as e:
@@ -115,6 +128,41 @@ def _os_problem(path: Path, e: OSError) -> str:
     if isinstance(e, FileNotFoundError) and not path.parent.exists():
         return f"The folder {path.parent} does not exist. Create it, or choose another place to write to."
     return f"Could not use {path}: {(e.strerror or str(e)).lower()}. Choose another file or folder."
+
+
+STOPPED = {  # what is kept when a command is stopped with Ctrl-C, by command
+    "batch": "What was stored before you stopped it is kept; run the batch again to finish (the files already "
+             "stored are skipped).",
+    "stress": "The store keeps the stress test it had before; run it again to finish.",
+    "letters": "The letters written so far are not the whole set; run it again to write them all.",
+    "": "Run it again to finish.",
+}
+
+
+@contextmanager
+def _ctrl_c() -> Iterator[threading.Event]:
+    """While a command runs, Ctrl-C still stops it at once, and is remembered: whatever a library turns the
+    interruption into (DuckDB's "Query interrupted", an error of a file being written), it is reported as a stop."""
+    stopped = threading.Event()
+    if threading.current_thread() is not threading.main_thread():  # only the main thread is told of signals
+        yield stopped
+        return
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        stopped.set()
+        signal.default_int_handler(signum, frame)
+
+    before = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield stopped
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+class _Stopped(click.ClickException):
+    """The user stopped the command (Ctrl-C): one sentence, and the shell's conventional exit status for it."""
+
+    exit_code = 128 + signal.SIGINT
 
 
 class _Failed(click.ClickException):

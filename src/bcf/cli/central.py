@@ -95,8 +95,8 @@ def _progress(total: int, quiet: bool) -> Iterator[Callable[[str, Report], None]
 
         def tick(name: str, report: Report) -> None:
             counts[report.status] += 1
-            bar.update(task, advance=1, description=(f"ready {counts['ready']} · not ready {counts['not ready']}"
-                                                     f" · unreadable {counts['unreadable']}"))
+            bar.update(task, advance=1, description=(f"Files checked: ready {counts['ready']} · not ready "
+                                                     f"{counts['not ready']} · unreadable {counts['unreadable']}"))
         yield tick
 
 
@@ -104,25 +104,28 @@ def _batch_text(folder: Path, db: Path, round_: str, kind: str, result: Any, sum
     from rich.markup import escape
     from rich.text import Text
 
-    from bcf import rounds
     from bcf.shown import escaped
-    from bcf.words import RETURN_WORDS
 
     out = console()
-    files = summary["files"].iloc[0]
-    plans = len(rounds.get(round_).areas.plans())
+    by_status = ", ".join(f"{result.status[s]} {s}" for s in ("ready", "not ready", "unreadable") if result.status[s])
     out.print(f"\n[bold]{result.files} files[/bold] under {escape(escaped(str(folder)))}: {result.checked} checked now, "
               f"{result.already_loaded} already in the store"
               + (f", {result.repeated} the same bytes as another file here" if result.repeated else "")
-              + f". Round {round_} has {files['files']} "
-              f"{RETURN_WORDS[kind]} covering {files['hwbs']} of {plans} plans.")
-    df_table(f"{RETURN_WORDS[kind].capitalize()} by status — round {round_}", summary["status"])
+              + (f". Checked now: {by_status}" if by_status else "")
+              + f". {_coverage(round_, kind, summary['files'].iloc[0])}")
+    unit = "plans" if kind == "plan" else "returns"
+    df_table(f"{'Plans' if kind == 'plan' else 'Current quarterly returns'} by status — round {round_}",
+             summary["status"].rename(columns={"files": unit}))
     missing = summary["missing"]["plan_name"].tolist()
     if missing:
         out.print(f"Missing plans ({len(missing)}): " + escape(escaped(", ".join(missing))))
     not_ready = summary["not_ready"]
     if len(not_ready):
         df_table(f"Not ready ({len(not_ready)}; the first 10, all of them with --format json)", not_ready.head(10))
+    odd = summary["unreadable"]
+    if len(odd):
+        df_table(f"Files unreadable or tied to no plan ({len(odd)})",
+                 odd.drop(columns=["period"] if kind == "plan" else []).fillna({"plan_name": "(none)"}))
     df_table("Findings by family and severity", summary["families"])
     df_table("The ten most frequent rules", summary["rules"])
     out.print(f"Store: {escape(escaped(str(db)))}")
@@ -131,6 +134,20 @@ def _batch_text(folder: Path, db: Path, round_: str, kind: str, result: Any, sum
                   "was recorded about them. Put right what each says; the next batch checks them:")
         for why in result.not_stored:
             out.print(Text(f"  {escaped(why)}"))
+
+
+def _coverage(round_: str, kind: str, files: Any) -> str:
+    """The round's coverage in one sentence: plans (or current returns) and the files tied to no plan."""
+    from bcf import rounds
+    from bcf.words import count
+
+    areas = len(rounds.get(round_).areas.plans())
+    held = (f"a plan from {files['hwbs']} of its {areas} areas" if kind == "plan" else
+            f"{count(files['current'])} current quarterly returns from {files['hwbs']} of its {areas} areas")
+    untied = int(files["not_tied"])
+    return (f"Round {round_} now has {held}"
+            + (f"; {untied} more file{'s' if untied != 1 else ''} could not be tied to any plan (named below)"
+               if untied else "") + ".")
 
 
 @main.command("national")
@@ -362,8 +379,8 @@ def peers_cmd(db: Path, round_: str | None, plan: str, fmt: str) -> None:
         console().print(f"{pp.name} ({pp.plan_code}), round {pp.round}. Peers, nearest first: "
                         + ", ".join(p.name + ("" if p.valid else " (not valid)") for p in pp.peers) + ".")
     else:
-        console().print(f"{pp.name} ({pp.plan_code}), round {pp.round}, has no peer group: its ratios are set "
-                        "against every valid plan only.")
+        console().print(f"{pp.name} ({pp.plan_code}), round {pp.round}, has no peer group, as {pp.why_none}: its "
+                        "ratios are set against every valid plan only.")
     console().print(f"Peer groups: {pp.method}.")
     table = Table("Ratio", "This plan", "Peers' median", "Percentile among peers", "Percentile nationally")
     for s in pp.standings:

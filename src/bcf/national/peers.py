@@ -90,6 +90,7 @@ class PlanPeers:
     official: bool
     peers: tuple[Peer, ...]
     standings: tuple[Standing, ...]
+    why_none: str = ""  # why it has no peer group, in words ("" when it has one)
 
     def standing(self, ratio: str) -> Standing:
         return next(s for s in self.standings if s.ratio == ratio)
@@ -97,6 +98,7 @@ class PlanPeers:
     def as_dict(self) -> dict[str, Any]:
         return {"round": self.round, "plan_code": self.plan_code, "hwb": self.name, "method": self.method,
                 "official": self.official, "peers": [p.__dict__ for p in self.peers],
+                "no_peer_group": self.why_none or None,
                 "ratios": [{**s.__dict__, "sentence": s.sentence()} for s in self.standings]}
 
 
@@ -160,7 +162,7 @@ def round_ratios(national: National | duckdb.DuckDBPyConnection, round_: str) ->
 
 
 def _groups(round_: str) -> peer_groups.PeerGroups:
-    return peer_groups.load([a.ons_code for a in rounds.get(round_).areas.all])
+    return peer_groups.load({a.ons_code: a.hwb_name for a in rounds.get(round_).areas.all})
 
 
 def plan_peers(national: National, round_: str, plan_code: str) -> PlanPeers:
@@ -181,7 +183,8 @@ def _plan_peers(ratios: Ratios, round_: str, plan_code: str) -> PlanPeers:
     own = ratios.values.get(area.plan_code, {})
     return PlanPeers(round_, area.plan_code, area.plan_name, groups.method, groups.official,
                      tuple(Peer(c, names[c], c in ratios.valid) for c in codes),
-                     tuple(standing(r, own.get(r), ratios.of(codes, r), ratios.of(others, r)) for r in RATIOS))
+                     tuple(standing(r, own.get(r), ratios.of(codes, r), ratios.of(others, r)) for r in RATIOS),
+                     "" if codes else groups.why_none.get(area.plan_code, f"{groups.method} give none for it"))
 
 
 def round_peers(national: National | duckdb.DuckDBPyConnection, round_: str) -> dict[str, PlanPeers]:

@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bcf import rounds
+from bcf import rounds, sandbox
 from bcf.areas import Area
 from bcf.generate import write_workbook
 from bcf.samples.build import Plan, build_plan
@@ -168,8 +168,12 @@ def generate(out: Path, round_id: str | None = None, kind: str = "plan", seed: i
         returns = [q for p in the_plans for q in quarters(p, ret, random.Random(f"{seed}:{p.area.plan_code}:{kind}"))]
         plant(returns, random.Random(f"{seed}:{kind}"), TIMES_EACH)
         jobs = [(q, out / file_name(q.area, q.filled.fields.get(ret.spec().period_field or ""))) for q in returns]
-    with ProcessPoolExecutor(workers) as pool:
-        list(pool.map(_write, jobs, chunksize=8))
+    with ProcessPoolExecutor(workers, initializer=sandbox.leave_interrupt_to_parent) as pool:
+        try:
+            list(pool.map(_write, jobs, chunksize=8))
+        except BaseException:  # stopped (Ctrl-C) or failed: the workers go now, not after every file
+            sandbox.kill(pool)
+            raise
     if resubmit:  # sent after the first submissions (and never later than now), so each becomes its plan's current one
         now = time.time()
         for _, path in jobs:

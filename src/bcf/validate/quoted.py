@@ -2,9 +2,9 @@
 
 Which figures, from which reference file and which of its columns, is content (``reference/checks.yaml``);
 the tolerance is a parameter (``reference_tolerance``). A finding says both numbers, the source and its vintage.
-A reference file that is not installed makes each figure "not checked" (BCF-REF-003), never a pass. The rules
-register themselves with the other logic rules, so they run only where the template has the figure and the reader
-found it.
+A reference file that is not installed, or has no figures for the plan's area, makes each figure "not checked"
+(BCF-REF-003, saying which), never a pass. The rules register themselves with the other logic rules, so they run
+only where the template has the figure and the reader found it.
 """
 
 from __future__ import annotations
@@ -55,9 +55,13 @@ def compare(check: Check, sub: Submission) -> Iterator[Finding]:
     try:
         src = reference.source(check.source)
         expected = reference.plan_value(sub.ret.round.areas, area.plan_code, check.columns, check.source)
-    except (reference.ReferenceMissing, KeyError):
-        for sheet, cell, _ in stated:
-            yield finding(NOT_CHECKED, sheet, cell, found=f"{check.source}.csv", label=check.what.capitalize())
+    except reference.ReferenceMissing:
+        yield from _not_checked(check, stated, "is not installed")
+        return
+    except (KeyError, ValueError) as e:  # no row for a council of the plan (a newer vintage), or a blank figure
+        code = str(e.args[0]) if isinstance(e, KeyError) else area.plan_code
+        council = sub.ret.round.areas.find(code)
+        yield from _not_checked(check, stated, f"has no figures for {council.hwb_name if council else code}")
         return
     tolerance = p(sub, "reference_tolerance")
     for sheet, cell, v in stated:
@@ -66,6 +70,12 @@ def compare(check: Check, sub: Submission) -> Iterator[Finding]:
             yield finding(check.rule, sheet, cell, found=float(v), expected=expected, source=src.publisher,
                           vintage=src.vintage, area=area.plan_name, gap=_gap(float(v), expected),
                           tolerance=_percent(tolerance))
+
+
+def _not_checked(check: Check, stated: list[tuple[str, str, Any]], why: str) -> Iterator[Finding]:
+    """BCF-REF-003 at each place the figure is stated: not checked, and why in words."""
+    for sheet, cell, _ in stated:
+        yield finding(NOT_CHECKED, sheet, cell, found=f"{check.source}.csv", label=check.what.capitalize(), why=why)
 
 
 for _check in checks():
