@@ -22,7 +22,7 @@ from bcf.findings import rules
 from bcf.national import aggregate
 from bcf.national.door import open_store
 from bcf.store import Store
-from tests.support import PLAN, ROUND, plan_file
+from tests.support import PLAN, ROUND, plan_file, plan_for, write_plan
 
 from .conftest import SEED
 
@@ -270,3 +270,22 @@ def test_the_batch_summary_counts_plans_as_plans_files_as_files_and_names_every_
     assert (files["files"], files["current"], files["hwbs"], files["not_tied"]) == (5, 3, 3, 2)
     assert sorted(r["file_name"] for r in doc["summary"]["unreadable"]) == [
         "E06000008_Blackburn_with_Darwen.xlsx", "empty.xlsx", "scan.xlsx"]
+
+
+def test_a_file_that_does_not_become_current_is_said_to_be_kept_as_history(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from bcf.cli import main
+
+    newer, older = tmp_path / "newer", tmp_path / "older"
+    write_plan(plan_for("Kent"), newer / "E10000016_Kent_v2.xlsx")
+    write_plan(plan_for("Kent", seed=2), older / "E10000016_Kent_v3.xlsx", when=1_400_000_000)  # sent now, saved in 2014
+    db = tmp_path / "n.duckdb"
+    assert run_batch(newer, db, ROUND, workers=1).history == []
+    got = json.loads(CliRunner().invoke(main, ["batch", str(older), "--db", str(db), "--round", ROUND, "--format",
+                                               "json"]).output)
+    assert got["checked"] == 1 and len(got["history"]) == 1
+    assert got["history"][0].startswith("E10000016_Kent_v3.xlsx is kept as history: E10000016_Kent_v2.xlsx, changed "
+                                        "later")
+    text = CliRunner().invoke(main, ["batch", str(older), "--db", str(tmp_path / "m.duckdb"), "--round", ROUND]).output
+    assert "did not become current" not in text  # alone in a store, it is current

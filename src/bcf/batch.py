@@ -31,6 +31,7 @@ from bcf import intake, rounds, sandbox
 from bcf.against_plan import check_against_plans, plan_quarters
 from bcf.errors import BcfError, StoreError
 from bcf.intake import Snapshot
+from bcf.national import queries
 from bcf.store import Store, store_failure, will_be_made
 from bcf.validate import Report, complete, inspect_file, worker
 from bcf.validate.gate import max_bytes
@@ -66,6 +67,7 @@ class BatchResult:
     repeated: int = 0  # the same bytes as a file met earlier in this batch (checked and stored once)
     status: Counter[str] = field(default_factory=Counter)
     not_stored: list[str] = field(default_factory=list)  # why each file left for the next run was not stored
+    history: list[str] = field(default_factory=list)  # files stored now that did not become current, and why
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))  # worker time summed
     peak_rss_mb: float = 0.0  # the largest worker's peak resident memory
 
@@ -234,6 +236,7 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
         run.files = discover(folder)
         run.result.files = len(run.files)
         _check_and_store(run, storing, pool, workers, limits, chunk_size(len(run.files)), inspect)
+        run.result.history = run.history()
     except BaseException:  # stopped (Ctrl-C) or failed: the workers go now, not after the file each is checking
         sandbox.kill(pool)
         raise
@@ -278,6 +281,7 @@ class _Run:
         self.files: list[Path] = []
         self.stored: set[str] = set() if fresh else self.store.loaded(the_round.id)
         self.seen: set[str] = set()  # files met twice in this batch are checked once
+        self.ids: list[int] = []  # the submissions this run stored
         self.quarterly = bool(the_round.ret(kind).spec().period_field)
         self.plans: dict[tuple[str, str], float | None] | None = None  # read at the first chunk of quarterly returns
 
@@ -314,9 +318,16 @@ class _Run:
 
     def load(self, items: list[tuple[Snapshot, Report]]) -> None:
         try:
-            self.store.load([(r, s.sha256, s.received_at) for s, r in items], self.round.id, self.kind)
+            self.ids += self.store.load([(r, s.sha256, s.received_at) for s, r in items], self.round.id, self.kind)
         except ENVIRONMENT as e:
             raise store_failure(e, self.db) from e
+
+    def history(self) -> list[str]:
+        """The files stored by this run that did not become current, each with the file that is (changed later)."""
+        return [f"{r['file_name']} is kept as history: {r['current_file']}, changed later "
+                f"({r['current_received']:%d %b %Y %H:%M}), is the current file for {r['plan_code']}"
+                + (f" {r['period']}" if r["period"] else "") + "."
+                for r in queries.rows(self.store.con, "store.not_current", ids=self.ids)] if self.ids else []
 
     def one_by_one(self, items: list[tuple[Snapshot, Report]]) -> Iterator[tuple[Snapshot, Report]]:
         """The files of a chunk the store refused, stored alone: one file's failure never takes the others."""

@@ -76,6 +76,7 @@ def batch_cmd(folder: Path, db: Path, round_: str, kind: str, workers: int | Non
     if fmt == "json":
         echo_json({"schema": "bcf-batch/1", "round": round_, "return": kind, "files": result.files, "checked": result.checked,
                     "already_loaded": result.already_loaded, "repeated": result.repeated, "not_stored": result.not_stored,
+                    "history": result.history,
                     "summary": summary})
     else:
         _batch_text(folder, db, round_, kind, result, summary)
@@ -129,6 +130,11 @@ def _batch_text(folder: Path, db: Path, round_: str, kind: str, result: Any, sum
     df_table("Findings by family and severity", summary["families"])
     df_table("The ten most frequent rules", summary["rules"])
     out.print(f"Store: {escape(escaped(str(db)))}")
+    if result.history:
+        out.print(f"\n[bold]{len(result.history)} file(s) checked now did not become current[/bold]: a file for the same "
+                  "plan changed later is the current one. Send the file again, saved now, if it should be current:")
+        for line in result.history:
+            out.print(Text(f"  {escaped(line)}"))
     if result.not_stored:
         out.print(f"\n[bold]{len(result.not_stored)} entries in the folder could not be read or stored[/bold], and nothing "
                   "was recorded about them. Put right what each says; the next batch checks them:")
