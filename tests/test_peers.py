@@ -197,3 +197,23 @@ def test_every_output_says_a_council_without_population_figures_has_no_peer_grou
     assert report.exit_code == 0, report.output
     page = " ".join((tmp_path / "r" / f"national-assurance-report-{ROUND}.html").read_text(encoding="utf-8").split())
     assert f"Blackburn with Darwen has no peer group, as {why} for it" in page
+
+
+def test_a_peer_left_out_of_the_group_is_said_to_be_so_for_its_reason(national: Path, tmp_path: Path) -> None:
+    db = tmp_path / "n.duckdb"
+    shutil.copy(national, db)
+    with duckdb.connect(str(db)) as con:  # two of Sunderland's peers: one never sent, one not ready
+        peers = [p["plan_code"] for p in json.loads(CliRunner().invoke(
+            main, ["peers", "--db", str(national), "--hwb", "Sunderland", "--format", "json"]).output)["peers"]]
+        gone, unready = peers[0], peers[1]
+        con.execute("DELETE FROM submissions WHERE plan_code = ?", [gone])
+        con.execute("UPDATE submissions SET status = 'not ready', blocking = 1 WHERE plan_code = ?", [unready])
+    out = json.loads(CliRunner().invoke(main, ["peers", "--db", str(db), "--hwb", "Sunderland", "--format",
+                                               "json"]).output)
+    said = {p["plan_code"]: (p["valid"], p["sent"]) for p in out["peers"]}
+    assert said[gone] == (False, False) and said[unready] == (False, True)
+    text = " ".join(CliRunner(env={"COLUMNS": "400"}).invoke(main, ["peers", "--db", str(db), "--hwb",
+                                                                    "Sunderland"]).output.split())
+    names = {a.plan_code: a.plan_name for a in AREAS.plans()}
+    assert f"{names[gone]} (no plan yet)" in text and f"{names[unready]} (its plan is not ready)" in text
+    assert "not valid" not in text

@@ -383,7 +383,7 @@ def peers_cmd(db: Path, round_: str | None, plan: str, fmt: str) -> None:
 
     if pp.peers:
         console().print(f"{pp.name} ({pp.plan_code}), round {pp.round}. Peers, nearest first: "
-                        + ", ".join(p.name + ("" if p.valid else " (not valid)") for p in pp.peers) + ".")
+                        + ", ".join(p.name + (f" ({p.left_out})" if p.left_out else "") for p in pp.peers) + ".")
     else:
         console().print(f"{pp.name} ({pp.plan_code}), round {pp.round}, has no peer group, as {pp.why_none}: its "
                         "ratios are set against every valid plan only.")

@@ -77,6 +77,12 @@ class Peer:
     plan_code: str
     name: str
     valid: bool  # a valid plan in the round (no blocking findings), so its ratios count in the group
+    sent: bool = True  # the store holds a plan from it at all
+
+    @property
+    def left_out(self) -> str:
+        """Why the peer's ratios do not count in the group, in words ("" when they do)."""
+        return "" if self.valid else "no plan yet" if not self.sent else "its plan is not ready"
 
 
 @dataclass(frozen=True)
@@ -182,7 +188,7 @@ def _plan_peers(ratios: Ratios, round_: str, plan_code: str) -> PlanPeers:
     others = [c for c in ratios.valid if c != area.plan_code]
     own = ratios.values.get(area.plan_code, {})
     return PlanPeers(round_, area.plan_code, area.plan_name, groups.method, groups.official,
-                     tuple(Peer(c, names[c], c in ratios.valid) for c in codes),
+                     tuple(Peer(c, names[c], c in ratios.valid, c in ratios.values) for c in codes),
                      tuple(standing(r, own.get(r), ratios.of(codes, r), ratios.of(others, r)) for r in RATIOS),
                      "" if codes else groups.why_none.get(area.plan_code, f"{groups.method} give none for it"))
 
