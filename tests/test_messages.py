@@ -78,6 +78,7 @@ REALISTIC: dict[str, dict[str, Any]] = {
     "BCF-CONS-007": {"found": 8812.0, "expected": 8650.0},
     "BCF-CONS-009": {"found": 35580, "expected": 3308, "times": "10.8 times"},
     "BCF-CONS-008": {"found": "BCF-POL-099 at Risks C40", "expected": "BCF-POL-010 at Risks C40; BCF-CELL-006 at Cover C12"},
+    "BCF-ARITH-011": {"found": "=SUM($K$5:$K$64)", "expected": "=SUM(K5:K65)", "rows": "row 65"},
     "BCF-ARITH-009": {"found": 53336.0, "expected": 53086.0},
     "BCF-ARITH-010": {"found": '"Total pooled budget 2015/16 (£000)" (Cover C9); the Total row of "2015/16 (£000)" '
                                "(Funding F42)", "expected": "Funding F13"},

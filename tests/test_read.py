@@ -257,3 +257,34 @@ def test_values_hidden_under_merged_cells_are_named_where_they_are_read(tmp_path
     assert (p.sheet, p.cell, p.expected, p.also) == ("Schemes", "D5", "C5:E5", "as is 1 more cell of it")
     assert p.found == sub.raw[("Schemes", "D5")] and p.found  # what the hidden cell holds, as read
     assert merged.table_rows == sub.table_rows  # read as before: named, not dropped
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_a_row_inserted_just_above_a_total_is_read_and_the_total_that_leaves_it_out_named(tmp_path: Path,
+                                                                                         clean_plan: Plan) -> None:
+    import openpyxl
+
+    from bcf.validate import complete, inspect_file
+
+    src = tmp_path / "src"
+    src.mkdir()
+    sub = write_and_read(src, clean_plan.filled)
+    total, last = sub.end_rows["schemes"], sub.rows("schemes")[-1][0]
+    wb = openpyxl.load_workbook(src / "plan.xlsx")
+    ws = wb["Schemes"]
+    ws.insert_rows(total)  # as a spreadsheet does: the Total row moves down, its SUM stays as it was
+    for col in range(2, ws.max_column + 1):
+        ws.cell(total, col).value = ws.cell(last, col).value
+    ws.cell(total, 2).value = "S99"
+    wb.save(src / "inserted.xlsx")
+    subprocess.run(["soffice", "--headless", "--calc", "--convert-to", "xlsx", "--outdir", str(tmp_path),
+                    str(src / "inserted.xlsx")], check=True, capture_output=True, timeout=120)
+    (report,) = complete([inspect_file(tmp_path / "inserted.xlsx")])
+    short = [f for f in report.findings if f.rule_id == "BCF-ARITH-011"]
+    spend = sub.columns["schemes"]["spend_this_year"]
+    assert {f.cell for f in short} >= {f"{spend}{total + 1}"} and all(f.sheet == "Schemes" for f in short)
+    assert all(f"leaves out row {total}" in f.message and f.expected.endswith(f"{total})") for f in short)
+    assert not any(f.rule_id == "BCF-STRUCT-012" for f in report.findings)  # not "saved without being calculated"
+    got = report.submission
+    assert got is not None and got.totals["schemes.spend_this_year"] == pytest.approx(
+        sum(v["spend_this_year"] for _, v in got.rows("schemes")))  # the plan's total takes the row in

@@ -76,6 +76,8 @@ class Submission:
     as_text: set[tuple[str, int | None]] = field(default_factory=set)  # (name, row) of numbers stored as text
     formulas: set[tuple[str, str]] = field(default_factory=set)  # (sheet, A1) of the cells read that hold a formula
     uncalculated: set[tuple[str, str]] = field(default_factory=set)  # formulas whose saved value was not their result
+    short_totals: dict[str, tuple[str, str, list[int]]] = field(default_factory=dict)  # "table.column" -> (Total
+    # row's formula, the formula adding every row, the rows it leaves out)
     not_calculated: str | None = None  # why the workbook's formulas were saved uncalculated, when some were
 
     def __getstate__(self) -> dict[str, Any]:
@@ -272,8 +274,9 @@ class _Reader:
                 self.sub.field_cells[f.id] = f"{col_letter(col)}{row}"
                 self.sub.fields[f.id] = self.cell_value(sheet, row, col, f, f.id)
 
-    def read_totals(self, t: Table, sheet: SheetCells, place: TablePlace) -> None:
-        """The values the table's Total row shows, as saved, and which of them are formulas."""
+    def read_totals(self, t: Table, sheet: SheetCells, place: TablePlace, rows: list[int]) -> None:
+        """The values the table's Total row shows, as saved, and which of them are formulas; a formula that
+        leaves out some of the table's ``rows`` (a row inserted just above the Total row) is noted."""
         cols = place.columns
         for c in t.columns:
             if c.total and c.id in cols:
@@ -285,6 +288,8 @@ class _Reader:
                     self.sub.raw[(sheet.name, ref)] = cell.value
                     if cell.formula:
                         self.sub.formulas.add((sheet.name, ref))
+                        self.sub.short_totals.update(_short_sum(f"{t.id}.{c.id}", cell.source, place.letter(c.id),
+                                                                rows))
 
     def read_table(self, t: Table, sheet: SheetCells, found_tags: dict[str, int]) -> list[Row]:
         place = find_table(sheet, t, found_tags, self.sub.problems)
@@ -314,7 +319,7 @@ class _Reader:
                 record[c.id] = self.cell_value(sheet, r, col, c, name, r)
             records.append(record)
             index.append(r)
-        self.read_totals(t, sheet, place)
+        self.read_totals(t, sheet, place, index)
         if not t.fixed_rows and len(records) > t.max_rows:
             self.problem(ProblemKind.TOO_MANY_ROWS, sheet.name, f"B{index[t.max_rows]}", len(records),
                          f"at most {t.max_rows} rows")
@@ -396,6 +401,21 @@ class _Reader:
     @property
     def spec_names(self) -> set[str]:
         return {s.name for s in self.spec.sheets}
+
+
+_SUM = re.compile(r"\s*=?\s*SUM\(\s*\$?([A-Z]{1,3})\$?(\d+)\s*:\s*\$?([A-Z]{1,3})\$?(\d+)\s*\)\s*", re.I)
+
+
+def _short_sum(name: str, formula: str, letter: str, rows: list[int]) -> dict[str, tuple[str, str, list[int]]]:
+    """{name: (the formula, the one that adds every row, the rows it leaves out)} when a Total row's formula is a
+    SUM down its own column that leaves out rows of the table; else nothing (any other formula is not judged)."""
+    m = _SUM.fullmatch(formula)
+    if not m or not rows or {m[1].upper(), m[3].upper()} != {letter}:
+        return {}
+    low, high = sorted((int(m[2]), int(m[4])))
+    out = [r for r in rows if not low <= r <= high]
+    whole = f"SUM({letter}{min(low, rows[0])}:{letter}{max(high, rows[-1])})"
+    return {name: (formula.strip(), whole, out)} if out else {}
 
 
 def _blank(c: Any) -> bool:

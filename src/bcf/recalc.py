@@ -135,7 +135,8 @@ def settle(sub: Submission, raw: RawWorkbook) -> None:
     for c in calculated(sub):
         if c.formula:
             _give(sub, c)
-            sub.uncalculated.add(sub.where(c.name, c.row))
+            if not (c.total and c.name in sub.short_totals):  # a SUM that leaves out rows is named for that
+                sub.uncalculated.add(sub.where(c.name, c.row))
     if sub.uncalculated:
         sub.not_calculated = _why(sub, raw)
 

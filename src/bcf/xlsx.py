@@ -48,6 +48,7 @@ _ROW, _C, _V, _F, _IS, _T, _R, _SI, _SHEET_DATA = (
 _MERGED = f"{NS}mergeCells/{NS}mergeCell"
 
 MAX_CELL_TEXT = 32_767  # Excel's limit on the characters in one cell
+MAX_FORMULA = 8_192  # Excel's limit on the characters in one formula
 MAX_ELEMENTS = 200_000  # XML elements parsed in all; the whole template has under 9,000
 MAX_TEXT = 1_000_000  # characters of cell text kept in all; the whole template has under 25,000
 MAX_TAIL_ELEMENTS = 1_000_000  # elements looked through past a sheet's row limit for cells that are not empty
@@ -94,6 +95,7 @@ class Cell(NamedTuple):
     cached: bool = True  # False: a formula with no saved value
     error: str | None = None
     clipped: int = 0  # the text's full length when it was longer than a cell can hold, and was cut
+    source: str = ""  # a formula's own text, as written in the cell (a shared formula's copies have none)
 
 
 class Limits(NamedTuple):
@@ -435,7 +437,9 @@ def _cell(el: Any, t: str, v: Any) -> Cell | None:
         value = float(text)
     except ValueError:
         return _string(text, formula)
-    return Cell(value, formula=formula) if math.isfinite(value) else _string(text, formula)  # NaN, INF: as typed
+    if not math.isfinite(value):
+        return _string(text, formula)  # NaN, INF: as typed
+    return Cell(value, formula=formula, source=(f.text or "")[:MAX_FORMULA] if formula else "")
 
 
 def _string(text: str, formula: bool) -> Cell:

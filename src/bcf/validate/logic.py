@@ -95,6 +95,14 @@ def table_totals_typed_over(sub: Submission) -> Iterator[Finding]:
             yield finding(TOTALS_RULE, *sub.where(c.name), found=c.shown, expected=c.gives)
 
 
+@rule("BCF-ARITH-011")
+def totals_leave_out_no_row(sub: Submission) -> Iterator[Finding]:
+    """Total rows whose SUM leaves out rows of their table (a row inserted just above the Total row)."""
+    for name, (formula, whole, rows) in sub.short_totals.items():
+        said = f"row {rows[0]}" if len(rows) == 1 else "rows " + ", ".join(map(str, rows[:-1])) + f" and {rows[-1]}"
+        yield finding("BCF-ARITH-011", *sub.where(name), found=f"={formula}", expected=f"={whole}", rows=said)
+
+
 @rule(NOT_CHECKED)
 def totals_not_checked(sub: Submission) -> Iterator[Finding]:
     """Once, the totals that leave out a value that could not be read (each reported where it was typed)."""
