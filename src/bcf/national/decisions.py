@@ -103,7 +103,7 @@ def append(state: State, d: Decision, at: str | None = None) -> int:
 
 
 def when(at: str) -> str:
-    """A decision's time as an assurer reads it: 14:02 on 6 Dec 2026."""
+    """A decision's time as an assurer reads it: 14:02 on 6 Dec, with its year."""
     t = datetime.fromisoformat(str(at))
     return f"{t:%H:%M} on {t.day} {t:%b %Y}"
 
