@@ -218,6 +218,7 @@ def test_a_cookie_replayed_after_sign_out_removal_or_a_region_change_is_refused(
     assert state_log(db) == []  # nothing recorded by a session that had ended
 
 
+@pytest.mark.slow  # a real `bcf serve` process for each way: `make test-all` and CI run it
 @pytest.mark.parametrize("trusted", [False, True])
 def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy(files: tuple[Path, Path], trusted: bool) -> None:
     db, users = files

@@ -81,6 +81,7 @@ def test_no_text_in_the_report_prints_below_8_pt(pages: dict[str, Path]) -> None
     assert smallest >= 7.9, f"text prints at {smallest:.1f} pt"
 
 
+@pytest.mark.slow  # every page in a browser at two widths: `make test-all` and CI run it
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
 def test_every_page_passes_axe_and_fits_a_phone(pages: dict[str, Path], browser: Any) -> None:
     from axe_playwright_python.sync_playwright import Axe

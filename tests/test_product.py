@@ -118,6 +118,7 @@ def letters_index(national: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 @needs_chromium
+@pytest.mark.slow  # a whole round's letters filtered and sorted in a browser: `make test-all` and CI run it
 def test_the_letters_index_counts_filters_and_sorts(letters_index: Path, browser: Any) -> None:
     page = browser.new_page(viewport=DESKTOP, java_script_enabled=False)  # without scripts: a list by category
     page.goto(letters_index.as_uri())

@@ -13,6 +13,8 @@ from playwright.sync_api import expect
 from bcf.site import write_site
 from tests.support import CHROMIUM, ROUND, copy_store
 
+pytestmark = pytest.mark.slow  # every round's outputs written as one site and read in a browser: `make test-all` and CI run them
+
 
 @pytest.fixture(scope="module")
 def site(cycle_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
