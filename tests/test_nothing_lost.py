@@ -83,10 +83,12 @@ def test_a_killed_batch_resumes_with_no_partial_file_and_no_duplicate(sample_rou
     db = tmp_path / "n.duckdb"
     proc = subprocess.Popen([sys.executable, "-m", "bcf", "batch", str(folder), "--db", str(db), "--round", ROUND],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    # the log holds ~40 KB once the schema is made and ~700 KB once the first chunk (half the round) is in
-    wal, deadline = Path(f"{db}.wal"), time.monotonic() + 120
-    while not (wal.exists() and wal.stat().st_size > 150_000) and time.monotonic() < deadline:
+    # the log holds ~40 KB once the schema is made and ~700 KB once the first chunk (half the round) is in; it grows
+    # while a chunk's commit is written, so the kill waits until it has stopped growing past the schema's
+    wal, deadline, sizes = Path(f"{db}.wal"), time.monotonic() + 120, [0]
+    while not (sizes[-1] > 150_000 and sizes[-3:] == [sizes[-1]] * 3) and time.monotonic() < deadline:
         time.sleep(0.05)
+        sizes.append(wal.stat().st_size if wal.exists() else 0)
     os.killpg(proc.pid, signal.SIGKILL)  # the batch and its workers, mid-run, as a power cut would
     proc.wait()
     with duckdb.connect(str(db), read_only=True) as con:
