@@ -33,6 +33,7 @@ from bcf.findings import ProblemKind
 from bcf.locate import LABEL_COLUMN, Problem, TablePlace, find_field_row, find_table, norm, tags
 from bcf.outside import REFERENCE_COLUMNS, Found, outside_cells, template_texts
 from bcf.spec import CHECKLIST_SHEET, LISTS_SHEET, Field, Spec, Table, col_letter, split_ref
+from bcf.words import plural
 from bcf.xlsx import MAC_EPOCH, MAX_CELL_TEXT, WINDOWS_EPOCH, Limits, RawWorkbook, SheetCells, col_number, read_cells
 
 Row = tuple[int, dict[str, Any]]  # (sheet row, values by column id)
@@ -288,8 +289,8 @@ class _Reader:
                     self.sub.raw[(sheet.name, ref)] = cell.value
                     if cell.formula:
                         self.sub.formulas.add((sheet.name, ref))
-                        self.sub.short_totals.update(_short_sum(f"{t.id}.{c.id}", cell.source, place.letter(c.id),
-                                                                rows))
+                        if short := _short_sum(cell.source, place.letter(c.id), rows):
+                            self.sub.short_totals[f"{t.id}.{c.id}"] = short
 
     def read_table(self, t: Table, sheet: SheetCells, found_tags: dict[str, int]) -> list[Row]:
         place = find_table(sheet, t, found_tags, self.sub.problems)
@@ -372,8 +373,8 @@ class _Reader:
             if hidden:
                 r, c = hidden[0]
                 ref = f"{col_letter(c)}{r}"
-                also = f"as is {len(hidden) - 1} more cell of it" if len(hidden) == 2 else (
-                    f"as are {len(hidden) - 1} more cells of it" if len(hidden) > 2 else "")
+                more = len(hidden) - 1
+                also = f"as {'is' if more == 1 else 'are'} {plural(more, 'more cell')} of it" if more else ""
                 self.problem(ProblemKind.MERGED_HIDDEN, sheet.name, ref, self.sub.raw.get((sheet.name, ref)), span,
                              also=also)
 
@@ -406,16 +407,16 @@ class _Reader:
 _SUM = re.compile(r"\s*=?\s*SUM\(\s*\$?([A-Z]{1,3})\$?(\d+)\s*:\s*\$?([A-Z]{1,3})\$?(\d+)\s*\)\s*", re.I)
 
 
-def _short_sum(name: str, formula: str, letter: str, rows: list[int]) -> dict[str, tuple[str, str, list[int]]]:
-    """{name: (the formula, the one that adds every row, the rows it leaves out)} when a Total row's formula is a
-    SUM down its own column that leaves out rows of the table; else nothing (any other formula is not judged)."""
+def _short_sum(formula: str, letter: str, rows: list[int]) -> tuple[str, str, list[int]] | None:
+    """(the formula, the one that adds every row, the rows it leaves out) when a Total row's formula is a SUM
+    down its own column that leaves out rows of the table; else None (any other formula is not judged)."""
     m = _SUM.fullmatch(formula)
     if not m or not rows or {m[1].upper(), m[3].upper()} != {letter}:
-        return {}
+        return None
     low, high = sorted((int(m[2]), int(m[4])))
     out = [r for r in rows if not low <= r <= high]
     whole = f"SUM({letter}{min(low, rows[0])}:{letter}{max(high, rows[-1])})"
-    return {name: (formula.strip(), whole, out)} if out else {}
+    return (formula.strip(), whole, out) if out else None
 
 
 def _blank(c: Any) -> bool:

@@ -95,7 +95,7 @@ class Cell(NamedTuple):
     cached: bool = True  # False: a formula with no saved value
     error: str | None = None
     clipped: int = 0  # the text's full length when it was longer than a cell can hold, and was cut
-    source: str = ""  # a formula's own text, as written in the cell (a shared formula's copies have none)
+    source: str = ""  # the text of a formula whose value is a number (a shared formula's copies have none)
 
 
 class Limits(NamedTuple):

@@ -145,15 +145,14 @@ def _batch_text(folder: Path, db: Path, round_: str, kind: str, result: Any, sum
 def _coverage(round_: str, kind: str, files: Any) -> str:
     """The round's coverage in one sentence: plans (or current returns) and the files tied to no plan."""
     from bcf import rounds
-    from bcf.words import count
+    from bcf.words import count, plural
 
     areas = len(rounds.get(round_).areas.plans())
     held = (f"a plan from {files['hwbs']} of its {areas} areas" if kind == "plan" else
             f"{count(files['current'])} current quarterly returns from {files['hwbs']} of its {areas} areas")
     untied = int(files["not_tied"])
     return (f"Round {round_} now has {held}"
-            + (f"; {untied} more file{'s' if untied != 1 else ''} could not be tied to any plan (named below)"
-               if untied else "") + ".")
+            + (f"; {plural(untied, 'more file')} could not be tied to any plan (named below)" if untied else "") + ".")
 
 
 @main.command("national")

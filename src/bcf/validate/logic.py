@@ -96,7 +96,7 @@ def table_totals_typed_over(sub: Submission) -> Iterator[Finding]:
 
 
 @rule("BCF-ARITH-011")
-def totals_leave_out_no_row(sub: Submission) -> Iterator[Finding]:
+def totals_leave_out_rows(sub: Submission) -> Iterator[Finding]:
     """Total rows whose SUM leaves out rows of their table (a row inserted just above the Total row)."""
     for name, (formula, whole, rows) in sub.short_totals.items():
         said = f"row {rows[0]}" if len(rows) == 1 else "rows " + ", ".join(map(str, rows[:-1])) + f" and {rows[-1]}"
@@ -404,29 +404,31 @@ def p4p_released_within_plan(sub: Submission) -> Iterator[Finding]:
 
 @rule("BCF-CONS-009", "planned_admissions", "actual_admissions")
 def admissions_plausible(sub: Submission) -> Iterator[Finding]:
-    times = _times_plan(sub)
-    if times is not None and _slip(sub, times):
+    admissions = _admissions(sub)
+    if admissions is not None and _slip(sub, *admissions):
+        times = admissions[1] / admissions[0]
         yield finding("BCF-CONS-009", *sub.where("actual_admissions"), found=sub.fields["actual_admissions"],
                       expected=sub.fields["planned_admissions"],
                       times=f"{times:,.1f} times" if times >= 1 else f"{times:.2g} times")
 
 
-def _times_plan(sub: Submission) -> float | None:
-    """The quarter's actual emergency admissions as a multiple of its planned ones (None without both)."""
+def _admissions(sub: Submission) -> tuple[float, float] | None:
+    """The quarter's planned and actual emergency admissions (None without both, or with no plan to divide by)."""
     planned, actual = num(sub.fields.get("planned_admissions")), num(sub.fields.get("actual_admissions"))
-    return actual / planned if planned and actual is not None else None
+    return (planned, actual) if planned and actual is not None else None
 
 
-def _slip(sub: Submission, times: float) -> bool:
+def _slip(sub: Submission, planned: float, actual: float) -> bool:
     """Whether actual admissions so many times the plan are a typing slip rather than a quarter's real variance."""
-    return not 1 / p(sub, "implausible_ratio") <= times <= p(sub, "implausible_ratio")
+    return not 1 / p(sub, "implausible_ratio") <= actual / planned <= p(sub, "implausible_ratio")
 
 
 @rule("BCF-POL-012", "planned_admissions", "actual_admissions", "narrative")
 def variance_explained(sub: Submission) -> Iterator[Finding]:
-    planned, actual, times = num(sub.fields.get("planned_admissions")), num(sub.fields.get("actual_admissions")), _times_plan(sub)
-    if not planned or actual is None or times is None or _slip(sub, times):
+    admissions = _admissions(sub)
+    if admissions is None or _slip(sub, *admissions):
         return  # nothing to compare, or a typing slip, which BCF-CONS-009 names
+    planned, actual = admissions
     pct = (actual - planned) / planned * 100
     words = re.compile("|".join(rf"\b{re.escape(w)}" for w in p(sub, "variance_words")), re.I)
     if abs(pct) > p(sub, "variance_explain_pct") and not words.search(str(sub.fields.get("narrative") or "")):
