@@ -186,11 +186,6 @@ class _Budget:
             raise _OverBudget(f"more than {MAX_TEXT:,} characters of text in its cells", f"{MAX_TEXT:,} characters")
 
 
-def _clip(text: str) -> tuple[str, int]:
-    """Text cut to what one cell can hold, and its full length if it was cut (else 0)."""
-    return (text, 0) if len(text) <= MAX_CELL_TEXT else (text[:MAX_CELL_TEXT], len(text))
-
-
 def _text(el: Any) -> str:
     """The text of a string item (<si> or <is>): plain or in rich-text runs, without phonetic guides.
 
@@ -350,31 +345,34 @@ class _SheetReader:
             budget.elements = left
 
     def row(self, el: Any, row: int, budget: _Budget) -> None:
-        max_row, max_col, cells = self.max_row, self.max_col, self.sheet.cells
+        max_row, max_col, cells, shared = self.max_row, self.max_col, self.sheet.cells, self.shared
         columns: list[int] = []  # each cell's column, worked out once a row has a cell without its reference
+        text = 0  # characters of text kept from this row, charged to the budget at its end
         for i, c in enumerate(el):
-            if (not len(c) and c.get("t") != "inlineStr") or c.tag != _C:
+            t = c.get("t")
+            if (not len(c) and t != "inlineStr") or c.tag != _C:
                 continue  # a cell with no value, formula or text (perhaps formatted); an empty inline string is ""
             at = _ref(c.get("r", ""))
             if at is None:
                 columns = columns or _columns(el)
-            r, col = at if at else (row, columns[i])
-            outside = r > max_row or col > max_col
+                at = (row, columns[i])
+            outside = at[0] > max_row or at[1] > max_col
             if outside and (not self.limits.beyond or not len(c) or len(self.sheet.beyond) >= MAX_BEYOND):
                 continue
-            t = c.get("t", "n")
             v = c.find(_V)
             if t == "s" and v is not None and v.text:
                 index = _int(v.text)
                 if index is None:
                     raise Damaged(f"cell {c.get('r', '')[:10]} of the {self.sheet.name[:31]} sheet is damaged")
-                (self.shared_beyond if outside else self.shared)[(r, col)] = (index, c.find(_F) is not None)
+                (self.shared_beyond if outside else shared)[at] = (index, c.find(_F) is not None)
                 continue
-            cell = _cell(c, t, v)
+            cell = _cell(c, t or "n", v)
             if cell is not None:
                 if type(cell.value) is str:
-                    budget.spend_text(len(cell.value))
-                (self.sheet.beyond if outside else cells)[(r, col)] = cell
+                    text += len(cell.value)
+                (self.sheet.beyond if outside else cells)[at] = cell
+        if text:
+            budget.spend_text(text)
 
 
 _DECLARATIONS = tuple(word.encode(code) for word in ("<!DOCTYPE", "<!ENTITY") for code in ("utf-8", "utf-16-le", "utf-16-be"))
@@ -425,12 +423,12 @@ def _cell(el: Any, t: str, v: Any) -> Cell | None:
         return _string(_text(is_) if is_ is not None else "", formula)
     if not text:
         if formula:  # Excel stores a formula that gives "" as t="str" with an empty value
-            return Cell("", formula=True) if t == "str" else Cell(None, formula=True, cached=False)
+            return Cell("", True) if t == "str" else Cell(None, True, False)
         return None
     if t == "b":
-        return Cell(text == "1", formula=formula)
+        return Cell(text == "1", formula)
     if t == "e":
-        return Cell(None, formula=formula, error=text[:40])
+        return Cell(None, formula, True, text[:40])
     if t in ("str", "d"):
         return _string(text, formula)
     try:
@@ -439,12 +437,14 @@ def _cell(el: Any, t: str, v: Any) -> Cell | None:
         return _string(text, formula)
     if not math.isfinite(value):
         return _string(text, formula)  # NaN, INF: as typed
-    return Cell(value, formula=formula, source=(f.text or "")[:MAX_FORMULA] if formula else "")
+    return Cell(value, True, True, None, 0, (f.text or "")[:MAX_FORMULA]) if formula else Cell(value)
 
 
 def _string(text: str, formula: bool) -> Cell:
-    value, clipped = _clip(text)
-    return Cell(value, formula=formula, clipped=clipped)
+    """A text cell, cut to what one cell can hold (its full length kept when it was cut)."""
+    if len(text) <= MAX_CELL_TEXT:
+        return Cell(text, formula)
+    return Cell(text[:MAX_CELL_TEXT], formula, clipped=len(text))
 
 
 def _read(z: zipfile.ZipFile, limits: Callable[[str], Limits], wb: RawWorkbook) -> None:
