@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +78,27 @@ def test_the_corpus_in_a_batch_loads_every_good_file(tmp_path: Path) -> None:
             assert (name, want.split("@")[0]) in found, (name, want)
 
 
+def _twice(folder: Path, into: Path) -> list[str]:
+    """The round's files and a copy of each whose bytes differ (its zip comment), in ``into``: a batch long enough
+    that a run is sure to be killed between its first chunk's commit and its second's."""
+    into.mkdir()
+    for f in sorted(folder.glob("*.xlsx")):
+        shutil.copy(f, into / f.name)
+        shutil.copy(f, into / f"copy-{f.name}")
+        with zipfile.ZipFile(into / f"copy-{f.name}", "a") as z:
+            z.comment = b"a copy"
+    return sorted(p.name for p in into.glob("*.xlsx"))
+
+
 def test_a_killed_batch_resumes_with_no_partial_file_and_no_duplicate(sample_round: tuple[Path, dict[str, Any]],
                                                                       tmp_path: Path) -> None:
-    folder, manifest = sample_round
+    folder = tmp_path / "files"
+    files = _twice(sample_round[0], folder)
     db = tmp_path / "n.duckdb"
     proc = subprocess.Popen([sys.executable, "-m", "bcf", "batch", str(folder), "--db", str(db), "--round", ROUND],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    # the log holds ~40 KB once the schema is made and ~700 KB once the first chunk (half the round) is in; it grows
-    # while a chunk's commit is written, so the kill waits until it has stopped growing past the schema's
+    # the log holds ~40 KB once the schema is made and megabytes once the first chunk is in; it grows while a
+    # chunk's commit is written, so the kill waits until it has stopped growing past the schema's
     wal, deadline, sizes = Path(f"{db}.wal"), time.monotonic() + 120, [0]
     while not (sizes[-1] > 150_000 and sizes[-3:] == [sizes[-1]] * 3) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -95,14 +109,14 @@ def test_a_killed_batch_resumes_with_no_partial_file_and_no_duplicate(sample_rou
         stored = con.execute("SELECT count(*) FROM submissions").fetchall()[0][0]
         partial = con.execute("SELECT count(*) FROM submissions s WHERE status <> 'unreadable' AND NOT EXISTS "
                               "(SELECT 1 FROM cover c WHERE c.submission_id = s.submission_id)").fetchall()[0][0]
-    assert 0 < stored < 151 and partial == 0, stored
-    assert stored % chunk_size(151) == 0  # whole chunks only: each is one transaction
+    assert 0 < stored < len(files) and partial == 0, stored
+    assert stored % chunk_size(len(files)) == 0  # whole chunks only: each is one transaction
     result = run_batch(folder, db, "2015-16", workers=2)
-    assert result.already_loaded == stored and result.checked == 151 - stored
+    assert result.already_loaded == stored and result.checked == len(files) - stored
     with duckdb.connect(str(db), read_only=True) as con:
         names = [f for (f,) in con.execute("SELECT file_name FROM submissions").fetchall()]
         shas = con.execute("SELECT count(DISTINCT sha256) FROM submissions").fetchall()[0][0]
-    assert sorted(names) == sorted(f["file"] for f in manifest["files"]) and shas == 151
+    assert sorted(names) == files and shas == len(files)
 
 
 def test_ctrl_c_stops_a_batch_in_one_sentence_and_the_rerun_completes_the_store(

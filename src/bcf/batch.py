@@ -8,12 +8,13 @@ run, never recorded as the file's status; so is a chunk the store cannot take fo
 stops the batch with nothing half-written. Cell rules run once per chunk of files in the parent (pandera's
 cost is per call), and each chunk is stored in one transaction, so a file is either wholly in the store or
 not at all, and a killed run simply resumes. Chunks are checked and stored in a thread of their own, one at
-a time and in order, so that the workers are kept busy meanwhile; a chunk is half the batch, within bounds, as
-each chunk's call costs the same whatever its size and only the last is left to store after the last file.
+a time and in order, so that the workers are kept busy meanwhile; as each chunk's call costs the same whatever
+its size, a round is two chunks, the second small, as only the last is left to store after the last file.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -32,6 +33,7 @@ from bcf.against_plan import check_against_plans, plan_quarters
 from bcf.errors import BcfError, StoreError
 from bcf.intake import Snapshot
 from bcf.national import queries
+from bcf.spec import Spec
 from bcf.store import Store, store_failure, will_be_made
 from bcf.validate import Report, complete, inspect_file, worker
 from bcf.validate.gate import max_bytes
@@ -39,6 +41,7 @@ from bcf.validate.worker import Inspect, gate_011
 
 T = TypeVar("T")
 CHUNK = (40, 200)  # the fewest and most files checked by pandera and stored together, in one transaction
+FIRST_SHARE = 0.8  # of a batch's files, in its first chunk (``chunk_size``)
 WORKER_MODULES = ("bcf.validate.logic", "bcf.validate.structure", "bcf.validate.worker")
 STAGES = ("read", "read+check (worker)", "cells", "load")
 SKIP_SUFFIXES = {".json", ".md", ".duckdb", ".wal", ".sqlite", ".sqlite-wal", ".sqlite-shm"}  # the manifest, READMEs,
@@ -112,10 +115,12 @@ def _linked_folder(entry: os.DirEntry[str]) -> bool:
 
 
 def chunk_size(files: int) -> int:
-    """Files per chunk in a batch of ``files``: half of them, so that the first half is stored while the workers
-    check the second, within ``CHUNK`` (a killed run loses at most one chunk's work, and the parent holds one)."""
+    """Files per chunk in a batch of ``files``: ``FIRST_SHARE`` of them, within ``CHUNK`` (a killed run loses at
+    most one chunk's work, and the parent holds one). The first chunk is stored while the workers check the rest,
+    and the last is the only one stored after the last file is checked, so the last is kept small; it is not
+    made smaller still, as storing the first would then outlast the checking of the rest."""
     least, most = CHUNK
-    return min(most, max(least, -(-files // 2)))
+    return min(most, max(least, math.ceil(files * FIRST_SHARE)))
 
 
 def plan_from_name(name: str, round_: rounds.Round) -> str | None:
@@ -231,6 +236,7 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
     storing = ThreadPoolExecutor(1, thread_name_prefix="bcf-store")  # the workers go on while it stores
     fresh = will_be_made(db)  # nothing in it to skip: files go to the workers while it is made
     opening = storing.submit(Store, db, to_make=fresh)
+    storing.submit(_prepare_cells, the_round.ret(kind).spec())  # and then loads the cell rules
     try:
         run = _Run(opening, fresh, db, the_round, kind, progress)
         run.files = discover(folder)
@@ -243,6 +249,14 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
     finally:
         _close(storing, opening, pool)
     return run.result
+
+
+def _prepare_cells(spec: Spec) -> None:
+    """Load the cell rules (pandera) and make the return's schemas while the workers check the first files, so
+    that storing the first chunk, which waits on them, is not held up by them."""
+    from bcf.validate.cells import schemas
+
+    schemas(spec)
 
 
 def _close(storing: ThreadPoolExecutor, opening: Future[Store], pool: ProcessPoolExecutor) -> None:
