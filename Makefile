@@ -6,10 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-all lint wheel-check bench bench-check clean
 
+# An editable install leaves the package's modules uncompiled, and where bytecode is not written
+# (PYTHONDONTWRITEBYTECODE) every process, each batch worker among them, would compile them again: compiled once here.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m compileall -q src >/dev/null
 	touch $(STAMP)
 
 demo: $(STAMP)
