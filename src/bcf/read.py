@@ -214,9 +214,11 @@ class _Reader:
     def problem(self, *args: Any, **kw: Any) -> None:
         self.sub.problems.append(Problem(*args, **kw))
 
-    def cell_value(self, sheet: SheetCells, r: int, col: int, f: Field, name: str, row: int | None = None) -> Any:
-        """The typed value of the cell at row ``r``, column ``col``; ``row`` is the table row it belongs to."""
-        ref = f"{col_letter(col)}{r}"
+    def cell_value(self, sheet: SheetCells, r: int, col: int, f: Field, name: str, row: int | None = None,
+                   letter: str = "") -> Any:
+        """The typed value of the cell at row ``r``, column ``col`` (whose ``letter`` a caller may have worked out);
+        ``row`` is the table row it belongs to."""
+        ref = f"{letter or col_letter(col)}{r}"
         self.seen.add((r, col))
         self.sub.names[(sheet.name, ref)] = name
         c = sheet.get(r, col)
@@ -309,15 +311,15 @@ class _Reader:
         records: list[dict[str, Any]] = []
         index: list[int] = []
         inputs = [cols[c.id] for c in t.columns if c.is_input and c.id in cols]
-        read = [(c, cols[c.id], f"{t.id}.{c.id}") for c in t.columns if c.id in cols]
+        read = [(c, cols[c.id], f"{t.id}.{c.id}", place.letter(c.id)) for c in t.columns if c.id in cols]
         for r in range(place.start + 1, place.end):
             here = sheet.row(r)
             if not t.fixed_rows and (not here or all(_blank(here.get(col)) for col in inputs)):
                 self.seen |= {(r, col) for col in cols.values()}
                 continue  # blank row (or a row of calculated cells only)
             record = dict.fromkeys(c.id for c in t.columns)
-            for c, col, name in read:
-                record[c.id] = self.cell_value(sheet, r, col, c, name, r)
+            for c, col, name, letter in read:
+                record[c.id] = self.cell_value(sheet, r, col, c, name, r, letter)
             records.append(record)
             index.append(r)
         self.read_totals(t, sheet, place, index)
