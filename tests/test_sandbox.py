@@ -5,14 +5,22 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
 
 from bcf import sandbox
 
 MB = 1024 * 1024
+# a spawned worker (the web checker's) and one forked from this process (the batch's): each is held to the same
+POOLS: dict[str, Callable[[], ProcessPoolExecutor]] = {
+    "spawned": lambda: sandbox.pool(1, 512), "forked": lambda: sandbox.forked_pool(1, 512, lambda: None)}
 
 
-def test_overrunning_the_alarm_is_a_timeout_and_the_alarm_is_cleared() -> None:
-    pool = sandbox.pool(1, 512)
+@pytest.mark.parametrize("kind", POOLS)
+def test_overrunning_the_alarm_is_a_timeout_and_the_alarm_is_cleared(kind: str) -> None:
+    pool = POOLS[kind]()
     try:
         late = pool.submit(sandbox.run, time.sleep, 0.2, 30).result(timeout=60)
         in_time = pool.submit(sandbox.run, sum, 5, [1, 2, 3]).result(timeout=60)
@@ -24,19 +32,23 @@ def test_overrunning_the_alarm_is_a_timeout_and_the_alarm_is_cleared() -> None:
     assert left.failure is None
 
 
-def test_allocating_beyond_the_cap_is_a_memory_error() -> None:
-    pool = sandbox.pool(1, 512)
+@pytest.mark.parametrize("kind", POOLS)
+def test_allocating_beyond_the_cap_is_a_memory_error(kind: str) -> None:
+    pool = POOLS[kind]()
     try:
         ran = pool.submit(sandbox.run, bytearray, 30, 2048 * MB).result(timeout=60)
         small = pool.submit(sandbox.run, bytearray, 30, 16 * MB).result(timeout=60)
+        peak = pool.submit(sandbox.peak_mb).result(timeout=60)
     finally:
         sandbox.close([pool])
     assert (ran.value, ran.failure) == (None, "memory") and isinstance(ran.error, MemoryError)
     assert small.failure is None and small.value is not None and len(small.value) == 16 * MB
+    assert 16 <= peak < 100  # what its work needed, never the memory of the process a worker was forked from
 
 
-def test_any_other_error_is_an_error_outcome() -> None:
-    pool = sandbox.pool(1, 512)
+@pytest.mark.parametrize("kind", POOLS)
+def test_any_other_error_is_an_error_outcome(kind: str) -> None:
+    pool = POOLS[kind]()
     try:
         ran = pool.submit(sandbox.run, int, 30, "not a number").result(timeout=60)
     finally:

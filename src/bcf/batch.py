@@ -14,6 +14,8 @@ its size, a round is two chunks, the second small, as only the last is left to s
 
 from __future__ import annotations
 
+import errno
+import importlib
 import math
 import os
 import re
@@ -55,6 +57,11 @@ ENVIRONMENT = (OSError, MemoryError, duckdb.IOException, duckdb.FatalException, 
 
 class WorkersFailed(BcfError):
     """Worker processes cannot run here at all: a failure of the machine, never recorded against a file."""
+
+
+CANNOT_RUN = ("The checker's worker processes cannot run on this machine (not enough memory or processes for them), "
+              "so the batch stopped. The files stored before this point are kept and nothing was recorded about the "
+              "others: free some memory, or run the batch with fewer --workers, then run it again.")
 
 
 @dataclass
@@ -136,10 +143,7 @@ def _isolated(snap: Snapshot, round_: str, kind: str, limits: Limits, inspect: I
         return _alone(limits, limits.seconds + 30, worker.check, snap, round_, kind, limits.seconds, inspect)
     except Exception:
         if not _workers_run(limits):
-            raise WorkersFailed("The checker's worker processes cannot run on this machine (not enough memory or "
-                                "processes for them), so the batch stopped. The files stored before this point are "
-                                "kept and nothing was recorded about the others: free some memory, or run the batch "
-                                "with fewer --workers, then run it again.") from None
+            raise WorkersFailed(CANNOT_RUN) from None
         return gate_011(snap.name, "the checker stopped while reading it"), 0.0, 0.0
 
 
@@ -165,12 +169,21 @@ def _alone(limits: Limits, timeout: float, fn: Callable[..., T], *args: Any) -> 
 
 
 def start_workers(workers: int, limits: Limits, round_: str = "", kind: str = "plan") -> ProcessPoolExecutor:
-    """A pool whose workers start now, loading the checker (and what checking ``round_`` needs) while the caller
-    gets on with opening the store."""
-    pool = sandbox.pool(workers, limits.memory_mb, warm=WORKER_MODULES)
-    for _ in range(workers):  # a spawned pool starts a worker per piece of work it is given
-        pool.submit(worker.prepare, round_, kind) if round_ else pool.submit(int)
-    return pool
+    """A pool whose workers start now: forked once the checker (and what checking ``round_`` needs) is loaded
+    here, before the batch starts any thread of its own, so that the caller gets on with opening the store."""
+    try:
+        return sandbox.forked_pool(workers, limits.memory_mb, lambda: _load_checker(round_, kind))
+    except OSError as e:
+        if e.errno in (errno.EAGAIN, errno.ENOMEM):  # the system would not make the processes: too many, or no memory
+            raise WorkersFailed(CANNOT_RUN) from e
+        raise
+
+
+def _load_checker(round_: str, kind: str) -> None:
+    for module in WORKER_MODULES:
+        importlib.import_module(module)
+    if round_:
+        worker.prepare(round_, kind)
 
 
 def check_files(files: Iterable[Snapshot], round_: str, kind: str, workers: int, limits: Limits,

@@ -1,8 +1,9 @@
 """Worker processes that run one piece of work at a time within a time limit and a memory cap.
 
 The batch and the web checker both open files sent by others, and a file that makes the checker loop or balloon
-must cost that one file, never the run or the server. So each check runs in a spawned worker whose address space
-is capped and whose alarm interrupts work that runs too long; a worker stuck where even the alarm cannot reach it
+must cost that one file, never the run or the server. So each check runs in a worker process whose address space
+is capped and whose alarm interrupts work that runs too long (spawned; the batch's are forked from it once the
+checker is loaded, so that they start at once); a worker stuck where even the alarm cannot reach it
 is killed from outside. A worker also dies with the process that started it, however that ends (SIGKILL
 included), so a killed batch or server leaves no worker behind. Ctrl-C is the parent's alone: a worker is started
 with it blocked and ignores it, and the parent, stopping, kills its workers (no worker prints a traceback). This
@@ -12,6 +13,7 @@ module owns that machinery once, for both.
 from __future__ import annotations
 
 import ctypes
+import gc
 import importlib
 import multiprocessing
 import os
@@ -24,30 +26,40 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.context import SpawnContext, SpawnProcess
+from multiprocessing.context import ForkContext, ForkProcess, SpawnContext, SpawnProcess
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 MB = 1024 * 1024
+_STARTED_MB = 0.0  # a forked worker's resident memory when it started (what it shares with the process it came from)
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 T = TypeVar("T")
 
 
 def peak_mb() -> float:
-    """This process's peak resident memory since it started its program, in MB.
+    """This process's peak resident memory since it started its program or, in a forked worker, since it started,
+    in MB.
 
     Linux's ``ru_maxrss`` carries over the peak of the process a worker was forked from, so a worker started by
-    a large program would look large; the kernel's own high-water mark for this program (VmHWM) does not.
+    a large program would look large; the kernel's own high-water mark for this program (VmHWM), less what a forked
+    worker started with, does not.
     """
+    peak = _status_mb("VmHWM:")
+    return peak - _STARTED_MB if peak else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _status_mb(key: str) -> float:
+    """A figure of this process's status in the kernel's accounts (``VmHWM:``, ``VmRSS:``, ``VmSize:``), in MB;
+    0 where there is none."""
     try:
         with open("/proc/self/status", encoding="ascii") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(key):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return 0.0
 
 
 class Timeout(BaseException):
@@ -91,9 +103,9 @@ def leave_interrupt_to_parent() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-class _QuietProcess(SpawnProcess):
-    """A spawned worker that starts with Ctrl-C blocked, so that one pressed while it is starting (before it can
-    ignore it) never interrupts it; blocking in the parent holds the signal back until the worker is started."""
+class _HoldsCtrlC(BaseProcess):
+    """A worker that starts with Ctrl-C blocked, so that one pressed while it is starting (before it can ignore it)
+    never interrupts it; blocking in the parent holds the signal back until the worker is started."""
 
     def start(self) -> None:
         held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
@@ -103,8 +115,20 @@ class _QuietProcess(SpawnProcess):
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
+class _QuietProcess(_HoldsCtrlC, SpawnProcess):
+    pass
+
+
+class _QuietForkProcess(_HoldsCtrlC, ForkProcess):
+    pass
+
+
 class _QuietSpawn(SpawnContext):
     Process = _QuietProcess
+
+
+class _QuietFork(ForkContext):
+    Process = _QuietForkProcess
 
 
 def spawn_context() -> multiprocessing.context.BaseContext:
@@ -112,11 +136,15 @@ def spawn_context() -> multiprocessing.context.BaseContext:
     return _QuietSpawn()
 
 
-def _init_worker(parent: int, memory_mb: int, warm: tuple[str, ...]) -> None:
+def _init_worker(parent: int, memory_mb: int, warm: tuple[str, ...], inherited: int = 0) -> None:
+    """Start a worker: Ctrl-C left to the parent, death with it, its memory capped at ``memory_mb`` beyond the
+    ``inherited`` address space (a forked worker's), its alarm ready and the ``warm`` modules imported."""
+    global _STARTED_MB
     leave_interrupt_to_parent()
     die_with_parent(parent)
-    resource.setrlimit(resource.RLIMIT_AS, (memory_mb * MB, memory_mb * MB))
+    resource.setrlimit(resource.RLIMIT_AS, (inherited + memory_mb * MB, inherited + memory_mb * MB))
     signal.signal(signal.SIGALRM, _on_alarm)
+    _STARTED_MB = _status_mb("VmRSS:") if inherited else 0.0
     try:
         for module in warm:  # imported once here, not inside the first piece of work's time
             importlib.import_module(module)
@@ -128,6 +156,27 @@ def pool(workers: int, memory_mb: int, warm: Iterable[str] = ()) -> ProcessPoolE
     """A pool of ``workers`` spawned processes, each capped at ``memory_mb`` and with ``warm`` modules imported."""
     return ProcessPoolExecutor(workers, mp_context=spawn_context(), initializer=_init_worker,
                                initargs=(os.getpid(), memory_mb, tuple(warm)))
+
+
+def forked_pool(workers: int, memory_mb: int, prepare: Callable[[], None]) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes forked from this one once ``prepare`` has loaded what they need here, so
+    that they start at once with nothing to load; each is capped at ``memory_mb`` beyond what it inherits.
+
+    Only for a process none of whose other threads holds a lock the workers take: the batch makes its pool before
+    it starts any thread. Frozen, the objects they inherit are never visited by their collector, so never copied.
+    """
+    prepare()
+    gc.freeze()
+    made = ProcessPoolExecutor(workers, mp_context=_QuietFork(), initializer=_init_worker,
+                               initargs=(os.getpid(), memory_mb, (), int(_status_mb("VmSize:") * MB)))
+    try:
+        made.submit(int)  # a pool that forks makes all its workers at its first piece of work
+    except BaseException:
+        kill(made)
+        raise
+    finally:
+        gc.unfreeze()
+    return made
 
 
 @contextmanager

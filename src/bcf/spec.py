@@ -70,11 +70,11 @@ class Field:
     width: int | None = None
     cell: str | None = None  # fields only: where the generator puts it
 
-    @cached_property
+    @property
     def is_input(self) -> bool:
         return self.calc is None and not self.fixed
 
-    @cached_property
+    @property
     def numeric(self) -> bool:
         return self.type in ("number", "integer")
 
