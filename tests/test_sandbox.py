@@ -7,15 +7,16 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
 import pytest
 
 from bcf import sandbox
 
 MB = 1024 * 1024
-# a spawned worker (the web checker's) and one forked from this process (the batch's): each is held to the same
+# a spawned worker (the web checker's) and one forked from this process (the batch's, on Linux): each is held alike
 POOLS: dict[str, Callable[[], ProcessPoolExecutor]] = {
-    "spawned": lambda: sandbox.pool(1, 512), "forked": lambda: sandbox.forked_pool(1, 512, lambda: None)}
+    "spawned": lambda: sandbox.pool(1, 512), "preloaded": lambda: sandbox.preloaded_pool(1, 512, (), int)}
 
 
 @pytest.mark.parametrize("kind", POOLS)
@@ -105,3 +106,29 @@ def test_a_pool_killed_after_its_work_was_cancelled_ends_quietly() -> None:
     done = subprocess.run([sys.executable, "-c", KILL_AFTER_CANCEL], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "ended", done.stderr
     assert "Traceback" not in done.stderr and "InvalidStateError" not in done.stderr, done.stderr
+
+
+def _loaded(module: str) -> str:
+    """An expression, for ``eval`` in a worker, of whether it has imported the module (a plain string: sending a
+    function of this module would make a spawned worker import this module too)."""
+    return f"{module!r} in __import__('sys').modules"
+
+
+def test_elsewhere_than_linux_the_preloaded_pool_is_spawned_and_loads_what_it_needs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forking a process that has loaded the system's libraries is unsafe on other systems: there the workers are
+    spawned, each importing the modules and running the preparation itself."""
+    monkeypatch.setattr(sys, "platform", "darwin")
+    made = sandbox.preloaded_pool(1, 512, ("bcf.validate.worker",), partial(time.sleep, 0))
+    try:
+        loaded = made.submit(eval, _loaded("bcf.validate.worker")).result(timeout=60)
+        ours = made.submit(eval, _loaded(__name__)).result(timeout=60)  # a forked worker has all this process has
+    finally:
+        sandbox.close([made])
+    assert loaded and not ours
+    monkeypatch.undo()
+    forked = sandbox.preloaded_pool(1, 512, (), int)
+    try:
+        assert forked.submit(eval, _loaded(__name__)).result(timeout=60)
+    finally:
+        sandbox.close([forked])

@@ -15,7 +15,6 @@ its size, a round is two chunks, the second small, as only the last is left to s
 from __future__ import annotations
 
 import errno
-import importlib
 import math
 import os
 import re
@@ -25,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -169,21 +169,15 @@ def _alone(limits: Limits, timeout: float, fn: Callable[..., T], *args: Any) -> 
 
 
 def start_workers(workers: int, limits: Limits, round_: str = "", kind: str = "plan") -> ProcessPoolExecutor:
-    """A pool whose workers start now: forked once the checker (and what checking ``round_`` needs) is loaded
-    here, before the batch starts any thread of its own, so that the caller gets on with opening the store."""
+    """A pool whose workers start now with the checker (and what checking ``round_`` needs) loaded, before the batch
+    starts any thread of its own, so that the caller gets on with opening the store."""
     try:
-        return sandbox.forked_pool(workers, limits.memory_mb, lambda: _load_checker(round_, kind))
+        return sandbox.preloaded_pool(workers, limits.memory_mb, WORKER_MODULES,
+                                      partial(worker.prepare, round_, kind) if round_ else int)
     except OSError as e:
         if e.errno in (errno.EAGAIN, errno.ENOMEM):  # the system would not make the processes: too many, or no memory
             raise WorkersFailed(CANNOT_RUN) from e
         raise
-
-
-def _load_checker(round_: str, kind: str) -> None:
-    for module in WORKER_MODULES:
-        importlib.import_module(module)
-    if round_:
-        worker.prepare(round_, kind)
 
 
 def check_files(files: Iterable[Snapshot], round_: str, kind: str, workers: int, limits: Limits,

@@ -2,7 +2,7 @@
 
 The batch and the web checker both open files sent by others, and a file that makes the checker loop or balloon
 must cost that one file, never the run or the server. So each check runs in a worker process whose address space
-is capped and whose alarm interrupts work that runs too long (spawned; the batch's are forked from it once the
+is capped and whose alarm interrupts work that runs too long (spawned; on Linux the batch's are forked once the
 checker is loaded, so that they start at once); a worker stuck where even the alarm cannot reach it
 is killed from outside. A worker also dies with the process that started it, however that ends (SIGKILL
 included), so a killed batch or server leaves no worker behind. Ctrl-C is the parent's alone: a worker is started
@@ -158,13 +158,24 @@ def pool(workers: int, memory_mb: int, warm: Iterable[str] = ()) -> ProcessPoolE
                                initargs=(os.getpid(), memory_mb, tuple(warm)))
 
 
-def forked_pool(workers: int, memory_mb: int, prepare: Callable[[], None]) -> ProcessPoolExecutor:
-    """A pool of ``workers`` processes forked from this one once ``prepare`` has loaded what they need here, so
-    that they start at once with nothing to load; each is capped at ``memory_mb`` beyond what it inherits.
+def preloaded_pool(workers: int, memory_mb: int, warm: Iterable[str], prepare: Callable[[], object]
+                   ) -> ProcessPoolExecutor:
+    """A pool of ``workers`` processes that start with the ``warm`` modules imported and ``prepare`` run, each capped
+    at ``memory_mb`` beyond what it inherits.
 
-    Only for a process none of whose other threads holds a lock the workers take: the batch makes its pool before
-    it starts any thread. Frozen, the objects they inherit are never visited by their collector, so never copied.
+    On Linux they are forked from this process once both are done here, so that they start at once with nothing to
+    load: only for a process none of whose other threads holds a lock they take (the batch makes its pool before
+    it starts any thread). Frozen, the objects they inherit are never visited by their collector, so never copied.
+    Elsewhere, where forking a process that has loaded the system's libraries is unsafe, they are spawned and do
+    both themselves (``prepare`` must then be picklable).
     """
+    if not sys.platform.startswith("linux"):
+        made = pool(workers, memory_mb, warm)
+        for _ in range(workers):  # a spawned pool starts a worker per piece of work it is given
+            made.submit(prepare)
+        return made
+    for module in warm:
+        importlib.import_module(module)
     prepare()
     gc.freeze()
     made = ProcessPoolExecutor(workers, mp_context=_QuietFork(), initializer=_init_worker,
