@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -87,6 +88,7 @@ def test_close_lets_idle_workers_exit_and_kills_busy_ones_after_the_grace() -> N
 
 
 KILL_AFTER_CANCEL = """
+import os
 import subprocess
 import sys
 import time
@@ -132,3 +134,14 @@ def test_elsewhere_than_linux_the_preloaded_pool_is_spawned_and_loads_what_it_ne
         assert forked.submit(eval, _loaded(__name__)).result(timeout=60)
     finally:
         sandbox.close([forked])
+
+
+def test_a_forked_worker_never_writes_to_the_streams_it_inherits() -> None:
+    """What waits in the parent's streams is the parent's to write, and a thread of the parent (a progress bar)
+    may hold their locks as a worker is forked: the worker writes to streams of its own."""
+    forked = sandbox.preloaded_pool(1, 512, (), int)
+    try:
+        names = forked.submit(eval, "(__import__('sys').stdout.name, __import__('sys').stderr.name)").result(60)
+    finally:
+        sandbox.close([forked])
+    assert names == (os.devnull, os.devnull)

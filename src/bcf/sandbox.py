@@ -33,6 +33,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 MB = 1024 * 1024
 _STARTED_MB = 0.0  # a forked worker's resident memory when it started (what it shares with the process it came from)
+_INHERITED_STREAMS: tuple[Any, ...] = ()  # a forked worker's standard streams as it inherited them, never written
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 T = TypeVar("T")
 
@@ -139,12 +140,17 @@ def spawn_context() -> multiprocessing.context.BaseContext:
 def _init_worker(parent: int, memory_mb: int, warm: tuple[str, ...], inherited: int = 0) -> None:
     """Start a worker: Ctrl-C left to the parent, death with it, its memory capped at ``memory_mb`` beyond the
     ``inherited`` address space (a forked worker's), its alarm ready and the ``warm`` modules imported."""
-    global _STARTED_MB
+    global _STARTED_MB, _INHERITED_STREAMS
     leave_interrupt_to_parent()
     die_with_parent(parent)
     resource.setrlimit(resource.RLIMIT_AS, (inherited + memory_mb * MB, inherited + memory_mb * MB))
     signal.signal(signal.SIGALRM, _on_alarm)
-    _STARTED_MB = _status_mb("VmRSS:") if inherited else 0.0
+    if inherited:
+        _STARTED_MB = _status_mb("VmRSS:")
+        # What waits in the streams a forked worker inherits is the parent's to write, and a thread of the parent (a
+        # progress bar's) may have held their locks as it was forked: they are kept unflushed, and it writes nowhere.
+        _INHERITED_STREAMS = (sys.stdout, sys.stderr)
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115  # open as long as the worker runs
     try:
         for module in warm:  # imported once here, not inside the first piece of work's time
             importlib.import_module(module)
