@@ -69,6 +69,7 @@ def test_the_pounds_message_names_the_value_to_enter(plans: dict[str, Path]) -> 
 
 
 @needs_chromium
+@pytest.mark.slow  # the self-check's result pages at two sizes through axe: `make test-all` and CI run it
 def test_the_self_check_leads_with_what_to_fix(plans: dict[str, Path], tmp_path: Path, browser: Any) -> None:
     """On the web page and the HTML report, a phone shows the first finding on its first screen, the category
     comes after the findings with the sentence that joins it to the verdict, and no heading breaks mid-word."""
