@@ -187,6 +187,21 @@ def test_too_few_open_files_is_one_sentence_with_its_own_advice(tmp_path: Path) 
     assert "too many open files" in run.stderr and "ulimit -n" in run.stderr
 
 
+@pytest.mark.parametrize("limit_kb", [900_000, 1_200_000, 1_500_000])
+def test_too_little_memory_is_one_sentence_or_the_batch_runs(limit_kb: int, tmp_path: Path) -> None:
+    """Under a limit on memory (ulimit -v) the libraries, the store, the threads or the workers may each find too
+    little: whichever does, the batch ends in one sentence and no traceback, or it runs."""
+    folder = tmp_path / "in"
+    for area in ("Leeds", "Kent", "Wigan"):
+        write_plan(plan_for(area), folder / f"{area}.xlsx")
+    run = subprocess.run(["sh", "-c", f'ulimit -v {limit_kb} && exec "$0" -m bcf batch "$1" --db "$2" --round 2015-16',
+                          sys.executable, str(folder), str(tmp_path / "n.duckdb")], capture_output=True, text=True,
+                         timeout=300)
+    assert "Traceback" not in run.stderr and "Exception" not in run.stderr, run.stderr
+    assert run.returncode == 0 or (run.returncode == 2 and run.stderr.startswith("Error: ")
+                                   and len(run.stderr.strip().splitlines()) == 1), run.stderr
+
+
 def test_ctrl_c_during_a_store_query_is_one_sentence_exit_130_and_keeps_the_last_stress_test(
         national: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import signal

@@ -145,3 +145,18 @@ def test_a_forked_worker_never_writes_to_the_streams_it_inherits() -> None:
     finally:
         sandbox.close([forked])
     assert names == (os.devnull, os.devnull)
+
+
+UNDER_A_LIMIT = """
+from bcf import sandbox
+made = sandbox.preloaded_pool(1, 1 << 20, (), int)  # its own cap a terabyte: far above the limit set outside
+print(made.submit(sum, [1, 2]).result(60))
+sandbox.close([made])
+"""
+
+
+def test_a_limit_on_memory_set_outside_is_the_cap_where_the_workers_own_would_pass_it() -> None:
+    """A limit set by whoever started the batch (ulimit -v) cannot be raised: a worker keeps to it and runs."""
+    run = subprocess.run(["sh", "-c", 'ulimit -v 4000000 && exec "$0" -c "$1"', sys.executable, UNDER_A_LIMIT],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.strip() == "3", run.stderr

@@ -143,7 +143,9 @@ def _init_worker(parent: int, memory_mb: int, warm: tuple[str, ...], inherited: 
     global _STARTED_MB, _INHERITED_STREAMS
     leave_interrupt_to_parent()
     die_with_parent(parent)
-    resource.setrlimit(resource.RLIMIT_AS, (inherited + memory_mb * MB, inherited + memory_mb * MB))
+    cap, hard = inherited + memory_mb * MB, resource.getrlimit(resource.RLIMIT_AS)[1]
+    cap = cap if hard == resource.RLIM_INFINITY else min(cap, hard)  # a limit set outside cannot be raised
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     signal.signal(signal.SIGALRM, _on_alarm)
     if inherited:
         _STARTED_MB = _status_mb("VmRSS:")

@@ -112,6 +112,11 @@ class _Group(click.Group):
             raise _Failed(_os_problem(Path(str(e.filename)), e)) from e
         except CheckerFault as e:
             raise _Fault(f"bcf itself failed ({e}). This is a fault in bcf, not in your file; please report it.") from e
+        except (MemoryError, RuntimeError, ImportError) as e:
+            if not _out_of_memory(e):
+                raise
+            raise _Failed("The command ran out of memory on this machine. Close other programs, or raise the limit "
+                          "on memory (ulimit -v), then run it again.") from e
 
 
 ROOM = "Free some space, or choose another place to write to, then run it again."
@@ -122,6 +127,13 @@ MACHINE_ADVICE = {
     errno.ENFILE: "Close other programs, then run it again.",
     errno.EROFS: "Choose a place that can be written to, then run it again.",
 }
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    """Whether an error is the machine's want of memory: Python's own, a thread it could not start, or a library it
+    could not map into memory."""
+    said = str(e).lower()
+    return isinstance(e, MemoryError) or "can't start new thread" in said or "failed to map segment" in said
 
 
 def _os_problem(path: Path, e: OSError) -> str:
