@@ -222,7 +222,7 @@ def _can_mount() -> bool:
 
 DISK_FULL = """
 set -u
-mount -t tmpfs -o size=2400k tmpfs "$DISK"  # room for a new store (1.3 MB) and a chunk (0.7 MB), not the round
+mount -t tmpfs -o size=2500k tmpfs "$DISK"  # room for a new store and its first chunk, not the round (2400k-2600k)
 "$PY" -m bcf batch "$FOLDER" --db "$DISK/n.duckdb" --round "$ROUND" > "$OUT/first.out" 2> "$OUT/first.err"
 echo $? > "$OUT/first.rc"
 "$PY" -c "$DUMP" "$DISK/n.duckdb" > "$OUT/after-full.txt"
