@@ -239,7 +239,7 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
     the_round = rounds.get(round_)
     the_round.ret(kind)  # refuse a return the round does not have before any file is read
     limits, workers = limits or Limits(), workers or os.cpu_count() or 1
-    pool = start_workers(workers, limits, round_, kind)  # the workers load the checker while the store opens
+    pool = start_workers(workers, limits, round_, kind)  # with the checker loaded, before any thread of ours
     storing = ThreadPoolExecutor(1, thread_name_prefix="bcf-store")  # the workers go on while it stores
     fresh = will_be_made(db)  # nothing in it to skip: files go to the workers while it is made
     opening = storing.submit(Store, db, to_make=fresh)

@@ -370,8 +370,9 @@ class _Reader:
         for span in sheet.merged:
             first, _, last = span.partition(":")
             (c0, r0), (c1, r1) = split_ref(first), split_ref(last or first)
-            hidden = [(r, c) for r in range(r0, r1 + 1) for c in range(col_number(c0), col_number(c1) + 1)
-                      if (r, c) != (r0, col_number(c0)) and (r, c) in self.seen and not _blank(sheet.get(r, c))]
+            left, right = col_number(c0), col_number(c1)
+            hidden = [(r, c) for r in range(r0, r1 + 1) for c in range(left, right + 1)
+                      if (r, c) != (r0, left) and (r, c) in self.seen and not _blank(sheet.get(r, c))]
             if hidden:
                 r, c = hidden[0]
                 ref = f"{col_letter(c)}{r}"

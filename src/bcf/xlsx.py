@@ -424,12 +424,12 @@ def _cell(el: Any, t: str, v: Any) -> Cell | None:
         return _string(_text(is_) if is_ is not None else "", formula)
     if not text:
         if formula:  # Excel stores a formula that gives "" as t="str" with an empty value
-            return Cell("", True) if t == "str" else Cell(None, True, False)
+            return Cell("", True) if t == "str" else Cell(None, True, cached=False)
         return None
     if t == "b":
         return Cell(text == "1", formula)
     if t == "e":
-        return Cell(None, formula, True, text[:40])
+        return Cell(None, formula, error=text[:40])
     if t in ("str", "d"):
         return _string(text, formula)
     try:
@@ -438,7 +438,7 @@ def _cell(el: Any, t: str, v: Any) -> Cell | None:
         return _string(text, formula)
     if not math.isfinite(value):
         return _string(text, formula)  # NaN, INF: as typed
-    return Cell(value, True, True, None, 0, (f.text or "")[:MAX_FORMULA]) if formula else Cell(value)
+    return Cell(value, True, source=(f.text or "")[:MAX_FORMULA]) if formula else Cell(value)
 
 
 def _string(text: str, formula: bool) -> Cell:
