@@ -16,7 +16,6 @@ import os
 import struct
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import asdict
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -80,13 +79,17 @@ def data_tables() -> dict[str, dict[str, str]]:
     return out
 
 
-def data_ddl() -> list[str]:
-    """Statements that create every data table, or add the columns it lacks."""
+def data_ddl(have: dict[str, list[str]]) -> list[str]:
+    """Statements that create every data table the store lacks, whole, or add the columns a table lacks (``have``:
+    the store's tables and their columns)."""
     out = []
     for table, columns in data_tables().items():
-        out.append(f'CREATE TABLE IF NOT EXISTS "{table}" (submission_id BIGINT NOT NULL)')
-        out += [f'ALTER TABLE "{table}" ADD COLUMN IF NOT EXISTS "{c}" {kind.replace(" NOT NULL", "")}'
-                for c, kind in columns.items() if c != "submission_id"]
+        if table not in have:
+            typed = ", ".join(f'"{c}" {kind}' for c, kind in columns.items())
+            out.append(f'CREATE TABLE "{table}" ({typed})')
+        else:
+            out += [f'ALTER TABLE "{table}" ADD COLUMN "{c}" {kind.replace(" NOT NULL", "")}'
+                    for c, kind in columns.items() if c not in have[table]]
     return out
 
 
@@ -235,11 +238,15 @@ def _to_make(db: Path) -> bool:
     return not _probe(db)
 
 
-def _schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create (or extend) the fixed tables, the data tables and the views."""
+def _schema(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Create (or extend) the fixed tables, the data tables and the views; every table's columns, as they now are."""
     con.execute(queries.sql("schema.sql")).fetchall()
-    con.execute(";\n".join(data_ddl())).fetchall()
+    have = _columns(con)
+    if ddl := data_ddl(have):
+        con.execute(";\n".join(ddl)).fetchall()
     con.execute(queries.sql("views.sql")).fetchall()
+    return {**have, **{table: have.get(table, []) + [c for c in columns if c not in have.get(table, [])]
+                       for table, columns in data_tables().items()}}
 
 
 def store_failure(e: BaseException, db: Path) -> StoreError:
@@ -252,9 +259,9 @@ def store_failure(e: BaseException, db: Path) -> StoreError:
                       "written; run the batch again once the problem is fixed.")
 
 
-def _create(db: Path, state: Path | None) -> None:
+def _create(db: Path) -> dict[str, list[str]]:
     """Make a new store whole in a file beside it, then move it into place: a kill at any point leaves no store
-    or a whole one, and the next run simply starts again."""
+    or a whole one, and the next run simply starts again. Its tables' columns."""
     from bcf.national import decisions
 
     building = db.with_name(f".{db.name}.building")
@@ -263,10 +270,10 @@ def _create(db: Path, state: Path | None) -> None:
     try:
         con = duckdb.connect(str(building), config=CONFIG)
         try:
-            decisions.attach(con, db, False, state)
+            decisions.attach_none(con)  # the views are made against its shape; the store's decisions come on opening it
             with transaction(con):  # one commit for the whole schema, not one a statement
-                _schema(con)
-                _add_plans(con)
+                columns = _schema(con)
+                _add_plans(con, columns)
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -280,6 +287,7 @@ def _create(db: Path, state: Path | None) -> None:
         os.fsync(folder)
     finally:
         os.close(folder)
+    return columns
 
 
 class Store:
@@ -288,15 +296,14 @@ class Store:
     def __init__(self, db: Path, read_only: bool = False, state: Path | None = None, to_make: bool | None = None):
         """``to_make``: whether the store is still to be made, when the caller has just found out (``will_be_made``)."""
         made = not read_only and (_to_make(Path(db)) if to_make is None else to_make)
-        if made:
-            _create(Path(db), state)
+        columns = _create(Path(db)) if made else None
         self.con = connect(db, read_only, state, made)
         self.db, self.state = Path(db), state
         if not read_only and not made:
-            _schema(self.con)
-            _add_plans(self.con)
+            columns = _schema(self.con)
+            _add_plans(self.con, columns)
             self.publish()
-        self.columns = _columns(self.con)
+        self.columns = columns if columns is not None else _columns(self.con)
 
     def publish(self) -> None:
         """Tell the state store each plan's current submission, so no decision lands on a superseded one."""
@@ -399,14 +406,13 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str,
                 [None if isinstance(v, float) and v != v else v for r in rows for v in (r.get(n) for n in names)])
 
 
-def _add_plans(con: duckdb.DuckDBPyConnection) -> None:
-    """Each round's plans, and the periods its returns cover, once."""
+def _add_plans(con: duckdb.DuckDBPyConnection, columns: dict[str, list[str]]) -> None:
+    """Each round's plans, and the periods its returns cover, once (``columns``: the store's tables' columns)."""
     have = {r for (r,) in queries.execute(con, "store.rounds_held").fetchall()}
     skip = ("hwb_name", "ons_code", "la_type")
     new = [rnd for rnd in rounds.all_rounds().values() if rnd.id not in have]
-    rows = [{"round": rnd.id, **{k: v for k, v in asdict(a).items() if k not in skip}}
+    rows = [{"round": rnd.id, **{k: v for k, v in vars(a).items() if k not in skip}}
             for rnd in new for a in rnd.areas.plans()]
-    columns = _columns(con)
     if rows:
         _insert(con, columns, "plans", rows)
     periods = [{"round": rnd.id, "return_kind": ret.kind, "period": label, "quarter_no": i}

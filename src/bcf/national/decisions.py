@@ -231,12 +231,17 @@ def _migrate(con: duckdb.DuckDBPyConnection, state: State, db: Path, read_only: 
         queries.execute(con, "decisions.drop_legacy_ids")
 
 
+def attach_none(con: duckdb.DuckDBPyConnection) -> None:
+    """The relation ``decisions`` with no decisions in it (as a store being made has, whatever a state store holds)."""
+    con.register("decisions", _frame([]))
+
+
 def attach(con: duckdb.DuckDBPyConnection, db: Path, read_only: bool, state: Path | None = None) -> None:
     """Let this connection to the national store see the state store's decisions as the relation ``decisions``."""
     path = state_path(db, state)
     legacy = bool(queries.scalar(con, "decisions.legacy_table"))
     if path is None or (read_only and not path.exists() and not legacy):  # reading makes no state file
-        con.register("decisions", _frame([]))
+        attach_none(con)
         return
     with open_state(path) as st:
         if legacy:
