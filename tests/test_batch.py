@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -83,6 +84,7 @@ def test_reloading_the_same_files_is_a_no_op(national: Path, sample_round: tuple
     before = duckdb.connect(str(national), read_only=True).execute("SELECT count(*) FROM findings").fetchone()
     again = run_batch(folder, national, ROUND, workers=2)
     assert (again.already_loaded, again.checked) == (151, 0)
+    assert gc.get_freeze_count() == 0  # the modules left out of the collector's passes meanwhile are back in them
     with duckdb.connect(str(national), read_only=True) as c:
         assert c.execute("SELECT count(*) FROM submissions").fetchone()[0] == 151
         assert c.execute("SELECT count(*) FROM findings").fetchone() == before

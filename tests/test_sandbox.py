@@ -160,3 +160,28 @@ def test_a_limit_on_memory_set_outside_is_the_cap_where_the_workers_own_would_pa
     run = subprocess.run(["sh", "-c", 'ulimit -v 4000000 && exec "$0" -c "$1"', sys.executable, UNDER_A_LIMIT],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and run.stdout.strip() == "3", run.stderr
+
+
+def test_spared_objects_are_left_out_of_the_collector_until_the_block_ends() -> None:
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    kept = [[i] for i in range(1000)]  # tracked objects made before the block
+    with sandbox.spared():
+        assert gc.get_freeze_count() >= len(kept)
+        gc.collect()  # a full pass goes over none of them
+        assert gc.get_freeze_count() >= len(kept)
+    assert gc.get_freeze_count() == 0
+
+
+def test_spared_leaves_frozen_what_was_frozen_before_it() -> None:
+    import gc
+
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        with sandbox.spared():
+            pass
+        assert gc.get_freeze_count() >= before > 0
+    finally:
+        gc.unfreeze()

@@ -245,11 +245,12 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
     opening = storing.submit(Store, db, to_make=fresh)
     storing.submit(_prepare_cells, the_round.ret(kind).spec())  # and then loads the cell rules
     try:
-        run = _Run(opening, fresh, db, the_round, kind, progress)
-        run.files = discover(folder)
-        run.result.files = len(run.files)
-        _check_and_store(run, storing, pool, workers, limits, chunk_size(len(run.files)), inspect)
-        run.result.history = run.history()
+        with sandbox.spared():  # a batch makes many objects and keeps few: the collector never goes over the modules
+            run = _Run(opening, fresh, db, the_round, kind, progress)
+            run.files = discover(folder)
+            run.result.files = len(run.files)
+            _check_and_store(run, storing, pool, workers, limits, chunk_size(len(run.files)), inspect)
+            run.result.history = run.history()
     except BaseException:  # stopped (Ctrl-C) or failed: the workers go now, not after the file each is checking
         sandbox.kill(pool)
         raise

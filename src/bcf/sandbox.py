@@ -185,17 +185,29 @@ def preloaded_pool(workers: int, memory_mb: int, warm: Iterable[str], prepare: C
     for module in warm:
         importlib.import_module(module)
     prepare()
-    gc.freeze()
-    made = ProcessPoolExecutor(workers, mp_context=_QuietFork(), initializer=_init_worker,
-                               initargs=(os.getpid(), memory_mb, (), int(_status_mb("VmSize:") * MB)))
-    try:
-        made.submit(int)  # a pool that forks makes all its workers at its first piece of work
-    except BaseException:
-        kill(made)
-        raise
-    finally:
-        gc.unfreeze()
+    with spared():
+        made = ProcessPoolExecutor(workers, mp_context=_QuietFork(), initializer=_init_worker,
+                                   initargs=(os.getpid(), memory_mb, (), int(_status_mb("VmSize:") * MB)))
+        try:
+            made.submit(int)  # a pool that forks makes all its workers at its first piece of work
+        except BaseException:
+            kill(made)
+            raise
     return made
+
+
+@contextmanager
+def spared() -> Iterator[None]:
+    """Within the block, the objects that exist now are left out of the collector's passes (``gc.freeze``): a forked
+    process then never copies them, and work that makes many objects and keeps few is not slowed by full passes
+    over every module loaded. Left frozen at its end if some already were (whoever froze them keeps them so)."""
+    frozen_before = gc.get_freeze_count()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if not frozen_before:
+            gc.unfreeze()
 
 
 @contextmanager
