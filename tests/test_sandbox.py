@@ -185,3 +185,18 @@ def test_spared_leaves_frozen_what_was_frozen_before_it() -> None:
         assert gc.get_freeze_count() >= before > 0
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("kind", POOLS)
+def test_a_worker_and_a_spared_block_pass_the_collector_rarely(kind: str) -> None:
+    import gc
+
+    pool = POOLS[kind]()
+    try:
+        assert pool.submit(gc.get_threshold).result(timeout=60) == sandbox.RARE_PASSES
+    finally:
+        sandbox.close([pool])
+    before = gc.get_threshold()
+    with sandbox.spared():
+        assert gc.get_threshold() == sandbox.RARE_PASSES
+    assert gc.get_threshold() == before

@@ -32,6 +32,9 @@ from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 MB = 1024 * 1024
+# The collector's thresholds in a worker and during a batch: a pass once 20,000 more objects are held than before
+# (not 700), as checking a file makes many that all go with it, and few cycles; each pass is then rarely wasted.
+RARE_PASSES = (20_000, 20, 10)
 _STARTED_MB = 0.0  # a forked worker's resident memory when it started (what it shares with the process it came from)
 _INHERITED_STREAMS: tuple[Any, ...] = ()  # a forked worker's standard streams as it inherited them, never written
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
@@ -141,6 +144,7 @@ def _init_worker(parent: int, memory_mb: int, warm: tuple[str, ...], inherited: 
     """Start a worker: Ctrl-C left to the parent, death with it, its memory capped at ``memory_mb`` beyond the
     ``inherited`` address space (a forked worker's), its alarm ready and the ``warm`` modules imported."""
     global _STARTED_MB, _INHERITED_STREAMS
+    gc.set_threshold(*RARE_PASSES)
     leave_interrupt_to_parent()
     die_with_parent(parent)
     cap, hard = inherited + memory_mb * MB, resource.getrlimit(resource.RLIMIT_AS)[1]
@@ -198,14 +202,17 @@ def preloaded_pool(workers: int, memory_mb: int, warm: Iterable[str], prepare: C
 
 @contextmanager
 def spared() -> Iterator[None]:
-    """Within the block, the objects that exist now are left out of the collector's passes (``gc.freeze``): a forked
-    process then never copies them, and work that makes many objects and keeps few is not slowed by full passes
-    over every module loaded. Left frozen at its end if some already were (whoever froze them keeps them so)."""
-    frozen_before = gc.get_freeze_count()
+    """Within the block, the objects that exist now are left out of the collector's passes (``gc.freeze``), and it
+    passes rarely (``RARE_PASSES``): a forked process then never copies them, and work that makes many objects and
+    keeps few is not slowed by passes over what it keeps or over every module loaded. Left frozen at its end if some
+    already were (whoever froze them keeps them so)."""
+    frozen_before, was = gc.get_freeze_count(), gc.get_threshold()
     gc.freeze()
+    gc.set_threshold(*RARE_PASSES)
     try:
         yield
     finally:
+        gc.set_threshold(*was)
         if not frozen_before:
             gc.unfreeze()
 
