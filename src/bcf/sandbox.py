@@ -186,10 +186,11 @@ def preloaded_pool(workers: int, memory_mb: int, warm: Iterable[str], prepare: C
         for _ in range(workers):  # a spawned pool starts a worker per piece of work it is given
             made.submit(prepare)
         return made
-    for module in warm:
-        importlib.import_module(module)
-    prepare()
-    with spared():
+    with spared():  # loading makes many objects: the collector would go over every module loaded meanwhile
+        for module in warm:
+            importlib.import_module(module)
+        prepare()
+        gc.freeze()  # what loading made is inherited frozen too
         made = ProcessPoolExecutor(workers, mp_context=_QuietFork(), initializer=_init_worker,
                                    initargs=(os.getpid(), memory_mb, (), int(_status_mb("VmSize:") * MB)))
         try:

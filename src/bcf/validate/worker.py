@@ -18,18 +18,24 @@ Inspect = Callable[[Snapshot, str, str], Report]  # (file as read, round, return
 
 
 def prepare(round_: str, kind: str) -> None:
-    """Load what checking the first file needs (every template's specification and areas, the rule catalogue)
-    while the batch is still getting its files and its store ready."""
-    from bcf import rounds
+    """Load what checking the first file needs (every template's specification, areas and parameters, the rule
+    catalogue, the reference figures) while the batch is still getting its files and its store ready."""
+    from bcf import reference, rounds
     from bcf.findings import rules
+    from bcf.validate.gate import max_bytes
 
     rules()
+    max_bytes()
     for rnd in rounds.all_rounds().values():
         rnd.areas.plans()
+        rnd.values()
         for ret in rnd.returns.values():
             for version in ret.versions():
                 ret.spec(version)
     rounds.get(round_).ret(kind).spec()
+    for check in reference.checks():
+        if reference.available(check.source):
+            reference.table(check.source)
 
 
 def gate_011(name: str, why: str) -> Report:
