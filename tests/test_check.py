@@ -246,3 +246,21 @@ def test_a_board_named_by_its_code_or_in_another_case_is_the_board_the_list_name
     report = check_file(path)
     assert report.hwb == "Leeds" and report.as_dict()["hwb"] == "Leeds" and report.plan_code == "E08000035"
     assert report.status == "ready"
+
+
+def test_the_calculations_two_rules_read_are_worked_out_once_a_submission(tmp_path: Path, clean_plan: Plan,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from bcf.read import read_submission
+    from bcf.recalc import calculated
+    from bcf.validate import logic
+
+    _typed_over("total_pooled", None, 1.0)(clean_plan)
+    _typed_over("nel_reduction", None, 99999.0)(clean_plan)
+    sub = read_submission(write_plan(clean_plan, tmp_path / "plan.xlsx"))
+    alone = [*logic.calculated_cells_typed_over(sub), *logic.table_totals_typed_over(sub)]  # each works them out
+    worked_out = []
+    monkeypatch.setattr(logic, "calculated", lambda s: worked_out.append(s) or calculated(s))
+    found = logic.logic_findings(sub)
+    assert worked_out == [sub]
+    assert {"BCF-ARITH-002", "BCF-ARITH-007"} <= {f.rule_id for f in found}
+    assert [f for f in found if f.rule_id in {f.rule_id for f in alone}] == alone

@@ -20,11 +20,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from graphlib import TopologicalSorter
 from typing import TYPE_CHECKING, Any
 
 from bcf.findings import ProblemKind
-from bcf.spec import Field
+from bcf.spec import Field, Spec
 
 if TYPE_CHECKING:
     from bcf.read import Submission
@@ -104,7 +105,7 @@ def calculated(sub: Submission) -> Iterator[Calculated]:
     Totals that leave out a value that could not be read are not checked (``totals_leaving_out``)."""
     lookup, tolerance = _lookup(sub), checks(sub)
     unchecked = {name for name, _ in totals_leaving_out(sub, left_out(sub))}
-    calcs = _in_order([f for f in sub.spec.fields if f.calc and f.id in sub.field_cells and f.id not in unchecked])
+    calcs = [f for f in _in_order(sub.spec) if f.id in sub.field_cells and f.id not in unchecked]
     valueless = {f.id for f in calcs if blank(sub.fields.get(f.id)) and sub.where(f.id) not in sub.uncalculated}
     for f in calcs:
         if f.calc and sub.readable(f.id):
@@ -141,11 +142,14 @@ def settle(sub: Submission, raw: RawWorkbook) -> None:
         sub.not_calculated = _why(sub, raw)
 
 
-def _in_order(calcs: list[Field]) -> list[Field]:
-    """Calculated fields in an order where each comes after the calculated fields it reads."""
+@cache
+def _in_order(spec: Spec) -> tuple[Field, ...]:
+    """A template's calculated fields in an order where each comes after the calculated fields it reads (any of
+    them left out, the rest are still in such an order)."""
+    calcs = [f for f in spec.fields if f.calc]
     by_id = {f.id: f for f in calcs}
     graph = {f.id: {n for n in (f.calc.names() if f.calc else ()) if n in by_id} for f in calcs}
-    return [by_id[i] for i in TopologicalSorter(graph).static_order()]
+    return tuple(by_id[i] for i in TopologicalSorter(graph).static_order())
 
 
 def _give(sub: Submission, c: Calculated) -> None:

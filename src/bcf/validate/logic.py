@@ -14,12 +14,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from bcf import rounds
 from bcf.findings import Finding, finding, money, rules, show
 from bcf.read import Row, Submission
-from bcf.recalc import calculated, left_out, totals_leaving_out
+from bcf.recalc import Calculated, calculated, left_out, totals_leaving_out
 from bcf.spec import Field
 from bcf.validate import quoted  # noqa: F401  the reference family registers its rules too
 from bcf.validate.registry import RULES, blank, num, p, rule
@@ -33,6 +34,8 @@ TOTALS_RULE = "BCF-ARITH-009"
 NOT_CHECKED = "BCF-ARITH-010"  # totals that leave out a value that could not be read: said once
 POOLED = "funding.amount_this_year"  # what the pooled budget adds up
 POUNDS_RULE = "BCF-CELL-014"
+# while the rules run over a submission: [it, its calculated cells that disagree] (two rules read them)
+_RUN: ContextVar[list[Any] | None] = ContextVar("run", default=None)
 # cell rules that report a value itself: no other finding is built on a value one of them has reported
 VALUE_RULES = ("BCF-CELL-002", "BCF-CELL-016", "BCF-CELL-003", "BCF-CELL-004", "BCF-CELL-009", "BCF-CELL-011",
                POUNDS_RULE)
@@ -80,7 +83,7 @@ def _shown(f: Field, v: Any) -> str:
 def calculated_cells_typed_over(sub: Submission) -> Iterator[Finding]:
     """Calculated cells holding a typed value that their calculation does not give (a cell that still holds its
     formula is never typed over: the reader has given it what its inputs give)."""
-    for c in calculated(sub):
+    for c in _calculated(sub):
         rule_id = CALC_RULES.get(c.name, "BCF-ARITH-007")
         if rule_id and not c.formula and not c.total and c.gives is not None:
             yield finding(rule_id, *sub.where(c.name, c.row), found=c.shown, expected=c.gives,
@@ -90,7 +93,7 @@ def calculated_cells_typed_over(sub: Submission) -> Iterator[Finding]:
 @rule(TOTALS_RULE)
 def table_totals_typed_over(sub: Submission) -> Iterator[Finding]:
     """The Total row of each table against the rows above it, as the workbook's SUM gives it."""
-    for c in calculated(sub):
+    for c in _calculated(sub):
         if c.total and not c.formula:
             yield finding(TOTALS_RULE, *sub.where(c.name), found=c.shown, expected=c.gives)
 
@@ -447,12 +450,27 @@ def logic_findings(sub: Submission) -> list[Finding]:
     skipping rules that read what the template lacks or what the file's reader could not find."""
     order = list(rounds.all_rounds())
     out: list[Finding] = []
-    for rule_id, (reads, fn) in RULES.items():
-        if not rules()[rule_id].applies(sub.spec.round_id, sub.spec.kind, order):
-            continue
-        if all(_in_template(sub, name) and sub.readable(name) for name in reads):
-            out.extend(fn(sub))
+    run = _RUN.set([None, None])
+    try:
+        for rule_id, (reads, fn) in RULES.items():
+            if not rules()[rule_id].applies(sub.spec.round_id, sub.spec.kind, order):
+                continue
+            if all(_in_template(sub, name) and sub.readable(name) for name in reads):
+                out.extend(fn(sub))
+    finally:
+        _RUN.reset(run)
     return out
+
+
+def _calculated(sub: Submission) -> list[Calculated]:
+    """The submission's calculated cells that disagree (``calculated``), worked out once while the rules run."""
+    run = _RUN.get()
+    if run is None:
+        return list(calculated(sub))
+    if run[0] is not sub:
+        run[:] = [sub, list(calculated(sub))]
+    found: list[Calculated] = run[1]
+    return found
 
 
 def _in_template(sub: Submission, name: str) -> bool:
