@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,16 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from bcf import samples, store
+from bcf import batch, samples, store
 from bcf.batch import Limits, run_batch
 from bcf.findings import rules
+from bcf.intake import Snapshot
 from bcf.national import aggregate
 from bcf.national.door import open_store
+from bcf.sandbox import MB
 from bcf.store import Store
 from tests.support import PLAN, ROUND, plan_file, plan_for, write_plan
+from tests.workers import empty_inspect
 
 from .conftest import SEED
 
@@ -291,3 +295,20 @@ def test_a_file_that_does_not_become_current_is_said_to_be_kept_as_history(tmp_p
                                         "later")
     text = CliRunner().invoke(main, ["batch", str(older), "--db", str(tmp_path / "m.duckdb"), "--round", ROUND]).output
     assert "did not become current" not in text  # alone in a store, it is current
+
+
+@pytest.mark.parametrize(("size_mb", "most"), [(0, batch.AHEAD * 2), (20, -(-batch.AHEAD_MB // 20) + 1)])
+def test_the_files_handed_to_the_workers_ahead_are_few_and_within_their_megabytes(size_mb: int, most: int) -> None:
+    taken = given_back = held = 0
+
+    def files() -> Iterator[Snapshot]:
+        nonlocal taken, held
+        for i in range(30):
+            taken += 1
+            held = max(held, taken - given_back)
+            yield Snapshot(f"{i}.xlsx", b"", size_mb * MB or 1, f"{i:064d}", datetime(2015, 4, 1))
+
+    for _ in batch.check_files(files(), ROUND, "plan", 2, Limits(), inspect=empty_inspect):
+        given_back += 1
+    assert given_back == 30
+    assert held <= most

@@ -44,6 +44,7 @@ from bcf.validate.worker import Inspect, gate_011
 T = TypeVar("T")
 CHUNK = (40, 200)  # the fewest and most files checked by pandera and stored together, in one transaction
 FIRST_SHARE = 0.8  # of a batch's files, in its first chunk (``chunk_size``)
+AHEAD, AHEAD_MB = 4, 64  # files given to the workers at a time, per worker, and at most so many megabytes of them
 WORKER_MODULES = ("bcf.validate.logic", "bcf.validate.structure", "bcf.validate.worker")
 STAGES = ("read", "read+check (worker)", "cells", "load")
 SKIP_SUFFIXES = {".json", ".md", ".duckdb", ".wal", ".sqlite", ".sqlite-wal", ".sqlite-shm"}  # the manifest, READMEs,
@@ -185,8 +186,9 @@ def check_files(files: Iterable[Snapshot], round_: str, kind: str, workers: int,
                 ) -> Iterator[tuple[Snapshot, Report, float, float]]:
     """(file, report, seconds, peak MB) for every file, in completion order, whatever happens to workers.
 
-    Files are taken from ``files`` as workers need them, so at most two per worker are held in memory. The
-    ``workers`` run in ``pool`` if one was started for them, else in a pool started here; it is shut down at the end.
+    Files are taken from ``files`` as workers need them, ``AHEAD`` per worker (so that a worker seldom waits while
+    the parent, busy storing, hands out the next), within ``AHEAD_MB`` held in memory. The ``workers`` run in
+    ``pool`` if one was started for them, else in a pool started here; it is shut down at the end.
     """
     pool = pool or start_workers(workers, limits)
     queue = iter(files)
@@ -194,7 +196,8 @@ def check_files(files: Iterable[Snapshot], round_: str, kind: str, workers: int,
     orphans: list[Snapshot] = []
 
     def fill() -> None:
-        while len(pending) < 2 * workers and (snap := next(queue, None)) is not None:
+        while (len(pending) < AHEAD * workers and sum(s.size for s in pending.values()) < AHEAD_MB * sandbox.MB
+               and (snap := next(queue, None)) is not None):
             try:
                 pending[pool.submit(worker.check, snap, round_, kind, limits.seconds, inspect)] = snap
             except BrokenProcessPool:  # a worker died before its own future said so: this file goes alone too
