@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from bcf import samples
+from bcf import batch, samples
 from bcf.batch import Limits, chunk_size, run_batch
 from bcf.generate import write_workbook
 from tests.support import AREAS, PLAN, ROUND, bcf, processes_in_session, wait_until
@@ -146,25 +146,28 @@ def test_files_swapped_or_removed_under_a_running_batch_are_stored_as_read_or_le
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder, db = tmp_path / "in", tmp_path / "n.duckdb"
     folder.mkdir()
-    areas = ("Kent", "Rutland", "Wigan", "Leeds", "Bury", "Sefton")
+    # the files read before the first is checked (those handed to the one worker ahead), then three more
+    before = ("Kent", "Rutland", "Wigan", "Bolton", "Hartlepool", "Oldham", "Salford", "Trafford")[:batch.AHEAD + 1]
+    areas = (*before, "Leeds", "Bury", "Sefton")
     versions = {hwb: _plan_bytes(hwb) for hwb in areas}
-    for i, hwb in enumerate(areas):
-        (folder / f"{i:02d} {hwb}.xlsx").write_bytes(versions[hwb])
+    names = [f"{i:02d} {hwb}.xlsx" for i, hwb in enumerate(areas)]
+    for name, hwb in zip(names, areas, strict=True):
+        (folder / name).write_bytes(versions[hwb])
     hwb_of = {hashlib.sha256(data).hexdigest(): hwb for hwb, data in versions.items()}
+    leeds, bury, sefton = names[-3:]
     # while the first file is checked, a sync client swaps two files and a colleague removes one
-    monkeypatch.setenv("BCF_TEST_MEDDLE", json.dumps([["swap", str(folder / "03 Leeds.xlsx"), str(folder / "04 Bury.xlsx")],
-                                                      ["remove", str(folder / "05 Sefton.xlsx")]]))
+    monkeypatch.setenv("BCF_TEST_MEDDLE", json.dumps([["swap", str(folder / leeds), str(folder / bury)],
+                                                      ["remove", str(folder / sefton)]]))
     result = run_batch(folder, db, ROUND, workers=1, inspect=meddling_inspect)
     stored = _stored(db)
     assert [(name, hwb_of[sha], hwb, status) for name, sha, hwb, status in stored] == [
-        ("00 Kent.xlsx", "Kent", "Kent", "ready"), ("01 Rutland.xlsx", "Rutland", "Rutland", "ready"),
-        ("02 Wigan.xlsx", "Wigan", "Wigan", "ready"), ("03 Leeds.xlsx", "Bury", "Bury", "ready"),
-        ("04 Bury.xlsx", "Leeds", "Leeds", "ready")]  # each hash stored with the data of the bytes it is the hash of
-    assert len(result.not_stored) == 1 and result.not_stored[0].startswith("05 Sefton.xlsx: it was removed")
-    (folder / "05 Sefton.xlsx").write_bytes(versions["Sefton"])  # back again: the next run checks it
+        *((name, hwb, hwb, "ready") for name, hwb in zip(names[:len(before)], before, strict=True)),
+        (leeds, "Bury", "Bury", "ready"), (bury, "Leeds", "Leeds", "ready")]  # each hash stored with its bytes' data
+    assert len(result.not_stored) == 1 and result.not_stored[0].startswith(f"{sefton}: it was removed")
+    (folder / sefton).write_bytes(versions["Sefton"])  # back again: the next run checks it
     again = run_batch(folder, db, ROUND, workers=1)
-    assert (again.checked, again.already_loaded, again.not_stored) == (1, 5, [])
-    assert [hwb for _, _, hwb, _ in _stored(db)] == ["Kent", "Rutland", "Wigan", "Bury", "Leeds", "Sefton"]
+    assert (again.checked, again.already_loaded, again.not_stored) == (1, len(areas) - 1, [])
+    assert [hwb for _, _, hwb, _ in _stored(db)] == [*before, "Bury", "Leeds", "Sefton"]
 
 
 def test_odd_file_names_and_markup_in_submitter_text_never_stop_a_batch_or_an_export(tmp_path: Path) -> None:
