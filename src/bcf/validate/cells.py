@@ -24,7 +24,7 @@ from bcf import rounds
 from bcf.findings import PROBLEM_RULES, Finding, ProblemKind, finding
 from bcf.frames import frame
 from bcf.read import Row, Submission
-from bcf.spec import Field, Spec
+from bcf.spec import Field, Spec, Table
 
 FIELDS = "fields"
 EMAIL = r"^[^@\s:]+@[^@\s]+\.[^@\s]+$"  # no colon before the @: "mailto:" is a link's, not an address's
@@ -159,15 +159,21 @@ def _frames(spec: Spec, subs: dict[int, Submission]) -> Iterator[tuple[str, pd.D
         rows: list[Row] = []
         whose: list[int] = []
         kept: set[str] = set()
+        every = {c.id for c in t.columns}
         for i, sub in subs.items():
             if t.sheet not in present[i] or not sub.rows(t.id):
                 continue
-            lost = dict.fromkeys((c.id for c in t.columns if not sub.readable(f"{t.id}.{c.id}")), np.nan)
-            kept |= {c.id for c in t.columns if c.id not in lost}
+            lost = _lost(sub, t) if sub.unreadable else {}  # most files: every column read
+            kept |= every - lost.keys()
             rows += [(r, {**v, **lost}) for r, v in sub.rows(t.id)] if lost else sub.rows(t.id)
             whose += [i] * len(sub.rows(t.id))
         if rows:
             yield t.id, frame([c for c in t.columns if c.id in kept], rows, **{SUB: whose}).reset_index()
+
+
+def _lost(sub: Submission, t: Table) -> dict[str, float]:
+    """The table's columns the reader could not find in the file, each as a blank."""
+    return dict.fromkeys((c.id for c in t.columns if not sub.readable(f"{t.id}.{c.id}")), np.nan)
 
 
 def field_of(spec: Spec, name: str) -> Field:
@@ -197,12 +203,12 @@ def cell_findings_many(subs: list[Submission]) -> list[list[Finding]]:
         spec = subs[members[0]].spec
         tables = {t.id for t in spec.tables}
         for name, batch in _frames(spec, {i: subs[i] for i in members}):
+            whose, rows = batch[SUB].to_numpy(), batch["row"].to_numpy()  # by position, as pandera gives its cases
             for case in failures(schemas(spec)[name], batch):
                 rule_id, column = BUILTIN.get(str(case["check"]), str(case["check"])), str(case["column"])
                 if rule_id.startswith(IGNORED) or column == SUB:
                     continue
-                at = batch.iloc[int(case["index"])]
-                who, row = int(at[SUB]), int(at["row"])
+                who, row = int(whose[int(case["index"])]), int(rows[int(case["index"])])
                 sub = subs[who]
                 ref = f"{name}.{column}" if name in tables else column
                 if not sub.readable(ref):  # a column lost in this file, present in another of the batch: blank here
