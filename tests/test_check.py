@@ -264,3 +264,24 @@ def test_the_calculations_two_rules_read_are_worked_out_once_a_submission(tmp_pa
     assert worked_out == [sub]
     assert {"BCF-ARITH-002", "BCF-ARITH-007"} <= {f.rule_id for f in found}
     assert [f for f in found if f.rule_id in {f.rule_id for f in alone}] == alone
+
+
+def test_a_table_two_versions_define_alike_is_checked_in_one_frame_with_the_same_findings(
+        tmp_path: Path, clean_plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bcf.read import read_submission
+    from bcf.validate import cells
+
+    old = copy.deepcopy(clean_plan)
+    old.version = "1.1"
+    old.filled.fields["contact_email"] = "nobody"
+    old.filled.tables["funding"][0]["amount_this_year"] = -5.0  # a table both versions define alike
+    clean_plan.filled.tables["funding"][1]["amount_this_year"] = -7.0
+    subs = [read_submission(write_plan(p, tmp_path / f"{i}.xlsx")) for i, p in enumerate((clean_plan, old))]
+    assert {s.spec.version for s in subs} == {"1.1", "1.2"}
+    alone = [cells.cell_findings(s) for s in subs]
+    called: list[str] = []
+    real = cells.failures
+    monkeypatch.setattr(cells, "failures", lambda schema, frame: called.append(schema.name) or real(schema, frame))
+    assert cells.cell_findings_many(subs) == alone
+    assert called.count("funding") == 1 and called.count(cells.FIELDS) == 2  # fields differ between the versions
+    assert {f.rule_id for found in alone for f in found} >= {"BCF-CELL-003", "BCF-CELL-006"}

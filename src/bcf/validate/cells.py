@@ -147,20 +147,31 @@ def email_problem(text: str) -> str:
     return "The part after the @ is not a domain such as council.gov.uk."
 
 
-def _frames(spec: Spec, subs: dict[int, Submission]) -> Iterator[tuple[str, pd.DataFrame]]:
-    """The frames worth validating, each over all the submissions of one template version (``row`` and ``_sub``
-    say whose cell each is). What is missing (a sheet, or a column) is one structure finding, not one per cell,
-    so it is left blank here; an empty table passes every column check, so none is made of it."""
-    present = {i: {s.name for s in spec.data_sheets if s.name in sub.sheet_names} for i, sub in subs.items()}
-    yield FIELDS, pd.DataFrame([{"row": 0, **{f.id: sub.fields.get(f.id) for s in spec.data_sheets
-                                              if s.name in present[i] for f in s.fields if f.is_input}, SUB: i}
-                                for i, sub in subs.items()], dtype=object)  # values as read: a blank is None
-    for t in spec.tables:
+def _frames(subs: dict[int, Submission]) -> Iterator[tuple[str, pa.DataFrameSchema, pd.DataFrame]]:
+    """The frames worth validating, each with its schema: the single-value fields over the submissions of one
+    template version, and each table over all the submissions whose templates define it alike (``_alike``: most
+    tables are the same in every version of a template). ``row`` and ``_sub`` say whose cell each is. What is
+    missing (a sheet, or a column) is one structure finding, not one per cell, so it is left blank here; an empty
+    table passes every column check, so none is made of it."""
+    present = {i: {s.name for s in sub.spec.data_sheets if s.name in sub.sheet_names} for i, sub in subs.items()}
+    versions: dict[Spec, list[int]] = {}
+    tables: dict[tuple[Any, ...], tuple[Spec, Table, list[int]]] = {}
+    for i, sub in subs.items():
+        versions.setdefault(sub.spec, []).append(i)
+        for t in sub.spec.tables:
+            tables.setdefault(_alike(sub.spec, t.id), (sub.spec, t, []))[2].append(i)
+    for spec, members in versions.items():
+        yield FIELDS, schemas(spec)[FIELDS], pd.DataFrame(
+            [{"row": 0, **{f.id: subs[i].fields.get(f.id) for s in spec.data_sheets if s.name in present[i]
+                           for f in s.fields if f.is_input}, SUB: i} for i in members],
+            dtype=object)  # values as read: a blank is None
+    for spec, t, members in tables.values():
         rows: list[Row] = []
         whose: list[int] = []
         kept: set[str] = set()
         every = {c.id for c in t.columns}
-        for i, sub in subs.items():
+        for i in members:
+            sub = subs[i]
             if t.sheet not in present[i] or not sub.rows(t.id):
                 continue
             lost = _lost(sub, t) if sub.unreadable else {}  # most files: every column read
@@ -168,7 +179,18 @@ def _frames(spec: Spec, subs: dict[int, Submission]) -> Iterator[tuple[str, pd.D
             rows += [(r, {**v, **lost}) for r, v in sub.rows(t.id)] if lost else sub.rows(t.id)
             whose += [i] * len(sub.rows(t.id))
         if rows:
-            yield t.id, frame([c for c in t.columns if c.id in kept], rows, **{SUB: whose}).reset_index()
+            yield t.id, schemas(spec)[t.id], frame([c for c in t.columns if c.id in kept], rows,
+                                                  **{SUB: whose}).reset_index()
+
+
+@cache
+def _alike(spec: Spec, table: str) -> tuple[Any, ...]:
+    """What a table's frame and schema are made from: two templates' tables alike in it are checked in one frame."""
+    def checked(f: Field) -> tuple[Any, ...]:
+        return f.is_input, f.required, f.min, f.max, f.unique, spec.lists.get(f.list or "") if f.list != "hwb" else None
+
+    t = spec.table(table)
+    return spec.round_id, t.id, t.sheet, tuple((c.id, c.type, checked(c)) for c in t.columns)
 
 
 def _lost(sub: Submission, t: Table) -> dict[str, float]:
@@ -192,30 +214,25 @@ def cell_findings(sub: Submission) -> list[Finding]:
 def cell_findings_many(subs: list[Submission]) -> list[list[Finding]]:
     """Cell-level findings for many submissions, one pandera call per table for the whole batch.
 
-    pandera's cost is per call, not per row, so a batch concatenates each table over all submissions
-    (a ``_sub`` column says whose row it is) and maps each failure back to its submission and cell.
+    pandera's cost is per call, not per row, so a batch concatenates each table over all submissions, of whatever
+    template version defines it alike (a ``_sub`` column says whose row it is), and maps each failure back to its
+    submission and cell.
     """
     out: list[dict[tuple[str, str], Finding]] = [_type_findings(sub) for sub in subs]
-    by_version: dict[Spec, list[int]] = {}
-    for i, sub in enumerate(subs):
-        by_version.setdefault(sub.spec, []).append(i)
-    for members in by_version.values():
-        spec = subs[members[0]].spec
-        tables = {t.id for t in spec.tables}
-        for name, batch in _frames(spec, {i: subs[i] for i in members}):
-            whose, rows = batch[SUB].to_numpy(), batch["row"].to_numpy()  # by position, as pandera gives its cases
-            for case in failures(schemas(spec)[name], batch):
-                rule_id, column = BUILTIN.get(str(case["check"]), str(case["check"])), str(case["column"])
-                if rule_id.startswith(IGNORED) or column == SUB:
-                    continue
-                who, row = int(whose[int(case["index"])]), int(rows[int(case["index"])])
-                sub = subs[who]
-                ref = f"{name}.{column}" if name in tables else column
-                if not sub.readable(ref):  # a column lost in this file, present in another of the batch: blank here
-                    continue
-                sheet, cell = sub.where(ref, row if name in tables else None)
-                found = _finding(sub, ref, rule_id, sheet, cell, case["failure_case"])
-                out[who].setdefault((sheet, cell), found)
+    for name, schema, batch in _frames(dict(enumerate(subs))):
+        whose, rows = batch[SUB].to_numpy(), batch["row"].to_numpy()  # by position, as pandera gives its cases
+        for case in failures(schema, batch):
+            rule_id, column = BUILTIN.get(str(case["check"]), str(case["check"])), str(case["column"])
+            if rule_id.startswith(IGNORED) or column == SUB:
+                continue
+            who, row = int(whose[int(case["index"])]), int(rows[int(case["index"])])
+            sub = subs[who]
+            ref = column if name == FIELDS else f"{name}.{column}"
+            if not sub.readable(ref):  # a column lost in this file, present in another of the batch: blank here
+                continue
+            sheet, cell = sub.where(ref, None if name == FIELDS else row)
+            found = _finding(sub, ref, rule_id, sheet, cell, case["failure_case"])
+            out[who].setdefault((sheet, cell), found)
     return [list(o.values()) for o in out]
 
 
