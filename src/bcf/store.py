@@ -389,8 +389,9 @@ def _insert(con: duckdb.DuckDBPyConnection, columns: dict[str, list[str]], table
     if isinstance(data, list) and sum(map(len, data)) > SMALL:
         data = pd.DataFrame(data)
     if isinstance(data, pd.DataFrame):
-        incoming = data[[c for c in columns[table] if c in data.columns]]  # noqa: F841  # read by name, below
-        con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM incoming')
+        incoming = data  # noqa: F841  # read by name, below; its columns chosen there, not copied into a frame of them
+        chosen = ", ".join(f'"{c}"' for c in columns[table] if c in data.columns)
+        con.execute(f'INSERT INTO "{table}" BY NAME SELECT {chosen} FROM incoming')
         return
     present = set().union(*data)
     insert_rows(con, table, data, [c for c in columns[table] if c in present])
