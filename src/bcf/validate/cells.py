@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -185,12 +186,12 @@ def _frames(subs: dict[int, Submission]) -> Iterator[tuple[str, pa.DataFrameSche
 
 @cache
 def _alike(spec: Spec, table: str) -> tuple[Any, ...]:
-    """What a table's frame and schema are made from: two templates' tables alike in it are checked in one frame."""
-    def checked(f: Field) -> tuple[Any, ...]:
-        return f.is_input, f.required, f.min, f.max, f.unique, spec.lists.get(f.list or "") if f.list != "hwb" else None
-
+    """A table as its frame and schema are made from it: its round (the dates it allows), its columns whole but for
+    their calculations (only whether a column has one counts here) and the lists they draw on. Two templates' tables
+    alike in all of it are checked in one frame (an attribute a column gains later counts too, unlisted)."""
     t = spec.table(table)
-    return spec.round_id, t.id, t.sheet, tuple((c.id, c.type, checked(c)) for c in t.columns)
+    columns = tuple((replace(c, calc=None), c.calc is not None) for c in t.columns)
+    return spec.round_id, t.id, t.sheet, columns, tuple(spec.lists.get(c.list) for c in t.columns if c.list)
 
 
 def _lost(sub: Submission, t: Table) -> dict[str, float]:

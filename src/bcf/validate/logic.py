@@ -34,8 +34,8 @@ TOTALS_RULE = "BCF-ARITH-009"
 NOT_CHECKED = "BCF-ARITH-010"  # totals that leave out a value that could not be read: said once
 POOLED = "funding.amount_this_year"  # what the pooled budget adds up
 POUNDS_RULE = "BCF-CELL-014"
-# while the rules run over a submission: [it, its calculated cells that disagree] (two rules read them)
-_RUN: ContextVar[list[Any] | None] = ContextVar("run", default=None)
+# while the rules run over one submission: what more than one of them reads, worked out once
+_RUN: ContextVar[dict[str, list[Calculated]] | None] = ContextVar("run", default=None)
 # cell rules that report a value itself: no other finding is built on a value one of them has reported
 VALUE_RULES = ("BCF-CELL-002", "BCF-CELL-016", "BCF-CELL-003", "BCF-CELL-004", "BCF-CELL-009", "BCF-CELL-011",
                POUNDS_RULE)
@@ -450,7 +450,7 @@ def logic_findings(sub: Submission) -> list[Finding]:
     skipping rules that read what the template lacks or what the file's reader could not find."""
     order = list(rounds.all_rounds())
     out: list[Finding] = []
-    run = _RUN.set([None, None])
+    run = _RUN.set({})
     try:
         for rule_id, (reads, fn) in RULES.items():
             if not rules()[rule_id].applies(sub.spec.round_id, sub.spec.kind, order):
@@ -467,10 +467,9 @@ def _calculated(sub: Submission) -> list[Calculated]:
     run = _RUN.get()
     if run is None:
         return list(calculated(sub))
-    if run[0] is not sub:
-        run[:] = [sub, list(calculated(sub))]
-    found: list[Calculated] = run[1]
-    return found
+    if "calculated" not in run:
+        run["calculated"] = list(calculated(sub))
+    return run["calculated"]
 
 
 def _in_template(sub: Submission, name: str) -> bool:
