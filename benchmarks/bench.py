@@ -30,7 +30,7 @@ ROUND = "2015-16"
 WORKERS = 2
 TIMES = 10  # the larger batch is this many copies of the round
 BATCH_GOAL = 1.3  # the batch of the round, against the floor
-PAIRS = 5  # the floor, the reader and the batch are each measured this many times, in turn
+PAIRS = 5  # every stage is measured this many times, each in turn
 
 
 def spread(ratios: list[float]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -163,8 +164,6 @@ def test_a_limit_on_memory_set_outside_is_the_cap_where_the_workers_own_would_pa
 
 
 def test_spared_objects_are_left_out_of_the_collector_until_the_block_ends() -> None:
-    import gc
-
     assert gc.get_freeze_count() == 0
     kept = [[i] for i in range(1000)]  # tracked objects made before the block
     with sandbox.spared():
@@ -175,8 +174,6 @@ def test_spared_objects_are_left_out_of_the_collector_until_the_block_ends() -> 
 
 
 def test_spared_leaves_frozen_what_was_frozen_before_it() -> None:
-    import gc
-
     gc.freeze()
     try:
         before = gc.get_freeze_count()
@@ -189,8 +186,6 @@ def test_spared_leaves_frozen_what_was_frozen_before_it() -> None:
 
 @pytest.mark.parametrize("kind", POOLS)
 def test_a_worker_and_a_spared_block_pass_the_collector_rarely(kind: str) -> None:
-    import gc
-
     pool = POOLS[kind]()
     try:
         assert pool.submit(gc.get_threshold).result(timeout=60) == sandbox.RARE_PASSES
