@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import random
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -285,3 +287,19 @@ def test_a_table_two_versions_define_alike_is_checked_in_one_frame_with_the_same
     assert cells.cell_findings_many(subs) == alone
     assert called.count("funding") == 1 and called.count(cells.FIELDS) == 2  # fields differ between the versions
     assert {f.rule_id for found in alone for f in found} >= {"BCF-CELL-003", "BCF-CELL-006"}
+
+
+def test_a_batch_prepares_the_cell_rules_of_every_version_of_its_return_before_its_first_chunk() -> None:
+    """In a fresh process, as a batch starts: every version's schemas made, pandera's backends for frames loaded."""
+    script = (
+        "import pandas as pd, pandera.pandas as pa\n"
+        "from bcf import batch, rounds\n"
+        "from bcf.validate import cells\n"
+        f"ret = rounds.get({PLAN.round.id!r}).ret('plan')\n"
+        "assert (pa.DataFrameSchema, pd.DataFrame) not in pa.DataFrameSchema.BACKEND_REGISTRY\n"
+        "batch._prepare_cells(ret)\n"
+        "assert cells._schemas.cache_info().currsize == len(ret.versions()) > 1, cells._schemas.cache_info()\n"
+        "assert (pa.DataFrameSchema, pd.DataFrame) in pa.DataFrameSchema.BACKEND_REGISTRY\n"
+        "assert (pa.Column, pd.DataFrame) in pa.Column.BACKEND_REGISTRY\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

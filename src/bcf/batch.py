@@ -35,7 +35,6 @@ from bcf.against_plan import check_against_plans, plan_quarters
 from bcf.errors import BcfError, StoreError
 from bcf.intake import Snapshot
 from bcf.national import queries
-from bcf.spec import Spec
 from bcf.store import Store, store_failure, will_be_made
 from bcf.validate import Report, complete, inspect_file, worker
 from bcf.validate.gate import max_bytes
@@ -246,7 +245,7 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
     storing = ThreadPoolExecutor(1, thread_name_prefix="bcf-store")  # the workers go on while it stores
     fresh = will_be_made(db)  # nothing in it to skip: files go to the workers while it is made
     opening = storing.submit(Store, db, to_make=fresh)
-    storing.submit(_prepare_cells, the_round.ret(kind).spec())  # and then loads the cell rules
+    storing.submit(_prepare_cells, the_round.ret(kind))  # and then loads the cell rules
     try:
         with sandbox.spared():  # a batch makes many objects and keeps few: the collector never goes over the modules
             run = _Run(opening, fresh, db, the_round, kind, progress)
@@ -262,12 +261,12 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
     return run.result
 
 
-def _prepare_cells(spec: Spec) -> None:
-    """Load the cell rules (pandera) and make the return's schemas while the workers check the first files, so
-    that storing the first chunk, which waits on them, is not held up by them."""
-    from bcf.validate.cells import schemas
+def _prepare_cells(ret: rounds.Return) -> None:
+    """Load the cell rules (pandera) and make the schemas of every version of the return while the workers check
+    the first files, so that storing the first chunk, which waits on them, is not held up by them."""
+    from bcf.validate import cells
 
-    schemas(spec)
+    cells.prepare(ret.spec(version) for version in ret.versions())
 
 
 def _close(storing: ThreadPoolExecutor, opening: Future[Store], pool: ProcessPoolExecutor) -> None:

@@ -12,7 +12,7 @@ cell of theirs is reported as blank.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from functools import cache
 from typing import Any
@@ -77,6 +77,14 @@ def _schemas(spec: Spec) -> dict[str, pa.DataFrameSchema]:
                                        unique=[SUB, *unique] if unique else None, report_duplicates="exclude_first")
     out[FIELDS] = pa.DataFrameSchema({f.id: _column(f, spec) for f in spec.fields if f.is_input}, name=FIELDS)
     return out
+
+
+def prepare(specs: Iterable[Spec]) -> None:
+    """Make the schemas of these template versions, and have pandera load its backends for frames, so that the
+    first validation loads nothing."""
+    for spec in specs:
+        for schema in schemas(spec).values():
+            schema.get_backend(check_type=pd.DataFrame)
 
 
 def failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[dict[str, Any]]:
