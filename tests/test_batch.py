@@ -135,6 +135,25 @@ def test_bad_files_and_misbehaving_workers_do_not_stop_the_batch(tmp_path: Path)
                     "raises.xlsx": "BCF-GATE-011", "hangs.xlsx": "BCF-GATE-011", "crashes.xlsx": "BCF-GATE-011"}
 
 
+def test_the_batch_stores_with_one_duckdb_thread_beside_its_workers(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[int] = []
+    real_close = batch._close
+
+    def close(storing: Any, opening: Any, pool: Any) -> None:
+        storing.shutdown(wait=True)
+        threads.append(opening.result().con.execute("SELECT current_setting('threads')").fetchone()[0])
+        real_close(storing, opening, pool)
+
+    monkeypatch.setattr(batch, "_close", close)
+    plan_file(tmp_path / "in", "Leeds", "leeds.xlsx")
+    run_batch(tmp_path / "in", tmp_path / "n.duckdb", ROUND, workers=1)
+    assert threads == [1]
+    with Store(tmp_path / "n.duckdb") as opened:  # a store opened otherwise keeps DuckDB's own choice
+        assert opened.con.execute("SELECT current_setting('threads')").fetchone()[0] == duckdb.connect().execute(
+            "SELECT current_setting('threads')").fetchone()[0]
+
+
 def test_a_second_writer_gets_a_clear_message(tmp_path: Path) -> None:
     db = tmp_path / "n.duckdb"
     folder = tmp_path / "in"

@@ -244,7 +244,7 @@ def run_batch(folder: Path, db: Path, round_: str, kind: str = "plan", workers: 
     pool = start_workers(workers, limits, round_, kind)  # with the checker loaded, before any thread of ours
     storing = ThreadPoolExecutor(1, thread_name_prefix="bcf-store")  # the workers go on while it stores
     fresh = will_be_made(db)  # nothing in it to skip: files go to the workers while it is made
-    opening = storing.submit(Store, db, to_make=fresh)
+    opening = storing.submit(Store, db, to_make=fresh, threads=1)  # its inserts are small: one thread, beside the workers
     storing.submit(_prepare_cells, the_round.ret(kind))  # and then loads the cell rules
     try:
         with sandbox.spared():  # a batch makes many objects and keeps few: the collector never goes over the modules

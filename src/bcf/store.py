@@ -293,11 +293,15 @@ def _create(db: Path) -> dict[str, list[str]]:
 class Store:
     """An open store. Opening for writing creates the store, or extends an existing one's schema and views."""
 
-    def __init__(self, db: Path, read_only: bool = False, state: Path | None = None, to_make: bool | None = None):
-        """``to_make``: whether the store is still to be made, when the caller has just found out (``will_be_made``)."""
+    def __init__(self, db: Path, read_only: bool = False, state: Path | None = None, to_make: bool | None = None,
+                 threads: int | None = None):
+        """``to_make``: whether the store is still to be made, when the caller has just found out (``will_be_made``);
+        ``threads``: DuckDB's threads for this connection, where others have the cores (a batch's workers)."""
         made = not read_only and (_to_make(Path(db)) if to_make is None else to_make)
         columns = _create(Path(db)) if made else None
         self.con = connect(db, read_only, state, made)
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
         self.db, self.state = Path(db), state
         if not read_only and not made:
             columns = _schema(self.con)
