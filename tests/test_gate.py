@@ -13,7 +13,7 @@ import pytest
 from bcf import generate, rounds
 from bcf.spec import LISTS_SHEET
 from bcf.validate import check_file
-from tests.gate_cases import GATE_CASES, OLE, other_workbook
+from tests.gate_cases import COVER, GATE_CASES, OLE, UTF16_DTD, _rezip, other_workbook
 from tests.support import PLAN
 
 
@@ -80,3 +80,16 @@ def test_a_workbook_that_shows_no_template_is_still_refused_against_the_latest_p
     (tmp_path / "other.xlsx").write_bytes(other_workbook())
     (f,) = check_file(tmp_path / "other.xlsx").findings
     assert f.rule_id == "BCF-GATE-006" and f.expected.startswith(rounds.latest().ret("plan").title)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le", "utf-16-be", "utf-16"])
+@pytest.mark.parametrize("padding", [0, 8_000, (1 << 16) - 30, 70_000], ids=lambda n: f"after {n} characters")
+def test_entities_declared_anywhere_before_a_sheet_begins_are_refused_in_every_encoding(
+        encoding: str, padding: int, tmp_path: Path, template_bytes: bytes) -> None:
+    """Past the gate's look at each part's head (and across the reader's 64 KB pieces, straddling one), the reader
+    refuses the document type declaration itself, the only place an entity can be declared."""
+    sheet = ("<!--" + " " * padding + "-->" + UTF16_DTD.split("?>", 1)[1].replace("<sheetData/>", "<sheetData>"
+             '<row r="4"><c r="C4" t="inlineStr"><is><t>&who;</t></is></c></row></sheetData>'))
+    path = tmp_path / "plan.xlsx"
+    path.write_bytes(_rezip(template_bytes, {COVER: sheet.encode(encoding)}))
+    assert [f.rule_id for f in check_file(path).findings] == ["BCF-GATE-010"]
