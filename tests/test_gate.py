@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import random
 import subprocess
 import sys
+import zipfile
+import zlib
 from pathlib import Path
 
 import openpyxl
@@ -12,7 +15,7 @@ import pytest
 
 from bcf import generate, rounds
 from bcf.spec import LISTS_SHEET
-from bcf.validate import check_file
+from bcf.validate import check_file, gate
 from tests.gate_cases import COVER, GATE_CASES, OLE, UTF16_DTD, _rezip, other_workbook
 from tests.support import PLAN
 
@@ -93,3 +96,46 @@ def test_entities_declared_anywhere_before_a_sheet_begins_are_refused_in_every_e
     path = tmp_path / "plan.xlsx"
     path.write_bytes(_rezip(template_bytes, {COVER: sheet.encode(encoding)}))
     assert [f.rule_id for f in check_file(path).findings] == ["BCF-GATE-010"]
+
+
+class _Flushing:
+    """A deflater that packs every byte in a block of its own: 2 KB of a part then takes some 12 KB of packed bytes."""
+
+    def __init__(self) -> None:
+        self.packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+
+    def compress(self, data: bytes) -> bytes:
+        return b"".join(self.packer.compress(data[i:i + 1]) + self.packer.flush(zlib.Z_FULL_FLUSH)
+                        for i in range(len(data)))
+
+    def flush(self) -> bytes:
+        return self.packer.flush()
+
+
+def test_the_gate_reads_each_parts_head_as_zipfile_does(template_bytes: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deflated, stored, packed thinly, named in UTF-8, random: the head the gate looks at is zipfile's, byte for byte;
+    and a part whose own header is damaged fails as zipfile fails."""
+    names = zipfile.ZipFile(io.BytesIO(template_bytes)).namelist()
+    stored, thin = io.BytesIO(), io.BytesIO()
+    with zipfile.ZipFile(stored, "w", zipfile.ZIP_STORED) as z:
+        for name in names:
+            z.writestr(name, zipfile.ZipFile(io.BytesIO(template_bytes)).read(name))
+    with monkeypatch.context() as m:
+        m.setattr(zipfile, "_get_compressor", lambda *args, **kw: _Flushing())
+        with zipfile.ZipFile(thin, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr(COVER, zipfile.ZipFile(io.BytesIO(template_bytes)).read(COVER))
+    odd = _rezip(template_bytes, {"xl/média/notes é.xml": b"<?xml version='1.0'?><notes/>", "xl/random.bin":
+                                  random.Random(1).randbytes(50_000)})
+    for data in (template_bytes, stored.getvalue(), thin.getvalue(), odd):
+        z = zipfile.ZipFile(io.BytesIO(data))
+        for info in z.infolist():
+            assert gate._head(data, z, info) == z.open(info).read(gate.HEAD_BYTES), info.filename
+    assert zipfile.ZipFile(thin).infolist()[0].compress_size > 3 * 4096  # its head took several pieces
+    info = zipfile.ZipFile(io.BytesIO(template_bytes)).getinfo(COVER)
+    at = info.header_offset + 30
+    damaged = template_bytes[:at] + b"X" + template_bytes[at + 1:]  # the part's own header names another part
+    z = zipfile.ZipFile(io.BytesIO(damaged))
+    with pytest.raises(zipfile.BadZipFile):
+        z.open(info)
+    with pytest.raises(zipfile.BadZipFile):
+        gate._head(damaged, z, info)
