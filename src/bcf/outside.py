@@ -10,7 +10,7 @@ submitter's own business.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cache
 
@@ -97,10 +97,8 @@ def _in_blocks(problems: list[Problem]) -> Iterator[Problem]:
 
 def _each(sheet: SheetCells, read: set[tuple[int, int]], texts: frozenset[str], tables: list[Found],
           columns: set[int] | None) -> Iterator[Problem]:
-    cells: Iterable[tuple[tuple[int, int], Cell]] = (*sheet.cells.items(), *sheet.beyond.items())
-    for (row, col), c in sorted(cells):
-        if (row, col) in read or _empty(c):
-            continue
+    unread = [(at, c) for at, c in (*sheet.cells.items(), *sheet.beyond.items()) if at not in read and not _empty(c)]
+    for (row, col), c in sorted(unread):  # few: sorted after the cells read are left out
         if columns is not None:
             if col in columns:
                 continue
