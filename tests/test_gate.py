@@ -139,3 +139,16 @@ def test_the_gate_reads_each_parts_head_as_zipfile_does(template_bytes: bytes, m
         z.open(info)
     with pytest.raises(zipfile.BadZipFile):
         gate._head(damaged, z, info)
+
+
+@pytest.mark.parametrize("part", ["xl/workbook.xml", "xl/_rels/workbook.xml.rels"])
+@pytest.mark.parametrize("padding", [8_000, (1 << 16) - 30])
+def test_entities_declared_past_the_head_of_the_workbooks_own_parts_are_refused(
+        part: str, padding: int, tmp_path: Path, template_bytes: bytes) -> None:
+    body = zipfile.ZipFile(io.BytesIO(template_bytes)).read(part)
+    declaration, _, rest = body.partition(b"?>") if body.startswith(b"<?xml") else (b"", b"", body)
+    dtd = b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+    padded = (declaration + b"?>" if declaration else b"") + b"<!--" + b" " * padding + b"-->" + dtd + rest
+    path = tmp_path / "plan.xlsx"
+    path.write_bytes(_rezip(template_bytes, {part: padded}))
+    assert [f.rule_id for f in check_file(path).findings] == ["BCF-GATE-010"]

@@ -37,7 +37,6 @@ from typing import IO, Any, NamedTuple
 from xml.etree.ElementTree import ParseError, XMLParser, XMLPullParser
 
 from defusedxml import DTDForbidden
-from defusedxml.ElementTree import iterparse
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -169,12 +168,17 @@ class _Budget:
         self.elements, self.text = MAX_ELEMENTS, MAX_TEXT
 
     def parse(self, f: IO[bytes]) -> Iterator[Any]:
-        """The elements of an XML part as they end, charging each to the budget."""
-        for _, el in iterparse(f, events=("end",)):
-            self.elements -= 1
-            if self.elements < 0:
-                raise self.over()
-            yield el
+        """The elements of an XML part as they end, charging each to the budget; a document type declaration is
+        refused before anything is parsed, as in a sheet (``_chunks``)."""
+        parser: XMLPullParser[Any] = XMLPullParser(events=("end",))
+        for data in _chunks(f):
+            parser.feed(data) if data else parser.close()
+            events: Iterator[tuple[str, Any]] = parser.read_events()  # type: ignore[assignment]  # "end" only
+            for _, el in events:
+                self.elements -= 1
+                if self.elements < 0:
+                    raise self.over()
+                yield el
 
     @staticmethod
     def over() -> _OverBudget:
