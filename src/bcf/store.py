@@ -37,7 +37,7 @@ from bcf.validate import Report
 
 # Never fetch or load code because of what a file looks like: a SQLite file or a Parquet path would otherwise make
 # DuckDB download and load an extension from the internet.
-SMALL = 400  # values in one insert up to which a VALUES list beats a frame
+SMALL = 225  # values in one insert up to which a VALUES list beats a frame (DuckDB on one thread, as a batch runs it)
 CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoload_known_extensions": False, "autoinstall_known_extensions": False, "allow_community_extensions": False}
 INVALID_BLOCK, BLOCK_ID = (1 << 64) - 1, (1 << 56) - 1  # a header's block pointer: none, and its block id
