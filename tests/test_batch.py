@@ -331,3 +331,16 @@ def test_the_files_handed_to_the_workers_ahead_are_few_and_within_their_megabyte
         given_back += 1
     assert given_back == 30
     assert held <= most
+
+
+def test_files_are_handed_to_the_workers_a_few_at_a_time_and_each_comes_back_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = batch.start_workers(2, Limits())
+    handed: list[int] = []
+    submit = pool.submit
+    monkeypatch.setattr(pool, "submit", lambda fn, group, *args: handed.append(len(group)) or submit(fn, group, *args))
+    snaps = [Snapshot(f"{i}.xlsx", b"", 1, f"{i:064d}", datetime(2015, 4, 1)) for i in range(31)]
+    back = [snap.name for snap, *_ in batch.check_files(iter(snaps), ROUND, "plan", 2, Limits(), inspect=empty_inspect,
+                                                        pool=pool)]
+    assert sorted(back) == sorted(s.name for s in snaps)
+    assert batch.PER_TASK > 1 and handed == [batch.PER_TASK] * 15 + [1]

@@ -25,6 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,6 +45,7 @@ T = TypeVar("T")
 CHUNK = (40, 200)  # the fewest and most files checked by pandera and stored together, in one transaction
 FIRST_SHARE = 0.8  # of a batch's files, in its first chunk (``chunk_size``)
 AHEAD, AHEAD_MB = 4, 64  # files given to the workers at a time, per worker, and at most so many megabytes of them
+PER_TASK = 2  # files a worker is handed at once: the pool's own cost of a piece of work is a tenth of checking a file
 WORKER_MODULES = ("bcf.validate.logic", "bcf.validate.structure", "bcf.validate.worker")
 STAGES = ("read", "read+check (worker)", "cells", "load")
 SKIP_SUFFIXES = {".json", ".md", ".duckdb", ".wal", ".sqlite", ".sqlite-wal", ".sqlite-shm"}  # the manifest, READMEs,
@@ -186,39 +188,46 @@ def check_files(files: Iterable[Snapshot], round_: str, kind: str, workers: int,
     """(file, report, seconds, peak MB) for every file, in completion order, whatever happens to workers.
 
     Files are taken from ``files`` as workers need them, ``AHEAD`` per worker (so that a worker seldom waits while
-    the parent, busy storing, hands out the next), within ``AHEAD_MB`` held in memory. The ``workers`` run in
-    ``pool`` if one was started for them, else in a pool started here; it is shut down at the end.
+    the parent, busy storing, hands out the next), within ``AHEAD_MB`` held in memory, and handed out ``PER_TASK``
+    at a time. The ``workers`` run in ``pool`` if one was started for them, else in a pool started here; it is shut
+    down at the end. When a worker dies, every file it held is checked again alone, so the one that killed it is
+    named.
     """
     pool = pool or start_workers(workers, limits)
     queue = iter(files)
-    pending: dict[Future[tuple[Report, float, float]], Snapshot] = {}
+    pending: dict[Future[list[tuple[Report, float, float]]], list[Snapshot]] = {}
     orphans: list[Snapshot] = []
 
+    def held() -> list[Snapshot]:
+        return [snap for group in pending.values() for snap in group]
+
     def fill() -> None:
-        while (len(pending) < AHEAD * workers and sum(s.size for s in pending.values()) < AHEAD_MB * sandbox.MB
-               and (snap := next(queue, None)) is not None):
+        while (len(held()) < AHEAD * workers and sum(s.size for s in held()) < AHEAD_MB * sandbox.MB
+               and (group := list(islice(queue, PER_TASK)))):
             try:
-                pending[pool.submit(worker.check, snap, round_, kind, limits.seconds, inspect)] = snap
-            except BrokenProcessPool:  # a worker died before its own future said so: this file goes alone too
-                orphans.append(snap)
+                pending[pool.submit(worker.check_each, group, round_, kind, limits.seconds, inspect)] = group
+            except BrokenProcessPool:  # a worker died before its own future said so: these files go alone too
+                orphans.extend(group)
                 return
 
     try:
         fill()
         while pending:
-            done, _ = wait(pending, timeout=limits.seconds + 30, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=limits.seconds * PER_TASK + 30, return_when=FIRST_COMPLETED)
             if not done:  # a worker is stuck where even its own alarm cannot reach: stop the pool
-                orphans = list(pending.values())
+                orphans = held()
                 sandbox.kill(pool)
                 break
             for fut in done:
-                snap = pending.pop(fut)
+                group = pending.pop(fut)
                 try:
-                    yield (snap, *fut.result())
+                    checked = fut.result()
                 except BrokenProcessPool:
-                    orphans.append(snap)
+                    orphans.extend(group)
+                    continue
+                yield from ((snap, *outcome) for snap, outcome in zip(group, checked, strict=True))
             if orphans:
-                orphans += list(pending.values())
+                orphans += held()
                 sandbox.kill(pool)
                 break
             fill()

@@ -42,6 +42,12 @@ def gate_011(name: str, why: str) -> Report:
     return Report(name, (finding("BCF-GATE-011", "", found=why),))
 
 
+def check_each(snaps: list[Snapshot], round_: str, kind: str, seconds: float, inspect: Inspect,
+               ) -> list[tuple[Report, float, float]]:
+    """``check`` for each of several files handed to a worker at once."""
+    return [check(snap, round_, kind, seconds, inspect) for snap in snaps]
+
+
 def check(snap: Snapshot, round_: str, kind: str, seconds: float, inspect: Inspect) -> tuple[Report, float, float]:
     """(report, seconds, peak memory in MB) for one file, inside a worker."""
     ran = sandbox.run(inspect, seconds, snap, round_, kind)
