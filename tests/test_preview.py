@@ -50,6 +50,8 @@ def test_the_preview_agrees_with_the_central_run(decided: dict[str, tuple[str, l
             pv = preview(check_file(folder / f["file"]))
             assert pv is not None
             assert (pv.assessment.category, list(pv.assessment.reasons)) == decided[f["plan_code"]], f["file"]
+    from bcf.preview import _idle  # the central run optimises its queries; the preview's store, of one plan, does not
+    assert _idle and _idle[0].con.execute("SELECT current_setting('enable_optimizer')").fetchone() == (False,)
 
 
 @pytest.fixture
