@@ -194,7 +194,7 @@ def main() -> None:
         line("  the same, one run a turn", f"{secs:.2f}s", median(singles),
              f"as measured before, with the same clock {spread(singles)}")
         secs, loading = against_floor(lambda t: t["loading"])
-        line("  one run a turn, pandera loaded after the clock starts", f"{secs:.2f}s", median(loading),
+        line("  one run, pandera loaded after the clock starts", f"{secs:.2f}s", median(loading),
              f"as measured until December 2026 {spread(loading)}")
         secs, users = against_floor(lambda t: t["command"])
         line("  `bcf batch` of the round, start to exit", f"{secs:.2f}s", median(users),
