@@ -383,7 +383,7 @@ _DOCTYPE = tuple("<!DOCTYPE".encode(code) for code in ("utf-8", "utf-16-le", "ut
 
 
 def _chunks(f: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:
-    """A sheet part's bytes in chunks, then b"" for its end (which adds nothing to what is parsed).
+    """An XML part's bytes in chunks, then b"" for its end (which adds nothing to what is parsed).
 
     Entities are refused as defusedxml would: a document type declaration, the only place an entity can be
     declared, is looked for in the raw bytes, as UTF-8 or UTF-16 spells it (overlapping chunks, so it cannot straddle

@@ -38,8 +38,7 @@ LISTS_LOST = ("Its hidden Lists sheet, which says which template and version a w
 HEAD_BYTES = 2 * 1024  # of each part, looked at for a document type declaration before anything is parsed
 STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"  # Excel's "Strict Open XML Spreadsheet"
 ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # all that Excel and LibreOffice use
-_LOCAL_HEADER = struct.Struct("<4s22xHH")  # a part's own header: its signature and, 26 bytes in, its name's and extra
-_LOCAL_FLAGS = struct.Struct("<H")  # field's lengths; 6 bytes in, its flags (0x800: its name is in UTF-8)
+_LOCAL_HEADER = struct.Struct("<4s2xH18xHH")  # a part's own header: signature, flags, lengths of its name and extra field
 FOREIGN = "BCF-GATE-012"  # a workbook of another round or return than the one it was sent in for
 DOCUMENT = "BCF-GATE-013"  # a PDF or Word document: no workbook can be saved from it
 SAMPLE = 4096  # bytes looked at to tell a text file
@@ -144,12 +143,12 @@ def _head(data: bytes, z: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     """The first ``HEAD_BYTES`` of a part, unpacked straight from the file's bytes: a workbook has some 40 parts, and
     opening each through zipfile cost twice as much. A part zipfile would find anything amiss with (its header, its
     name, its size, its flags or its packing) is opened through zipfile, to fail as it would."""
-    at = info.header_offset
-    signature, name_length, extra_length = _LOCAL_HEADER.unpack_from(data, at) if at + 30 <= len(data) else (b"", 0, 0)
-    name, start = data[at + 30:at + 30 + name_length], at + 30 + name_length + extra_length
-    flags = _LOCAL_FLAGS.unpack_from(data, at + 6)[0] if signature else 0
+    at, size = info.header_offset, _LOCAL_HEADER.size
+    signature, flags, name_length, extra_length = (_LOCAL_HEADER.unpack_from(data, at) if at + size <= len(data)
+                                                   else (b"", 0, 0, 0))
+    name, start = data[at + size:at + size + name_length], at + size + name_length + extra_length
     if (signature != b"PK\x03\x04" or info.flag_bits & 0x61 or info.compress_type not in ZIP_METHODS
-            or start + info.compress_size > len(data)
+            or start + info.compress_size > len(data)  # flags 0x800: the name is in UTF-8
             or name.decode("utf-8" if flags & 0x800 else "cp437", errors="replace") != info.orig_filename):
         with z.open(info) as f:
             return f.read(HEAD_BYTES)
